@@ -1,0 +1,160 @@
+"""Plain data the whole program passes around: what the user chose and what AWS showed.
+
+The AWS layer builds these from live state; the core decides from them; faces show them.
+No boto3 types ever appear here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wizard.core.arn import partition_for_region
+
+DEFAULT_PREFIX = "exportedlogs"
+
+SSE_S3 = "AES256"
+SSE_KMS = "aws:kms"
+DSSE_KMS = "aws:kms:dsse"
+
+KEY_MANAGER_CUSTOMER = "CUSTOMER"
+KEY_MANAGER_AWS = "AWS"
+KEY_STATE_ENABLED = "Enabled"
+KEY_SPEC_SYMMETRIC = "SYMMETRIC_DEFAULT"
+KEY_USAGE_ENCRYPT = "ENCRYPT_DECRYPT"
+AWS_MANAGED_S3_ALIAS = "alias/aws/s3"
+
+ACTIVE_TASK_STATUSES = ("PENDING", "RUNNING")
+FINAL_TASK_STATUSES = ("COMPLETED", "CANCELLED", "FAILED")
+
+
+@dataclass(frozen=True)
+class Identity:
+    account: str
+    arn: str
+    partition: str = "aws"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the user picked. ``key``/``create_key_alias`` both None: keep the bucket's key."""
+
+    region: str
+    bucket: str
+    create_bucket: bool = False
+    key: str | None = None  # an existing key: key id, key ARN, alias name or alias ARN
+    create_key_alias: str | None = None  # "alias/NAME" of a key the wizard creates
+    prefix: str = DEFAULT_PREFIX
+    log_group: str | None = None
+
+
+@dataclass(frozen=True)
+class Destination:
+    """The facts the required statements are written from."""
+
+    region: str
+    account: str
+    partition: str
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def of(cls, identity: Identity, choices: Choices) -> Destination:
+        return cls(
+            region=choices.region,
+            account=identity.account,
+            partition=identity.partition or partition_for_region(choices.region).name,
+            bucket=choices.bucket,
+            prefix=choices.prefix,
+        )
+
+
+@dataclass(frozen=True)
+class BucketEncryption:
+    algorithm: str | None  # AES256, aws:kms, aws:kms:dsse; None: no default encryption rule
+    kms_key_id: str | None = None  # as S3 reports it: a key ARN, key id, or alias
+    bucket_key: bool = False
+
+
+@dataclass(frozen=True)
+class PublicAccessBlock:
+    block_public_acls: bool = True
+    ignore_public_acls: bool = True
+    block_public_policy: bool = True
+    restrict_public_buckets: bool = True
+
+    @property
+    def all_on(self) -> bool:
+        return (
+            self.block_public_acls
+            and self.ignore_public_acls
+            and self.block_public_policy
+            and self.restrict_public_buckets
+        )
+
+
+@dataclass(frozen=True)
+class BucketState:
+    name: str
+    exists: bool
+    owned: bool = True  # False: the name is taken by another account (HeadBucket 403)
+    region: str | None = None
+    encryption: BucketEncryption | None = None
+    policy: str | None = None  # the bucket policy JSON as read; None: the bucket has none
+    object_ownership: str | None = None  # BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter
+    public_access_block: PublicAccessBlock | None = None
+    object_lock: bool = False
+
+
+@dataclass(frozen=True)
+class KeyState:
+    reference: str  # what was asked for: key id, ARN or alias
+    exists: bool
+    key_id: str | None = None
+    arn: str | None = None
+    region: str | None = None
+    manager: str | None = None  # CUSTOMER or AWS
+    state: str | None = None  # Enabled, Disabled, PendingDeletion, ...
+    spec: str | None = None  # SYMMETRIC_DEFAULT, RSA_2048, ...
+    usage: str | None = None  # ENCRYPT_DECRYPT, SIGN_VERIFY, ...
+    multi_region: bool = False
+    aliases: tuple[str, ...] = ()
+    policy: str | None = None  # the key policy named "default"; None when it could not be read
+    rotation_enabled: bool | None = None
+    description: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.aliases[0] if self.aliases else (self.key_id or self.reference)
+
+
+@dataclass(frozen=True)
+class LogGroupState:
+    name: str
+    exists: bool
+    arn: str | None = None
+    stored_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class ExportTaskInfo:
+    task_id: str
+    log_group: str
+    status: str
+    destination: str = ""
+    prefix: str | None = None
+    task_name: str | None = None
+    status_message: str | None = None
+    from_ms: int | None = None
+    to_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything observed about one destination, at one moment."""
+
+    identity: Identity
+    region: str
+    bucket: BucketState
+    key: KeyState | None  # the chosen key, else the bucket's key; None when there is neither
+    log_group: LogGroupState | None = None
+    active_tasks: tuple[ExportTaskInfo, ...] = ()
