@@ -63,7 +63,7 @@ def data_object_key(prefix: str, task_id: str, stream_name: str, index: int = 0)
     return f"{prefix}/{task_id}/{stream_folder(stream_name)}/{index:06d}.gz"
 
 
-def _source_conditions(dest: Destination) -> dict[str, dict[str, list[str]]]:
+def _source_conditions(dest: Destination) -> dict[str, dict[str, str | list[str]]]:
     return {
         "StringEquals": {"aws:SourceAccount": [dest.account]},
         "ArnLike": {

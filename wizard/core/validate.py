@@ -20,7 +20,9 @@ _BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}$")
-_KEY_ID = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$")
+_KEY_ID = re.compile(
+    r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
 _LOG_GROUP = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
 _DURATION = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
 _DURATION_MS = {"m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -70,6 +72,10 @@ def prefix_problem(prefix: str) -> str | None:
             f"The prefix is {size} bytes; at most {MAX_PREFIX_BYTES} fit, so that "
             "prefix/taskId/stream/000000.gz stays within S3's 1,024-byte key limit."
         )
+    wildcards = sorted({c for c in prefix if c in "*?$"})
+    if wildcards:
+        # In a policy Resource these are wildcards or variables: they would widen the grant.
+        return f"The prefix must not contain {', '.join(repr(c) for c in wildcards)}."
     if any(ord(c) < 32 or ord(c) == 127 for c in prefix):
         return "The prefix must not contain control characters."
     return None
@@ -123,7 +129,8 @@ def region_problem(region: str) -> str | None:
 def log_group_problem(name: str) -> str | None:
     if not _LOG_GROUP.match(name):
         return (
-            "A log group name has 1 to 512 characters: letters, digits, and '_', '-', '/', '.', '#'."
+            "A log group name has 1 to 512 characters: "
+            "letters, digits, and '_', '-', '/', '.', '#'."
         )
     return None
 
