@@ -1,0 +1,837 @@
+"""The doctor: would a CloudWatch Logs export to this destination work, and if not, why?
+
+``diagnose`` predicts the export by judging the calls the service makes
+(``requirements.service_requests``) against the bucket policy and the key policy with the
+same evaluator the sandbox uses, and adds the structural rules of aws-facts.md (region,
+encryption type, key kind and state, one active task per region).
+
+The key the export would use is decided once, in ``key_in_use``; the planner imports it and
+``key_problems``/``bucket_problems`` so that the doctor and the plan never disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from wizard.core import requirements as req
+from wizard.core.arn import key_arn as make_key_arn
+from wizard.core.arn import logs_principal, parse_arn
+from wizard.core.evaluate import (
+    Decision,
+    Evaluation,
+    Request,
+    evaluate,
+    statement_applies,
+    unknown_operators,
+)
+from wizard.core.policy import (
+    BUCKET_POLICY_LIMIT,
+    KEY_POLICY_LIMIT,
+    PolicyDocument,
+    Statement,
+    parse_policy,
+    policy_size,
+    upsert_statements,
+)
+from wizard.core.state import (
+    ACTIVE_TASK_STATUSES,
+    AWS_MANAGED_S3_ALIAS,
+    DSSE_KMS,
+    KEY_MANAGER_AWS,
+    KEY_SPEC_SYMMETRIC,
+    KEY_STATE_ENABLED,
+    KEY_USAGE_ENCRYPT,
+    SSE_KMS,
+    SSE_S3,
+    Choices,
+    Destination,
+    KeyState,
+    Snapshot,
+)
+from wizard.errors import PolicyError
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str  # stable, e.g. "BUCKET_POLICY_BLOCKS_GETBUCKETACL"
+    severity: Severity
+    message: str  # plain words: what is wrong
+    fix: str  # what to do / what the wizard will do
+    aws_error: str | None = None  # the AWS error text this causes, where one applies
+    statements: tuple[str, ...] = ()  # labels of the statements involved (e.g. the Deny)
+
+
+# The condition keys that tie a service principal's access to one account's resources.
+SCOPE_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn"})
+
+NEVER_EDITS_FOREIGN = "The wizard never edits a statement it did not write."
+
+
+# --------------------------------------------------------------------------- the key in use
+
+
+class KeyMode(str, Enum):
+    NEW = "new"  # the wizard creates a key (choices.create_key_alias)
+    CHOSEN = "chosen"  # the user chose an existing key (choices.key)
+    BUCKET = "bucket"  # repair: the key the bucket already encrypts with
+    NONE = "none"  # no SSE-KMS key at all (SSE-S3 or no default encryption, nothing chosen)
+
+
+@dataclass(frozen=True)
+class KeyInUse:
+    mode: KeyMode
+    reference: str | None  # the user's reference, the bucket's KMSMasterKeyID, or the new alias
+    key: KeyState | None  # the described key, when it exists
+    arn: str | None  # the key's ARN when known (never for NEW)
+
+    @property
+    def name(self) -> str:
+        if self.key is not None:
+            return self.key.display_name
+        return self.reference or "(no key)"
+
+
+def _key_id_of(key: KeyState) -> str | None:
+    if key.key_id:
+        return key.key_id
+    parsed = parse_arn(key.arn) if key.arn else None
+    if parsed and parsed.resource.startswith("key/"):
+        return parsed.resource[len("key/") :]
+    return None
+
+
+def refers_to(reference: str | None, key: KeyState | None) -> bool:
+    """Whether a key id, key ARN, alias or alias ARN (as S3 or a person wrote it) names ``key``."""
+    if not reference or key is None:
+        return False
+    key_id = _key_id_of(key)
+    names = {n for n in (key_id, key.arn, *key.aliases) if n}
+    if reference in names:
+        return True
+    parsed = parse_arn(reference)
+    if parsed is None or parsed.service != "kms":
+        return False
+    resource = parsed.resource
+    if resource.startswith("key/") and key_id is not None and resource[len("key/") :] == key_id:
+        return True
+    return resource.startswith("alias/") and resource in key.aliases
+
+
+def _is_aws_managed_reference(reference: str | None) -> bool:
+    """S3's aws:kms with no key id means aws/s3; an alias under alias/aws/ is AWS managed."""
+    if reference is None:
+        return True
+    parsed = parse_arn(reference)
+    name = parsed.resource if parsed is not None else reference
+    return name.startswith("alias/aws/")
+
+
+def _arn_of(key: KeyState | None, reference: str | None, snapshot: Snapshot) -> str | None:
+    if key is not None:
+        if key.arn:
+            return key.arn
+        key_id = _key_id_of(key)
+        if key_id:
+            return make_key_arn(
+                key.region or snapshot.region,
+                snapshot.identity.account,
+                key_id,
+                snapshot.identity.partition,
+            )
+    parsed = parse_arn(reference) if reference else None
+    if parsed is not None and parsed.resource.startswith("key/"):
+        return reference
+    return None
+
+
+def key_in_use(snapshot: Snapshot, choices: Choices) -> KeyInUse:
+    """The key the export would encrypt with once the wizard is done."""
+    described = snapshot.key if snapshot.key is not None and snapshot.key.exists else None
+    if choices.create_key_alias:
+        alias = choices.create_key_alias
+        # A second run after the key was created finds it under its alias: reuse it.
+        if described is not None and alias in described.aliases:
+            return KeyInUse(KeyMode.CHOSEN, alias, described, _arn_of(described, alias, snapshot))
+        return KeyInUse(KeyMode.NEW, alias, None, None)
+    if choices.key:
+        return KeyInUse(
+            KeyMode.CHOSEN, choices.key, described, _arn_of(described, choices.key, snapshot)
+        )
+    encryption = snapshot.bucket.encryption if snapshot.bucket.exists else None
+    if encryption is not None and encryption.algorithm in (SSE_KMS, DSSE_KMS):
+        reference = encryption.kms_key_id
+        arn = _arn_of(described, reference, snapshot)
+        return KeyInUse(KeyMode.BUCKET, reference, described, arn)
+    return KeyInUse(KeyMode.NONE, None, None, None)
+
+
+def _key_region(key: KeyState) -> str | None:
+    if key.region:
+        return key.region
+    parsed = parse_arn(key.arn) if key.arn else None
+    return parsed.region if parsed is not None else None
+
+
+def key_problems(use: KeyInUse, snapshot: Snapshot, choices: Choices) -> list[Finding]:
+    """Errors that make the key in use unusable for exports; the planner blocks on them."""
+    if use.mode in (KeyMode.NEW, KeyMode.NONE):
+        return []
+    key = use.key
+    whose = "The key you chose" if use.mode is KeyMode.CHOSEN else "The bucket's encryption key"
+    choose = (
+        "Choose a customer managed, enabled, symmetric key in "
+        f"{choices.region}, or let the wizard create one."
+    )
+    if key is None:
+        if use.mode is KeyMode.BUCKET and _is_aws_managed_reference(use.reference):
+            return [_aws_managed_finding(whose, use.reference or AWS_MANAGED_S3_ALIAS, choose)]
+        return [
+            Finding(
+                "KEY_NOT_FOUND",
+                Severity.ERROR,
+                f"{whose} ({use.reference}) was not found in {choices.region}, or you may not "
+                "describe it. S3 does not check the key, so exports would fail when they write.",
+                f"Check the key id or alias. {choose}",
+                req.ERR_PUT_OBJECT_KMS,
+            )
+        ]
+    if key.manager == KEY_MANAGER_AWS or any(a.startswith("alias/aws/") for a in key.aliases):
+        return [_aws_managed_finding(whose, key.display_name, choose)]
+    found: list[Finding] = []
+    if key.state != KEY_STATE_ENABLED:
+        found.append(
+            Finding(
+                "KEY_NOT_ENABLED",
+                Severity.ERROR,
+                f"{whose} ({key.display_name}) is {key.state or 'not enabled'}: KMS refuses to "
+                "make data keys with it, so S3 cannot encrypt the exported objects.",
+                f"Enable the key (or cancel its deletion) in the KMS console. {choose}",
+                req.ERR_PUT_OBJECT_KMS,
+            )
+        )
+    if key.spec != KEY_SPEC_SYMMETRIC or key.usage != KEY_USAGE_ENCRYPT:
+        found.append(
+            Finding(
+                "KEY_NOT_SYMMETRIC",
+                Severity.ERROR,
+                f"{whose} ({key.display_name}) is a {key.spec or 'non-symmetric'} key for "
+                f"{key.usage or 'other uses'}; S3 encrypts only with symmetric "
+                "encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT).",
+                choose,
+                req.ERR_PUT_OBJECT_KMS,
+            )
+        )
+    region = _key_region(key)
+    if region is not None and region != choices.region:
+        found.append(
+            Finding(
+                "KEY_WRONG_REGION",
+                Severity.ERROR,
+                f"{whose} ({key.display_name}) is in {region}, but the bucket and the log group "
+                f"are in {choices.region}: S3 can only use a key from its own region.",
+                choose,
+                req.ERR_PUT_OBJECT_KMS,
+            )
+        )
+    return found
+
+
+def _aws_managed_finding(whose: str, name: str, choose: str) -> Finding:
+    return Finding(
+        "KEY_AWS_MANAGED",
+        Severity.ERROR,
+        f"{whose} ({name}) is the AWS managed key for S3. Its key policy belongs to AWS and "
+        "cannot be changed, so it can never let CloudWatch Logs encrypt the exported objects.",
+        choose,
+        req.ERR_PUT_OBJECT_KMS,
+    )
+
+
+# --------------------------------------------------------------------------- the bucket
+
+
+def bucket_problems(snapshot: Snapshot, choices: Choices) -> list[Finding]:
+    """Errors that make the bucket unusable as it is named (policy checks make no sense then)."""
+    bucket = snapshot.bucket
+    if not bucket.owned:
+        return [
+            Finding(
+                "BUCKET_NOT_OWNED",
+                Severity.ERROR,
+                f"The bucket name {bucket.name} is taken by another AWS account. Bucket names "
+                "are global, and the wizard only sets up buckets in your own account.",
+                "Choose another bucket name (the wizard can create the bucket for you).",
+                req.ERR_BUCKET_MISSING,
+            )
+        ]
+    if not bucket.exists:
+        if choices.create_bucket:
+            return []
+        return [
+            Finding(
+                "BUCKET_NOT_FOUND",
+                Severity.ERROR,
+                f"The bucket {bucket.name} does not exist (or you cannot see it).",
+                "Check the name, or let the wizard create the bucket.",
+                req.ERR_BUCKET_MISSING,
+            )
+        ]
+    if bucket.region is not None and bucket.region != choices.region:
+        return [
+            Finding(
+                "BUCKET_WRONG_REGION",
+                Severity.ERROR,
+                f"The bucket {bucket.name} is in {bucket.region}, but CloudWatch Logs exports "
+                f"only to a bucket in the log group's region ({choices.region}).",
+                f"Choose a bucket in {choices.region}, or let the wizard create one there.",
+            )
+        ]
+    return []
+
+
+def _encryption_findings(
+    snapshot: Snapshot, choices: Choices, use: KeyInUse, key_ok: bool
+) -> list[Finding]:
+    bucket = snapshot.bucket
+    encryption = bucket.encryption
+    algorithm = encryption.algorithm if encryption is not None else None
+    will_set = use.mode in (KeyMode.NEW, KeyMode.CHOSEN) and key_ok
+    if algorithm == DSSE_KMS:
+        fix = (
+            f"The wizard replaces it with SSE-KMS under {use.name}."
+            if will_set
+            else "Choose a customer managed key (or let the wizard create one): the wizard then "
+            "sets SSE-KMS with it."
+        )
+        return [
+            Finding(
+                "BUCKET_DSSE_UNSUPPORTED",
+                Severity.ERROR,
+                f"The bucket {bucket.name} uses dual-layer encryption (DSSE-KMS), which "
+                "CloudWatch Logs exports do not support.",
+                fix,
+            )
+        ]
+    if algorithm != SSE_KMS:
+        what = {SSE_S3: "SSE-S3 (AES256)", None: "no default encryption"}.get(
+            algorithm, f"{algorithm} encryption"
+        )
+        fix = (
+            f"The wizard sets SSE-KMS with {use.name} (S3 Bucket Key on)."
+            if will_set
+            else "Choose a customer managed key (or let the wizard create one): the wizard then "
+            "sets SSE-KMS with it."
+        )
+        return [
+            Finding(
+                "BUCKET_NOT_KMS",
+                Severity.WARNING,
+                f"The bucket {bucket.name} uses {what}. Exports work, but the objects are not "
+                "encrypted with your own KMS key.",
+                fix,
+            )
+        ]
+    assert encryption is not None  # algorithm is SSE_KMS
+    if will_set and (use.mode is KeyMode.NEW or not refers_to(encryption.kms_key_id, use.key)):
+        current = encryption.kms_key_id
+        if _is_aws_managed_reference(current):
+            return [
+                Finding(
+                    "KEY_AWS_MANAGED",
+                    Severity.ERROR,
+                    f"The bucket {bucket.name} encrypts with the AWS managed key aws/s3. Its key "
+                    "policy cannot be changed, so exports to the bucket fail as it is.",
+                    f"The wizard switches the bucket's default encryption to {use.name}.",
+                    req.ERR_PUT_OBJECT_KMS,
+                )
+            ]
+        return [
+            Finding(
+                "KEY_MISMATCH",
+                Severity.INFO,
+                f"The bucket {bucket.name} encrypts new objects with another key ({current}), "
+                f"not {use.name}.",
+                f"The wizard switches the bucket's default encryption to {use.name}. Objects "
+                "already in the bucket keep the key they were written with.",
+            )
+        ]
+    if use.mode is not KeyMode.NONE and key_ok and not encryption.bucket_key:
+        return [
+            Finding(
+                "BUCKET_KEY_OFF",
+                Severity.INFO,
+                f"S3 Bucket Key is off for {bucket.name}: every object written costs a KMS "
+                "request, and the encryption context is the object, not the bucket.",
+                "The wizard turns S3 Bucket Key on (as AWS documents for exports).",
+            )
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------- explaining
+
+
+def _context_value(request: Request, key: str) -> str | tuple[str, ...] | None:
+    wanted = key.lower()
+    return next((v for k, v in request.context.items() if k.lower() == wanted), None)
+
+
+def _show(value: str | tuple[str, ...]) -> str:
+    return value if isinstance(value, str) else ", ".join(value)
+
+
+def _condition_holds(statement: Statement, index: int, request: Request) -> bool:
+    only = dataclasses.replace(statement, conditions=(statement.conditions[index],))
+    loose = dataclasses.replace(only, resources=("*",), not_resources=None)
+    return statement_applies(loose, request)
+
+
+def explain_match(statement: Statement, request: Request) -> str:
+    """Why a statement applies to one of CloudWatch Logs' requests, in plain words."""
+    reasons: list[str] = []
+    principal = statement.principal or {}
+    if "*" in principal.get("*", ()) or "*" in principal.get("AWS", ()):
+        reasons.append('its Principal is "*" (everyone, AWS services included)')
+    elif statement.not_principal is not None:
+        reasons.append("its NotPrincipal does not exclude CloudWatch Logs")
+    for condition in statement.conditions:
+        value = _context_value(request, condition.key)
+        operator = condition.operator
+        wanted = ", ".join(condition.values)
+        if value is None:
+            if operator.startswith("Null"):
+                reasons.append(f"the request carries no {condition.key}, so Null matches")
+            else:
+                reasons.append(
+                    f"CloudWatch Logs' request carries no {condition.key}, so "
+                    f"{operator} [{wanted}] is true for it"
+                )
+        else:
+            reasons.append(
+                f"{condition.key} is {_show(value)} in CloudWatch Logs' request, which "
+                f"satisfies {operator} [{wanted}]"
+            )
+    if not reasons:
+        reasons.append(f"it covers {request.action} on {request.resource}")
+    return "; ".join(reasons)
+
+
+def _failing_conditions(statement: Statement, request: Request) -> list[str]:
+    failing: list[str] = []
+    for index, condition in enumerate(statement.conditions):
+        if _condition_holds(statement, index, request):
+            continue
+        value = _context_value(request, condition.key)
+        got = (
+            f"the request carries no {condition.key}"
+            if value is None
+            else f"the request has {condition.key} = {_show(value)}"
+        )
+        wanted = ", ".join(condition.values)
+        failing.append(f"{condition.operator} {condition.key} [{wanted}] ({got})")
+    return failing
+
+
+def _near_misses(
+    doc: PolicyDocument | None, request: Request
+) -> tuple[list[Statement], list[Statement]]:
+    """Allow statements that fail only on their conditions / only on their resources."""
+    by_condition: list[Statement] = []
+    by_resource: list[Statement] = []
+    if doc is None:
+        return by_condition, by_resource
+    for statement in doc.statements:
+        if statement.effect != "Allow" or statement_applies(statement, request):
+            continue
+        if statement.conditions and statement_applies(
+            dataclasses.replace(statement, conditions=()), request
+        ):
+            by_condition.append(statement)
+        elif statement_applies(
+            dataclasses.replace(statement, resources=("*",), not_resources=None), request
+        ):
+            by_resource.append(statement)
+    return by_condition, by_resource
+
+
+def without_denies(doc: PolicyDocument) -> PolicyDocument:
+    """The document as if its Deny statements were gone: is there an Allow at all?"""
+    return dataclasses.replace(
+        doc, statements=tuple(s for s in doc.statements if s.effect != "Deny")
+    )
+
+
+def _deny_finding(
+    policy_name: str, statement: Statement, requests: Sequence[req.ServiceRequest]
+) -> Finding:
+    steps = " and ".join(r.step for r in requests)
+    return Finding(
+        "EXPLICIT_DENY",
+        Severity.ERROR,
+        f"The {policy_name}'s {statement.label} denies CloudWatch Logs' {steps}: "
+        f"{explain_match(statement, requests[0].request)}. An explicit Deny wins over any Allow.",
+        "Decide whether this Deny should stop CloudWatch Logs exports. If not, narrow it "
+        'yourself, for example add the condition "BoolIfExists": {"aws:PrincipalIsAWSService": '
+        '"false"} so that it does not apply to AWS services. ' + NEVER_EDITS_FOREIGN,
+        requests[0].aws_error,
+        (statement.label,),
+    )
+
+
+def deny_blocker(
+    policy_name: str, statement: Statement, requests: Sequence[req.ServiceRequest]
+) -> str:
+    """The planner's words for a foreign Deny: it stops the plan short of a working export."""
+    finding = _deny_finding(policy_name, statement, requests)
+    return f"{finding.message} {finding.fix}"
+
+
+def _group_denies(
+    evaluations: Sequence[tuple[req.ServiceRequest, Evaluation]],
+) -> dict[int, tuple[Statement, list[req.ServiceRequest]]]:
+    groups: dict[int, tuple[Statement, list[req.ServiceRequest]]] = {}
+    for service_request, evaluation in evaluations:
+        if evaluation.decision is not Decision.EXPLICIT_DENY:
+            continue
+        for statement in evaluation.deciding:
+            groups.setdefault(statement.index, (statement, []))[1].append(service_request)
+    return groups
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def _parse(
+    text: str | None, kind: str, limit: int, findings: list[Finding]
+) -> tuple[PolicyDocument | None, bool]:
+    """(document or None when absent, readable)."""
+    if text is None:
+        return None, True
+    try:
+        doc = parse_policy(text, kind=kind)
+    except PolicyError as exc:
+        findings.append(
+            Finding(
+                "POLICY_UNREADABLE",
+                Severity.ERROR,
+                f"The {kind} cannot be read as an IAM policy: {exc.message}",
+                (exc.fix + " " if exc.fix else "")
+                + f"Correct the {kind} yourself; the wizard will not overwrite a policy it "
+                "cannot read.",
+            )
+        )
+        return None, False
+    size = policy_size(doc)
+    if size > limit:
+        findings.append(
+            Finding(
+                "POLICY_TOO_LARGE",
+                Severity.ERROR,
+                f"The {kind} is {size} bytes, over AWS's limit of {limit} bytes.",
+                f"Remove statements that are no longer needed from the {kind}.",
+            )
+        )
+    unknown = unknown_operators(doc)
+    if unknown:
+        findings.append(
+            Finding(
+                "POLICY_UNKNOWN_OPERATOR",
+                Severity.WARNING,
+                f"The {kind} uses condition operators the wizard does not know: "
+                f"{', '.join(unknown)}. Statements with them are treated as never applying, so "
+                "this diagnosis may be wrong.",
+                "Check the spelling of those operators; AWS refuses unknown ones.",
+            )
+        )
+    return doc, True
+
+
+def _bucket_policy_findings(snapshot: Snapshot, choices: Choices) -> list[Finding]:
+    findings: list[Finding] = []
+    doc, readable = _parse(snapshot.bucket.policy, "bucket policy", BUCKET_POLICY_LIMIT, findings)
+    if not readable:
+        return findings
+    dest = Destination.of(snapshot.identity, choices)
+    evaluations = [
+        (r, evaluate(doc, r.request))
+        for r in req.service_requests(dest, choices.log_group)
+        if r.target == "bucket"
+    ]
+    for statement, requests in _group_denies(evaluations).values():
+        findings.append(_deny_finding("bucket policy", statement, requests))
+
+    # Judged without Deny statements: what is missing once the user settles the Denies.
+    allow_only = without_denies(doc) if doc is not None else None
+    implicit = [r for r, _ in evaluations if not evaluate(allow_only, r.request).allowed]
+    acl = [r for r in implicit if r.request.action == "s3:GetBucketAcl"]
+    put = [r for r in implicit if r.request.action == "s3:PutObject"]
+    wizard_adds = "The wizard adds its own statement for CloudWatch Logs to the bucket policy"
+    if acl:
+        findings.append(
+            Finding(
+                "BUCKET_POLICY_BLOCKS_GETBUCKETACL",
+                Severity.ERROR,
+                "The bucket policy does not let CloudWatch Logs "
+                f"({logs_principal(choices.region)}) read the bucket's ACL (s3:GetBucketAcl), "
+                "the first thing an export does." + _near_miss_note(doc, acl[0].request),
+                f"{wizard_adds} ({req.SID_GET_BUCKET_ACL}), limited to your account's log groups.",
+                req.ERR_GET_BUCKET_ACL,
+            )
+        )
+    if put:
+        findings.append(
+            Finding(
+                "BUCKET_POLICY_BLOCKS_PUTOBJECT",
+                Severity.ERROR,
+                "The bucket policy does not let CloudWatch Logs "
+                f"({logs_principal(choices.region)}) write objects under "
+                f"{choices.prefix}/ (s3:PutObject)." + _near_miss_note(doc, put[0].request),
+                f"{wizard_adds} ({req.SID_PUT_OBJECT}), limited to {choices.prefix}/ and your "
+                "account's log groups.",
+                req.ERR_PUT_OBJECT,
+            )
+        )
+
+    unscoped: dict[int, Statement] = {}
+    for _, evaluation in evaluations:
+        if evaluation.decision is Decision.ALLOW:
+            for statement in evaluation.deciding:
+                if not {c.key.lower() for c in statement.conditions} & SCOPE_KEYS:
+                    unscoped[statement.index] = statement
+    if unscoped:
+        labels = tuple(s.label for s in sorted(unscoped.values(), key=lambda s: s.index))
+        findings.append(
+            Finding(
+                "BUCKET_POLICY_UNSCOPED",
+                Severity.WARNING,
+                f"The bucket policy's {', '.join(labels)} lets CloudWatch Logs write to the "
+                "bucket without an aws:SourceAccount or aws:SourceArn condition, so exports "
+                "from log groups of any AWS account could land here (the confused-deputy "
+                "problem).",
+                'Add "aws:SourceAccount" and "aws:SourceArn" conditions to '
+                + ("that statement" if len(labels) == 1 else "those statements")
+                + " (the wizard's own statements carry them). "
+                + NEVER_EDITS_FOREIGN,
+                statements=labels,
+            )
+        )
+    if acl or put:
+        findings.extend(_room_findings(doc, dest))
+    return findings
+
+
+def _room_findings(doc: PolicyDocument | None, dest: Destination) -> list[Finding]:
+    """Whether the statements the wizard must add still fit in the bucket policy."""
+    if doc is None:
+        return []
+    size = policy_size(upsert_statements(doc, req.bucket_statements(dest)))
+    if size <= BUCKET_POLICY_LIMIT or policy_size(doc) > BUCKET_POLICY_LIMIT:
+        return []
+    return [
+        Finding(
+            "POLICY_TOO_LARGE",
+            Severity.ERROR,
+            f"With the statements CloudWatch Logs needs, the bucket policy would be about "
+            f"{size} bytes, over AWS's limit of {BUCKET_POLICY_LIMIT} bytes.",
+            "Remove statements that are no longer needed from the bucket policy, then run the "
+            "wizard again.",
+        )
+    ]
+
+
+def _near_miss_note(doc: PolicyDocument | None, request: Request) -> str:
+    by_condition, by_resource = _near_misses(doc, request)
+    notes: list[str] = []
+    for statement in by_condition:
+        failing = "; ".join(_failing_conditions(statement, request))
+        notes.append(
+            f" {statement.label[0].upper()}{statement.label[1:]} would allow it, but its "
+            f"conditions do not match this export: {failing}."
+        )
+    for statement in by_resource:
+        resources = ", ".join(statement.resources or statement.not_resources or ())
+        notes.append(
+            f" {statement.label[0].upper()}{statement.label[1:]} would allow it, but only for "
+            f"{resources}, not {request.resource}."
+        )
+    return "".join(notes)
+
+
+def _key_policy_findings(snapshot: Snapshot, choices: Choices, use: KeyInUse) -> list[Finding]:
+    key = use.key
+    if key is None:
+        return []
+    findings: list[Finding] = []
+    if key.rotation_enabled is False:
+        findings.append(
+            Finding(
+                "KEY_ROTATION_OFF",
+                Severity.INFO,
+                f"Automatic yearly rotation is off for {key.display_name}.",
+                "Consider turning on key rotation in the KMS console; exports work either way.",
+            )
+        )
+    if key.policy is None:
+        findings.append(
+            Finding(
+                "KEY_POLICY_UNKNOWN",
+                Severity.WARNING,
+                f"The key policy of {key.display_name} could not be read, so the wizard cannot "
+                "tell whether CloudWatch Logs may use the key.",
+                "Allow yourself kms:GetKeyPolicy on the key, then run the doctor again.",
+            )
+        )
+        return findings
+    doc, readable = _parse(key.policy, "key policy", KEY_POLICY_LIMIT, findings)
+    if not readable or use.arn is None:
+        return findings
+    dest = Destination.of(snapshot.identity, choices)
+    key_requests = [
+        r for r in req.service_requests(dest, choices.log_group, use.arn) if r.target == "key"
+    ]
+    for service_request in key_requests:
+        evaluation = evaluate(doc, service_request.request)
+        if evaluation.decision is Decision.EXPLICIT_DENY:
+            for statement in evaluation.deciding:
+                findings.append(_deny_finding("key policy", statement, [service_request]))
+        allow_only = without_denies(doc) if doc is not None else None
+        if not evaluate(allow_only, service_request.request).allowed:
+            findings.append(_key_blocked_finding(doc, key, service_request))
+    return findings
+
+
+def _key_blocked_finding(
+    doc: PolicyDocument | None, key: KeyState, service_request: req.ServiceRequest
+) -> Finding:
+    request = service_request.request
+    principal = request.principal.id
+    fix = (
+        f"The wizard adds its own statement ({req.SID_KEY_USE}) letting {principal} use the "
+        "key for kms:GenerateDataKey and kms:Decrypt; every other statement stays as it is."
+    )
+    by_condition, _ = _near_misses(doc, request)
+    if by_condition:
+        details = "; ".join(
+            f"{s.label}: " + ", ".join(_failing_conditions(s, request)) for s in by_condition
+        )
+        return Finding(
+            "KEY_CONTEXT_MISMATCH",
+            Severity.ERROR,
+            f"The key policy of {key.display_name} has a statement for CloudWatch Logs, but its "
+            "conditions do not match what S3 sends when it encrypts an export (encryption "
+            "context aws:s3:arn = the bucket). Conditions on "
+            "kms:EncryptionContext:aws:logs:arn are written for log-group encryption. "
+            f"{details}.",
+            fix,
+            service_request.aws_error,
+            tuple(s.label for s in by_condition),
+        )
+    return Finding(
+        "KEY_POLICY_BLOCKS_LOGS",
+        Severity.ERROR,
+        f"The key policy of {key.display_name} does not let CloudWatch Logs ({principal}) use "
+        "the key, so S3 cannot encrypt the exported objects with it (kms:GenerateDataKey).",
+        fix,
+        service_request.aws_error,
+    )
+
+
+# --------------------------------------------------------------------------- the rest
+
+
+def _log_group_findings(snapshot: Snapshot, choices: Choices) -> list[Finding]:
+    group = snapshot.log_group
+    if not choices.log_group or group is None or group.exists:
+        return []
+    return [
+        Finding(
+            "LOG_GROUP_NOT_FOUND",
+            Severity.ERROR,
+            f"The log group {choices.log_group} does not exist in {choices.region}.",
+            "Check the name and the region, or choose another log group.",
+        )
+    ]
+
+
+def _task_findings(snapshot: Snapshot) -> list[Finding]:
+    active = [t for t in snapshot.active_tasks if t.status in ACTIVE_TASK_STATUSES]
+    if not active:
+        return []
+    described = ", ".join(f"{t.task_id} ({t.status}, {t.log_group})" for t in active)
+    return [
+        Finding(
+            "EXPORT_TASK_ACTIVE",
+            Severity.WARNING,
+            f"Another export task is still running in {snapshot.region}: {described}. "
+            "CloudWatch Logs runs one export task per account and region at a time.",
+            "Wait for it to finish, or cancel it; a new export started now fails.",
+            req.ERR_LIMIT_EXCEEDED,
+        )
+    ]
+
+
+def diagnose(snapshot: Snapshot, choices: Choices) -> list[Finding]:
+    """Every finding for this destination, most important first."""
+    findings: list[Finding] = []
+    use = key_in_use(snapshot, choices)
+    bucket = snapshot.bucket
+    bucket_errors = bucket_problems(snapshot, choices)
+    findings.extend(bucket_errors)
+    bucket_usable = not bucket_errors and bucket.exists
+    if bucket.owned and not bucket.exists and choices.create_bucket:
+        findings.append(
+            Finding(
+                "BUCKET_WILL_BE_CREATED",
+                Severity.INFO,
+                f"The bucket {bucket.name} does not exist yet.",
+                f"The wizard creates it in {choices.region}: public access blocked, ACLs "
+                "disabled, SSE-KMS default encryption and a policy for CloudWatch Logs.",
+            )
+        )
+    if bucket_usable and choices.create_bucket:
+        findings.append(
+            Finding(
+                "BUCKET_ALREADY_EXISTS",
+                Severity.INFO,
+                f"The bucket {bucket.name} already exists in your account.",
+                "The wizard uses it as it is and only adds what exports need.",
+            )
+        )
+
+    key_errors = key_problems(use, snapshot, choices)
+    findings.extend(key_errors)
+    if use.mode is KeyMode.NEW:
+        findings.append(
+            Finding(
+                "KEY_WILL_BE_CREATED",
+                Severity.INFO,
+                f"The key {use.reference} does not exist yet.",
+                "The wizard creates a symmetric customer managed key with that alias; its policy "
+                "keeps your account's full control (kms:*) and lets CloudWatch Logs use it.",
+            )
+        )
+    if bucket_usable:
+        findings.extend(_encryption_findings(snapshot, choices, use, not key_errors))
+        findings.extend(_bucket_policy_findings(snapshot, choices))
+    if not key_errors and use.mode in (KeyMode.CHOSEN, KeyMode.BUCKET):
+        findings.extend(_key_policy_findings(snapshot, choices, use))
+    findings.extend(_log_group_findings(snapshot, choices))
+    findings.extend(_task_findings(snapshot))
+    return sorted(findings, key=lambda f: _SEVERITY_RANK[f.severity])
+
+
+def is_healthy(findings: Iterable[Finding]) -> bool:
+    """No ERROR finding: an export is expected to succeed (warnings may remain)."""
+    return all(f.severity is not Severity.ERROR for f in findings)

@@ -1,0 +1,538 @@
+"""The planner: the smallest set of changes that makes a destination work, in apply order.
+
+Rules (DESIGN.md, aws-facts.md):
+- A healthy destination gets an empty plan: statements are added only when the evaluator says
+  a service request is not allowed, so a policy that already works (say, with the statements
+  AWS documents under other Sids) is left alone.
+- Policies are patched, never replaced: the wizard's own statements (``WIZARD_SIDS``) are
+  updated in place by Sid and every other statement stays byte-for-byte as it was.
+- A foreign explicit Deny is never fixed silently: it becomes a blocker naming the statement.
+- An unusable key, a bucket of another account or region, an unreadable policy or a result
+  over the size limit is a blocker, and the change it concerns is left out.
+- Every "before" comes from ``current_document`` so the AWS layer can detect drift by
+  re-reading the state and comparing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from wizard.core import requirements as req
+from wizard.core.arn import bucket_arn, logs_principal
+from wizard.core.diff import unified
+from wizard.core.doctor import (
+    Finding,
+    KeyInUse,
+    KeyMode,
+    bucket_problems,
+    deny_blocker,
+    key_in_use,
+    key_problems,
+    refers_to,
+    without_denies,
+)
+from wizard.core.evaluate import Decision, evaluate
+from wizard.core.policy import (
+    BUCKET_POLICY_LIMIT,
+    KEY_POLICY_LIMIT,
+    PolicyDocument,
+    Statement,
+    canonical_json,
+    empty_policy,
+    parse_policy,
+    policy_size,
+    statement_by_sid,
+    upsert_statements,
+)
+from wizard.core.state import (
+    DSSE_KMS,
+    SSE_KMS,
+    BucketState,
+    Choices,
+    Destination,
+    KeyState,
+    Snapshot,
+)
+from wizard.errors import PolicyError
+
+
+class Action(str, Enum):
+    CREATE_KEY = "CreateKey"
+    CREATE_ALIAS = "CreateAlias"
+    PUT_KEY_POLICY = "PutKeyPolicy"
+    CREATE_BUCKET = "CreateBucket"
+    PUT_PUBLIC_ACCESS_BLOCK = "PutPublicAccessBlock"
+    PUT_OWNERSHIP_CONTROLS = "PutBucketOwnershipControls"
+    PUT_BUCKET_ENCRYPTION = "PutBucketEncryption"
+    PUT_BUCKET_POLICY = "PutBucketPolicy"
+
+
+NEW_KEY_ARN = "<ARN of the new key>"  # placeholder in documents until apply knows the new ARN
+
+US_EAST_1 = "us-east-1"  # the one region whose CreateBucket must omit LocationConstraint
+OBJECT_OWNERSHIP = "BucketOwnerEnforced"
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    target: str  # what is changed, for people: "s3://BUCKET" or "KMS key alias/x (arn...)"
+    summary: str  # one line, plain words
+    before: str | None  # canonical JSON of the document before (None: absent / nothing)
+    after: str | None  # canonical JSON after
+    diff: str  # unified diff of before -> after
+    params: Mapping[str, str]  # what apply needs besides documents
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    blockers: tuple[str, ...] = ()  # why the plan cannot make the destination work by itself
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def create_bucket_document(bucket: str, region: str | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"Bucket": bucket}
+    # us-east-1 must omit LocationConstraint; every other region must send it.
+    if region and region != US_EAST_1:
+        doc["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    return doc
+
+
+def public_access_block_document(
+    block_public_acls: bool = True,
+    block_public_policy: bool = True,
+    ignore_public_acls: bool = True,
+    restrict_public_buckets: bool = True,
+) -> dict[str, Any]:
+    return {
+        "BlockPublicAcls": block_public_acls,
+        "BlockPublicPolicy": block_public_policy,
+        "IgnorePublicAcls": ignore_public_acls,
+        "RestrictPublicBuckets": restrict_public_buckets,
+    }
+
+
+def ownership_document(ownership: str) -> dict[str, Any]:
+    return {"Rules": [{"ObjectOwnership": ownership}]}
+
+
+def encryption_document(
+    algorithm: str, key_id: str | None = None, bucket_key: bool = True
+) -> dict[str, Any]:
+    default: dict[str, Any] = {"SSEAlgorithm": algorithm}
+    if key_id is not None:
+        default["KMSMasterKeyID"] = key_id
+    rule = {"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": bucket_key}
+    return {"Rules": [rule]}
+
+
+def _canonical_text(text: str | None) -> str | None:
+    """A policy as read, in canonical form; text that is not a JSON object stays as it is."""
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    return canonical_json(data) if isinstance(data, dict) else text
+
+
+def current_document(action: Action, bucket: BucketState, key: KeyState | None) -> str | None:
+    """The canonical "before" of ``action``'s target, from a (re-)read state."""
+    if action in (Action.CREATE_KEY, Action.CREATE_ALIAS):
+        return None  # a key to be created has no state before
+    if action is Action.PUT_KEY_POLICY:
+        return _canonical_text(key.policy) if key is not None and key.exists else None
+    if not bucket.exists:
+        return None
+    if action is Action.CREATE_BUCKET:
+        return canonical_json(create_bucket_document(bucket.name, bucket.region))
+    if action is Action.PUT_PUBLIC_ACCESS_BLOCK:
+        block = bucket.public_access_block
+        if block is None:
+            return None
+        return canonical_json(
+            public_access_block_document(
+                block.block_public_acls,
+                block.block_public_policy,
+                block.ignore_public_acls,
+                block.restrict_public_buckets,
+            )
+        )
+    if action is Action.PUT_OWNERSHIP_CONTROLS:
+        if bucket.object_ownership is None:
+            return None
+        return canonical_json(ownership_document(bucket.object_ownership))
+    if action is Action.PUT_BUCKET_ENCRYPTION:
+        encryption = bucket.encryption
+        if encryption is None or encryption.algorithm is None:
+            return None
+        return canonical_json(
+            encryption_document(encryption.algorithm, encryption.kms_key_id, encryption.bucket_key)
+        )
+    if action is Action.PUT_BUCKET_POLICY:
+        return _canonical_text(bucket.policy)
+    raise ValueError(f"unknown action {action!r}")  # pragma: no cover
+
+
+def _change(
+    action: Action,
+    target: str,
+    summary: str,
+    before: str | None,
+    after: str | None,
+    params: Mapping[str, str],
+) -> Change:
+    label = f"{action.value} {target}"
+    return Change(action, target, summary, before, after, unified(before, after, label), params)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _blocker(finding: Finding) -> str:
+    return f"{finding.message} {finding.fix}"
+
+
+def _deny_groups(
+    doc: PolicyDocument, requests: Sequence[req.ServiceRequest]
+) -> dict[int, tuple[Statement, list[req.ServiceRequest]]]:
+    groups: dict[int, tuple[Statement, list[req.ServiceRequest]]] = {}
+    for service_request in requests:
+        evaluation = evaluate(doc, service_request.request)
+        if evaluation.decision is Decision.EXPLICIT_DENY:
+            for statement in evaluation.deciding:
+                groups.setdefault(statement.index, (statement, []))[1].append(service_request)
+    return groups
+
+
+def _count_phrase(added: int, updated: int, noun: str) -> str:
+    def count(n: int) -> str:
+        return f"{n} {noun}" + ("" if n == 1 else "s")
+
+    if added and updated:
+        return f"Add {count(added)} and update {count(updated)}"
+    if updated:
+        return f"Update {count(updated)}"
+    return f"Add {count(added)}"
+
+
+def _others_stay(others: int) -> str:
+    if others <= 0:
+        return ""
+    return (
+        "; the other statement stays as it is"
+        if others == 1
+        else (f"; the other {others} statements stay as they are")
+    )
+
+
+def _account_may_manage(doc: PolicyDocument, account: str) -> bool:
+    """Does some Allow statement let a principal of this account call kms:PutKeyPolicy?
+
+    Lenient on purpose (conditions are ignored): it only catches policies that nobody in
+    the account could change, which KMS would refuse or the lockout check would stop.
+    """
+
+    def covers(patterns: tuple[str, ...]) -> bool:
+        return any(fnmatch.fnmatchcase("kms:putkeypolicy", p.lower()) for p in patterns)
+
+    for statement in doc.statements:
+        if statement.effect != "Allow" or statement.principal is None:
+            continue
+        if statement.actions is not None and not covers(statement.actions):
+            continue
+        if statement.not_actions is not None and covers(statement.not_actions):
+            continue
+        principals = [*statement.principal.get("AWS", ()), *statement.principal.get("*", ())]
+        for entry in principals:
+            if entry in ("*", account) or f":{account}:" in entry:
+                return True
+    return False
+
+
+# --------------------------------------------------------------------------- the key
+
+
+def _key_target(use: KeyInUse) -> str:
+    return f"KMS key {use.name} ({use.arn})" if use.arn else f"KMS key {use.name}"
+
+
+def _new_key_changes(dest: Destination, alias: str) -> list[Change]:
+    target = f"new KMS key {alias}"
+    description = f"CloudWatch Logs exports to s3://{dest.bucket} (created by cwl-export-wizard)"
+    return [
+        _change(
+            Action.CREATE_KEY,
+            target,
+            "Create a symmetric customer managed KMS key that CloudWatch Logs may use, "
+            "with your account keeping full control (kms:*)",
+            None,
+            canonical_json(req.new_key_policy(dest)),
+            {"alias": alias, "description": description, "region": dest.region},
+        ),
+        _change(
+            Action.CREATE_ALIAS,
+            target,
+            f"Name the new key {alias}",
+            None,
+            canonical_json({"AliasName": alias, "TargetKeyId": NEW_KEY_ARN}),
+            {"alias": alias, "region": dest.region},
+        ),
+    ]
+
+
+def _key_policy_change(
+    use: KeyInUse, snapshot: Snapshot, choices: Choices, dest: Destination
+) -> tuple[Change | None, list[str]]:
+    key = use.key
+    assert key is not None and use.arn is not None
+    if key.policy is None:
+        return None, [
+            f"The key policy of {key.display_name} could not be read, so the wizard cannot add "
+            "CloudWatch Logs to it without risking the rest. Allow yourself kms:GetKeyPolicy "
+            "on the key and run the wizard again."
+        ]
+    try:
+        doc = parse_policy(key.policy, kind="key policy")
+    except PolicyError as exc:
+        return None, [
+            f"The key policy of {key.display_name} cannot be read: {exc.message} "
+            "Correct it yourself; the wizard will not overwrite a policy it cannot read."
+        ]
+    requests = [
+        r for r in req.service_requests(dest, choices.log_group, use.arn) if r.target == "key"
+    ]
+    blockers = [
+        deny_blocker("key policy", statement, blocked)
+        for statement, blocked in _deny_groups(doc, requests).values()
+    ]
+    allow_only = without_denies(doc)
+    if all(evaluate(allow_only, r.request).allowed for r in requests):
+        return None, blockers
+    statements = req.key_statements(dest)
+    updated = sum(statement_by_sid(doc, s["Sid"]) is not None for s in statements)
+    new_doc = upsert_statements(doc, statements)
+    size = policy_size(new_doc)
+    if size > KEY_POLICY_LIMIT:
+        return None, [
+            *blockers,
+            f"With the statement CloudWatch Logs needs, the key policy of {key.display_name} "
+            f"would be {size} bytes, over AWS's limit of {KEY_POLICY_LIMIT} bytes. Remove "
+            "statements that are no longer needed, then run the wizard again.",
+        ]
+    if not _account_may_manage(new_doc, dest.account):
+        return None, [
+            *blockers,
+            f"The key policy of {key.display_name} lets no principal of account {dest.account} "
+            "change it (kms:PutKeyPolicy), so KMS would refuse the wizard's change. Ask whoever "
+            "administers the key to add the statement "
+            f"{req.SID_KEY_USE} for {logs_principal(dest.region)}.",
+        ]
+    change = _change(
+        Action.PUT_KEY_POLICY,
+        _key_target(use),
+        f"{_count_phrase(len(statements) - updated, updated, 'statement')} letting CloudWatch "
+        f"Logs ({logs_principal(dest.region)}) use the key"
+        + _others_stay(len(doc.statements) - updated),
+        current_document(Action.PUT_KEY_POLICY, snapshot.bucket, key),
+        canonical_json(new_doc),
+        {"key_id": use.arn, "region": dest.region},
+    )
+    return change, blockers
+
+
+# --------------------------------------------------------------------------- the bucket
+
+
+def _new_bucket_changes(dest: Destination) -> list[Change]:
+    target = f"s3://{dest.bucket}"
+    params = {"bucket": dest.bucket, "region": dest.region}
+    return [
+        _change(
+            Action.CREATE_BUCKET,
+            target,
+            f"Create the bucket {dest.bucket} in {dest.region}",
+            None,
+            canonical_json(create_bucket_document(dest.bucket, dest.region)),
+            params,
+        ),
+        _change(
+            Action.PUT_PUBLIC_ACCESS_BLOCK,
+            target,
+            "Block all public access to the new bucket",
+            None,
+            canonical_json(public_access_block_document()),
+            params,
+        ),
+        _change(
+            Action.PUT_OWNERSHIP_CONTROLS,
+            target,
+            "Turn ACLs off on the new bucket: the bucket owner owns every object",
+            None,
+            canonical_json(ownership_document(OBJECT_OWNERSHIP)),
+            params,
+        ),
+    ]
+
+
+def _needs_encryption(bucket: BucketState, use: KeyInUse) -> bool:
+    encryption = bucket.encryption if bucket.exists else None
+    if encryption is None or encryption.algorithm != SSE_KMS or not encryption.bucket_key:
+        return True
+    if use.mode is KeyMode.NEW:
+        return True
+    # Repair keeps the bucket's own key by definition; a chosen key must be the same key.
+    return use.mode is KeyMode.CHOSEN and not refers_to(encryption.kms_key_id, use.key)
+
+
+def _encryption_change(snapshot: Snapshot, dest: Destination, use: KeyInUse, arn: str) -> Change:
+    bucket = snapshot.bucket
+    before = current_document(Action.PUT_BUCKET_ENCRYPTION, bucket, snapshot.key)
+    encryption = bucket.encryption if bucket.exists else None
+    name = f"the new key {use.reference}" if use.mode is KeyMode.NEW else use.name
+    if (
+        encryption is not None
+        and encryption.algorithm == SSE_KMS
+        and refers_to(encryption.kms_key_id, use.key)
+    ):
+        summary = f"Turn S3 Bucket Key on for the bucket's key {name}"
+    elif encryption is not None and encryption.algorithm == DSSE_KMS:
+        summary = f"Replace DSSE-KMS (not supported by exports) with SSE-KMS under {name}"
+    else:
+        summary = f"Encrypt new objects with {name} by default (SSE-KMS, S3 Bucket Key on)"
+    return _change(
+        Action.PUT_BUCKET_ENCRYPTION,
+        f"s3://{dest.bucket}",
+        summary,
+        before,
+        canonical_json(encryption_document(SSE_KMS, arn, True)),
+        {"bucket": dest.bucket, "region": dest.region},
+    )
+
+
+def _put_object_statement(doc: PolicyDocument, dest: Destination) -> dict[str, Any]:
+    """The wizard's PutObject statement for this prefix, keeping the prefixes it had before."""
+    wanted = next(s for s in req.bucket_statements(dest) if s["Sid"] == req.SID_PUT_OBJECT)
+    existing = statement_by_sid(doc, req.SID_PUT_OBJECT)
+    resources: list[str] = []
+    if existing is not None and existing.resources:
+        # S3 refuses resources outside the bucket, so only this bucket's objects are kept.
+        inside = bucket_arn(dest.bucket, dest.partition) + "/"
+        resources = [r for r in existing.resources if r.startswith(inside)]
+    if wanted["Resource"] not in resources:
+        resources.append(wanted["Resource"])
+    return {**wanted, "Resource": resources[0] if len(resources) == 1 else resources}
+
+
+def _bucket_policy_change(
+    snapshot: Snapshot, choices: Choices, dest: Destination
+) -> tuple[Change | None, list[str]]:
+    bucket = snapshot.bucket
+    if not bucket.exists or bucket.policy is None:
+        doc = empty_policy()
+    else:
+        try:
+            doc = parse_policy(bucket.policy, kind="bucket policy")
+        except PolicyError as exc:
+            return None, [
+                f"The bucket policy of {bucket.name} cannot be read: {exc.message} Correct it "
+                "yourself; the wizard will not overwrite a policy it cannot read."
+            ]
+    requests = [r for r in req.service_requests(dest, choices.log_group) if r.target == "bucket"]
+    blockers = [
+        deny_blocker("bucket policy", statement, blocked)
+        for statement, blocked in _deny_groups(doc, requests).values()
+    ]
+    allow_only = without_denies(doc)
+    missing = {r.request.action for r in requests if not evaluate(allow_only, r.request).allowed}
+    statements: list[dict[str, Any]] = []
+    if "s3:GetBucketAcl" in missing:
+        statements.extend(
+            s for s in req.bucket_statements(dest) if s["Sid"] == req.SID_GET_BUCKET_ACL
+        )
+    if "s3:PutObject" in missing:
+        statements.append(_put_object_statement(doc, dest))
+    if not statements:
+        return None, blockers
+    updated = sum(statement_by_sid(doc, s["Sid"]) is not None for s in statements)
+    new_doc = upsert_statements(doc, statements)
+    size = policy_size(new_doc)
+    if size > BUCKET_POLICY_LIMIT:
+        return None, [
+            *blockers,
+            f"With the statements CloudWatch Logs needs, the bucket policy of {bucket.name} "
+            f"would be {size} bytes, over AWS's limit of {BUCKET_POLICY_LIMIT} bytes. Remove "
+            "statements that are no longer needed, then run the wizard again.",
+        ]
+    before = current_document(Action.PUT_BUCKET_POLICY, bucket, snapshot.key)
+    phrase = _count_phrase(len(statements) - updated, updated, "statement")
+    change = _change(
+        Action.PUT_BUCKET_POLICY,
+        f"s3://{dest.bucket}",
+        f"Create a bucket policy with {len(statements)} statement"
+        f"{'' if len(statements) == 1 else 's'} for CloudWatch Logs"
+        if before is None
+        else f"{phrase} for CloudWatch Logs in the bucket policy"
+        + _others_stay(len(doc.statements) - updated),
+        before,
+        canonical_json(new_doc),
+        {"bucket": dest.bucket, "region": dest.region},
+    )
+    return change, blockers
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build(snapshot: Snapshot, choices: Choices) -> Plan:
+    """The ordered changes that make the destination work, and what stops them (blockers)."""
+    dest = Destination.of(snapshot.identity, choices)
+    bucket_errors = bucket_problems(snapshot, choices)
+    if bucket_errors:
+        # Nothing the wizard could change makes a bucket of another account or region work.
+        return Plan((), tuple(_blocker(f) for f in bucket_errors))
+
+    use = key_in_use(snapshot, choices)
+    key_errors = key_problems(use, snapshot, choices)
+    blockers = [_blocker(f) for f in key_errors]
+    key_changes: list[Change] = []
+    encrypt_with: str | None = None
+    if use.mode is KeyMode.NEW and use.reference:
+        key_changes = _new_key_changes(dest, use.reference)
+        encrypt_with = NEW_KEY_ARN
+    elif use.mode in (KeyMode.CHOSEN, KeyMode.BUCKET) and not key_errors and use.arn:
+        encrypt_with = use.arn
+        change, why = _key_policy_change(use, snapshot, choices, dest)
+        key_changes = [change] if change is not None else []
+        blockers.extend(why)
+
+    bucket = snapshot.bucket
+    bucket_changes = [] if bucket.exists else _new_bucket_changes(dest)
+    encryption = bucket.encryption if bucket.exists else None
+    if use.mode is KeyMode.BUCKET and encryption is not None and encryption.algorithm == DSSE_KMS:
+        # Repair never downgrades dual-layer encryption on its own: the user must choose.
+        blockers.append(
+            f"The bucket {bucket.name} uses DSSE-KMS, which CloudWatch Logs exports do not "
+            "support. Choose a key (or let the wizard create one) to switch it to SSE-KMS."
+        )
+    elif encrypt_with is not None and _needs_encryption(bucket, use):
+        bucket_changes.append(_encryption_change(snapshot, dest, use, encrypt_with))
+
+    policy_change, why = _bucket_policy_change(snapshot, choices, dest)
+    if policy_change is not None:
+        bucket_changes.append(policy_change)
+    blockers.extend(why)
+    return Plan(tuple(key_changes + bucket_changes), tuple(blockers))
