@@ -1,0 +1,135 @@
+"""``cwl-export-wizard sandbox``: run the embedded local AWS in the foreground.
+
+The first stdout line is ``AWS_ENDPOINT_URL=http://127.0.0.1:PORT`` (flushed at once), so a
+script can start the command and read the endpoint; the AWS_* lines that follow can be
+``export``-ed as they are. SIGINT or SIGTERM stops it cleanly (exit 0).
+
+Importing this module is cheap (no moto, no boto3): the CLI imports it to build its parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+from wizard.errors import WizardError
+
+SCENARIOS = ("demo", "empty", "broken")  # kept equal to scenarios.SCENARIO_NAMES (a test checks)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port", type=int, default=0, help="port on 127.0.0.1 (default 0: any free port)"
+    )
+    parser.add_argument(
+        "--scenario",
+        default="demo",
+        metavar="NAME",
+        help=f"what the account holds: {', '.join(SCENARIOS)} (default demo)",
+    )
+    parser.add_argument(
+        "--region", default="ap-northeast-1", help="the sandbox's region (default ap-northeast-1)"
+    )
+    parser.add_argument(
+        "--export-delay",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds an export task takes from PENDING to COMPLETED (default 2)",
+    )
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, metavar="N", help="delay every request by N ms"
+    )
+    parser.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        metavar="OP:Code[:count]",
+        help="make operation OP fail with error Code, count times or always (repeatable), "
+        "e.g. PutKeyPolicy:AccessDeniedException:1",
+    )
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from wizard.sandbox.server import Fault, SandboxConfig
+
+    config = SandboxConfig(
+        scenario=args.scenario,
+        region=args.region,
+        port=args.port,
+        export_delay=args.export_delay,
+        latency_ms=args.latency_ms,
+        faults=tuple(Fault.parse(text) for text in args.fail),
+    )
+    config.validate()  # UsageError (exit 2) before anything starts
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM. Raises wizard.errors.UsageError for bad arguments."""
+    config = _config(args)
+    from wizard.sandbox.server import Sandbox
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_signal)
+    sandbox = Sandbox(config)
+    try:
+        sandbox.start()
+        env = sandbox.env()
+        lines = [
+            f"AWS_ENDPOINT_URL={env['AWS_ENDPOINT_URL']}",
+            f"AWS_REGION={env['AWS_REGION']}",
+            f"AWS_DEFAULT_REGION={env['AWS_DEFAULT_REGION']}",
+            f"AWS_ACCESS_KEY_ID={env['AWS_ACCESS_KEY_ID']}",
+            f"AWS_SECRET_ACCESS_KEY={env['AWS_SECRET_ACCESS_KEY']}",
+            f"# account {sandbox.account}, scenario {config.scenario}; stop with Ctrl-C",
+        ]
+        for line in lines:
+            print(line, flush=True)
+        print(
+            f"Sandbox ready on {env['AWS_ENDPOINT_URL']} (started in "
+            f"{sandbox.start_seconds or 0:.2f} s).",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass  # no handler installed (not the main thread): Ctrl-C still stops cleanly
+    finally:
+        sandbox.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    print("Sandbox stopped.", file=sys.stderr, flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="cwl-export-wizard sandbox",
+        description="Run a local AWS (S3, KMS, CloudWatch Logs, STS) whose exports behave "
+        "like the real service.",
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except WizardError as error:
+        print(f"cwl-export-wizard sandbox: error: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
