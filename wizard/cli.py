@@ -1,6 +1,7 @@
 """Command line entry point.
 
 Imports stay lazy: ``--version`` and ``--help`` must not pay for boto3, moto or textual.
+The commands live in ``wizard.commands`` and are imported only when one runs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,82 @@ import sys
 from collections.abc import Sequence
 
 from wizard import __version__
+
+DEFAULT_PREFIX = "exportedlogs"  # = wizard.core.state.DEFAULT_PREFIX (kept import-free here)
+
+
+def _connection(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection and output")
+    group.add_argument("--profile", help="AWS profile (default: the AWS credential chain)")
+    group.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    group.add_argument(
+        "--endpoint-url",
+        help="send every AWS call to this URL (a local emulator; AWS_ENDPOINT_URL works too)",
+    )
+    group.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    group.add_argument(
+        "--debug", action="store_true", help="show error details and tracebacks on stderr"
+    )
+
+
+def _destination(parser: argparse.ArgumentParser, *, log_group_required: bool = False) -> None:
+    parser.add_argument("--bucket", required=True, help="the destination S3 bucket")
+    parser.add_argument(
+        "--prefix",
+        default=DEFAULT_PREFIX,
+        help=f"the key prefix exports write under (default {DEFAULT_PREFIX})",
+    )
+    parser.add_argument(
+        "--log-group",
+        required=log_group_required,
+        help="the log group to export" if log_group_required else "judge for this log group",
+    )
+
+
+def _key_choice(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--create-bucket", action="store_true", help="create the bucket when it does not exist"
+    )
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--key",
+        help="an existing KMS key: key id, key ARN, alias/NAME or alias ARN "
+        "(default: the bucket's current key)",
+    )
+    keys.add_argument("--create-key", metavar="ALIAS", help="create a new key with this alias")
+
+
+# Options of the interactive faces (no COMMAND). Their dests differ from the commands' own
+# --profile/--region/... so that a subcommand's defaults never hide them (argparse quirk).
+_LAUNCH_OPTIONS = ("demo", "plain", "scenario", "export_delay", "repair",
+                   "launch_profile", "launch_region", "launch_endpoint_url")
+
+
+def _interactive(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "the interactive wizard (without COMMAND: full-screen, or --plain prompts)"
+    )
+    group.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against the embedded sandbox (a local AWS on 127.0.0.1): no account needed",
+    )
+    group.add_argument("--plain", action="store_true", help="line-by-line prompts instead")
+    group.add_argument("--repair", metavar="BUCKET", help="start by repairing this bucket")
+    group.add_argument(
+        "--scenario", metavar="NAME", help="with --demo: demo (default), empty or broken"
+    )
+    group.add_argument(
+        "--export-delay", type=float, metavar="S", help="with --demo: seconds an export takes"
+    )
+    group.add_argument("--profile", dest="launch_profile", metavar="NAME", help="AWS profile")
+    group.add_argument("--region", dest="launch_region", metavar="REGION", help="AWS region")
+    group.add_argument(
+        "--endpoint-url",
+        dest="launch_endpoint_url",
+        metavar="URL",
+        help="send every AWS call to this URL",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,11 +98,158 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _interactive(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="say whether an export to the destination would work, and why not",
+        description="Diagnose a destination. Exit 0 healthy, 1 findings, 2 errors.",
+    )
+    _destination(doctor)
+    doctor.add_argument("--key", help="judge with this key (default: the bucket's key)")
+    _connection(doctor)
+
+    plan = sub.add_parser(
+        "plan",
+        help="show the changes that make the destination work, with diffs",
+        description="Preview the changes. Exit 0 when nothing changes, 1 when something "
+        "would (or a blocker stops the plan), 2 on errors.",
+    )
+    _destination(plan)
+    _key_choice(plan)
+    _connection(plan)
+
+    apply = sub.add_parser(
+        "apply",
+        help="apply the plan (asks first; journal, drift check and rollback)",
+        description="Apply the plan. Exit 0 on success, 1 when blocked, 2 on errors.",
+    )
+    _destination(apply)
+    _key_choice(apply)
+    apply.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _connection(apply)
+
+    export = sub.add_parser(
+        "test-export",
+        help="run an export task and show the objects, their encryption and sample lines",
+        description="Run a test export. Exit 0 when data arrived, 1 when the task failed or "
+        "exported nothing, 2 on errors.",
+    )
+    _destination(export, log_group_required=True)
+    window = export.add_argument_group("time window (default: the last 24 hours)")
+    window.add_argument("--since", help="a duration back from now: 30m, 1h, 24h, 2d, 1w")
+    window.add_argument(
+        "--from", dest="from_time", metavar="T", help="ISO-8601 time or epoch milliseconds"
+    )
+    window.add_argument("--to", dest="to_time", metavar="T", help="ISO-8601 time or epoch ms")
+    export.add_argument("--stream-prefix", help="export only streams whose names start so")
+    export.add_argument(
+        "--lines", type=int, default=10, metavar="N", help="sample lines to show (default 10)"
+    )
+    export.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="wait for the task and inspect the result (default: wait)",
+    )
+    export.add_argument(
+        "--if-busy",
+        choices=("fail", "wait", "cancel"),
+        default="fail",
+        help="when another export task is active: fail (default), wait for it, or cancel it",
+    )
+    _connection(export)
+
+    undo = sub.add_parser(
+        "undo",
+        help="restore what an apply changed, from its journal",
+        description="Undo an apply. Exit 0 when everything was restored, 1 when some "
+        "target had changed since and was left alone, 2 on errors.",
+    )
+    undo.add_argument("journal", help="the journal file apply printed")
+    undo.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _connection(undo)
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run the embedded local AWS (for demos and tests) in the foreground",
+        description="Run the sandbox: a local AWS on 127.0.0.1 that behaves like "
+        "CloudWatch Logs exports do.",
+    )
+    from wizard.sandbox import command as sandbox_command  # cheap: no moto until it runs
+
+    sandbox_command.add_arguments(sandbox)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help(sys.stderr)
-    return 0
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors: keep main() returning
+        return exc.code if isinstance(exc.code, int) else 2
+    launch_given = [
+        name for name in _LAUNCH_OPTIONS if getattr(args, name, None) not in (None, False)
+    ]
+    if args.command is None:
+        return _run_interactive(args)
+    if launch_given:
+        option = "--" + launch_given[0].replace("launch_", "").replace("_", "-")
+        parser.print_usage(sys.stderr)
+        print(
+            f"error: {option} before {args.command!r} belongs to the interactive wizard; "
+            f"put command options after the command: cwl-export-wizard {args.command} {option} ...",
+            file=sys.stderr,
+        )
+        return 2
+    if args.command == "sandbox":
+        return _run_sandbox(args)
+    from wizard.commands import dispatch
+
+    return dispatch(args)
+
+
+def _run_interactive(args: argparse.Namespace) -> int:
+    """The full-screen wizard, or ``--plain`` prompts (also when no terminal can show the TUI)."""
+    import os
+
+    from wizard.launch import LaunchOptions
+
+    options = LaunchOptions.from_args(
+        argparse.Namespace(
+            demo=args.demo,
+            scenario=args.scenario,
+            export_delay=args.export_delay,
+            profile=args.launch_profile,
+            region=args.launch_region,
+            endpoint_url=args.launch_endpoint_url,
+            repair=args.repair,
+        )
+    )
+    if args.plain:
+        from wizard import plain
+
+        return plain.run(options)
+    from wizard.terminal import tui_unavailable_reason  # light: no questionary or boto3
+
+    reason = tui_unavailable_reason(sys.stdin, sys.stdout, os.environ)
+    if reason is not None:
+        print(f"error: {reason}", file=sys.stderr)
+        return 2
+    from wizard import tui
+
+    return tui.run(options)
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from wizard.commands import report_error
+    from wizard.errors import WizardError
+    from wizard.sandbox import command as sandbox_command
+
+    try:
+        return sandbox_command.run(args)
+    except WizardError as error:
+        return report_error(error, None)
+    except KeyboardInterrupt:
+        return 130

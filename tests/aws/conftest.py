@@ -1,0 +1,165 @@
+"""Fixtures for the AWS layer: a sandbox over real HTTP, an isolated AWS environment, the CLI.
+
+Sandboxes are process-global (moto keeps state per process), so every fixture here starts
+one per test and stops it afterwards; a test that needs another configuration asks
+``start_sandbox`` (which stops the previous one first).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wizard.aws.session import AwsSession, ConnectionOptions
+from wizard.sandbox.server import Fault, Sandbox, SandboxConfig
+
+REGION = "ap-northeast-1"
+DEMO_BUCKET = "demo-broken-exports"
+DEMO_KEY = "alias/demo-exports"
+DEMO_GROUP = "/aws/lambda/demo-fn"
+EXPORT_DELAY = 0.3
+
+
+@pytest.fixture(autouse=True)
+def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No host AWS config, no instance metadata, few retries, a private journal directory."""
+    for name in (
+        "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "NO_COLOR",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("CWL_WIZARD_MAX_ATTEMPTS", "2")
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state / "cwl-export-wizard"
+
+
+@pytest.fixture
+def journal_dir(isolated_aws: Path) -> Path:
+    return isolated_aws
+
+
+StartSandbox = Callable[..., Sandbox]
+
+
+@pytest.fixture
+def start_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[StartSandbox]:
+    """``start_sandbox(scenario=..., faults=(...), ...)``: a running sandbox, env pointed at it."""
+    running: list[Sandbox] = []
+
+    def start(**config: Any) -> Sandbox:
+        while running:
+            running.pop().stop()
+        config.setdefault("export_delay", EXPORT_DELAY)
+        config.setdefault("region", REGION)
+        faults = tuple(
+            Fault.parse(f) if isinstance(f, str) else f for f in config.pop("faults", ())
+        )
+        sandbox = Sandbox(SandboxConfig(faults=faults, **config)).start()
+        running.append(sandbox)
+        for name, value in sandbox.env().items():
+            monkeypatch.setenv(name, value)
+        return sandbox
+
+    yield start
+    while running:
+        running.pop().stop()
+
+
+@pytest.fixture
+def demo(start_sandbox: StartSandbox) -> Sandbox:
+    return start_sandbox(scenario="demo")
+
+
+@pytest.fixture
+def empty(start_sandbox: StartSandbox) -> Sandbox:
+    return start_sandbox(scenario="empty")
+
+
+def session_for(sandbox: Sandbox) -> AwsSession:
+    return AwsSession(ConnectionOptions(region=sandbox.region, endpoint_url=sandbox.endpoint_url))
+
+
+def allow_exports(sandbox: Sandbox, bucket: str, prefix: str = "exportedlogs") -> None:
+    """Give the bucket a policy with exactly the statements CloudWatch Logs needs."""
+    from wizard.core.requirements import POLICY_VERSION, bucket_statements
+    from wizard.core.state import Destination
+
+    dest = Destination(sandbox.region, sandbox.account, "aws", bucket, prefix)
+    policy = {"Version": POLICY_VERSION, "Statement": bucket_statements(dest)}
+    sandbox.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.startswith("error:")]
+
+
+CliRunner = Callable[..., Run]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run ``cwl-export-wizard ARGS`` in-process; returns exit code, stdout and stderr."""
+    from wizard.cli import main
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+def full_state(session: AwsSession, bucket: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Everything an apply may touch, in comparable form (policies parsed, order kept)."""
+    from wizard.aws import snapshot
+
+    state = snapshot.read_bucket(session, bucket)
+    result: dict[str, Any] = {
+        "bucket": {
+            **state.__dict__,
+            "policy": json.loads(state.policy) if state.policy else None,
+        }
+    }
+    for reference in keys:
+        key = snapshot.read_key(session, reference, session.region)
+        result[reference] = {
+            **key.__dict__,
+            "policy": json.loads(key.policy) if key.policy else None,
+        }
+    kms = session.client("kms")
+    aliases = sorted(
+        (a["AliasName"], a.get("TargetKeyId"))
+        for page in kms.get_paginator("list_aliases").paginate()
+        for a in page["Aliases"]
+    )
+    usable_keys = sorted(
+        k["KeyId"]
+        for page in kms.get_paginator("list_keys").paginate()
+        for k in page["Keys"]
+        if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"
+    )
+    result["aliases"] = aliases
+    result["keys"] = usable_keys
+    return result

@@ -1,0 +1,138 @@
+"""Inventory over the sandbox: regions, keys (described concurrently), buckets, log groups."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tests.aws.conftest import DEMO_GROUP, REGION, StartSandbox, allow_exports, session_for
+from wizard.aws import export, inventory
+from wizard.aws.inventory import KeyOption
+from wizard.sandbox.server import Sandbox
+
+KEYS = 20
+
+
+class CallCounter:
+    """Counts a client's calls per operation and the most DescribeKey calls in flight."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: dict[str, int] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        client.meta.events.register("before-call", self._before)
+        client.meta.events.register("after-call", self._after)
+
+    def _before(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls[model.name] = self.calls.get(model.name, 0) + 1
+            if model.name == "DescribeKey":
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _after(self, model: Any, **_: Any) -> None:
+        if model.name == "DescribeKey":
+            with self._lock:
+                self.in_flight -= 1
+
+
+def by_alias(options: list[KeyOption]) -> dict[str, KeyOption]:
+    return {alias: o for o in options for alias in o.key.aliases}
+
+
+def test_regions(demo: Sandbox) -> None:
+    regions = inventory.list_regions(session_for(demo))
+    assert REGION in regions and "us-east-1" in regions
+
+
+def test_regions_fall_back_to_botocore_when_denied(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(scenario="empty", faults=("DescribeRegions:UnauthorizedOperation",))
+    regions = inventory.list_regions(session_for(sandbox))
+    assert REGION in regions and "eu-west-1" in regions
+    assert not any(r.startswith("cn-") for r in regions)
+
+
+def test_keys_of_the_demo_with_reasons(demo: Sandbox) -> None:
+    pages: list[list[KeyOption]] = []
+    options = inventory.list_keys(session_for(demo), REGION, on_page=pages.append)
+    assert pages and sum(len(p) for p in pages) == len(options)
+    keys = by_alias(options)
+    good = keys["alias/demo-exports"]
+    assert good.usable and good.reason is None
+    assert good.key.manager == "CUSTOMER" and good.key.arn and good.key.key_id
+    assert good.key.rotation_enabled is not None
+    assert not keys["alias/demo-disabled"].usable
+    assert "disabled" in (keys["alias/demo-disabled"].reason or "")
+    assert not keys["alias/demo-signing"].usable
+    assert "asymmetric" in (keys["alias/demo-signing"].reason or "")
+    assert not keys["alias/aws/s3"].usable
+    assert "AWS managed" in (keys["alias/aws/s3"].reason or "")
+    assert options[0].usable  # usable keys first
+
+
+def test_pending_deletion_key_is_listed_with_reason(empty: Sandbox) -> None:
+    kms = empty.client("kms")
+    key_id = kms.create_key(KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    options = inventory.list_keys(session_for(empty), REGION)
+    (option,) = [o for o in options if o.key.key_id == key_id]
+    assert not option.usable and option.reason == "pending deletion"
+
+
+def test_keys_are_described_concurrently(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(scenario="empty", latency_ms=20)
+    kms = sandbox.client("kms")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: kms.create_key(KeyUsage="ENCRYPT_DECRYPT"), range(KEYS)))
+    session = session_for(sandbox)
+    counter = CallCounter(session.client("kms", REGION))
+    options = inventory.list_keys(session, REGION)
+    customer = [o for o in options if o.key.manager == "CUSTOMER"]
+    assert len(customer) == KEYS and all(o.usable for o in customer)
+    assert counter.calls["DescribeKey"] == len(options)
+    assert 1 < counter.max_in_flight <= inventory.DESCRIBE_WORKERS
+
+
+def test_buckets_of_one_region_from_list_buckets_alone(demo: Sandbox) -> None:
+    session = session_for(demo)
+    counter = CallCounter(session.client("s3", REGION))
+    buckets = inventory.list_buckets(session, REGION)
+    names = [b.name for b in buckets]
+    assert "demo-broken-exports" in names and "demo-sse-s3" in names
+    assert "demo-other-region" not in names
+    assert all(b.region == REGION and b.created for b in buckets)
+    assert set(counter.calls) == {"ListBuckets"}
+
+
+def test_log_groups_filtered_by_aws_and_limited(demo: Sandbox) -> None:
+    session = session_for(demo)
+    names = [g.name for g in inventory.list_log_groups(session, REGION, pattern="lambda")]
+    assert sorted(names) == ["/aws/lambda/demo-fn", "/aws/lambda/orders-api"]
+    everything = inventory.list_log_groups(session, REGION)
+    assert {"/ecs/web", DEMO_GROUP} <= {g.name for g in everything}
+    group = next(g for g in everything if g.name == DEMO_GROUP)
+    assert group.arn.endswith(":log-group:/aws/lambda/demo-fn") and group.created_ms > 0
+    assert len(inventory.list_log_groups(session, REGION, limit=1)) == 1
+
+
+def test_log_streams(demo: Sandbox) -> None:
+    streams = inventory.list_log_streams(session_for(demo), REGION, DEMO_GROUP)
+    assert len(streams) == 3
+    assert all(s.name.startswith("2026/") or "[$LATEST]" in s.name for s in streams)
+
+
+def test_active_tasks(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(scenario="demo", export_delay=30)
+    session = session_for(sandbox)
+    assert inventory.list_active_tasks(session, REGION) == []
+    now = int(time.time() * 1000)
+    allow_exports(sandbox, "demo-sse-s3", "x")
+    request = export.ExportRequest(REGION, "/ecs/web", "demo-sse-s3", "x", now - 3_600_000, now)
+    task_id = export.start(session, request)
+    (active,) = inventory.list_active_tasks(session, REGION)
+    assert active.task_id == task_id and active.log_group == "/ecs/web"
+    assert active.status in ("PENDING", "RUNNING")
+    export.cancel_task(session, REGION, task_id)

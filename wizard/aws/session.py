@@ -1,0 +1,476 @@
+"""One AWS session: the user's credential chain, a region, clients, identity, and error texts.
+
+boto3's own chain decides the credentials (``--profile``, environment, SSO, instance roles),
+and boto3 itself honours ``AWS_ENDPOINT_URL``. Every botocore failure leaves this layer as a
+:class:`wizard.errors.WizardError` with one line that says what happened and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+from botocore import exceptions as bce
+from botocore.config import Config
+
+from wizard import __version__
+from wizard.core.arn import parse_arn, partition_for_region
+from wizard.core.state import Identity
+from wizard.errors import AwsError, UsageError, WizardError
+
+MAX_ATTEMPTS_ENV = "CWL_WIZARD_MAX_ATTEMPTS"
+DEFAULT_MAX_ATTEMPTS = 5
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 30
+MAX_POOL_CONNECTIONS = 40  # > inventory.DESCRIBE_WORKERS + its alias thread
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    # None: $CWL_WIZARD_MAX_ATTEMPTS, else DEFAULT_MAX_ATTEMPTS (botocore counts the first try).
+    max_attempts: int | None = None
+
+
+def _max_attempts(options: ConnectionOptions) -> int:
+    if options.max_attempts is not None:
+        return max(1, options.max_attempts)
+    raw = os.environ.get(MAX_ATTEMPTS_ENV, "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return DEFAULT_MAX_ATTEMPTS
+
+
+_loader_lock = threading.Lock()
+_loader: botocore.loaders.Loader | None = None
+
+
+def _shared_loader() -> botocore.loaders.Loader:
+    """One botocore data loader per process: service models are parsed once, not per session.
+
+    It caches read-only JSON shipped with botocore, so sharing it shares no user state.
+    """
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            _loader = botocore.loaders.create_loader()
+        return _loader
+
+
+@dataclass
+class _Shared:
+    """What sessions for several regions share: boto3 session, clients, identity."""
+
+    boto: boto3.session.Session
+    config: Config
+    s3_config: Config
+    endpoint_url: str | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    clients: dict[tuple[str, str, int | None], Any] = field(default_factory=dict)
+    identity: Identity | None = None
+
+
+class AwsSession:
+    """Clients per (service, region), created once and shared by threads.
+
+    boto3 sessions are not thread-safe but clients are: creation happens under a lock.
+    """
+
+    region: str
+    endpoint_url: str | None
+    profile: str | None
+
+    def __init__(
+        self,
+        options: ConnectionOptions = ConnectionOptions(),
+        *,
+        credentials: tuple[str, ...] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {}
+        if credentials is not None:
+            kwargs["aws_access_key_id"] = credentials[0]
+            kwargs["aws_secret_access_key"] = credentials[1]
+            if len(credentials) > 2:
+                kwargs["aws_session_token"] = credentials[2]
+        try:
+            core = botocore.session.Session()
+            core.register_component("data_loader", _shared_loader())
+            boto = boto3.session.Session(
+                botocore_session=core, profile_name=options.profile, **kwargs
+            )
+            if options.profile and options.profile not in boto.available_profiles:
+                raise bce.ProfileNotFound(profile=options.profile)
+        except bce.BotoCoreError as exc:
+            raise translate(exc) from exc
+        region = options.region or boto.region_name
+        if not region:
+            raise UsageError(
+                "No AWS region is set.",
+                fix="Pass --region (for example --region ap-northeast-1), set AWS_REGION, "
+                "or add 'region' to your AWS profile.",
+            )
+        # An endpoint override (ours or AWS_ENDPOINT_URL) means a local emulator: path-style
+        # S3 addressing, since BUCKET.localhost does not resolve.
+        endpoint_url = options.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        config = Config(
+            # total_max_attempts counts the first try (botocore's max_attempts does not).
+            retries={"mode": "adaptive", "total_max_attempts": _max_attempts(options)},
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            # Enough connections for the concurrent describe pools (botocore's default is 10).
+            max_pool_connections=MAX_POOL_CONNECTIONS,
+            user_agent_extra=f"cwl-export-wizard/{__version__}",
+        )
+        s3_config = config
+        if endpoint_url:
+            s3_config = config.merge(Config(s3={"addressing_style": "path"}))
+        self._shared = _Shared(boto, config, s3_config, options.endpoint_url)
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.profile = options.profile
+
+    def client(
+        self, service: str, region: str | None = None, *, max_attempts: int | None = None
+    ) -> Any:
+        """A client per (service, region); ``max_attempts`` gives a separate, less patient one.
+
+        botocore retries LimitExceededException as throttling: CreateExportTask uses
+        ``max_attempts=1`` so that a busy region is reported at once, not after backoff.
+        """
+        region = region or self.region
+        shared = self._shared
+        cache_key = (service, region, max_attempts)
+        with shared.lock:
+            client = shared.clients.get(cache_key)
+            if client is None:
+                config = shared.s3_config if service == "s3" else shared.config
+                if max_attempts is not None:
+                    config = config.merge(
+                        Config(retries={"mode": "adaptive", "total_max_attempts": max_attempts})
+                    )
+                client = shared.boto.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=shared.endpoint_url,
+                    config=config,
+                )
+                shared.clients[cache_key] = client
+        return client
+
+    def identity(self) -> Identity:
+        """STS GetCallerIdentity, once per session: the first call that proves the credentials."""
+        shared = self._shared
+        if shared.identity is None:
+            with aws_call("GetCallerIdentity"):
+                reply = self.client("sts").get_caller_identity()
+            arn = reply["Arn"]
+            parsed = parse_arn(arn)
+            partition = parsed.partition if parsed else partition_for_region(self.region).name
+            shared.identity = Identity(account=reply["Account"], arn=arn, partition=partition)
+        return shared.identity
+
+    def for_region(self, region: str) -> AwsSession:
+        """The same credentials and clients with another default region."""
+        other = object.__new__(AwsSession)
+        other._shared = self._shared
+        other.region = region
+        other.endpoint_url = self.endpoint_url
+        other.profile = self.profile
+        return other
+
+    def known_regions(self, partition: str | None = None) -> list[str]:
+        """The regions botocore knows (no AWS call): of one partition, or of all."""
+        boto = self._shared.boto
+        partitions = [partition] if partition else boto.get_available_partitions()
+        regions: set[str] = set()
+        for name in partitions:
+            regions.update(boto.get_available_regions("ec2", partition_name=name))
+        return sorted(regions)
+
+
+def known_regions_problem(region: str, known: list[str]) -> str | None:
+    """A region name botocore has never heard of, with a suggestion."""
+    if region in known:
+        return None
+    close = difflib.get_close_matches(region, known, n=1)
+    hint = f" Did you mean {close[0]}?" if close else ""
+    return f"{region!r} is not a known AWS region.{hint}"
+
+
+# --- errors -------------------------------------------------------------------------------
+
+# The IAM action each call needs, where it differs from "<service>:<Operation>".
+_PERMISSIONS: dict[str, str] = {
+    "HeadBucket": "s3:ListBucket",
+    "ListObjectsV2": "s3:ListBucket",
+    "ListBuckets": "s3:ListAllMyBuckets",
+    "HeadObject": "s3:GetObject",
+    "GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "PutBucketEncryption": "s3:PutEncryptionConfiguration",
+    "DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
+    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "DeleteBucketOwnershipControls": "s3:PutBucketOwnershipControls",
+    "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
+    "GetCallerIdentity": "sts:GetCallerIdentity",
+}
+_SERVICE_OF: dict[str, str] = {
+    **{
+        op: "s3"
+        for op in (
+            "CreateBucket", "DeleteBucket", "GetBucketLocation", "GetBucketPolicy",
+            "PutBucketPolicy", "DeleteBucketPolicy", "GetBucketOwnershipControls",
+            "PutBucketOwnershipControls", "GetObject",
+        )
+    },
+    **{
+        op: "kms"
+        for op in (
+            "CreateKey", "DescribeKey", "ListKeys", "ListAliases", "CreateAlias", "DeleteAlias",
+            "GetKeyPolicy", "PutKeyPolicy", "GetKeyRotationStatus", "ScheduleKeyDeletion",
+        )
+    },
+    **{
+        op: "logs"
+        for op in (
+            "CreateExportTask", "DescribeExportTasks", "CancelExportTask", "DescribeLogGroups",
+            "DescribeLogStreams",
+        )
+    },
+    "DescribeRegions": "ec2",
+}
+
+
+def permission_for(operation: str | None) -> str | None:
+    """``PutBucketPolicy`` -> ``s3:PutBucketPolicy``; an ``x:Y`` operation is taken as is."""
+    if not operation:
+        return None
+    if ":" in operation:
+        return operation
+    if operation in _PERMISSIONS:
+        return _PERMISSIONS[operation]
+    service = _SERVICE_OF.get(operation)
+    return f"{service}:{operation}" if service else None
+
+
+_NOT_AUTHORIZED = re.compile(r"not authorized to perform:?\s*([A-Za-z0-9-]+:[A-Za-z0-9*]+)")
+_ON_RESOURCE = re.compile(r"on resource:?\s*(\S+)")
+_EXPLICIT_DENY = re.compile(r"explicit deny in (?:an? )?([A-Za-z ]+?policy)", re.IGNORECASE)
+
+_ACCESS_DENIED = frozenset(
+    {
+        "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden", "403",
+        "AllAccessDisabled", "UnauthorizedAccess", "AuthorizationError",
+    }
+)
+_EXPIRED = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+)
+_INVALID_CREDENTIALS = frozenset(
+    {
+        "InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId",
+        "SignatureDoesNotMatch", "AuthFailure", "IncompleteSignature", "InvalidSignatureException",
+    }
+)
+_THROTTLED = frozenset(
+    {
+        "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
+        "SlowDown", "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException",
+        "ProvisionedThroughputExceededException", "BandwidthLimitExceeded",
+    }
+)
+_NETWORK = (
+    bce.EndpointConnectionError,
+    bce.ConnectTimeoutError,
+    bce.ReadTimeoutError,
+    bce.ConnectionClosedError,
+    bce.ProxyConnectionError,
+    bce.SSLError,
+    bce.HTTPClientError,
+)
+_SSO = (
+    bce.SSOTokenLoadError,
+    bce.UnauthorizedSSOTokenError,
+    bce.TokenRetrievalError,
+    bce.SSOError,
+)
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a ClientError ("NoSuchBucketPolicy"), else None."""
+    if isinstance(exc, bce.ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "") or None
+    return None
+
+
+def error_message(exc: BaseException) -> str:
+    if isinstance(exc, bce.ClientError):
+        return str(exc.response.get("Error", {}).get("Message") or "")
+    return str(exc)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _access_denied(message: str, operation: str | None) -> AwsError:
+    match = _NOT_AUTHORIZED.search(message)
+    action = match.group(1) if match else permission_for(operation)
+    resource = _ON_RESOURCE.search(message)
+    on = f" on {resource.group(1).rstrip('.,')}" if resource else ""
+    deny = _EXPLICIT_DENY.search(message)
+    what = f"{operation}: access denied" if operation else "Access denied"
+    if action:
+        what += f" (missing permission {action}{on})"
+    if deny:
+        what += f": an explicit deny in {deny.group(1).lower()}"
+        fix = f"Ask your administrator to lift the deny on {action or 'this action'}."
+    elif action:
+        fix = f"Grant your identity {action}{on} (IAM policy), or use a profile that has it."
+    else:
+        fix = "Use a profile or role that may perform this call."
+    return AwsError(
+        _one_line(what + "."),
+        fix=fix,
+        details=message,
+        code="AccessDenied",
+        operation=operation,
+    )
+
+
+def translate(exc: BaseException, operation: str | None = None) -> WizardError:
+    """A botocore failure as one plain line with the fix."""
+    if isinstance(exc, WizardError):
+        return exc
+    op = operation or getattr(exc, "operation_name", None)
+    details = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, bce.NoCredentialsError):
+        return AwsError(
+            "No AWS credentials were found.",
+            fix="Run 'aws configure' (or 'aws sso login --profile NAME' and pass --profile NAME),"
+            " or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.",
+            details=details,
+            code="NoCredentials",
+            operation=op,
+        )
+    if isinstance(exc, bce.PartialCredentialsError):
+        return AwsError(
+            _one_line(f"Your AWS credentials are incomplete: {exc}."),
+            fix="Set both the access key id and the secret access key (aws configure).",
+            details=details,
+            code="PartialCredentials",
+            operation=op,
+        )
+    if isinstance(exc, bce.ProfileNotFound):
+        profile = getattr(exc, "kwargs", {}).get("profile", "")
+        return UsageError(
+            f"The AWS profile {profile!r} is not in your AWS config.",
+            fix=f"Check 'aws configure list-profiles', or create it: aws configure --profile "
+            f"{profile or 'NAME'}.",
+            details=details,
+        )
+    if isinstance(exc, _SSO):
+        return AwsError(
+            "Your AWS SSO session has expired or is not signed in.",
+            fix="Run 'aws sso login' (with --profile NAME for a named profile) and try again.",
+            details=details,
+            code="SSOTokenExpired",
+            operation=op,
+        )
+    if isinstance(exc, bce.CredentialRetrievalError):
+        return AwsError(
+            _one_line(f"Could not get AWS credentials: {exc}."),
+            fix="Check the credential_process / role settings of your profile.",
+            details=details,
+            code="CredentialRetrieval",
+            operation=op,
+        )
+    if isinstance(exc, bce.NoRegionError):
+        return UsageError(
+            "No AWS region is set.",
+            fix="Pass --region, set AWS_REGION, or add 'region' to your AWS profile.",
+            details=details,
+        )
+    if isinstance(exc, _NETWORK):
+        where = getattr(exc, "kwargs", {}).get("endpoint_url") or ""
+        target = f" ({where})" if where else ""
+        return AwsError(
+            f"Could not reach AWS{target}: {type(exc).__name__}.",
+            fix="Check your network, proxy and VPN, and --endpoint-url / AWS_ENDPOINT_URL if set.",
+            details=details,
+            code="NetworkError",
+            operation=op,
+        )
+    if isinstance(exc, bce.ParamValidationError):
+        return AwsError(
+            _one_line(f"{op or 'AWS call'}: invalid parameters: {exc}"),
+            details=details,
+            code="ParamValidation",
+            operation=op,
+        )
+    if isinstance(exc, bce.ClientError):
+        code = error_code(exc) or "Unknown"
+        message = _one_line(error_message(exc))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _EXPIRED:
+            return AwsError(
+                "Your AWS credentials have expired.",
+                fix="Refresh them: 'aws sso login' for SSO profiles, or get a new session token.",
+                details=details,
+                code=code,
+                operation=op,
+            )
+        if code in _INVALID_CREDENTIALS:
+            return AwsError(
+                "AWS does not accept these credentials (unknown access key or wrong secret).",
+                fix="Check the profile / AWS_ACCESS_KEY_ID in use ('aws configure list').",
+                details=details,
+                code=code,
+                operation=op,
+            )
+        if code in _ACCESS_DENIED or (status == 403 and code not in _THROTTLED):
+            return _access_denied(message, op)
+        if code in _THROTTLED:
+            return AwsError(
+                f"AWS is throttling {op or 'the'} requests, even after retries.",
+                fix="Wait a minute and run again; other tools in this account share the quota.",
+                details=details,
+                code=code,
+                operation=op,
+            )
+        text = f"{op}: {message or code}" if op else (message or code)
+        if code not in text:
+            text += f" ({code})"
+        return AwsError(_one_line(text), details=details, code=code, operation=op)
+    if isinstance(exc, bce.BotoCoreError):
+        return AwsError(
+            _one_line(f"{op or 'AWS call'} failed: {exc}"), details=details, operation=op
+        )
+    return AwsError(
+        _one_line(f"{op or 'AWS call'} failed: {type(exc).__name__}: {exc}"),
+        details=details,
+        operation=op,
+    )
+
+
+@contextmanager
+def aws_call(operation: str) -> Iterator[None]:
+    """Run one AWS call; botocore errors leave as :func:`translate` explains them."""
+    try:
+        yield
+    except WizardError:
+        raise
+    except (bce.BotoCoreError, bce.ClientError) as exc:
+        raise translate(exc, operation) from exc

@@ -1,0 +1,298 @@
+"""Live state -> the core's Snapshot: what the bucket, the key and the log group look like now.
+
+Absent configuration is data, not an error: no bucket policy reads as ``policy=None``, no
+encryption rule as ``BucketEncryption(None)``. Independent reads run concurrently so a
+review stays quick on a slow link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from wizard.aws.inventory import key_state_from_metadata, list_active_tasks, rotation_status
+from wizard.aws.session import AwsSession, aws_call, error_code, translate
+from wizard.core.arn import parse_arn
+from wizard.core.state import (
+    AWS_MANAGED_S3_ALIAS,
+    DSSE_KMS,
+    KEY_MANAGER_AWS,
+    KEY_SPEC_SYMMETRIC,
+    SSE_KMS,
+    BucketEncryption,
+    BucketState,
+    Choices,
+    KeyState,
+    LogGroupState,
+    PublicAccessBlock,
+    Snapshot,
+)
+
+T = TypeVar("T")
+
+_ENCRYPTION_NOT_FOUND = "ServerSideEncryptionConfigurationNotFoundError"
+_POLICY_NOT_FOUND = "NoSuchBucketPolicy"
+_OWNERSHIP_NOT_FOUND = "OwnershipControlsNotFoundError"
+_PAB_NOT_FOUND = "NoSuchPublicAccessBlockConfiguration"
+_LOCK_NOT_FOUND = "ObjectLockConfigurationNotFoundError"
+_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
+
+
+def _optional(operation: str, call: Callable[[], T], *absent: str) -> T | None:
+    """``call()``, or None when AWS answers with one of the ``absent`` codes."""
+    try:
+        return call()
+    except ClientError as exc:
+        if error_code(exc) in absent:
+            return None
+        raise translate(exc, operation) from exc
+    except Exception as exc:
+        raise translate(exc, operation) from exc
+
+
+def _status(exc: ClientError) -> int | None:
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+
+
+def _region_header(reply: dict[str, Any]) -> str | None:
+    headers = reply.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return reply.get("BucketRegion") or headers.get("x-amz-bucket-region") or None
+
+
+def location_to_region(constraint: str | None) -> str:
+    """GetBucketLocation's answer: null/empty is us-east-1, the legacy "EU" is eu-west-1."""
+    if not constraint:
+        return "us-east-1"
+    if constraint == "EU":
+        return "eu-west-1"
+    return constraint
+
+
+def _bucket_region(session: AwsSession, name: str) -> tuple[bool, bool, str | None]:
+    """(exists, owned, region) from HeadBucket; GetBucketLocation when the header is missing."""
+    s3 = session.client("s3")
+    try:
+        reply = s3.head_bucket(Bucket=name)
+        region = _region_header(reply)
+    except ClientError as exc:
+        status = _status(exc)
+        region = _region_header(exc.response)
+        if status == 404 or error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            return False, True, None
+        if status == 403:
+            return True, False, region
+        if status in (301, 307, 400) and region:  # another region's endpoint said where it is
+            return True, True, region
+        raise translate(exc, "HeadBucket") from exc
+    except Exception as exc:
+        raise translate(exc, "HeadBucket") from exc
+    if not region:
+        with aws_call("GetBucketLocation"):
+            location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
+        region = location_to_region(location)
+    return True, True, region
+
+
+def _encryption(s3: Any, name: str) -> BucketEncryption:
+    reply = _optional(
+        "GetBucketEncryption",
+        lambda: s3.get_bucket_encryption(Bucket=name),
+        _ENCRYPTION_NOT_FOUND,
+    )
+    rules = (reply or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    if not rules:
+        return BucketEncryption(algorithm=None)
+    rule = rules[0]
+    default = rule.get("ApplyServerSideEncryptionByDefault", {})
+    return BucketEncryption(
+        algorithm=default.get("SSEAlgorithm"),
+        kms_key_id=default.get("KMSMasterKeyID") or None,
+        bucket_key=bool(rule.get("BucketKeyEnabled", False)),
+    )
+
+
+def _policy(s3: Any, name: str) -> str | None:
+    reply = _optional(
+        "GetBucketPolicy", lambda: s3.get_bucket_policy(Bucket=name), _POLICY_NOT_FOUND
+    )
+    return reply.get("Policy") if reply else None
+
+
+def _ownership(s3: Any, name: str) -> str | None:
+    reply = _optional(
+        "GetBucketOwnershipControls",
+        lambda: s3.get_bucket_ownership_controls(Bucket=name),
+        _OWNERSHIP_NOT_FOUND,
+    )
+    rules = (reply or {}).get("OwnershipControls", {}).get("Rules", [])
+    return rules[0].get("ObjectOwnership") if rules else None
+
+
+def _public_access_block(s3: Any, name: str) -> PublicAccessBlock | None:
+    reply = _optional(
+        "GetPublicAccessBlock",
+        lambda: s3.get_public_access_block(Bucket=name),
+        _PAB_NOT_FOUND,
+    )
+    if not reply:
+        return None
+    config = reply.get("PublicAccessBlockConfiguration", {})
+    return PublicAccessBlock(
+        block_public_acls=bool(config.get("BlockPublicAcls", False)),
+        ignore_public_acls=bool(config.get("IgnorePublicAcls", False)),
+        block_public_policy=bool(config.get("BlockPublicPolicy", False)),
+        restrict_public_buckets=bool(config.get("RestrictPublicBuckets", False)),
+    )
+
+
+def _object_lock(s3: Any, name: str) -> bool:
+    reply = _optional(
+        "GetObjectLockConfiguration",
+        lambda: s3.get_object_lock_configuration(Bucket=name),
+        _LOCK_NOT_FOUND,
+    )
+    config = (reply or {}).get("ObjectLockConfiguration", {})
+    return config.get("ObjectLockEnabled") == "Enabled"
+
+
+def read_bucket(session: AwsSession, name: str) -> BucketState:
+    """HeadBucket, then the five configurations that matter, read concurrently."""
+    exists, owned, region = _bucket_region(session, name)
+    if not exists or not owned:
+        return BucketState(name=name, exists=exists, owned=owned, region=region)
+    s3 = session.client("s3", region)
+    with ThreadPoolExecutor(max_workers=5, thread_name_prefix="s3-read") as pool:
+        encryption = pool.submit(_encryption, s3, name)
+        policy = pool.submit(_policy, s3, name)
+        ownership = pool.submit(_ownership, s3, name)
+        pab = pool.submit(_public_access_block, s3, name)
+        lock = pool.submit(_object_lock, s3, name)
+        return BucketState(
+            name=name,
+            exists=True,
+            owned=True,
+            region=region,
+            encryption=encryption.result(),
+            policy=policy.result(),
+            object_ownership=ownership.result(),
+            public_access_block=pab.result(),
+            object_lock=lock.result(),
+        )
+
+
+def read_key(session: AwsSession, reference: str, region: str) -> KeyState:
+    """DescribeKey, its aliases, its key policy and rotation. A missing key: ``exists=False``."""
+    arn = parse_arn(reference)
+    if arn and arn.service == "kms" and arn.region:
+        region = arn.region  # a key ARN says where the key is
+    kms = session.client("kms", region)
+    reply = _optional(
+        "DescribeKey", lambda: kms.describe_key(KeyId=reference), "NotFoundException"
+    )
+    if reply is None:
+        return KeyState(reference=reference, exists=False, region=region)
+    meta = reply["KeyMetadata"]
+    key_id = meta["KeyId"]
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="kms-read") as pool:
+        aliases = pool.submit(_key_aliases, kms, key_id)
+        policy = pool.submit(_key_policy, kms, key_id)
+        rotation = None
+        if meta.get("KeyManager") != KEY_MANAGER_AWS and meta.get("KeySpec") == KEY_SPEC_SYMMETRIC:
+            rotation = pool.submit(rotation_status, kms, key_id)
+        return key_state_from_metadata(
+            reference,
+            meta,
+            aliases.result(),
+            policy=policy.result(),
+            rotation=rotation.result() if rotation else None,
+        )
+
+
+def _key_aliases(kms: Any, key_id: str) -> list[str]:
+    names: list[str] = []
+    try:
+        for page in kms.get_paginator("list_aliases").paginate(KeyId=key_id):
+            names.extend(a["AliasName"] for a in page.get("Aliases", []))
+    except ClientError as exc:
+        if error_code(exc) in _DENIED:
+            return []  # aliases are for display; the key itself was described
+        raise translate(exc, "ListAliases") from exc
+    return names
+
+
+def _key_policy(kms: Any, key_id: str) -> str | None:
+    reply = _optional(
+        "GetKeyPolicy",
+        lambda: kms.get_key_policy(KeyId=key_id, PolicyName="default"),
+        *_DENIED,
+    )
+    return reply.get("Policy") if reply else None
+
+
+def read_log_group(session: AwsSession, name: str, region: str) -> LogGroupState:
+    logs = session.client("logs", region)
+    with aws_call("DescribeLogGroups"):
+        kwargs: dict[str, Any] = {"logGroupNamePrefix": name, "limit": 50}
+        while True:
+            reply = logs.describe_log_groups(**kwargs)
+            for group in reply.get("logGroups", []):
+                if group["logGroupName"] == name:
+                    arn = str(group.get("logGroupArn") or group.get("arn") or "")
+                    return LogGroupState(
+                        name=name,
+                        exists=True,
+                        arn=arn[:-2] if arn.endswith(":*") else arn,
+                        stored_bytes=group.get("storedBytes"),
+                    )
+            token = reply.get("nextToken")
+            if not token:
+                return LogGroupState(name=name, exists=False)
+            kwargs["nextToken"] = token
+
+
+def bucket_key_reference(bucket: BucketState) -> str | None:
+    """The key the bucket encrypts with: aws:kms without a key id means aws/s3."""
+    enc = bucket.encryption
+    if not bucket.exists or enc is None or enc.algorithm not in (SSE_KMS, DSSE_KMS):
+        return None
+    return enc.kms_key_id or AWS_MANAGED_S3_ALIAS
+
+
+def read(session: AwsSession, choices: Choices) -> Snapshot:
+    """The whole destination at one moment."""
+    identity = session.identity()
+    regional = session.for_region(choices.region)
+    chosen_key = choices.key or choices.create_key_alias
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="snapshot") as pool:
+        bucket_future = pool.submit(read_bucket, regional, choices.bucket)
+        key_future = (
+            pool.submit(read_key, regional, chosen_key, choices.region) if chosen_key else None
+        )
+        group_future = (
+            pool.submit(read_log_group, regional, choices.log_group, choices.region)
+            if choices.log_group
+            else None
+        )
+        tasks_future = pool.submit(list_active_tasks, regional, choices.region)
+        bucket = bucket_future.result()
+        key: KeyState | None
+        if key_future is not None:
+            key = key_future.result()
+        else:
+            reference = bucket_key_reference(bucket)
+            key = (
+                read_key(regional, reference, bucket.region or choices.region)
+                if reference
+                else None
+            )
+        return Snapshot(
+            identity=identity,
+            region=choices.region,
+            bucket=bucket,
+            key=key,
+            log_group=group_future.result() if group_future else None,
+            active_tasks=tuple(tasks_future.result()),
+        )

@@ -1,0 +1,627 @@
+"""The scriptable commands: doctor, plan, apply, test-export, undo.
+
+Every command validates its input before the first AWS call, prints results (or ``--json``)
+on stdout and diagnostics on stderr, and returns an exit code: 0 success / healthy, 1
+findings, changes or a failed export, 2 usage, credential, network or AWS errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+from wizard.core.state import Choices
+from wizard.core.validate import (
+    alias_problem,
+    bucket_name_problem,
+    key_reference_problem,
+    log_group_problem,
+    normalize_alias,
+    parse_duration_ms,
+    parse_time_ms,
+    prefix_problem,
+    region_problem,
+)
+from wizard.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, Cancelled, UsageError, WizardError
+
+if TYPE_CHECKING:
+    from wizard.aws.export import ExportRequest, ExportResult
+    from wizard.aws.session import AwsSession
+    from wizard.core.doctor import Finding
+    from wizard.core.plan import Plan
+
+T = TypeVar("T")
+
+DEFAULT_SINCE = "24h"
+DEFAULT_LINES = 10
+BUSY_RETRIES = 3
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def use_colour(stream: IO[str]) -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+_COLOURS = {"red": "31", "green": "32", "yellow": "33", "cyan": "36", "bold": "1", "dim": "2"}
+
+
+def paint(text: str, colour: str, enabled: bool) -> str:
+    return f"\033[{_COLOURS[colour]}m{text}\033[0m" if enabled else text
+
+
+def out(text: str = "") -> None:
+    print(text, file=sys.stdout)
+
+
+def err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def print_json(data: Any) -> None:
+    out(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+def _check(problem: str | None, option: str) -> None:
+    if problem:
+        raise UsageError(f"{option}: {problem}")
+
+
+def validate_connection(args: argparse.Namespace) -> None:
+    if args.region:
+        _check(region_problem(args.region), "--region")
+    url = args.endpoint_url
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise UsageError(f"--endpoint-url: {url!r} is not an http:// or https:// URL.")
+
+
+def validate_destination(args: argparse.Namespace) -> None:
+    """The checks every destination command shares; raises UsageError naming the option."""
+    validate_connection(args)
+    _check(bucket_name_problem(args.bucket), "--bucket")
+    _check(prefix_problem(args.prefix), "--prefix")
+    if getattr(args, "key", None) is not None:
+        _check(key_reference_problem(args.key), "--key")
+    if getattr(args, "create_key", None) is not None:
+        _check(alias_problem(args.create_key), "--create-key")
+    if args.log_group is not None:
+        _check(log_group_problem(args.log_group), "--log-group")
+
+
+def open_session(args: argparse.Namespace, region: str | None = None) -> AwsSession:
+    """The user's session; refuses a region botocore does not know, before any AWS call."""
+    from wizard.aws.session import AwsSession, ConnectionOptions, known_regions_problem
+
+    session = AwsSession(
+        ConnectionOptions(
+            profile=args.profile,
+            region=region or args.region,
+            endpoint_url=args.endpoint_url,
+        )
+    )
+    problem = region_problem(session.region) or known_regions_problem(
+        session.region, session.known_regions()
+    )
+    if problem:
+        raise UsageError(problem, fix="Pass --region with a region such as ap-northeast-1.")
+    return session
+
+
+def choices_from(args: argparse.Namespace, session: AwsSession) -> Choices:
+    create_key = getattr(args, "create_key", None)
+    return Choices(
+        region=session.region,
+        bucket=args.bucket,
+        create_bucket=bool(getattr(args, "create_bucket", False)),
+        key=args.key,
+        create_key_alias=normalize_alias(create_key) if create_key else None,
+        prefix=args.prefix,
+        log_group=args.log_group,
+    )
+
+
+def confirm(question: str, assume_yes: bool) -> None:
+    """Ask on the terminal; without one, refuse unless --yes."""
+    if assume_yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "Refusing to change anything without confirmation: stdin is not a terminal.",
+            fix="Pass --yes to go ahead without a question.",
+        )
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise Cancelled("Cancelled: nothing was changed.")
+
+
+def in_worker(job: Callable[[threading.Event], T]) -> T:
+    """Run ``job`` in a thread so that Ctrl-C becomes a clean cancel (rollback included)."""
+    cancel = threading.Event()
+    finished = threading.Event()  # not Thread.join: an interrupted join can misreport is_alive
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = job(cancel)
+        except BaseException as exc:
+            box["error"] = exc
+        finally:
+            finished.set()
+
+    thread = threading.Thread(target=target, name="cwl-wizard-job", daemon=True)
+    thread.start()
+    while not finished.is_set():
+        try:
+            finished.wait(0.2)
+        except KeyboardInterrupt:
+            if cancel.is_set():
+                raise
+            cancel.set()
+            err("Cancelling: finishing the current AWS call, then rolling back...")
+    if "error" in box:
+        raise box["error"]
+    result: T = box["result"]
+    return result
+
+
+# --- doctor -------------------------------------------------------------------------------
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "fix": finding.fix,
+        "aws_error": finding.aws_error,
+    }
+
+
+def render_findings(findings: list[Finding], colour: bool) -> list[str]:
+    labels = {"error": ("ERROR", "red"), "warning": ("WARN", "yellow"), "info": ("INFO", "cyan")}
+    lines: list[str] = []
+    for finding in findings:
+        label, tint = labels.get(finding.severity.value, ("NOTE", "dim"))
+        lines.append(f"{paint(f'{label:<5}', tint, colour)}  {finding.code}  {finding.message}")
+        if finding.fix:
+            lines.append(f"       fix: {finding.fix}")
+        if finding.aws_error:
+            lines.append(f"       AWS would say: {finding.aws_error}")
+    return lines
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from wizard.aws import snapshot
+    from wizard.core import doctor
+
+    validate_destination(args)
+    session = open_session(args)
+    choices = choices_from(args, session)
+    snap = snapshot.read(session, choices)
+    findings = doctor.diagnose(snap, choices)
+    healthy = doctor.is_healthy(findings)
+    if args.json:
+        print_json({"healthy": healthy, "findings": [finding_json(f) for f in findings]})
+    else:
+        colour = use_colour(sys.stdout)
+        key = snap.key.display_name if snap.key and snap.key.exists else "no key"
+        out(
+            f"Destination s3://{choices.bucket}/{choices.prefix}/ with {key} "
+            f"(account {snap.identity.account}, {choices.region})"
+        )
+        for line in render_findings(findings, colour):
+            out(line)
+        errors = sum(f.severity is doctor.Severity.ERROR for f in findings)
+        warnings = sum(f.severity is doctor.Severity.WARNING for f in findings)
+        verdict = (
+            paint("healthy: an export should succeed", "green", colour)
+            if healthy
+            else paint("not healthy: exports would fail", "red", colour)
+        )
+        out(f"{errors} error(s), {warnings} warning(s): {verdict}.")
+        if not healthy:
+            err("fix: run 'cwl-export-wizard plan' with the same options to see the changes.")
+    return EXIT_OK if healthy else EXIT_FINDINGS
+
+
+# --- plan ---------------------------------------------------------------------------------
+
+
+def change_json(change: Any) -> dict[str, Any]:
+    return {
+        "action": change.action.value,
+        "target": change.target,
+        "summary": change.summary,
+        "before": change.before,
+        "after": change.after,
+        "diff": change.diff,
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "changes": [change_json(c) for c in plan.changes],
+        "blockers": list(plan.blockers),
+    }
+
+
+def render_diff(diff: str, colour: bool) -> list[str]:
+    lines = []
+    for line in diff.rstrip("\n").splitlines():
+        if line.startswith(("+++", "---")):
+            lines.append(paint(line, "bold", colour))
+        elif line.startswith("+"):
+            lines.append(paint(line, "green", colour))
+        elif line.startswith("-"):
+            lines.append(paint(line, "red", colour))
+        elif line.startswith("@@"):
+            lines.append(paint(line, "cyan", colour))
+        else:
+            lines.append(line)
+    return lines
+
+
+def render_plan(plan: Plan, colour: bool) -> list[str]:
+    lines: list[str] = []
+    if plan.empty and not plan.blockers:
+        return ["No changes: the destination already works as it is."]
+    if plan.changes:
+        count = len(plan.changes)
+        lines.append(f"{count} change{'s' if count != 1 else ''}:")
+    for number, change in enumerate(plan.changes, 1):
+        lines.append("")
+        lines.append(paint(f"{number}. {change.action.value}  {change.target}", "bold", colour))
+        lines.append(f"   {change.summary}")
+        for diff_line in render_diff(change.diff, colour):
+            lines.append(f"   {diff_line}")
+    if plan.blockers:
+        lines.append("")
+        lines.append(paint("Blockers (the wizard will not apply this plan):", "red", colour))
+        lines.extend(f"  - {blocker}" for blocker in plan.blockers)
+    return lines
+
+
+def _build_plan(args: argparse.Namespace) -> tuple[AwsSession, Choices, Plan]:
+    from wizard.aws import snapshot
+    from wizard.core import plan as core_plan
+
+    validate_destination(args)
+    session = open_session(args)
+    choices = choices_from(args, session)
+    snap = snapshot.read(session, choices)
+    return session, choices, core_plan.build(snap, choices)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    _, _, plan = _build_plan(args)
+    if args.json:
+        print_json(plan_json(plan))
+    else:
+        for line in render_plan(plan, use_colour(sys.stdout)):
+            out(line)
+    return EXIT_OK if plan.empty and not plan.blockers else EXIT_FINDINGS
+
+
+# --- apply --------------------------------------------------------------------------------
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    from wizard.aws import apply as aws_apply
+
+    session, choices, plan = _build_plan(args)
+    if not args.json:
+        for line in render_plan(plan, use_colour(sys.stdout)):
+            out(line)
+    if plan.blockers:
+        if args.json:
+            print_json({**plan_json(plan), "applied": False})
+        err("error: The plan has blockers; nothing was applied.")
+        err("fix: Resolve the blockers above, then run apply again.")
+        return EXIT_FINDINGS
+    if plan.empty:
+        if args.json:
+            print_json({**plan_json(plan), "applied": False, "journal": None, "steps": []})
+        return EXIT_OK
+    identity = session.identity()
+    count = len(plan.changes)
+    confirm(
+        f"Apply {count} change{'s' if count != 1 else ''} to account {identity.account} "
+        f"in {choices.region}?",
+        args.yes,
+    )
+    total = len(plan.changes)
+    position = {id(c): i for i, c in enumerate(plan.changes, 1)}
+
+    def progress(step: aws_apply.StepResult) -> None:
+        err(f"[{position.get(id(step.change), '?')}/{total}] {step.status}: "
+            f"{step.change.action.value} {step.change.target}: {step.message}")
+
+    result = in_worker(
+        lambda cancel: aws_apply.run(session, plan, on_step=progress, cancel=cancel)
+    )
+    if args.json:
+        print_json(
+            {
+                **plan_json(plan),
+                "applied": True,
+                "journal": str(result.journal_path),
+                "key_arn": result.key_arn,
+                "steps": [
+                    {
+                        "action": s.change.action.value,
+                        "target": s.change.target,
+                        "status": s.status,
+                        "message": s.message,
+                    }
+                    for s in result.steps
+                ],
+            }
+        )
+    else:
+        out("")
+        out(f"Applied {count} change{'s' if count != 1 else ''}.")
+        if result.key_arn:
+            out(f"New key: {result.key_arn}")
+        out(f"Journal: {result.journal_path}")
+        out(f"Undo with: cwl-export-wizard undo {result.journal_path}")
+    return EXIT_OK
+
+
+# --- test-export --------------------------------------------------------------------------
+
+
+def export_window(args: argparse.Namespace, now_ms: int | None = None) -> tuple[int, int]:
+    """(from_ms, to_ms) from --since or --from/--to; the last 24 hours by default."""
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    try:
+        if args.since is not None:
+            if args.from_time is not None or args.to_time is not None:
+                raise UsageError("Give either --since or --from/--to, not both.")
+            return now - parse_duration_ms(args.since), now
+        to_ms = parse_time_ms(args.to_time) if args.to_time is not None else now
+        if args.from_time is not None:
+            from_ms = parse_time_ms(args.from_time)
+        else:
+            from_ms = to_ms - parse_duration_ms(DEFAULT_SINCE)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if from_ms >= to_ms:
+        raise UsageError(
+            f"--from ({_iso(from_ms)}) must be before --to ({_iso(to_ms)}).",
+            fix="Swap them, or use --since 24h.",
+        )
+    return from_ms, to_ms
+
+
+def _iso(ms: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def export_json(result: ExportResult) -> dict[str, Any]:
+    encryption = result.encryption
+    return {
+        "task_id": result.task.task_id,
+        "status": result.task.status,
+        "objects": [o.uri for o in result.objects],
+        "encryption": None
+        if encryption is None
+        else {
+            "algorithm": encryption.algorithm,
+            "kms_key_id": encryption.kms_key_id,
+            "bucket_key": encryption.bucket_key,
+        },
+        "sample": list(result.sample),
+        "explanation": result.explanation,
+    }
+
+
+def _start_export(
+    session: AwsSession, request: ExportRequest, if_busy: str, cancel: threading.Event
+) -> str:
+    from wizard.aws import export as aws_export
+
+    for _ in range(BUSY_RETRIES):
+        try:
+            return aws_export.start(session, request)
+        except aws_export.ExportBusy as busy:
+            if if_busy == "fail":
+                raise
+            active = busy.active
+            if if_busy == "cancel":
+                err(f"Cancelling export task {active.task_id} ({active.log_group}, "
+                    f"{active.status})...")
+                aws_export.cancel_task(session, request.region, active.task_id)
+            else:
+                err(f"Waiting for export task {active.task_id} ({active.log_group}, "
+                    f"{active.status}) to finish...")
+            aws_export.wait_until_idle(session, request.region, cancel=cancel)
+    return aws_export.start(session, request)
+
+
+def run_test_export(args: argparse.Namespace) -> int:
+    from wizard.aws import export as aws_export
+
+    validate_destination(args)
+    if args.stream_prefix is not None and not args.stream_prefix:
+        raise UsageError("--stream-prefix: give a non-empty prefix, or leave the option out.")
+    if args.lines < 0:
+        raise UsageError("--lines: give 0 or more lines.")
+    from_ms, to_ms = export_window(args)
+    session = open_session(args)
+    request = aws_export.ExportRequest(
+        region=session.region,
+        log_group=args.log_group,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        from_ms=from_ms,
+        to_ms=to_ms,
+        stream_prefix=args.stream_prefix,
+    )
+    session.identity()  # credentials first: a clearer error than CreateExportTask's
+
+    def job(cancel: threading.Event) -> tuple[str, ExportResult | None]:
+        task_id = _start_export(session, request, args.if_busy, cancel)
+        err(f"Started export task {task_id}: {request.log_group} -> "
+            f"s3://{request.bucket}/{request.prefix}/{task_id}/ "
+            f"({_iso(from_ms)} to {_iso(to_ms)})")
+        if not args.wait:
+            return task_id, None
+        last: list[str] = []
+
+        def status(task: Any, elapsed: float) -> None:
+            if not last or last[-1] != task.status:
+                last.append(task.status)
+                err(f"  {task.status} after {elapsed:.1f} s")
+
+        task = aws_export.wait(session, request.region, task_id, on_status=status, cancel=cancel)
+        return task_id, aws_export.collect(session, request, task, lines=args.lines)
+
+    task_id, result = in_worker(job)
+    if result is None:
+        if args.json:
+            print_json({"task_id": task_id, "status": "PENDING", "objects": [],
+                        "encryption": None, "sample": [], "explanation": None})
+        else:
+            out(f"Export task {task_id} started; check it with: aws logs describe-export-tasks "
+                f"--task-id {task_id}")
+        return EXIT_OK
+    if args.json:
+        print_json(export_json(result))
+    else:
+        render_export(result, use_colour(sys.stdout))
+    return EXIT_OK if result.succeeded else EXIT_FINDINGS
+
+
+def render_export(result: ExportResult, colour: bool) -> None:
+    task = result.task
+    tint = "green" if result.succeeded else "red"
+    out(f"Export task {task.task_id}: {paint(task.status, tint, colour)}")
+    if result.objects:
+        out(f"Objects ({len(result.objects)}):")
+        for obj in result.objects:
+            out(f"  {obj.uri}  ({obj.size} bytes)")
+    encryption = result.encryption
+    if encryption is not None:
+        if encryption.algorithm == "aws:kms":
+            bucket_key = "on" if encryption.bucket_key else "off"
+            out(f"Encryption: SSE-KMS with {encryption.kms_key_id} (S3 Bucket Key {bucket_key})")
+        else:
+            out(f"Encryption: {encryption.algorithm or 'none'}")
+    if result.sample:
+        out(f"First {len(result.sample)} line(s) of {result.objects[0].uri}:")
+        for line in result.sample:
+            out(f"  {line}")
+    if result.explanation:
+        out(result.explanation)
+
+
+# --- undo ---------------------------------------------------------------------------------
+
+
+def run_undo(args: argparse.Namespace) -> int:
+    from wizard.aws import apply as aws_apply
+
+    validate_connection(args)
+    path = Path(args.journal).expanduser()
+    journal_region: str | None = None
+    journal_account: str | None = None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        journal_region, journal_account = data.get("region"), data.get("account")
+    except FileNotFoundError:
+        raise UsageError(f"No journal at {path}.", fix="Pass the path apply printed.") from None
+    except (OSError, ValueError, AttributeError) as exc:
+        raise UsageError(f"{path} is not a readable journal: {exc}") from None
+    steps = aws_apply.journal_summary(path)
+    session = open_session(args, region=args.region or journal_region)
+    identity = session.identity()
+    if journal_account and identity.account != journal_account:
+        raise UsageError(
+            f"The journal is for account {journal_account}, but these credentials are for "
+            f"account {identity.account}.",
+            fix="Use the profile the apply ran with (--profile).",
+        )
+    if not steps:
+        out("Nothing to undo: the journal records no applied step.")
+        return EXIT_OK
+    if not args.json:
+        out(f"Undo {len(steps)} step(s) of {path}, newest first:")
+        for line in reversed(steps):
+            out(f"  - {line}")
+    confirm(f"Undo these changes in account {identity.account}?", args.yes)
+    lines = in_worker(lambda _cancel: aws_apply.undo(session, path, on_step=err))
+    refused = [line for line in lines if line.startswith("refused:")]
+    if args.json:
+        print_json({"journal": str(path), "results": lines, "complete": not refused})
+    else:
+        for line in lines:
+            out(line)
+    return EXIT_FINDINGS if refused else EXIT_OK
+
+
+# --- dispatch -----------------------------------------------------------------------------
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "doctor": run_doctor,
+    "plan": run_plan,
+    "apply": run_apply,
+    "test-export": run_test_export,
+    "undo": run_undo,
+}
+
+
+def report_error(error: WizardError, args: argparse.Namespace | None) -> int:
+    """``error: MESSAGE`` and ``fix: ...`` on stderr; details and traceback with --debug."""
+    err(f"error: {error.message}")
+    if error.fix:
+        err(f"fix: {error.fix}")
+    journal = getattr(error, "journal_path", None)
+    if journal:
+        err(f"journal: {journal}")
+    if args is not None and getattr(args, "json", False):
+        print_json(
+            {"error": {"type": type(error).__name__, "message": error.message, "fix": error.fix}}
+        )
+    if args is not None and getattr(args, "debug", False):
+        import traceback
+
+        if error.details:
+            err(f"details: {error.details}")
+        err("".join(traceback.format_exception(error)).rstrip())
+    return error.exit_code
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except WizardError as error:
+        return report_error(error, args)
+    except KeyboardInterrupt:
+        err("error: interrupted.")
+        return 130
+    except Exception as exc:  # a bug: still one line unless --debug
+        if getattr(args, "debug", False):
+            raise
+        err(f"error: unexpected {type(exc).__name__}: {exc}")
+        err("fix: run again with --debug and report the traceback.")
+        return EXIT_ERROR
