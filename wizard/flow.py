@@ -1,0 +1,349 @@
+"""The wizard's steps and choices, shared by every face (TUI, plain mode).
+
+A face asks the flow for data (each method may block on AWS: call it from a worker thread),
+shows it, and hands the user's answer back. The flow holds no UI code and no policy logic:
+it joins the AWS layer (what is there) with the core (what it means and what to change).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wizard.core import doctor
+from wizard.core import plan as core_plan
+from wizard.core.presets import DEFAULT_KEY_ALIAS, suggested_bucket_name
+from wizard.core.state import (
+    DEFAULT_PREFIX,
+    KEY_MANAGER_CUSTOMER,
+    SSE_KMS,
+    Choices,
+    ExportTaskInfo,
+    Identity,
+    KeyState,
+    Snapshot,
+)
+from wizard.core.validate import parse_duration_ms
+
+if TYPE_CHECKING:
+    # The AWS layer (boto3) loads on first use, so that a face can draw its first screen
+    # before boto3 is imported (the TUI shows its first screen within a second).
+    from wizard.aws import apply as aws_apply
+    from wizard.aws import export as aws_export
+    from wizard.aws import inventory
+    from wizard.aws.session import AwsSession
+
+
+class Step(Enum):
+    REGION = 1
+    KEY = 2
+    BUCKET = 3
+    REVIEW = 4
+    APPLY = 5
+    EXPORT = 6
+    RESULT = 7
+
+    @property
+    def title(self) -> str:
+        return _STEP_TITLES[self]
+
+    @property
+    def indicator(self) -> str:
+        return f"Step {self.value} of {len(Step)} - {self.title}"
+
+
+_STEP_TITLES = {
+    Step.REGION: "Region",
+    Step.KEY: "KMS key",
+    Step.BUCKET: "Bucket",
+    Step.REVIEW: "Review",
+    Step.APPLY: "Apply",
+    Step.EXPORT: "Test export",
+    Step.RESULT: "Result",
+}
+
+
+@dataclass(frozen=True)
+class BucketOption:
+    name: str
+    region: str | None
+    usable: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BucketHealth:
+    """What the bucket step shows beside a bucket: its encryption and the doctor's verdict."""
+
+    encryption: str
+    healthy: bool
+    summary: str
+    problems: tuple[str, ...] = ()  # the doctor's ERROR findings, in plain words
+
+
+@dataclass(frozen=True)
+class Review:
+    snapshot: Snapshot
+    findings: tuple[doctor.Finding, ...]
+    plan: core_plan.Plan
+
+    @property
+    def healthy(self) -> bool:
+        return doctor.is_healthy(self.findings)
+
+
+@dataclass
+class WizardState:
+    """The answers so far. Faces fill it step by step; Back keeps earlier answers."""
+
+    region: str | None = None
+    key: str | None = None  # existing key: its ARN
+    create_key_alias: str | None = None
+    bucket: str | None = None
+    create_bucket: bool = False
+    prefix: str = DEFAULT_PREFIX
+    log_group: str | None = None
+    window: str = "24h"
+    stream_prefix: str | None = None
+    review: Review | None = None
+    applied: aws_apply.ApplyResult | None = None
+    result: aws_export.ExportResult | None = None
+    repair: bool = False
+    history: list[Step] = field(default_factory=list)
+
+    def choices(self) -> Choices:
+        if not self.region or not self.bucket:
+            raise ValueError("region and bucket must be chosen first")
+        return Choices(
+            region=self.region,
+            bucket=self.bucket,
+            create_bucket=self.create_bucket,
+            key=None if self.create_key_alias else self.key,
+            create_key_alias=self.create_key_alias,
+            prefix=self.prefix,
+            log_group=self.log_group,
+        )
+
+
+class Flow:
+    """One wizard run against one AWS session (real or the sandbox)."""
+
+    def __init__(self, session: AwsSession, *, journal_dir: Path | None = None) -> None:
+        self.session = session
+        self.journal_dir = journal_dir
+        self._keys: dict[str, list[inventory.KeyOption]] = {}
+
+    # Step 1 ------------------------------------------------------------------------------
+    def identity(self) -> Identity:
+        return self.session.identity()
+
+    def regions(self) -> list[str]:
+        from wizard.aws import inventory
+
+        regions = inventory.list_regions(self.session)
+        if self.session.region not in regions:
+            regions = sorted([*regions, self.session.region])
+        return regions
+
+    @property
+    def default_region(self) -> str:
+        return self.session.region
+
+    # Step 2 ------------------------------------------------------------------------------
+    def keys(
+        self,
+        region: str,
+        on_page: Callable[[list[inventory.KeyOption]], None] | None = None,
+    ) -> list[inventory.KeyOption]:
+        from wizard.aws import inventory
+
+        options = inventory.list_keys(self.session, region, on_page=on_page)
+        self._keys[region] = options
+        return options
+
+    @staticmethod
+    def default_key(options: list[inventory.KeyOption]) -> inventory.KeyOption | None:
+        """The first usable customer managed key, else None (then: create one)."""
+        return next((o for o in options if o.usable), None)
+
+    def suggested_alias(self, region: str) -> str:
+        taken = {a for o in self._keys.get(region, []) for a in o.key.aliases}
+        alias, n = DEFAULT_KEY_ALIAS, 2
+        while alias in taken:
+            alias, n = f"{DEFAULT_KEY_ALIAS}-{n}", n + 1
+        return alias
+
+    def alias_taken(self, region: str, alias: str) -> bool:
+        return any(alias in o.key.aliases for o in self._keys.get(region, []))
+
+    # Step 3 ------------------------------------------------------------------------------
+    def buckets(self, region: str) -> list[BucketOption]:
+        """The region's buckets first, then the others, explained as unusable."""
+        from wizard.aws import inventory
+
+        summaries = inventory.list_buckets(self.session, None)
+        here = [BucketOption(b.name, b.region, True) for b in summaries if b.region == region]
+        elsewhere = [
+            BucketOption(
+                b.name,
+                b.region,
+                False,
+                f"in {b.region or 'an unknown region'}: exports need a bucket in {region}",
+            )
+            for b in summaries
+            if b.region != region
+        ]
+        return here + elsewhere
+
+    def suggested_bucket(self, region: str) -> str:
+        return suggested_bucket_name(self.identity().account, region)
+
+    def bucket_availability(self, name: str) -> str | None:
+        """None when the name can be created; else why not."""
+        from wizard.aws import snapshot
+
+        state = snapshot.read_bucket(self.session, name)
+        if not state.exists:
+            return None
+        if not state.owned:
+            return f"{name} is taken by another AWS account (bucket names are global)."
+        return f"You already own {name}: select it in the list instead of creating it."
+
+    def bucket_health(self, region: str, name: str, key_arn: str | None) -> BucketHealth:
+        from wizard.aws import snapshot
+
+        choices = Choices(region=region, bucket=name, key=key_arn)
+        snap = snapshot.read(self.session, choices)
+        findings = doctor.diagnose(snap, choices)
+        enc = snap.bucket.encryption
+        if enc is None or enc.algorithm is None:
+            encryption = "no default encryption"
+        elif enc.algorithm == SSE_KMS:
+            # snap.key is the chosen key; name the bucket's own key, which may be another one.
+            key = snap.key
+            own = enc.kms_key_id or "?"
+            if not (key and key.exists and own in (key.arn, key.key_id, *key.aliases)):
+                key = snapshot.read_key(self.session, own, region) if enc.kms_key_id else None
+            named = key.display_name if key and key.exists else own
+            encryption = f"SSE-KMS ({named})"
+        else:
+            encryption = "SSE-S3" if enc.algorithm == "AES256" else enc.algorithm
+        errors = [f for f in findings if f.severity == doctor.Severity.ERROR]
+        if not errors:
+            return BucketHealth(encryption, True, "ready")
+        return BucketHealth(
+            encryption,
+            False,
+            f"{len(errors)} problem(s): {errors[0].code}",
+            tuple(f.message for f in errors),
+        )
+
+    # Repair ------------------------------------------------------------------------------
+    def repair_state(self, bucket: str) -> WizardState:
+        """Choices that fix ``bucket``: its own key when usable, else the first usable key."""
+        from wizard.aws import snapshot
+
+        bucket_state = snapshot.read_bucket(self.session, bucket)
+        region = bucket_state.region or self.session.region
+        state = WizardState(region=region, bucket=bucket, repair=True)
+        current: KeyState | None = None
+        enc = bucket_state.encryption
+        if enc and enc.algorithm == SSE_KMS and enc.kms_key_id:
+            current = snapshot.read_key(self.session, enc.kms_key_id, region)
+        options = self.keys(region)
+        usable = {o.key.arn: o for o in options if o.usable}
+        if current and current.arn in usable and current.manager == KEY_MANAGER_CUSTOMER:
+            state.key = current.arn
+        elif (first := self.default_key(options)) is not None:
+            state.key = first.key.arn
+        else:
+            state.create_key_alias = self.suggested_alias(region)
+        return state
+
+    # Step 4 ------------------------------------------------------------------------------
+    def review(self, choices: Choices) -> Review:
+        from wizard.aws import snapshot
+
+        snap = snapshot.read(self.session, choices)
+        findings = tuple(doctor.diagnose(snap, choices))
+        return Review(snap, findings, core_plan.build(snap, choices))
+
+    # Step 5 ------------------------------------------------------------------------------
+    def apply(
+        self,
+        plan: core_plan.Plan,
+        on_step: Callable[[aws_apply.StepResult], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> aws_apply.ApplyResult:
+        from wizard.aws import apply as aws_apply
+
+        return aws_apply.run(
+            self.session, plan, journal_dir=self.journal_dir, on_step=on_step, cancel=cancel
+        )
+
+    def undo(self, journal_path: Path, on_step: Callable[[str], None] | None = None) -> list[str]:
+        """Restore what an apply changed (its journal); one line per step."""
+        from wizard.aws import apply as aws_apply
+
+        return aws_apply.undo(self.session, journal_path, on_step=on_step)
+
+    # Step 6 ------------------------------------------------------------------------------
+    def log_groups(
+        self, region: str, pattern: str | None = None
+    ) -> list[inventory.LogGroupSummary]:
+        from wizard.aws import inventory
+
+        groups = inventory.list_log_groups(self.session, region, pattern=pattern)
+        # Most recently written first: that is where a test export finds data.
+        return sorted(groups, key=lambda g: g.last_event_ms or g.created_ms, reverse=True)
+
+    @staticmethod
+    def export_request(state: WizardState, now_ms: int | None = None) -> aws_export.ExportRequest:
+        if not state.region or not state.bucket or not state.log_group:
+            raise ValueError("region, bucket and log group must be chosen first")
+        to_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        from wizard.aws import export as aws_export
+
+        return aws_export.ExportRequest(
+            region=state.region,
+            log_group=state.log_group,
+            bucket=state.bucket,
+            prefix=state.prefix,
+            from_ms=to_ms - parse_duration_ms(state.window),
+            to_ms=to_ms,
+            stream_prefix=state.stream_prefix or None,
+        )
+
+    def start_export(self, request: aws_export.ExportRequest) -> str:
+        """The task id; raises ExportBusy when another task is active (offer wait / cancel)."""
+        from wizard.aws import export as aws_export
+
+        return aws_export.start(self.session, request)
+
+    def wait_export(
+        self,
+        region: str,
+        task_id: str,
+        on_status: Callable[[ExportTaskInfo, float], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ExportTaskInfo:
+        from wizard.aws import export as aws_export
+
+        return aws_export.wait(self.session, region, task_id, on_status=on_status, cancel=cancel)
+
+    def cancel_export(self, region: str, task_id: str) -> None:
+        from wizard.aws import export as aws_export
+
+        aws_export.cancel_task(self.session, region, task_id)
+
+    def collect_export(
+        self, request: aws_export.ExportRequest, task: ExportTaskInfo, lines: int = 10
+    ) -> aws_export.ExportResult:
+        from wizard.aws import export as aws_export
+
+        return aws_export.collect(self.session, request, task, lines=lines)

@@ -1,0 +1,49 @@
+"""What the terminal can show: shared by the faces, cheap to import (no UI libraries)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+COMMANDS_HINT = (
+    "cwl-export-wizard --plain (line-by-line prompts), or the commands: "
+    "doctor, plan, apply, test-export"
+)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError, OSError):  # closed or not a file at all
+        return False
+
+
+def tui_unavailable_reason(stdin: Any, stdout: Any, env: Mapping[str, str]) -> str | None:
+    """Why the full-screen TUI cannot start here, with what to use instead; None: it can."""
+    problems: list[str] = []
+    if not _isatty(stdin):
+        problems.append("standard input is not a terminal")
+    if not _isatty(stdout):
+        problems.append("standard output is not a terminal")
+    if env.get("TERM", "") == "dumb":
+        problems.append("TERM=dumb cannot draw a full-screen app")
+    if not problems:
+        return None
+    if not _isatty(stdin):
+        # Nobody can answer prompts either: the commands take everything as options.
+        instead = (
+            "Use the commands, which take every choice as an option: "
+            "cwl-export-wizard doctor | plan | apply | test-export (see --help)."
+        )
+    else:
+        instead = f"Use {COMMANDS_HINT}."
+    return f"The full-screen wizard cannot start: {'; '.join(problems)}. {instead}"
+
+
+def supports_color(stream: Any, env: Mapping[str, str]) -> bool:
+    """ANSI colour only on a terminal; NO_COLOR (https://no-color.org) and TERM=dumb turn it off."""
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("TERM", "") == "dumb":
+        return False
+    return _isatty(stream)
