@@ -1,0 +1,119 @@
+"""Apply going wrong: a failing change is rolled back and explained; quitting mid-apply asks first.
+
+These runs use a sandbox the test starts itself (faults, latency), handed to the app as its
+connection, so that the sandbox's state can be read after the app has quit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.tui.pilot_helpers import at_step, error_text, screen_text, wait_until
+from wizard.core.requirements import SID_KEY_USE
+from wizard.flow import Flow, Step
+from wizard.launch import LaunchOptions, sandbox_session
+from wizard.sandbox.server import Fault, Sandbox, SandboxConfig
+from wizard.tui.app import WizardApp
+from wizard.tui.connection import Connection
+from wizard.tui.screens.apply import ApplyScreen
+from wizard.tui.screens.confirm import ConfirmScreen
+
+pytestmark = pytest.mark.slow
+
+BUCKET = "demo-broken-exports"
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
+    started: list[Sandbox] = []
+
+    def start(**config: Any) -> Sandbox:
+        sandbox = Sandbox(SandboxConfig(export_delay=0.3, **config)).start()
+        started.append(sandbox)
+        return sandbox
+
+    yield start
+    for sandbox in started:
+        sandbox.stop()
+
+
+def repair_app(sandbox: Sandbox, journal_dir: Path) -> WizardApp:
+    flow = Flow(sandbox_session(sandbox), journal_dir=journal_dir)
+    connection = Connection(
+        flow, flow.identity(), tuple(flow.regions()), "local AWS sandbox (test)", sandbox=True
+    )
+    return WizardApp(
+        LaunchOptions(demo=True, repair=BUCKET),
+        connection=connection,
+        journal_dir=journal_dir,
+        cursor_blink=False,
+    )
+
+
+def destination(sandbox: Sandbox) -> dict[str, Any]:
+    s3, kms = sandbox.client("s3"), sandbox.client("kms")
+    key_id = kms.describe_key(KeyId="alias/demo-exports")["KeyMetadata"]["KeyId"]
+    # Documents compared as JSON: a restore writes the same document, maybe not the same bytes.
+    return {
+        "policy": json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"]),
+        "encryption": s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"],
+        "key-policy": json.loads(
+            kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+        ),
+    }
+
+
+async def test_failed_change_is_rolled_back_with_undo_command(
+    sandbox_factory: Callable[..., Sandbox], isolated_aws: Path
+) -> None:
+    sandbox = sandbox_factory(faults=(Fault("PutBucketPolicy", "AccessDenied", 1),))
+    before = destination(sandbox)
+    app = repair_app(sandbox, isolated_aws)
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REVIEW)
+        await pilot.press("enter")
+        screen = await at_step(pilot, Step.APPLY)
+        assert isinstance(screen, ApplyScreen)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.finished, "apply ended")
+        shown_error = error_text(app)
+        assert "PutBucketPolicy" in shown_error and "failed" in shown_error
+        assert "Traceback" not in screen_text(app)
+        shown = screen_text(app)
+        assert "Rolled back" in shown
+        assert "cwl-export-wizard undo" in shown
+        assert "rolled back" in [s for s in screen.statuses]
+        assert screen.query_one("#next").disabled
+        await pilot.press("escape")  # Back to Review reads the (restored) state again
+        await at_step(pilot, Step.REVIEW)
+    after = destination(sandbox)
+    assert after == before
+    assert SID_KEY_USE not in json.dumps(after["key-policy"])
+    assert app.exit_code == 2
+
+
+async def test_quit_during_apply_asks_then_rolls_back(
+    sandbox_factory: Callable[..., Sandbox], isolated_aws: Path
+) -> None:
+    sandbox = sandbox_factory(latency_ms=200)
+    before = destination(sandbox)
+    app = repair_app(sandbox, isolated_aws)
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REVIEW)
+        await pilot.press("enter")
+        screen = await at_step(pilot, Step.APPLY)
+        assert isinstance(screen, ApplyScreen)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "applied" in screen.statuses, "a first change applied")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        assert app.screen.focused is not None and app.screen.focused.id == "cancel"
+        await pilot.press("tab", "enter")  # "Stop and roll back"
+        await wait_until(pilot, lambda: not app.is_running, "quit after the rollback")
+    assert destination(sandbox) == before

@@ -1,0 +1,383 @@
+"""Whole wizard runs in demo mode, driven by key presses, checked through boto3 on the sandbox."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.tui.pilot_helpers import (
+    at_step,
+    error_text,
+    highlight,
+    screen_text,
+    settle,
+    text_of,
+    type_into,
+    wait_until,
+)
+from wizard.core.requirements import SID_GET_BUCKET_ACL, SID_KEY_USE, SID_PUT_OBJECT
+from wizard.flow import Step
+from wizard.launch import LaunchOptions
+from wizard.tui.app import WizardApp
+from wizard.tui.screens.apply import ApplyScreen
+from wizard.tui.widgets import BusyLine
+from wizard.tui.widgets.option_lists import BUCKET_PREFIX, CREATE_ID, KEY_PREFIX
+
+pytestmark = pytest.mark.slow
+
+SIZE = (120, 40)
+REGION = "ap-northeast-1"
+NEW_BUCKET = "cwl-exports-123456789012-ap-northeast-1"
+MakeApp = Callable[..., WizardApp]
+
+
+# --- what the sandbox holds, read with boto3 -------------------------------------------------
+
+
+def client(app: WizardApp, service: str) -> Any:
+    assert app.sandbox is not None
+    return app.sandbox.client(service)
+
+
+def bucket_policy_sids(app: WizardApp, bucket: str) -> list[str]:
+    policy = json.loads(client(app, "s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    return [s.get("Sid") for s in policy["Statement"]]
+
+
+def key_arn_of(app: WizardApp, alias: str) -> str:
+    return str(client(app, "kms").describe_key(KeyId=alias)["KeyMetadata"]["Arn"])
+
+
+def key_policy_sids(app: WizardApp, alias: str) -> list[str]:
+    kms = client(app, "kms")
+    key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+    policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    return [s.get("Sid") for s in policy["Statement"]]
+
+
+def default_encryption(app: WizardApp, bucket: str) -> dict[str, Any]:
+    rules = client(app, "s3").get_bucket_encryption(Bucket=bucket)[
+        "ServerSideEncryptionConfiguration"
+    ]["Rules"]
+    return dict(rules[0]["ApplyServerSideEncryptionByDefault"])
+
+
+def sandbox_state(app: WizardApp) -> dict[str, Any]:
+    """Everything the wizard could change: buckets and their settings, keys, aliases, tasks."""
+    s3, kms, logs = client(app, "s3"), client(app, "kms"), client(app, "logs")
+
+    def read(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+
+    buckets = sorted(b["Name"] for b in s3.list_buckets()["Buckets"])
+    state: dict[str, Any] = {"buckets": buckets}
+    for name in buckets:
+        state[f"policy:{name}"] = read(lambda n=name: s3.get_bucket_policy(Bucket=n)["Policy"])
+        state[f"encryption:{name}"] = read(
+            lambda n=name: s3.get_bucket_encryption(Bucket=n)["ServerSideEncryptionConfiguration"]
+        )
+    keys = sorted(k["KeyId"] for k in kms.list_keys()["Keys"])
+    state["keys"] = keys
+    for key_id in keys:
+        state[f"key-policy:{key_id}"] = read(
+            lambda k=key_id: kms.get_key_policy(KeyId=k, PolicyName="default")["Policy"]
+        )
+    state["aliases"] = sorted(a["AliasName"] for a in kms.list_aliases()["Aliases"])
+    state["tasks"] = len(logs.describe_export_tasks()["exportTasks"])
+    return state
+
+
+def assert_export_proved(app: WizardApp, bucket: str, key_arn: str) -> None:
+    """The Result screen shows the object and its lines, and S3 really holds it, encrypted."""
+    result = app.state.result
+    assert result is not None and result.succeeded
+    obj = result.objects[0]
+    assert obj.uri.startswith(f"s3://{bucket}/exportedlogs/{result.task.task_id}/")
+    assert obj.uri.endswith("/000000.gz")
+    assert result.sample, "no decrypted lines"
+    shown = screen_text(app)
+    assert obj.uri in shown
+    assert result.sample[0] in shown
+    assert "aws:kms" in shown and key_arn in shown
+    head = client(app, "s3").head_object(Bucket=bucket, Key=obj.key)
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == key_arn
+
+
+async def apply_and_export(
+    pilot: Any, app: WizardApp, before_export: Callable[[], Any] | None = None
+) -> None:
+    """From Review: Next, Apply (Enter on the focused button), Next, export the first group."""
+    await pilot.press("enter")
+    screen = await at_step(pilot, Step.APPLY)
+    assert isinstance(screen, ApplyScreen)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: screen.finished, "apply finished")
+    assert not error_text(app), error_text(app)
+    assert "cwl-export-wizard undo" in screen_text(app)
+    await pilot.press("enter")
+    await at_step(pilot, Step.EXPORT)
+    if before_export is not None:
+        await before_export()
+    else:
+        await pilot.press("enter")
+    await at_step(pilot, Step.RESULT)
+
+
+# --- complete flows ---------------------------------------------------------------------------
+
+
+class RecordingApp(WizardApp):
+    """Notes what the first screen showed when the connect job began (on its worker thread)."""
+
+    at_connect: list[str]
+
+    def open_connection(self, demo: bool) -> Any:
+        self.at_connect = [self.screen.query_one(BusyLine).text]
+        return super().open_connection(demo)
+
+
+
+async def test_fresh_setup_creates_key_and_bucket(make_app: MakeApp) -> None:
+    app = make_app(cls=RecordingApp)
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REGION)
+        # The sandbox started in a worker, after the first screen showed its loading state.
+        assert isinstance(app, RecordingApp)
+        assert app.at_connect == ["Starting the local AWS sandbox..."]
+        assert "123456789012" in screen_text(app)
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        await highlight(pilot, "#keys", CREATE_ID)
+        await pilot.press("enter")
+        assert app.screen.focused is not None and app.screen.focused.id == "alias"
+        await type_into(pilot, "#alias", "alias/tui-fresh")
+        await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await pilot.press("enter")  # "Create a new bucket" is preselected
+        assert app.screen.focused is not None and app.screen.focused.id == "bucket-name"
+        await pilot.press("enter")
+        await at_step(pilot, Step.REVIEW)
+        review = app.state.review
+        assert review is not None
+        actions = [c.action.value for c in review.plan.changes]
+        assert actions[:2] == ["CreateKey", "CreateAlias"]
+        assert "CreateBucket" in actions and "PutBucketPolicy" in actions
+        assert "Nothing has been changed yet" in screen_text(app)
+        await apply_and_export(pilot, app)
+
+        key_arn = key_arn_of(app, "alias/tui-fresh")
+        assert SID_KEY_USE in key_policy_sids(app, "alias/tui-fresh")
+        assert {SID_GET_BUCKET_ACL, SID_PUT_OBJECT} <= set(bucket_policy_sids(app, NEW_BUCKET))
+        assert default_encryption(app, NEW_BUCKET)["KMSMasterKeyID"] == key_arn
+        assert_export_proved(app, NEW_BUCKET, key_arn)
+
+
+async def test_existing_key_and_existing_bucket(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REGION)
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        key_arn = key_arn_of(app, "alias/demo-exports")
+        assert app.screen.query_one("#keys").highlighted_id == KEY_PREFIX + key_arn  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await highlight(pilot, "#buckets", BUCKET_PREFIX + "demo-sse-s3")
+        await pilot.press("enter")
+        await at_step(pilot, Step.REVIEW)
+        assert app.state.bucket == "demo-sse-s3" and not app.state.create_bucket
+        assert "AES256" in json.dumps(sandbox_state(app)["encryption:demo-sse-s3"])
+        await apply_and_export(pilot, app)
+
+        assert default_encryption(app, "demo-sse-s3") == {
+            "SSEAlgorithm": "aws:kms",
+            "KMSMasterKeyID": key_arn,
+        }
+        assert {SID_GET_BUCKET_ACL, SID_PUT_OBJECT} <= set(bucket_policy_sids(app, "demo-sse-s3"))
+        assert SID_KEY_USE in key_policy_sids(app, "alias/demo-exports")
+        assert_export_proved(app, "demo-sse-s3", key_arn)
+
+        # Back to Review reads the destination again: now healthy, an empty plan.
+        await pilot.press("escape")
+        await at_step(pilot, Step.EXPORT)
+        await pilot.press("escape")
+        await at_step(pilot, Step.REVIEW)
+        review = app.state.review
+        assert review is not None and review.plan.empty and review.healthy
+        assert "already ready" in screen_text(app)
+        await pilot.press("enter")
+        await at_step(pilot, Step.EXPORT)  # straight to the test export: nothing to apply
+
+
+async def test_repair_of_the_broken_bucket(make_app: MakeApp) -> None:
+    """Also: another export task is active when the test export starts; the user cancels it."""
+    app = make_app(LaunchOptions(demo=True, export_delay=2.0, repair="demo-broken-exports"))
+
+    async def export_while_another_runs() -> None:
+        now = int(time.time() * 1000)
+        other = client(app, "logs").create_export_task(
+            logGroupName="/ecs/web", fromTime=now - 3_600_000, to=now,
+            destination="demo-broken-exports", destinationPrefix="other",
+        )["taskId"]
+        await pilot.press("enter")
+        panel = app.screen.query_one("#other-task")
+        await wait_until(pilot, lambda: panel.display, "the other task is shown")
+        assert other in screen_text(app)
+        assert not error_text(app)
+        await pilot.click("#cancel-other")
+        await wait_until(pilot, lambda: app.state.result is not None, "the export after cancel")
+        task = client(app, "logs").describe_export_tasks(taskId=other)["exportTasks"][0]
+        assert task["status"]["code"] in ("CANCELLED", "PENDING_CANCEL")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REVIEW)  # straight to Review, findings first
+        assert app.state.repair and app.state.bucket == "demo-broken-exports"
+        shown = screen_text(app)
+        assert "GetBucketAcl" in shown
+        assert "AWS error it causes" in shown
+        review = app.state.review
+        assert review is not None and not review.healthy
+        await apply_and_export(pilot, app, export_while_another_runs)
+
+        sids = bucket_policy_sids(app, "demo-broken-exports")
+        assert "DenyInsecureTransport" in sids  # the foreign statement is kept
+        assert SID_GET_BUCKET_ACL in sids
+        key_arn = key_arn_of(app, "alias/demo-exports")
+        assert default_encryption(app, "demo-broken-exports")["KMSMasterKeyID"] == key_arn
+        assert_export_proved(app, "demo-broken-exports", key_arn)
+
+
+async def test_enter_only_reaches_the_result_in_at_most_15_presses(make_app: MakeApp) -> None:
+    app = make_app()
+    presses = 0
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REGION)
+        while app.state.result is None or app.screen.STEP is not Step.RESULT:  # type: ignore[attr-defined]
+            assert presses < 15, f"still on {app.screen} after {presses} presses"
+            await pilot.press("enter")
+            presses += 1
+            await settle(pilot)
+            await pilot.pause(0.1)  # a step may start the next job after a message hop
+            await settle(pilot)
+            assert not error_text(app), error_text(app)
+        assert presses <= 15
+        assert app.state.result.succeeded
+        assert app.state.result.sample
+    print(f"Enter presses from launch to the Result: {presses}")
+
+
+# --- validation, navigation, quitting ---------------------------------------------------------
+
+
+async def test_bad_bucket_name_is_explained_and_next_refused(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REGION)
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await pilot.press("enter")
+        await type_into(pilot, "#bucket-name", "My_Exports")
+        assert "lowercase" in text_of(app, "#name-problem")
+        await pilot.press("enter")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert app.screen.STEP is Step.BUCKET  # type: ignore[attr-defined]
+        assert app.state.bucket is None
+        await type_into(pilot, "#bucket-name", "my-exports..x")
+        assert "two adjacent periods" in text_of(app, "#name-problem")
+        await type_into(pilot, "#bucket-name", "demo-sse-s3")  # valid, but already ours
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.STEP is Step.BUCKET  # type: ignore[attr-defined]
+        assert "already own" in text_of(app, "#name-problem")
+
+
+async def test_back_keeps_every_choice(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REGION)
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        await highlight(pilot, "#keys", CREATE_ID)
+        await pilot.press("enter")
+        await type_into(pilot, "#alias", "alias/back-test")
+        await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await highlight(pilot, "#buckets", BUCKET_PREFIX + "demo-sse-s3")
+        await type_into(pilot, "#prefix", "team/logs")
+        await pilot.press("enter")
+        await at_step(pilot, Step.REVIEW)
+
+        await pilot.press("escape")
+        await at_step(pilot, Step.BUCKET)
+        screen = app.screen
+        assert screen.query_one("#buckets").highlighted_id == BUCKET_PREFIX + "demo-sse-s3"  # type: ignore[attr-defined]
+        assert screen.query_one("#prefix").value == "team/logs"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await at_step(pilot, Step.KEY)
+        assert app.screen.query_one("#keys").highlighted_id == CREATE_ID  # type: ignore[attr-defined]
+        assert app.screen.query_one("#alias").value == "alias/back-test"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await at_step(pilot, Step.REGION)
+        assert app.screen.query_one("#regions").highlighted_id == REGION  # type: ignore[attr-defined]
+
+        await pilot.click("#next")  # the mouse works too
+        await at_step(pilot, Step.KEY)
+        await pilot.press("ctrl+n")
+        await at_step(pilot, Step.BUCKET)
+        await pilot.press("ctrl+n")
+        await at_step(pilot, Step.REVIEW)
+        assert app.state.create_key_alias == "alias/back-test"
+        assert app.state.bucket == "demo-sse-s3" and app.state.prefix == "team/logs"
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+async def test_quitting_before_apply_changes_nothing(make_app: MakeApp, key: str) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REGION)
+        before = sandbox_state(app)
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        await highlight(pilot, "#keys", CREATE_ID)
+        await pilot.press("enter", "enter")
+        await at_step(pilot, Step.BUCKET)
+        await pilot.press("enter", "enter")
+        await at_step(pilot, Step.REVIEW)
+        await pilot.press("enter")
+        await at_step(pilot, Step.APPLY)
+        await pilot.press(key)
+        await wait_until(pilot, lambda: not app.is_running, "the app quit")
+    assert app.return_value == 0
+    assert sandbox_state(app) == before
+
+
+async def test_no_credentials_offers_the_sandbox(make_app: MakeApp, monkeypatch: Any) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)  # a region, but no credentials anywhere
+    app = make_app(LaunchOptions(demo=False, export_delay=0.3))
+    async with app.run_test(size=SIZE) as pilot:
+        sandbox_button = app.screen.query_one("#sandbox")
+        await wait_until(pilot, lambda: sandbox_button.display, "the credential error")
+        shown = text_of(app, "#identity")
+        assert "Not connected: No AWS credentials were found." in shown
+        assert "Fix:" in shown
+        assert sandbox_button.has_focus
+        assert app.exit_code == 2
+        await pilot.press("enter")  # "Try the sandbox" has the focus
+        await wait_until(pilot, lambda: app.connection is not None, "the sandbox")
+        screen = await at_step(pilot, Step.REGION)
+        assert app.is_sandbox
+        assert not error_text(app)
+        assert screen.query_one("#regions").highlighted_id == REGION  # type: ignore[attr-defined]

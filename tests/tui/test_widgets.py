@@ -1,0 +1,130 @@
+"""The TUI's pure helpers and small widgets, without AWS."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from textual.app import App, ComposeResult
+
+from tests.tui.fakes import GROUPS, KEY_OPTIONS, NOW_MS
+from wizard.aws.export import ExportBusy
+from wizard.core.state import ExportTaskInfo
+from wizard.errors import AwsError
+from wizard.flow import BucketHealth, Step
+from wizard.tui.screens.export import window_problem
+from wizard.tui.widgets.diff_view import diff_content
+from wizard.tui.widgets.error_panel import ErrorPanel, error_parts
+from wizard.tui.widgets.option_lists import (
+    ago,
+    group_age,
+    health_badge,
+    human_size,
+    key_prompt,
+)
+from wizard.tui.widgets.step_indicator import StepIndicator
+
+DIFF = """\
+--- bucket policy (current)
++++ bucket policy (after the wizard)
+@@ -1,3 +1,4 @@
+ {
+-  "Statement": []
++  "Statement": [1]
+ }
+"""
+
+
+def test_diff_lines_are_coloured_by_kind() -> None:
+    content = diff_content(DIFF)
+    assert content.plain == DIFF.rstrip("\n")
+    styles = {content.plain[s.start : s.end]: str(s.style) for s in content.spans}
+    assert styles['+  "Statement": [1]'] == "$text-success"
+    assert styles['-  "Statement": []'] == "$text-error"
+    assert styles["@@ -1,3 +1,4 @@"] == "$text-accent"
+    assert styles["--- bucket policy (current)"] == "bold"
+
+
+def test_unusable_key_shows_its_reason_and_usable_key_its_state() -> None:
+    usable, _, aws_managed, disabled, _ = KEY_OPTIONS
+    assert "not usable: AWS managed key" in key_prompt(aws_managed, 20).plain
+    assert "not usable: disabled" in key_prompt(disabled, 20).plain
+    line = key_prompt(usable, 20).plain
+    assert line.startswith("alias/demo-exports") and "Enabled" in line
+    assert "rotation off" in line
+
+
+def test_health_badge() -> None:
+    assert "checking" in health_badge(None).plain
+    assert "✓ ready" in health_badge(BucketHealth("SSE-S3", True, "ready")).plain
+    sick = BucketHealth("SSE-S3", False, "2 problem(s): X", ("a", "b"))
+    assert "✗ 2 problems to fix" in health_badge(sick).plain
+
+
+def test_ages_and_sizes() -> None:
+    assert ago(NOW_MS - 30_000, NOW_MS) == "just now"
+    assert ago(NOW_MS - 5 * 60_000, NOW_MS) == "5 min ago"
+    assert ago(NOW_MS - 3 * 3_600_000, NOW_MS) == "3 h ago"
+    assert ago(NOW_MS - 3 * 86_400_000, NOW_MS) == "3 days ago"
+    assert group_age(GROUPS[0], NOW_MS) == "last event 4 min ago"
+    assert group_age(GROUPS[2], NOW_MS) == "created 40 days ago"  # no last event known
+    assert human_size(512) == "512 B"
+    assert human_size(6_350) == "6.2 KB"
+    assert human_size(1_320_000) == "1.3 MB"
+
+
+def test_window_validation() -> None:
+    assert window_problem("24h") is None
+    assert window_problem("30m") is None
+    problem = window_problem("yesterday")
+    assert problem is not None and "30m, 1h, 24h" in problem
+
+
+def test_errors_are_message_and_fix_never_a_traceback() -> None:
+    assert error_parts(AwsError("Access denied.", fix="Ask for s3:GetBucketPolicy.")) == (
+        "Access denied.",
+        "Ask for s3:GetBucketPolicy.",
+    )
+    busy = ExportBusy(ExportTaskInfo("t-1", "/ecs/web", "RUNNING"), "ap-northeast-1")
+    message, fix = error_parts(busy)
+    assert "t-1" in message and fix
+    message, fix = error_parts(KeyError("boom"))
+    assert message.startswith("Unexpected error: KeyError") and fix
+
+
+class _Panel(App[None]):
+    def compose(self) -> ComposeResult:
+        yield StepIndicator(Step.KEY, "local AWS sandbox (demo) · account 123456789012")
+        yield ErrorPanel()
+
+
+async def test_step_indicator_and_error_panel() -> None:
+    app = _Panel()
+    async with app.run_test(size=(100, 10)) as pilot:
+        indicator = app.query_one(StepIndicator)
+        text = indicator.render().plain
+        assert text.startswith("Step 2 of 7 - KMS key")
+        assert "account 123456789012" in text
+        assert "✓ Region  ● KMS key  ○ Bucket" in text
+        panel = app.query_one(ErrorPanel)
+        assert not panel.visible_error and not panel.display
+        panel.show_error(AwsError("Access denied [s3:GetBucketPolicy].", fix="Ask [admin]."))
+        await pilot.pause()
+        assert panel.visible_error and panel.display
+        shown = str(panel.content)
+        assert "[s3:GetBucketPolicy]" in shown and "Fix: Ask [admin]." in shown  # not markup
+        panel.clear()
+        await pilot.pause()
+        assert not panel.display
+
+
+def test_importing_the_tui_loads_no_aws_sdk() -> None:
+    """The first screen draws before boto3 and moto load (they load in the connect worker)."""
+    code = (
+        "import sys, wizard.tui.app\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore', 'moto'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,23 @@
+"""The Textual face: ``cwl-export-wizard`` without a subcommand."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wizard.launch import LaunchOptions
+
+
+def run(options: LaunchOptions) -> int:
+    """Run the wizard's TUI until the user quits; the exit code (see wizard.errors)."""
+    from wizard.tui.app import WizardApp
+
+    app = WizardApp(options)
+    try:
+        result = app.run()
+    finally:
+        # After app.run() the worker threads have finished, so none still talks to it.
+        app.stop_sandbox()
+    if app.return_code not in (None, 0):
+        return app.return_code
+    return result if isinstance(result, int) else app.exit_code

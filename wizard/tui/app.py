@@ -1,0 +1,274 @@
+"""The Textual face of the wizard: one screen per step of ``wizard.flow``.
+
+The app owns the run: the connection (a real AWS session or the in-process sandbox), the
+user's answers (``WizardState``) and the navigation between steps. Screens own their widgets
+and their workers; every AWS call happens in a thread worker on the screen that needs it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from wizard.errors import EXIT_ERROR, EXIT_OK, Cancelled, WizardError
+from wizard.flow import BucketHealth, Flow, Step, WizardState
+from wizard.launch import LaunchOptions
+from wizard.tui.connection import Connection
+from wizard.tui.screens import SCREENS
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.widgets import StepIndicator
+
+if TYPE_CHECKING:
+    from wizard.aws.inventory import KeyOption
+    from wizard.flow import BucketOption
+    from wizard.sandbox.server import Sandbox
+
+
+class WizardApp(App[int]):
+    """cwl-export-wizard's TUI. ``run()`` in ``wizard.tui`` is the entry point."""
+
+    TITLE = "CloudWatch Logs export wizard"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses work too
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+c",
+            "quit_wizard",
+            "Quit",
+            show=False,
+            priority=True,
+            id="wizard.quit_ctrl_c",
+            tooltip="Quit. Before the Apply step nothing has been changed.",
+        ),
+        Binding(
+            "q",
+            "quit_wizard",
+            "Quit",
+            id="wizard.quit",
+            tooltip="Quit. Before the Apply step nothing has been changed.",
+        ),
+        Binding("f1", "help", "Help", id="wizard.help", tooltip="What this step does."),
+    ]
+
+    def __init__(
+        self,
+        options: LaunchOptions | None = None,
+        *,
+        connection: Connection | None = None,
+        state: WizardState | None = None,
+        start: Step = Step.REGION,
+        journal_dir: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.options = options or LaunchOptions()
+        self.connection = connection
+        self.state = state or WizardState()
+        self.start_step = start
+        self.journal_dir = journal_dir
+        self.clock = clock
+        self.cursor_blink = cursor_blink
+        # What the screens loaded, so that Back and Next do not ask AWS again.
+        self.key_cache: dict[str, list[KeyOption]] = {}
+        self.bucket_cache: dict[str, list[BucketOption]] = {}
+        self.health_cache: dict[tuple[str, str, str | None], BucketHealth] = {}
+        self.exit_code = EXIT_OK
+        self._sandbox: Sandbox | None = None
+        self._sandbox_lock = threading.Lock()
+        self._closing = False
+        self._quit_after_apply = False
+        self.repair_started = False
+
+    # Connection --------------------------------------------------------------------------
+    @property
+    def flow(self) -> Flow | None:
+        return self.connection.flow if self.connection else None
+
+    @property
+    def sandbox(self) -> Sandbox | None:
+        return self._sandbox
+
+    @property
+    def subtitle(self) -> str:
+        """Where the wizard works, shown on every step."""
+        if self.connection is None:
+            return "connecting..."
+        return f"{self.connection.label} · account {self.connection.identity.account}"
+
+    @property
+    def is_sandbox(self) -> bool:
+        return bool(self.connection and self.connection.sandbox)
+
+    def open_connection(self, demo: bool) -> Connection:
+        """Runs in a thread worker: start the sandbox or open the credential chain."""
+        from wizard.launch import sandbox_session, user_session
+
+        if demo:
+            sandbox = self._start_sandbox()
+            session = sandbox_session(sandbox)
+            label = f"local AWS sandbox ({self.options.scenario})"
+        else:
+            session = user_session(self.options)
+            label = f"AWS profile {self.options.profile}" if self.options.profile else "AWS"
+        flow = Flow(session, journal_dir=self.journal_dir)
+        identity = flow.identity()
+        regions = tuple(flow.regions())
+        return Connection(flow, identity, regions, label, sandbox=demo)
+
+    def _start_sandbox(self) -> Sandbox:
+        from wizard.launch import start_sandbox
+
+        with self._sandbox_lock:
+            if self._sandbox is not None:
+                return self._sandbox
+            if self._closing:
+                raise Cancelled("The wizard is closing.")
+        options = self.options
+        if not options.demo:  # "Try the sandbox" after a credential failure
+            options = LaunchOptions(
+                demo=True, scenario=options.scenario, export_delay=options.export_delay
+            )
+        sandbox = start_sandbox(options)
+        with self._sandbox_lock:
+            if self._closing:  # the user quit while it started: never leave it running
+                sandbox.stop()
+                raise Cancelled("The wizard is closing.")
+            self._sandbox = sandbox
+        return sandbox
+
+    def stop_sandbox(self) -> None:
+        """Idempotent; also stops a sandbox whose start is still under way when it ends."""
+        with self._sandbox_lock:
+            self._closing = True
+            sandbox, self._sandbox = self._sandbox, None
+        if sandbox is not None:
+            sandbox.stop()
+
+    def connected(self, connection: Connection) -> None:
+        self.connection = connection
+        if isinstance(self.screen, StepScreen):
+            self.screen.query_one(StepIndicator).where = self.subtitle
+
+    def key_label(self, key: str | None) -> str | None:
+        """An alias for a key ARN the key step listed (people know keys by alias)."""
+        if key is None:
+            return None
+        for options in self.key_cache.values():
+            for option in options:
+                if key in (option.key.arn, option.key.key_id) and option.key.aliases:
+                    return option.key.aliases[0]
+        review = self.state.review
+        known = review.snapshot.key if review else None
+        if known is not None and key in (known.arn, known.key_id) and known.aliases:
+            return known.aliases[0]
+        return None
+
+    def begin_repair(self, state: WizardState) -> None:
+        """Repair mode: the bucket's own choices, straight to Review (Back goes to the steps)."""
+        self.state = state
+        self.goto(Step.REVIEW)
+
+    # Navigation --------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.push_screen(self.make_screen(self.start_step))
+
+    def make_screen(self, step: Step) -> StepScreen:
+        return SCREENS[step]()
+
+    def goto(self, step: Step) -> None:
+        screen = self.make_screen(step)
+        if isinstance(self.screen, StepScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def next_step(self, current: Step) -> None:
+        if current is Step.RESULT:
+            self.exit(self.exit_code)
+            return
+        target = Step(current.value + 1)
+        review = self.state.review
+        if current is Step.REVIEW and review is not None and review.plan.empty:
+            target = Step.EXPORT  # nothing to apply: straight to the test export
+        self.goto(target)
+
+    def previous_step(self, current: Step) -> None:
+        if current is Step.REGION:
+            return
+        target = Step(current.value - 1)
+        if current in (Step.APPLY, Step.EXPORT):
+            target = Step.REVIEW  # re-read: after an apply, the plan shows what is left
+        self.goto(target)
+
+    # Errors and quitting -----------------------------------------------------------------
+    def record_error(self, error: BaseException) -> None:
+        self.exit_code = error.exit_code if isinstance(error, WizardError) else EXIT_ERROR
+
+    def step_screen(self) -> StepScreen | None:
+        """The step under any dialog."""
+        return next((s for s in reversed(self.screen_stack) if isinstance(s, StepScreen)), None)
+
+    def action_quit_wizard(self) -> None:
+        from wizard.tui.screens.confirm import ConfirmScreen
+
+        screen = self.step_screen()
+        if screen is not None and screen.quit_needs_confirmation():
+            if self._quit_after_apply or isinstance(self.screen, ConfirmScreen):
+                self.notify(
+                    "Changes are being applied or rolled back: the wizard quits when that is "
+                    "done.",
+                    severity="warning",
+                    markup=False,
+                )
+                return
+
+            def decided(stop: bool | None) -> None:
+                if stop:
+                    self._quit_after_apply = True
+                    screen.request_stop()
+                else:
+                    screen.resume()
+
+            screen.hold()
+            self.push_screen(
+                ConfirmScreen(
+                    "Stop applying?",
+                    "The wizard stops after the change in progress and rolls back the changes "
+                    "made so far, then quits.",
+                    confirm="Stop and roll back",
+                    cancel="Keep applying",
+                ),
+                decided,
+            )
+            return
+        self.exit(self.exit_code)
+
+    def apply_finished(self) -> None:
+        """Called by the Apply screen when its job ends, however it ended."""
+        if self._quit_after_apply:
+            self.exit(self.exit_code)
+
+    def action_help(self) -> None:
+        from wizard.tui.screens.help import HelpScreen
+
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            screen.dismiss(None)
+            return
+        text = screen.HELP if isinstance(screen, StepScreen) else ""
+        title = screen.STEP.indicator if isinstance(screen, StepScreen) else "Help"
+        self.push_screen(HelpScreen(title, text))
+
+    def on_unmount(self) -> None:
+        # Running jobs may still poll AWS or wait for an answer: let them return promptly.
+        for screen in self.screen_stack:
+            if isinstance(screen, StepScreen):
+                screen.release_threads()

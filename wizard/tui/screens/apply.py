@@ -1,0 +1,321 @@
+"""Step 5: an explicit confirmation, then each change with live progress and the journal."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, Input, Label, ProgressBar, Static
+
+from wizard.core.plan import Change, Plan
+from wizard.errors import ApplyError, Cancelled, DriftError, WizardError
+from wizard.flow import Step
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.widgets.facts import Facts
+
+if TYPE_CHECKING:
+    from wizard.aws.apply import ApplyResult, StepResult
+
+CONFIRM_WORD = "apply"
+
+_STATUS = {
+    "pending": ("○", "$text-muted"),
+    "running": ("◐", "bold $text-accent"),
+    "applied": ("✓", "bold $text-success"),
+    "unchanged": ("=", "$text-success"),
+    "failed": ("✗", "bold $text-error"),
+    "rolled back": ("↺", "bold $text-warning"),
+    "not started": ("-", "$text-muted"),
+}
+
+
+class StepApplied(Message):
+    """Posted from the apply thread after each change (and each rollback)."""
+
+    def __init__(self, result: StepResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+def undo_command(journal: str) -> str:
+    return f"cwl-export-wizard undo {journal}"
+
+
+class ApplyScreen(StepScreen):
+    STEP = Step.APPLY
+    CSS_PATH = Path(__file__).with_name("apply.tcss")  # absolute: subclasses work too
+    SCROLL_BODY = False
+    NEXT_LABEL = "Next: test export"
+    HELP = """\
+This step **changes your AWS account** (or the sandbox), in the order shown on Review.
+
+- Against real AWS, type **apply** and press Enter (or press the Apply button). Enter
+  alone never applies.
+- In the sandbox, Enter on the focused Apply button is enough.
+
+Before each write the wizard re-reads the target: if someone changed it since the Review,
+nothing is overwritten (drift). If a change fails, the changes made so far are **rolled
+back**. Every step is recorded in a **journal** file; `cwl-export-wizard undo JOURNAL`
+restores what it changed.
+
+Quitting while changes are being applied asks first, then rolls back before it quits.
+"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancel_event = threading.Event()
+        # Cleared while the "Stop applying?" question is open: the apply waits between changes.
+        self.go_on = threading.Event()
+        self.go_on.set()
+        self.stop_requested = False
+        self.statuses: list[str] = []
+        self.started = False
+        self.finished = False
+        self.result: ApplyResult | None = None
+
+    @property
+    def plan(self) -> Plan:
+        review = self.state.review
+        assert review is not None
+        return review.plan
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="apply"):
+            yield Static(id="intro")
+            with Vertical(id="changes"):
+                for number, change in enumerate(self.plan.changes, 1):
+                    with Horizontal(classes="change"):
+                        yield Static(classes="icon")
+                        yield Static(self.change_text(number, change, "pending"), classes="text")
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Static(id="outcome")
+            yield Facts(id="journal")
+        with Horizontal(id="confirm"):
+            yield Label(id="confirm-label")
+            yield Input(placeholder=f"type {CONFIRM_WORD}", id="confirm-word")
+            yield Button("Apply", id="apply-button", variant="error", compact=True)
+
+    def hint(self) -> str:
+        return "Nothing is changed until you confirm"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        plan = self.plan
+        self.statuses = ["pending"] * len(plan.changes)
+        where = "the local AWS sandbox" if self.wizard.is_sandbox else (
+            f"AWS account {self.wizard.connection.identity.account}"
+            if self.wizard.connection else "AWS"
+        )
+        self.query_one("#intro", Static).update(
+            Content.assemble(
+                (f"About to make {len(plan.changes)} change(s) in {where}", "bold"),
+                f", region {self.state.region}:",
+            )
+        )
+        progress = self.query_one(ProgressBar)
+        progress.total = max(1, len(plan.changes))
+        progress.display = False
+        self.query_one("#outcome").display = False
+        self.render_changes()
+        word = self.query_one("#confirm-word", Input)
+        word.cursor_blink = self.wizard.cursor_blink
+        label = self.query_one("#confirm-label", Label)
+        if self.wizard.is_sandbox:
+            label.update("Sandbox: press Enter on Apply to make these changes.")
+            word.display = False
+            self.query_one("#apply-button", Button).focus()
+        else:
+            label.update(Content.assemble("Type ", (CONFIRM_WORD, "bold"), " and press Enter:"))
+            word.focus()
+        self.update_nav()
+
+    @staticmethod
+    def change_text(number: int, change: Change, status: str) -> Content:
+        _, style = _STATUS.get(status, ("?", ""))
+        return Content.assemble(
+            (f"{number}. {change.action.value}", "bold"),
+            f"  {change.summary}",
+            ("" if status == "pending" else f"  ({status})", style),
+        )
+
+    def render_changes(self) -> None:
+        """Each change's status: an icon, and the word once it has one."""
+        rows = self.query("#changes > .change")
+        changes = self.plan.changes
+        for number, (row, status) in enumerate(zip(rows, self.statuses, strict=False), 1):
+            icon, style = _STATUS.get(status, ("?", ""))
+            row.query_one(".icon", Static).update(Content.styled(icon, style))
+            row.query_one(".text", Static).update(
+                self.change_text(number, changes[number - 1], status)
+            )
+
+    # Confirmation ----------------------------------------------------------------------------
+    @on(Input.Submitted, "#confirm-word")
+    def word_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip().lower() == CONFIRM_WORD:
+            self.start_apply()
+        else:
+            self.refuse(f"Type {CONFIRM_WORD} to make the changes, or press Escape to go back.")
+
+    @on(Button.Pressed, "#apply-button")
+    def apply_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.start_apply()
+
+    def start_apply(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        self.query_one("#confirm").display = False
+        self.query_one(ProgressBar).display = True
+        if self.statuses:
+            self.statuses[0] = "running"
+        self.render_changes()
+        self.busy("apply", "Applying the changes...")
+        self.query_one("#apply", VerticalScroll).focus()
+        self.run_apply(self.plan)
+
+    @work(thread=True, exit_on_error=False, group="apply", exclusive=True)
+    def run_apply(self, plan: Plan) -> ApplyResult:
+        def report(result: StepResult) -> None:
+            self.post_message(StepApplied(result))  # thread-safe
+            self.go_on.wait()  # the user is being asked whether to stop
+
+        return self.flow.apply(plan, on_step=report, cancel=self.cancel_event)
+
+    @work(thread=True, exit_on_error=False, group="undo", exclusive=True)
+    def run_undo(self, journal: Path) -> list[str]:
+        return self.flow.undo(journal)
+
+    def on_step_applied(self, message: StepApplied) -> None:
+        result = message.result
+        changes = self.plan.changes
+        index = next((i for i, c in enumerate(changes) if c is result.change), None)
+        if index is None:
+            index = next((i for i, c in enumerate(changes) if c == result.change), None)
+        if index is None:
+            return
+        self.statuses[index] = result.status
+        if result.status in ("applied", "unchanged"):
+            self.query_one(ProgressBar).progress = index + 1
+            if index + 1 < len(self.statuses) and self.statuses[index + 1] == "pending":
+                self.statuses[index + 1] = "running"
+        self.render_changes()
+
+    def job_done(self, group: str, result: Any) -> None:
+        if group == "undo":
+            self.rolled_back(result)
+            return
+        if group != "apply":
+            return
+        if self.stop_requested:
+            # Every change landed before the stop took effect: undo them from the journal.
+            self.state.applied = result
+            self.busy("undo", "Stopping: rolling back the changes made...")
+            self.run_undo(result.journal_path)
+            return
+        self.finished = True
+        self.result = result
+        self.state.applied = result
+        journal = str(result.journal_path)
+        self.show_outcome(
+            Content.assemble(
+                (f"✓ All {len(self.plan.changes)} change(s) are made. ", "bold $text-success"),
+                "Next runs a test export to prove the destination works.",
+            )
+        )
+        self.query_one("#journal", Facts).show(
+            [("Journal", journal), ("Undo all", undo_command(journal))]
+        )
+        self.set_hint("Changes made · Enter: test export")
+        self.update_nav()
+        self.query_one("#next", Button).focus()
+        self.wizard.apply_finished()
+
+    def rolled_back(self, lines: list[str]) -> None:
+        self.finished = True
+        for i in range(len(self.statuses)):
+            self.statuses[i] = "rolled back"
+        self.render_changes()
+        self.state.applied = None
+        self.show_outcome(Content("\n").join(Content(f"↺ {line}") for line in lines))
+        self.update_nav()
+        self.wizard.apply_finished()
+
+    def job_failed(self, group: str, error: BaseException) -> None:
+        if group == "undo":
+            self.finished = True
+            super().job_failed(group, error)
+            self.update_nav()
+            self.wizard.apply_finished()
+            return
+        if group != "apply":
+            super().job_failed(group, error)
+            return
+        self.finished = True
+        self.show_error(error)
+        for i, status in enumerate(self.statuses):
+            if status in ("running", "pending"):
+                self.statuses[i] = "not started"
+        self.render_changes()
+        lines: list[Content] = []
+        journal: str | None = None
+        if isinstance(error, ApplyError):
+            journal = error.journal_path
+            if error.rolled_back:
+                lines.append(Content.styled("Rolled back:", "bold"))
+                lines.extend(Content(f"  ↺ {item}") for item in error.rolled_back)
+        elif isinstance(error, DriftError | Cancelled):
+            journal = error.details
+        if isinstance(error, DriftError):
+            lines.append(Content("Go Back to Review: it reads the current state again."))
+        if isinstance(error, WizardError) and not lines and not journal:
+            lines.append(Content.styled("Nothing was changed.", "$text-muted"))
+        self.show_outcome(Content("\n").join(lines))
+        if journal:
+            self.query_one("#journal", Facts).show(
+                [("Journal", journal), ("Undo all", undo_command(journal))]
+            )
+        self.set_hint("Escape: back to Review")
+        self.update_nav()
+        self.query_one("#back", Button).focus()
+        self.wizard.apply_finished()
+
+    def show_outcome(self, content: Content) -> None:
+        outcome = self.query_one("#outcome", Static)
+        outcome.update(content)
+        outcome.display = bool(content.plain)
+
+    # Navigation ------------------------------------------------------------------------------
+    def locked(self) -> bool:
+        return self.started and not self.finished
+
+    def can_go_next(self) -> bool:
+        return self.finished and self.result is not None
+
+    def quit_needs_confirmation(self) -> bool:
+        return self.locked()
+
+    def hold(self) -> None:
+        """The question is open: the apply waits after the change in progress."""
+        self.go_on.clear()
+
+    def resume(self) -> None:
+        self.go_on.set()
+
+    def request_stop(self) -> None:
+        """Quit confirmed during the apply: stop after the current change and roll back."""
+        self.stop_requested = True
+        self.cancel_event.set()
+        self.busy("apply", "Stopping: rolling back the changes made so far...")
+        self.go_on.set()
+
+    def release_threads(self) -> None:
+        self.cancel_event.set()
+        self.go_on.set()

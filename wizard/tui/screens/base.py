@@ -1,0 +1,238 @@
+"""What every step screen shares: header, step indicator, Back/Next, errors, loading, footer.
+
+Each AWS call runs in a thread worker (one group per job). A worker's end arrives here as
+``Worker.StateChanged``: success goes to ``job_done(group, result)``, an exception to
+``job_failed(group, error)``, which shows the message and the fix (never a traceback).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Static
+from textual.worker import Worker, WorkerState
+
+from wizard.flow import Flow, Step, WizardState
+from wizard.tui.widgets import BusyLine, ErrorPanel, StepIndicator
+
+if TYPE_CHECKING:
+    from wizard.tui.app import WizardApp
+
+
+class StepScreen(Screen[None]):
+    """One step of the wizard. Subclasses set STEP, HELP and compose_body()."""
+
+    STEP: ClassVar[Step]
+    HELP: ClassVar[str] = ""
+    NEXT_LABEL: ClassVar[str] = "Next"
+    SCROLL_BODY: ClassVar[bool] = True  # False: the screen scrolls its own content
+    SHORT_HEIGHT: ClassVar[int] = 30  # below this many rows, inputs are one line high
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="wizard.back",
+            tooltip="Go to the previous step; your choices are kept.",
+        ),
+        Binding(
+            "ctrl+n",
+            "next",
+            "Next",
+            id="wizard.next",
+            tooltip="Go on with the current choice (Enter on a list or a field does the same).",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._jobs: dict[str, str] = {}
+
+    # Shortcuts -----------------------------------------------------------------------------
+    @property
+    def wizard(self) -> WizardApp:
+        return cast("WizardApp", self.app)
+
+    @property
+    def flow(self) -> Flow:
+        flow = self.wizard.flow
+        if flow is None:  # pragma: no cover - screens after step 1 exist only once connected
+            raise RuntimeError("not connected")
+        return flow
+
+    @property
+    def state(self) -> WizardState:
+        return self.wizard.state
+
+    # Layout --------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StepIndicator(self.STEP, self.wizard.subtitle, id="indicator")
+        body = VerticalScroll(id="body", can_focus=False) if self.SCROLL_BODY else Vertical(
+            id="body"
+        )
+        with body:
+            yield from self.compose_body()
+        yield BusyLine(id="busy")
+        yield ErrorPanel(id="error")
+        with Horizontal(id="nav"):
+            yield Static(Content(self.hint()), id="hint")
+            yield Button("Back", id="back", compact=True, disabled=self.STEP is Step.REGION)
+            yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def hint(self) -> str:
+        return "Enter: take the highlighted choice"
+
+    def set_hint(self, text: str) -> None:
+        self.query_one("#hint", Static).update(Content(text))
+
+    def on_mount(self) -> None:
+        self._fit(self.app.size.height)
+        self.update_nav()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        short = height < self.SHORT_HEIGHT
+        self.set_class(short, "-short")
+        for field in self.query(Input):
+            field.compact = short
+
+    # Navigation ----------------------------------------------------------------------------
+    def can_go_back(self) -> bool:
+        return self.STEP is not Step.REGION and not self.locked()
+
+    def can_go_next(self) -> bool:
+        return not self.locked()
+
+    def locked(self) -> bool:
+        """True while leaving would abandon work that must finish (Apply)."""
+        return False
+
+    def update_nav(self) -> None:
+        if not self.children:  # not composed yet
+            return
+        self.query_one("#back", Button).disabled = not self.can_go_back()
+        self.query_one("#next", Button).disabled = not self.can_go_next()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return True if self.can_go_back() else None
+        if action == "next":
+            return True if self.can_go_next() else None
+        return True
+
+    def commit(self) -> bool:
+        """Store the screen's choice in the state; False (with a message) when it cannot."""
+        return True
+
+    def action_next(self) -> None:
+        if not self.can_go_next():
+            self.refuse("Not yet: finish this step first.")
+            return
+        if self.commit():
+            self.wizard.next_step(self.STEP)
+
+    def action_back(self) -> None:
+        if self.can_go_back():
+            self.wizard.previous_step(self.STEP)
+
+    def refuse(self, message: str) -> None:
+        self.notify(message, title="Not yet", severity="warning", timeout=4, markup=False)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "next":
+            event.stop()
+            self.action_next()
+        elif event.button.id == "back":
+            event.stop()
+            self.action_back()
+
+    # Jobs (thread workers) ---------------------------------------------------------------
+    def busy(self, group: str, text: str) -> None:
+        """Show the loading state of a job about to start."""
+        self._jobs[group] = text
+        self._show_busy()
+
+    def idle(self, group: str) -> None:
+        self._jobs.pop(group, None)
+        self._show_busy()
+
+    @property
+    def is_busy(self) -> bool:
+        return bool(self._jobs)
+
+    def _show_busy(self) -> None:
+        if not self.children:
+            return
+        busy = self.query_one(BusyLine)
+        if self._jobs:
+            busy.show(list(self._jobs.values())[-1])
+        else:
+            busy.hide()
+        self.update_nav()
+
+    def _group_active(self, group: str, finished: Worker[Any]) -> bool:
+        """Another worker of this group still runs (an exclusive job was restarted)."""
+        return any(
+            worker is not finished
+            and worker.group == group
+            and worker.node is self
+            and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for worker in self.app.workers
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker: Worker[Any] = event.worker
+        group = worker.group
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if not self._group_active(group, worker):
+            self.idle(group)
+        if event.state is WorkerState.SUCCESS:
+            self.job_done(group, worker.result)
+        elif event.state is WorkerState.ERROR:
+            self.job_failed(group, worker.error or RuntimeError("unknown error"))
+
+    def job_done(self, group: str, result: Any) -> None:
+        """A job finished; subclasses show its result."""
+
+    def job_failed(self, group: str, error: BaseException) -> None:
+        self.show_error(error)
+
+    def show_error(self, error: BaseException | str, fix: str | None = None) -> None:
+        self.query_one(ErrorPanel).show_error(error, fix)
+        if isinstance(error, BaseException):
+            self.wizard.record_error(error)
+
+    def clear_error(self) -> None:
+        self.query_one(ErrorPanel).clear()
+
+    # Quitting ------------------------------------------------------------------------------
+    def quit_needs_confirmation(self) -> bool:
+        """Before Apply, quitting changes nothing and needs no question."""
+        return False
+
+    def hold(self) -> None:
+        """Quit is being asked about: pause work that can pause (see ApplyScreen)."""
+
+    def resume(self) -> None:
+        """The user chose to keep going."""
+
+    def request_stop(self) -> None:
+        """Quit was confirmed while work that must finish runs (see ApplyScreen)."""
+
+    def release_threads(self) -> None:
+        """The app is closing: let this screen's worker threads return promptly."""

@@ -1,0 +1,308 @@
+"""Step 3: the destination bucket (existing, with a health badge, or new) and the prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.timer import Timer
+from textual.widgets import Input, Label, OptionList, Static
+
+from wizard.core.validate import bucket_name_problem, prefix_problem
+from wizard.flow import BucketHealth, BucketOption, Step
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.widgets.option_lists import BUCKET_PREFIX, CREATE_ID, BucketList
+from wizard.tui.widgets.validators import ProblemValidator
+
+AVAILABILITY_DELAY = 0.4  # seconds of typing pause before asking S3 whether a name is free
+
+
+class BucketScreen(StepScreen):
+    STEP = Step.BUCKET
+    CSS_PATH = Path(__file__).with_name("bucket.tcss")  # absolute: subclasses work too
+    AUTO_FOCUS = "#buckets"
+    HELP = """\
+CloudWatch Logs exports into a bucket **of the same region** as the log group. Buckets of
+other regions are listed greyed, with their region.
+
+Beside each bucket: its default encryption and the **doctor's verdict** with your key:
+`ready`, or the number of problems the wizard would fix (they are explained on the Review
+step, with every change it proposes).
+
+**Create a new bucket**: the name must follow S3's rules (3-63 characters, lowercase
+letters, digits, '.' and '-') and be free in all of AWS: the wizard checks as you type.
+
+The **prefix** is the folder the exports go under (CloudWatch Logs' own default is
+`exportedlogs`). Nothing is changed before the Apply step.
+"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loaded = False
+        self._availability: dict[str, str | None] = {}
+        self._checking: str | None = None
+        self._timer: Timer | None = None
+        self._next_pending = False
+
+    @property
+    def aws_region(self) -> str:
+        assert self.state.region is not None
+        return self.state.region
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="question")
+        yield BucketList(id="buckets")
+        yield Static(id="bucket-detail")
+        with Horizontal(id="new-bucket", classes="field"):
+            yield Label("New bucket name", classes="field-label")
+            yield Input(id="bucket-name", validators=[ProblemValidator(bucket_name_problem)])
+        yield Static(id="name-problem", classes="problem")
+        with Horizontal(id="prefix-row", classes="field"):
+            yield Label("Prefix", classes="field-label")
+            yield Input(id="prefix", validators=[ProblemValidator(prefix_problem)])
+        yield Static(id="prefix-problem", classes="problem")
+
+    def hint(self) -> str:
+        return "Enter: use the highlighted bucket"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#question", Static).update(
+            Content.assemble(
+                "Which bucket receives the exports? Buckets in ", (self.aws_region, "bold"), ":"
+            )
+        )
+        for field in self.query(Input):
+            field.cursor_blink = self.wizard.cursor_blink
+        state = self.state
+        self.query_one("#prefix", Input).value = state.prefix
+        name = self.query_one("#bucket-name", Input)
+        if state.create_bucket and state.bucket:
+            name.value = state.bucket
+        else:
+            name.value = self.flow.suggested_bucket(self.aws_region)
+        cached = self.wizard.bucket_cache.get(self.aws_region)
+        if cached is not None:
+            self.show_buckets(cached)
+        else:
+            self.busy("buckets", f"Listing the buckets of {self.aws_region}...")
+            self.load_buckets(self.aws_region)
+
+    # Loading -------------------------------------------------------------------------------
+    @work(thread=True, exit_on_error=False, group="buckets", exclusive=True)
+    def load_buckets(self, region: str) -> list[BucketOption]:
+        return self.flow.buckets(region)
+
+    @work(thread=True, exit_on_error=False, group="health")
+    def load_health(self, name: str, key: str | None) -> tuple[str, str | None, BucketHealth]:
+        return name, key, self.flow.bucket_health(self.aws_region, name, key)
+
+    @work(thread=True, exit_on_error=False, group="availability", exclusive=True)
+    def check_availability(self, name: str) -> tuple[str, str | None]:
+        return name, self.flow.bucket_availability(name)
+
+    def job_done(self, group: str, result: Any) -> None:
+        if group == "buckets":
+            self.wizard.bucket_cache[self.aws_region] = result
+            self.show_buckets(result)
+        elif group == "health":
+            name, key, health = result
+            self.wizard.health_cache[(self.aws_region, name, key)] = health
+            listing = self.query_one(BucketList)
+            listing.set_health(name, health)
+            self._show_detail(listing.highlighted_id)
+        elif group == "availability":
+            name, problem = result
+            self._availability[name] = problem
+            if self._checking == name:
+                self._checking = None
+            self._show_name_problem()
+            if self._next_pending:
+                self._next_pending = False
+                self.action_next()
+
+    def job_failed(self, group: str, error: BaseException) -> None:
+        if group == "health":
+            return  # a badge that cannot be computed stays "checking"; Review will tell
+        if group == "availability":
+            self._checking = None
+            self._next_pending = False
+        super().job_failed(group, error)
+
+    def show_buckets(self, buckets: list[BucketOption]) -> None:
+        self._loaded = True
+        listing = self.query_one(BucketList)
+        listing.show_buckets(buckets)
+        state = self.state
+        existing = not state.create_bucket and state.bucket
+        if not existing or not listing.highlight_id(BUCKET_PREFIX + str(state.bucket)):
+            listing.highlight_id(CREATE_ID)
+        key = None if state.create_key_alias else state.key
+        for bucket in buckets:
+            if not bucket.usable:
+                continue
+            health = self.wizard.health_cache.get((self.aws_region, bucket.name, key))
+            if health is not None:
+                listing.set_health(bucket.name, health)
+            else:
+                self.load_health(bucket.name, key)
+        self._sync_new_bucket(listing.highlighted_id)
+        listing.focus()
+        self.update_nav()
+
+    # The new bucket's name -------------------------------------------------------------------
+    def _show_detail(self, highlighted: str | None) -> None:
+        """A line about the highlighted choice: what the wizard does, or what is wrong."""
+        detail = self.query_one("#bucket-detail", Static)
+        if highlighted == CREATE_ID:
+            detail.update(
+                Content.styled(
+                    "The wizard creates the bucket with public access blocked, ACLs off, "
+                    "SSE-KMS with your key and a policy for CloudWatch Logs.",
+                    "$text-muted",
+                )
+            )
+            return
+        name = (highlighted or "").removeprefix(BUCKET_PREFIX)
+        health = self.query_one(BucketList).health_of(name)
+        if health is None:
+            detail.update(Content.styled(f"Checking {name}...", "$text-muted"))
+        elif health.healthy:
+            detail.update(Content.styled(f"✓ {name} is ready for exports.", "$text-success"))
+        else:
+            problems = health.problems or (health.summary,)
+            detail.update(
+                Content.assemble(
+                    (f"{name}: ", "bold"),
+                    problems[0],
+                    (f" (+{len(problems) - 1} more on Review)" if len(problems) > 1 else "",
+                     "$text-muted"),
+                )
+            )
+
+    def _sync_new_bucket(self, highlighted: str | None) -> None:
+        self._show_detail(highlighted)
+        creating = highlighted == CREATE_ID
+        name = self.query_one("#bucket-name", Input)
+        name.disabled = not creating
+        self.query_one("#new-bucket").set_class(not creating, "-inactive")
+        if creating:
+            self._schedule_check()
+        self._show_name_problem()
+
+    def _schedule_check(self) -> None:
+        name = self.query_one("#bucket-name", Input).value
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if bucket_name_problem(name) is not None or name in self._availability:
+            return
+        self._checking = name
+
+        def check() -> None:
+            self._timer = None
+            if self.query_one("#bucket-name", Input).value == name:
+                self.check_availability(name)
+
+        self._timer = self.set_timer(AVAILABILITY_DELAY, check)
+
+    def _name_problem(self) -> tuple[str | None, str | None]:
+        """(problem, good news) about the typed name."""
+        name = self.query_one("#bucket-name", Input).value
+        problem = bucket_name_problem(name)
+        if problem:
+            return problem, None
+        if name in self._availability:
+            taken = self._availability[name]
+            return (taken, None) if taken else (None, f"✓ {name} is available")
+        return None, "Checking whether the name is free..."
+
+    def _show_name_problem(self) -> None:
+        name = self.query_one("#bucket-name", Input)
+        out = self.query_one("#name-problem", Static)
+        if name.disabled:
+            out.update("")
+            return
+        problem, news = self._name_problem()
+        if problem:
+            out.update(Content.styled(problem, "$text-error"))
+        else:
+            style = "$text-success" if news and news.startswith("✓") else "$text-muted"
+            out.update(Content.styled(news or "", style))
+
+    @on(Input.Changed, "#bucket-name")
+    def name_changed(self) -> None:
+        self._next_pending = False
+        self._schedule_check()
+        self._show_name_problem()
+
+    @on(Input.Changed, "#prefix")
+    def prefix_changed(self, event: Input.Changed) -> None:
+        problem = prefix_problem(event.value)
+        self.query_one("#prefix-problem", Static).update(
+            Content.styled(problem, "$text-error") if problem else ""
+        )
+
+    @on(OptionList.OptionHighlighted, "#buckets")
+    def bucket_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._sync_new_bucket(event.option.id)
+
+    @on(OptionList.OptionSelected, "#buckets")
+    def bucket_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id == CREATE_ID:
+            self.query_one("#bucket-name", Input).focus()
+        else:
+            self.action_next()
+
+    @on(Input.Submitted, "#bucket-name, #prefix")
+    def field_submitted(self) -> None:
+        self.action_next()
+
+    # Next ------------------------------------------------------------------------------------
+    def can_go_next(self) -> bool:
+        # Next may wait for the availability check: its answer then moves on by itself.
+        return self._loaded and not set(self._jobs) - {"availability"}
+
+    def commit(self) -> bool:
+        listing = self.query_one(BucketList)
+        chosen = listing.highlighted_id
+        if chosen is None:
+            self.refuse("Choose a bucket, or Create a new bucket.")
+            return False
+        prefix = self.query_one("#prefix", Input)
+        problem = prefix_problem(prefix.value)
+        if problem:
+            self.refuse(problem)
+            prefix.focus()
+            return False
+        state = self.state
+        if chosen == CREATE_ID:
+            name = self.query_one("#bucket-name", Input)
+            problem, _ = self._name_problem()
+            if problem:
+                self._show_name_problem()
+                self.refuse(problem)
+                name.focus()
+                return False
+            if name.value not in self._availability:
+                # Next waits for the check; its answer moves on (or explains why not).
+                self._next_pending = True
+                if self._timer is not None:
+                    self._timer.stop()
+                    self._timer = None
+                if self._checking != name.value or "availability" not in self._jobs:
+                    self._checking = name.value
+                    self.busy("availability", f"Checking whether {name.value} is free...")
+                    self.check_availability(name.value)
+                return False
+            state.bucket = name.value
+            state.create_bucket = True
+        else:
+            state.bucket = chosen.removeprefix(BUCKET_PREFIX)
+            state.create_bucket = False
+        state.prefix = prefix.value
+        return True

@@ -1,0 +1,386 @@
+"""Step 6: a test export of one log group into the destination, with live progress."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Button, Input, Label, OptionList, Static
+
+from wizard.core.state import ExportTaskInfo
+from wizard.core.validate import parse_duration_ms
+from wizard.errors import Cancelled
+from wizard.flow import Flow, Step
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.widgets.option_lists import GROUP_PREFIX, LogGroupList
+from wizard.tui.widgets.validators import ProblemValidator
+
+if TYPE_CHECKING:
+    from wizard.aws.export import ExportBusy, ExportRequest, ExportResult
+    from wizard.aws.inventory import LogGroupSummary
+
+FILTER_DELAY = 0.3  # seconds of typing pause before asking CloudWatch Logs again
+WINDOWS = ("1h", "24h", "7d")
+
+
+def window_problem(text: str) -> str | None:
+    try:
+        parse_duration_ms(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+class ExportProgress(Message):
+    """Posted from the export thread on every status read."""
+
+    def __init__(self, task: ExportTaskInfo, elapsed: float) -> None:
+        super().__init__()
+        self.task = task
+        self.elapsed = elapsed
+
+
+class ExportScreen(StepScreen):
+    STEP = Step.EXPORT
+    CSS_PATH = Path(__file__).with_name("export.tcss")  # absolute: subclasses work too
+    AUTO_FOCUS = "#groups"
+    NEXT_LABEL = "Start export"
+    HELP = """\
+A **test export** proves the destination works: CloudWatch Logs checks the bucket
+(GetBucketAcl), writes a test object, then the data, encrypted with your key.
+
+- **Log group**: the most recently written first, where a test finds data. Type in the
+  filter to search by name prefix (CloudWatch Logs does the search).
+- **Window**: how far back to export (1h, 24h, 7d, or for example 30m, 2d). Log data can
+  take up to 12 hours to become exportable.
+- **Stream prefix**: optional, only streams whose name starts with it.
+
+The task goes PENDING, RUNNING, COMPLETED. **x** stops waiting for it. CloudWatch Logs
+runs one export per account and region: if another one is active, wait for it or cancel it.
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("x", "cancel_export", "Cancel export", id="wizard.cancel_export",
+                tooltip="Stop the export task and stop waiting for it."),
+        Binding("w", "wait_other", "Wait for the other task", id="wizard.wait_other",
+                show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancel_event = threading.Event()
+        self._filter_timer: Timer | None = None
+        self._groups_loaded = False
+        self._exporting = False
+        self._task_id: str | None = None
+        self._busy_task: ExportTaskInfo | None = None
+
+    @property
+    def aws_region(self) -> str:
+        assert self.state.region is not None
+        return self.state.region
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="question")
+        with Horizontal(classes="field"):
+            yield Label("Filter", classes="field-label")
+            yield Input(placeholder="log group name prefix, for example /aws/lambda/",
+                        id="filter")
+        yield LogGroupList(id="groups")
+        with Horizontal(id="window-row", classes="field"):
+            yield Label("Window", classes="field-label")
+            yield Input(id="window", validators=[ProblemValidator(window_problem)])
+            for window in WINDOWS:
+                yield Button(window, id=f"w{window}", classes="window-choice", compact=True)
+            yield Static("back from now", id="window-note")
+        yield Static(id="window-problem", classes="problem")
+        with Horizontal(classes="field"):
+            yield Label("Stream prefix", classes="field-label")
+            yield Input(placeholder="(all streams)", id="stream")
+        with Vertical(id="task"):
+            yield Static(id="task-status")
+        with Horizontal(id="other-task"):
+            yield Static(id="other-text")
+            yield Button("Wait for it", id="wait-other", compact=True)
+            yield Button("Cancel it", id="cancel-other", variant="warning", compact=True)
+
+    def hint(self) -> str:
+        return "Enter: export the highlighted log group"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        state = self.state
+        self.query_one("#question", Static).update(
+            Content.assemble(
+                "Which log group goes to ", (f"s3://{state.bucket}/{state.prefix}", "bold"),
+                " for the test?",
+            )
+        )
+        for field in self.query(Input):
+            field.cursor_blink = self.wizard.cursor_blink
+        self.query_one("#window", Input).value = state.window
+        self.query_one("#stream", Input).value = state.stream_prefix or ""
+        self.query_one("#other-task").display = False
+        self.query_one("#task").display = False
+        self.busy("groups", f"Listing the log groups of {self.aws_region}...")
+        self.load_groups(None)
+
+    # Log groups ------------------------------------------------------------------------------
+    @work(thread=True, exit_on_error=False, group="groups", exclusive=True)
+    def load_groups(self, pattern: str | None) -> list[LogGroupSummary]:
+        return self.flow.log_groups(self.aws_region, pattern)
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        pattern = event.value.strip() or None
+
+        def query() -> None:
+            self._filter_timer = None
+            self.busy("groups", "Searching the log groups...")
+            self.load_groups(pattern)
+
+        self._filter_timer = self.set_timer(FILTER_DELAY, query)
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self) -> None:
+        self.query_one(LogGroupList).focus()
+
+    def show_groups(self, groups: list[LogGroupSummary]) -> None:
+        self._groups_loaded = True
+        listing = self.query_one(LogGroupList)
+        listing.show_groups(groups, int(self.wizard.clock() * 1000))
+        if self.state.log_group:
+            listing.highlight_id(GROUP_PREFIX + self.state.log_group)
+        if not groups:
+            self.query_one("#task-status", Static).update(
+                Content.styled("No log group matches.", "$text-warning")
+            )
+            self.query_one("#task").display = True
+        elif not self._exporting:
+            self.query_one("#task").display = False
+        if not self.query_one("#filter", Input).has_focus:
+            listing.focus()
+        self.update_nav()
+
+    @on(OptionList.OptionSelected, "#groups")
+    def group_selected(self) -> None:
+        self.action_next()
+
+    # Window ----------------------------------------------------------------------------------
+    @on(Button.Pressed, ".window-choice")
+    def window_chosen(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.query_one("#window", Input).value = str(event.button.label)
+
+    @on(Input.Changed, "#window")
+    def window_changed(self, event: Input.Changed) -> None:
+        problem = window_problem(event.value)
+        self.query_one("#window-problem", Static).update(
+            Content.styled(problem, "$text-error") if problem else ""
+        )
+
+    @on(Input.Submitted, "#window, #stream")
+    def field_submitted(self) -> None:
+        self.action_next()
+
+    # Running the export ----------------------------------------------------------------------
+    def can_go_next(self) -> bool:
+        return self._groups_loaded and not self.is_busy and not self._exporting
+
+    def commit(self) -> bool:
+        group = self.query_one(LogGroupList).highlighted_id
+        if group is None:
+            self.refuse("Choose a log group to export.")
+            return False
+        window = self.query_one("#window", Input)
+        problem = window_problem(window.value)
+        if problem:
+            self.refuse(problem)
+            window.focus()
+            return False
+        state = self.state
+        state.log_group = group.removeprefix(GROUP_PREFIX)
+        state.window = window.value.strip()
+        state.stream_prefix = self.query_one("#stream", Input).value.strip() or None
+        return True
+
+    def action_next(self) -> None:
+        # Next on this step starts the export; its success moves on to the Result.
+        if not self.can_go_next():
+            self.refuse("Wait for the log groups to load, or for the export to end.")
+            return
+        if self.commit():
+            self.start_export()
+
+    def start_export(self) -> None:
+        self.clear_error()
+        self.query_one("#other-task").display = False
+        self.cancel_event = threading.Event()
+        self._exporting = True
+        self._task_id = None
+        request = Flow.export_request(self.state, int(self.wizard.clock() * 1000))
+        self.show_status("Starting the export task...")
+        self.busy("export", f"Exporting {request.log_group}...")
+        self.run_export(request)
+
+    @work(thread=True, exit_on_error=False, group="export", exclusive=True)
+    def run_export(self, request: ExportRequest) -> ExportResult:
+        flow = self.flow
+        task_id = flow.start_export(request)
+        self.post_message(
+            ExportProgress(ExportTaskInfo(task_id, request.log_group, "PENDING"), 0.0)
+        )
+        task = flow.wait_export(
+            request.region, task_id,
+            on_status=self._report,
+            cancel=self.cancel_event,
+        )
+        return flow.collect_export(request, task)
+
+    def _report(self, task: ExportTaskInfo, elapsed: float) -> None:
+        self.post_message(ExportProgress(task, elapsed))  # from the worker thread
+
+    def on_export_progress(self, message: ExportProgress) -> None:
+        task = message.task
+        self._task_id = task.task_id
+        self.show_status(
+            Content.assemble(
+                ("Task ", "$text-muted"), task.task_id, "  ",
+                (task.status, "bold $text-accent"),
+                ("  elapsed ", "$text-muted"), f"{message.elapsed:.1f} s",
+                ("   x: cancel", "$text-muted"),
+            )
+        )
+
+    def show_status(self, text: str | Content) -> None:
+        self.query_one("#task-status", Static).update(
+            Content(text) if isinstance(text, str) else text
+        )
+        self.query_one("#task").display = True
+
+    def job_done(self, group: str, result: Any) -> None:
+        if group == "groups":
+            self.show_groups(result)
+        elif group == "export":
+            self._exporting = False
+            self.state.result = result
+            if result.succeeded:
+                self.wizard.goto(Step.RESULT)
+                return
+            self.show_status(
+                Content.assemble(
+                    ("Task ", "$text-muted"), result.task.task_id, "  ",
+                    (result.task.status, "bold $text-warning"),
+                )
+            )
+            self.show_error(
+                result.explanation or "The export wrote no data.",
+                "Widen the window, pick another log group, or go Back to Review.",
+            )
+            self.wizard.exit_code = 1
+            self.update_nav()
+        elif group == "other":
+            self.start_export()
+
+    def job_failed(self, group: str, error: BaseException) -> None:
+        if group == "export":
+            from wizard.aws.export import ExportBusy
+
+            self._exporting = False
+            if isinstance(error, ExportBusy):
+                self.show_busy_task(error)
+                return
+            if isinstance(error, Cancelled):
+                self.show_status(Content.styled("Export cancelled.", "$text-warning"))
+                self.update_nav()
+                return
+        if group == "other":
+            self.query_one("#other-task").display = True
+        super().job_failed(group, error)
+        self.update_nav()
+
+    # Another task is active (LimitExceeded) --------------------------------------------------
+    def show_busy_task(self, error: ExportBusy) -> None:
+        self._busy_task = error.active
+        active = error.active
+        self.query_one("#task").display = False
+        self.query_one("#other-text", Static).update(
+            Content.assemble(
+                ("Another export task is active: ", "bold $text-warning"),
+                f"{active.task_id} for {active.log_group} ({active.status}). "
+                "CloudWatch Logs runs one at a time per account and region.",
+            )
+        )
+        self.query_one("#other-task").display = True
+        self.query_one("#wait-other", Button).focus()
+        self.update_nav()
+
+    @on(Button.Pressed, "#wait-other")
+    def wait_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_wait_other()
+
+    @on(Button.Pressed, "#cancel-other")
+    def cancel_other_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.resolve_other(cancel=True)
+
+    def action_wait_other(self) -> None:
+        self.resolve_other(cancel=False)
+
+    def resolve_other(self, *, cancel: bool) -> None:
+        task = self._busy_task
+        if task is None or self.is_busy:
+            return
+        self.query_one("#other-task").display = False
+        self.cancel_event = threading.Event()
+        verb = "Cancelling" if cancel else "Waiting for"
+        self.show_status(f"{verb} export task {task.task_id}...")
+        self.busy("other", f"{verb} the other export task...")
+        self.handle_other(task, cancel)
+
+    @work(thread=True, exit_on_error=False, group="other", exclusive=True)
+    def handle_other(self, task: ExportTaskInfo, cancel: bool) -> None:
+        flow = self.flow
+        if cancel:
+            flow.cancel_export(self.aws_region, task.task_id)
+        flow.wait_export(
+            self.aws_region, task.task_id,
+            on_status=self._report,
+            cancel=self.cancel_event,
+        )
+
+    def action_cancel_export(self) -> None:
+        if not self._exporting and "other" not in self._jobs:
+            return
+        self.cancel_event.set()
+        if self._task_id and self._exporting:
+            self.busy("cancel", "Cancelling the export task...")
+            self.cancel_task(self._task_id)
+
+    @work(thread=True, exit_on_error=False, group="cancel")
+    def cancel_task(self, task_id: str) -> None:
+        self.flow.cancel_export(self.aws_region, task_id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_export":
+            return True if self._exporting or "other" in self._jobs else None
+        if action == "wait_other":
+            return self._busy_task is not None and not self.is_busy
+        return super().check_action(action, parameters)
+
+    def locked(self) -> bool:
+        return self._exporting
+
+    def release_threads(self) -> None:
+        self.cancel_event.set()

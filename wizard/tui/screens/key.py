@@ -1,0 +1,190 @@
+"""Step 2: the customer managed KMS key that encrypts the exports, or a new one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Input, Label, OptionList, Static
+
+from wizard.core.validate import alias_problem, normalize_alias
+from wizard.flow import Step
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.widgets.option_lists import CREATE_ID, KEY_PREFIX, KeyList
+from wizard.tui.widgets.validators import ProblemValidator
+
+if TYPE_CHECKING:
+    from wizard.aws.inventory import KeyOption
+
+
+class KeyScreen(StepScreen):
+    STEP = Step.KEY
+    CSS_PATH = Path(__file__).with_name("key.tcss")  # absolute: subclasses work too
+    AUTO_FOCUS = "#keys"
+    HELP = """\
+CloudWatch Logs writes the export into S3, and S3 asks **KMS** for a data key on its behalf.
+So the key must let the service principal `logs.REGION.amazonaws.com` use it.
+
+Only a **customer managed**, **symmetric**, **enabled** key of this region can do that:
+
+- the AWS managed key `aws/s3` can never be used: its key policy cannot be changed;
+- a disabled key or one pending deletion cannot encrypt;
+- an asymmetric key (RSA, ECC, HMAC) cannot encrypt S3 objects.
+
+Such keys are listed greyed, with the reason. Choose a key, or **Create a new key**: the
+wizard creates it with a key policy that keeps your account's administrator access and
+adds CloudWatch Logs. Nothing is changed before the Apply step.
+"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loaded = False
+        self._partial: list[KeyOption] = []
+
+    @property
+    def aws_region(self) -> str:
+        assert self.state.region is not None
+        return self.state.region
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="question")
+        yield KeyList(id="keys")
+        with Horizontal(id="new-key", classes="field"):
+            yield Label("New key alias", classes="field-label")
+            yield Input(
+                placeholder="alias/cwl-exports",
+                id="alias",
+                validators=[ProblemValidator(self.alias_problem)],
+                valid_empty=False,
+            )
+        yield Static(id="alias-problem", classes="problem")
+
+    def hint(self) -> str:
+        return "Enter: use the highlighted key"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#question", Static).update(
+            Content.assemble(
+                "Which KMS key encrypts the exported logs? Customer managed keys in ",
+                (self.aws_region, "bold"),
+                ":",
+            )
+        )
+        alias = self.query_one("#alias", Input)
+        alias.cursor_blink = self.wizard.cursor_blink
+        alias.disabled = True
+        cached = self.wizard.key_cache.get(self.aws_region)
+        if cached is not None:
+            self.show_keys(cached)
+        else:
+            self.busy("keys", f"Loading the KMS keys of {self.aws_region}...")
+            self.load_keys(self.aws_region)
+
+    # Loading -------------------------------------------------------------------------------
+    @work(thread=True, exit_on_error=False, group="keys", exclusive=True)
+    def load_keys(self, region: str) -> list[KeyOption]:
+        def page(options: list[KeyOption]) -> None:
+            self.app.call_from_thread(self._show_page, options)
+
+        return self.flow.keys(region, on_page=page)
+
+    def _show_page(self, options: list[KeyOption]) -> None:
+        # Pages fill the list as they arrive; the final list replaces them.
+        if self.is_mounted and not self._loaded:
+            self._partial.extend(options)
+            self.query_one(KeyList).show_keys(self._partial)
+
+    def job_done(self, group: str, result: Any) -> None:
+        if group == "keys":
+            self.wizard.key_cache[self.aws_region] = result
+            self.show_keys(result)
+
+    def show_keys(self, options: list[KeyOption]) -> None:
+        self._loaded = True
+        keys = self.query_one(KeyList)
+        keys.show_keys(options)
+        state = self.state
+        if state.create_key_alias:
+            keys.highlight_id(CREATE_ID)
+        elif not (state.key and keys.highlight_id(KEY_PREFIX + state.key)):
+            default = self.flow.default_key(options)
+            if default is None or not keys.highlight_id(KEY_PREFIX + (default.key.arn or "")):
+                keys.highlight_id(CREATE_ID)
+        alias = self.query_one("#alias", Input)
+        alias.value = state.create_key_alias or self.flow.suggested_alias(self.aws_region)
+        self._sync_alias(keys.highlighted_id)
+        keys.focus()
+        self.update_nav()
+
+    # Choosing ------------------------------------------------------------------------------
+    def alias_problem(self, value: str) -> str | None:
+        problem = alias_problem(value)
+        if problem is None and self.flow.alias_taken(self.aws_region, normalize_alias(value)):
+            return (
+                f"{normalize_alias(value)} already exists in {self.aws_region}: choose that key "
+                "in the list, or give the new key another alias."
+            )
+        return problem
+
+    def _sync_alias(self, highlighted: str | None) -> None:
+        creating = highlighted == CREATE_ID
+        alias = self.query_one("#alias", Input)
+        alias.disabled = not creating
+        self.query_one("#new-key").set_class(not creating, "-inactive")
+        self._show_alias_problem()
+
+    def _show_alias_problem(self) -> None:
+        alias = self.query_one("#alias", Input)
+        problem = None if alias.disabled else self.alias_problem(alias.value)
+        self.query_one("#alias-problem", Static).update(
+            Content.styled(problem, "$text-error") if problem else ""
+        )
+
+    @on(OptionList.OptionHighlighted, "#keys")
+    def key_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._sync_alias(event.option.id)
+
+    @on(OptionList.OptionSelected, "#keys")
+    def key_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id == CREATE_ID:
+            self.query_one("#alias", Input).focus()
+        else:
+            self.action_next()
+
+    @on(Input.Changed, "#alias")
+    def alias_changed(self) -> None:
+        self._show_alias_problem()
+
+    @on(Input.Submitted, "#alias")
+    def alias_submitted(self) -> None:
+        self.action_next()
+
+    def can_go_next(self) -> bool:
+        return self._loaded and not self.is_busy
+
+    def commit(self) -> bool:
+        keys = self.query_one(KeyList)
+        chosen = keys.highlighted_id
+        if chosen is None:
+            self.refuse("Choose a key, or Create a new key.")
+            return False
+        state = self.state
+        if chosen == CREATE_ID:
+            alias = self.query_one("#alias", Input)
+            problem = self.alias_problem(alias.value)
+            if problem:
+                self._show_alias_problem()
+                self.refuse(problem)
+                alias.focus()
+                return False
+            state.create_key_alias = normalize_alias(alias.value)
+            state.key = None
+        else:
+            state.key = chosen.removeprefix(KEY_PREFIX)
+            state.create_key_alias = None
+        return True

@@ -1,0 +1,200 @@
+"""Step 4: what is wrong (the doctor), what the wizard will change (the plan, as diffs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static
+
+from wizard.core.cli_equivalent import aws_cli_commands, render
+from wizard.core.plan import Change, Plan
+from wizard.flow import Review, Step
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.widgets import DiffView, FindingsList
+
+
+def choices_line(screen: StepScreen) -> Content:
+    state = screen.state
+    if state.create_key_alias:
+        key = f"new key {state.create_key_alias}"
+    elif state.key:
+        key = screen.wizard.key_label(state.key) or state.key
+    else:
+        key = "the bucket's current key"
+    bucket = f"new bucket {state.bucket}" if state.create_bucket else f"s3://{state.bucket}"
+    return Content.assemble(
+        ("Region ", "$text-muted"), (state.region or "?", "bold"),
+        ("   Key ", "$text-muted"), (key, "bold"),
+        ("\nBucket ", "$text-muted"), (bucket, "bold"),
+        ("   Prefix ", "$text-muted"), (state.prefix, "bold"),
+    )
+
+
+def change_title(number: int, change: Change) -> Content:
+    return Content.assemble(
+        (f"{number}. ", "bold"),
+        (change.action.value, "bold $text-accent"),
+        "  ",
+        (change.target, "bold"),
+        "\n   ",
+        change.summary,
+    )
+
+
+class ReviewScreen(StepScreen):
+    STEP = Step.REVIEW
+    CSS_PATH = Path(__file__).with_name("review.tcss")  # absolute: subclasses work too
+    SCROLL_BODY = False
+    AUTO_FOCUS = "#review"
+    NEXT_LABEL = "Next: apply"
+    HELP = """\
+**Nothing has been changed yet.** This step reads the bucket, its policy and the key, and
+shows:
+
+1. **What the doctor found**: each problem in plain words, the AWS error it causes when an
+   export runs (the exact text CloudWatch Logs returns), and what the wizard does about it.
+2. **What the wizard will change**: every API call of the plan, in order, with the diff of
+   the document it writes (bucket policy, key policy, encryption, ownership, public access).
+   The wizard adds its own statements with fixed Sids and never edits or drops a statement
+   it did not write.
+3. **c** shows the equivalent AWS CLI commands, to run by hand or keep in a runbook.
+
+A **blocker** is something the wizard will not decide for you (for example a Deny statement
+it did not write); Next stays disabled until you change your choices (Back).
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "toggle_cli", "CLI commands", id="wizard.cli",
+                tooltip="Show or hide the equivalent AWS CLI commands."),
+        Binding("enter", "next", "Next", show=False, id="wizard.review_next"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.review: Review | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="review"):
+            yield Static(id="banner")
+            yield Static(id="blockers")
+            yield Static("What the doctor found", id="findings-title", classes="section")
+            yield FindingsList(id="findings")
+            yield Static("What the wizard will change", id="changes-title", classes="section")
+            yield Vertical(id="changes")
+            yield Static(id="cli")
+
+    def hint(self) -> str:
+        return "↑↓ scroll · c: AWS CLI commands"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        for widget_id in ("#blockers", "#cli", "#findings-title", "#changes-title"):
+            self.query_one(widget_id).display = False
+        self.query_one("#banner", Static).update(choices_line(self))
+        self.busy("review", "Reading the bucket, its policy and the key...")
+        self.load_review()
+
+    @work(thread=True, exit_on_error=False, group="review", exclusive=True)
+    def load_review(self) -> Review:
+        return self.flow.review(self.state.choices())
+
+    def job_done(self, group: str, result: object) -> None:
+        if group == "review" and isinstance(result, Review):
+            self.show_review(result)
+
+    def job_failed(self, group: str, error: BaseException) -> None:
+        super().job_failed(group, error)
+        self.update_nav()
+
+    def show_review(self, review: Review) -> None:
+        self.review = review
+        self.state.review = review
+        plan = review.plan
+        then = (
+            "The wizard cannot go on until the blocker below is resolved.\n"
+            if plan.blockers
+            else "Read what is wrong and what the wizard would change, then press Next.\n"
+        )
+        banner = Content.assemble(
+            ("Nothing has been changed yet. ", "bold $text-success"), then, choices_line(self)
+        )
+        self.query_one("#banner", Static).update(banner)
+        blockers = self.query_one("#blockers", Static)
+        if plan.blockers:
+            blockers.update(
+                Content("\n").join(
+                    [Content.styled("The wizard cannot go on: decide first", "bold $text-error")]
+                    + [Content.assemble(("✗ ", "bold $text-error"), b) for b in plan.blockers]
+                )
+            )
+            blockers.display = True
+        else:
+            blockers.display = False
+        self.query_one(FindingsList).show_findings(review.findings)
+        for widget_id in ("#findings-title", "#changes-title"):
+            self.query_one(widget_id).display = True
+        self.query_one("#changes-title", Static).update(
+            f"What the wizard will change ({len(plan.changes)})" if plan.changes else
+            "What the wizard will change"
+        )
+        changes = self.query_one("#changes", Vertical)
+        changes.remove_children()
+        widgets: list[Widget] = []
+        if plan.empty and not plan.blockers:
+            widgets.append(
+                Static(
+                    Content.styled(
+                        "✓ The destination is already ready: nothing to change. "
+                        "Next runs the test export.",
+                        "bold $text-success",
+                    ),
+                    classes="ready",
+                )
+            )
+        for number, change in enumerate(plan.changes, 1):
+            widgets.append(Static(change_title(number, change), classes="change-title"))
+            widgets.append(DiffView(change.diff))
+        changes.mount_all(widgets)
+        self.query_one("#cli", Static).update(self.cli_text(plan))
+        next_button = self.query_one("#next")
+        next_button.label = "Next: test export" if plan.empty else "Next: apply"  # type: ignore[attr-defined]
+        self.update_nav()
+
+    def cli_text(self, plan: Plan) -> Content:
+        if plan.empty:
+            return Content.styled("No AWS CLI commands: nothing to change.", "$text-muted")
+        region = self.state.region or ""
+        text = render(aws_cli_commands(plan, region))
+        return Content.assemble(
+            ("The same changes with the AWS CLI (KEY_ARN: the new key's ARN)\n\n", "bold"),
+            text.rstrip("\n"),
+        )
+
+    def action_toggle_cli(self) -> None:
+        cli = self.query_one("#cli", Static)
+        cli.display = not cli.display
+        if cli.display:
+            scroll = self.query_one("#review", VerticalScroll)
+            # After the layout that gives the panel its place.
+            self.call_after_refresh(scroll.scroll_to_widget, cli, top=True, animate=False)
+
+    def can_go_next(self) -> bool:
+        return self.review is not None and not self.review.plan.blockers and not self.is_busy
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_cli":
+            return True if self.review is not None else None
+        return super().check_action(action, parameters)
+
+    def action_next(self) -> None:
+        if self.review is not None and self.review.plan.blockers:
+            self.refuse("Resolve the blockers first: go Back and change your choices.")
+            return
+        super().action_next()

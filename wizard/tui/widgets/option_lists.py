@@ -1,0 +1,250 @@
+"""The lists the user picks from: keys, buckets, regions, log groups.
+
+A single click only highlights (mouse users confirm with Next); Enter or a double click
+selects, which the screens treat as "take this and go on".
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from textual import events
+from textual.content import Content
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option, OptionDoesNotExist
+
+if TYPE_CHECKING:
+    from wizard.aws.inventory import KeyOption, LogGroupSummary
+    from wizard.flow import BucketHealth, BucketOption
+
+CREATE_ID = "create"
+KEY_PREFIX = "key:"
+BUCKET_PREFIX = "bucket:"
+GROUP_PREFIX = "group:"
+
+
+class ChoiceList(OptionList):
+    """An OptionList whose single click highlights and whose double click selects."""
+
+    DEFAULT_CSS = """
+    ChoiceList {
+        height: auto;
+        max-height: 100%;
+    }
+    """
+
+    async def _on_click(self, event: events.Click) -> None:
+        index = event.style.meta.get("option")
+        if index is None or self.options[index].disabled:
+            return
+        self.highlighted = index
+        if event.chain >= 2:
+            self.action_select()
+
+    @property
+    def highlighted_id(self) -> str | None:
+        option = self.highlighted_option
+        return option.id if option is not None else None
+
+    def highlight_id(self, option_id: str | None) -> bool:
+        """Highlight the option with this id when it exists and is enabled."""
+        if option_id is None:
+            return False
+        try:
+            index = self.get_option_index(option_id)
+        except OptionDoesNotExist:
+            return False
+        if self.options[index].disabled:
+            return False
+        self.highlighted = index
+        return True
+
+
+def _pad(text: str, width: int) -> str:
+    if len(text) > width:
+        return text[: width - 1] + "…"
+    return text.ljust(width)
+
+
+# Keys -------------------------------------------------------------------------------------
+
+
+def key_name(option: KeyOption) -> str:
+    key = option.key
+    name = key.display_name
+    if len(key.aliases) > 1:
+        name += f" (+{len(key.aliases) - 1})"
+    return name
+
+
+def key_prompt(option: KeyOption, name_width: int) -> Content:
+    key = option.key
+    name = _pad(key_name(option), name_width)
+    if not option.usable:
+        return Content.assemble(name, "  ", f"not usable: {option.reason or 'unknown reason'}")
+    rotation = {True: "rotation on", False: "rotation off"}.get(
+        key.rotation_enabled,  # type: ignore[arg-type]
+        "rotation ?",
+    )
+    key_id = key.key_id or ""
+    short_id = f"{key_id[:8]}…" if len(key_id) > 9 and key.aliases else key_id
+    return Content.assemble(
+        (name, "bold"),
+        "  ",
+        (_pad(key.state or "?", 9), "$text-success" if key.state == "Enabled" else ""),
+        _pad(rotation, 14),
+        (short_id, "$text-muted"),
+    )
+
+
+class KeyList(ChoiceList):
+    """Customer managed keys; unusable ones greyed with the reason; "Create a new key" first."""
+
+    def show_keys(self, options: Sequence[KeyOption]) -> None:
+        width = min(32, max([len(key_name(o)) for o in options] + [12]))
+        items: list[Option] = [Option(Content.styled("+ Create a new key", "bold"), id=CREATE_ID)]
+        seen: set[str] = set()
+        for option in options:
+            option_id = KEY_PREFIX + (option.key.arn or option.key.reference)
+            if option_id in seen:
+                continue
+            seen.add(option_id)
+            items.append(
+                Option(key_prompt(option, width), id=option_id, disabled=not option.usable)
+            )
+        current = self.highlighted_id
+        self.set_options(items)
+        if not self.highlight_id(current):
+            self.highlighted = 0
+
+
+# Buckets ----------------------------------------------------------------------------------
+
+
+def health_badge(health: BucketHealth | None, width: int = 24) -> Content:
+    """The bucket's encryption (padded to ``width``) and the doctor's verdict."""
+    if health is None:
+        return Content.styled("… checking", "$text-muted")
+    encryption = health.encryption.ljust(width)
+    if health.healthy:
+        return Content.assemble(encryption, "  ", ("✓ ready", "$text-success"))
+    count = len(health.problems)
+    verdict = f"✗ {count} problem{'s' if count != 1 else ''} to fix" if count else (
+        f"✗ {health.summary}"
+    )
+    return Content.assemble(encryption, "  ", (verdict, "$text-warning"))
+
+
+def bucket_prompt(
+    option: BucketOption, width: int, health: BucketHealth | None, encryption_width: int = 24
+) -> Content:
+    name = _pad(option.name, width)
+    if not option.usable:
+        return Content.assemble(name, "  ", option.reason or "not usable")
+    return Content.assemble((name, "bold"), "  ", health_badge(health, encryption_width))
+
+
+class BucketList(ChoiceList):
+    """"Create a new bucket" first, the region's buckets with a health badge, then the rest."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._buckets: list[BucketOption] = []
+        self._health: dict[str, BucketHealth] = {}
+        self._width = 20
+        self._encryption_width = 12
+
+    def show_buckets(self, buckets: Sequence[BucketOption]) -> None:
+        self._buckets = list(buckets)
+        self._width = min(40, max([len(b.name) for b in buckets] + [20]))
+        items: list[Option] = [
+            Option(Content.styled("+ Create a new bucket", "bold"), id=CREATE_ID)
+        ]
+        for bucket in buckets:
+            items.append(
+                Option(
+                    bucket_prompt(
+                        bucket, self._width, self._health.get(bucket.name),
+                        self._encryption_width,
+                    ),
+                    id=BUCKET_PREFIX + bucket.name,
+                    disabled=not bucket.usable,
+                )
+            )
+        current = self.highlighted_id
+        self.set_options(items)
+        if not self.highlight_id(current):
+            self.highlighted = 0
+
+    def health_of(self, name: str) -> BucketHealth | None:
+        return self._health.get(name)
+
+    def set_health(self, name: str, health: BucketHealth) -> None:
+        self._health[name] = health
+        wider = len(health.encryption) > self._encryption_width
+        self._encryption_width = max(self._encryption_width, len(health.encryption))
+        # A wider encryption column re-aligns every row; otherwise only this one changes.
+        for bucket in self._buckets:
+            if bucket.usable and (wider or bucket.name == name):
+                with contextlib.suppress(OptionDoesNotExist):
+                    self.replace_option_prompt(
+                        BUCKET_PREFIX + bucket.name,
+                        bucket_prompt(
+                            bucket, self._width, self._health.get(bucket.name),
+                            self._encryption_width,
+                        ),
+                    )
+
+
+# Log groups -------------------------------------------------------------------------------
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def ago(ms: int, now_ms: int) -> str:
+    seconds = max(0, (now_ms - ms) // 1000)
+    if seconds < 90:
+        return "just now"
+    minutes = seconds // 60
+    if minutes < 90:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h ago"
+    return f"{hours // 24} days ago"
+
+
+def group_age(group: LogGroupSummary, now_ms: int) -> str:
+    if group.last_event_ms is not None:
+        return f"last event {ago(group.last_event_ms, now_ms)}"
+    return f"created {ago(group.created_ms, now_ms)}"
+
+
+class LogGroupList(ChoiceList):
+    def show_groups(self, groups: Sequence[LogGroupSummary], now_ms: int) -> None:
+        width = min(44, max([len(g.name) for g in groups] + [16]))
+        items = [
+            Option(
+                Content.assemble(
+                    (_pad(group.name, width), "bold"),
+                    "  ",
+                    _pad(group_age(group, now_ms), 24),
+                    (human_size(group.stored_bytes), "$text-muted"),
+                ),
+                id=GROUP_PREFIX + group.name,
+            )
+            for group in groups
+        ]
+        current = self.highlighted_id
+        self.set_options(items)
+        if items and not self.highlight_id(current):
+            self.highlighted = 0
