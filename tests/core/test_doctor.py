@@ -582,3 +582,16 @@ def test_demo_broken_bucket_diagnosis() -> None:
     ]
     assert not is_healthy(findings)
     assert json.dumps([f.code for f in findings])  # plain data, ready for --json
+
+
+
+def test_bucket_on_aws_s3_named_by_its_arn_is_an_error_when_another_key_is_chosen() -> None:
+    """S3 names aws/s3 by its key ARN; the bucket's key as KMS describes it tells the truth."""
+    current = aws_managed_key()
+    assert current.arn is not None
+    state = healthy_bucket(encryption=BucketEncryption("aws:kms", current.arn, True))
+    findings = diagnose_with(state, healthy_key(), bucket_key=current)
+    finding = only(findings, "KEY_AWS_MANAGED")
+    assert finding.severity is Severity.ERROR and finding.aws_error == req.ERR_PUT_OBJECT_KMS
+    assert "switches" in finding.fix and ALIAS in finding.fix
+    assert "KEY_MISMATCH" not in codes(findings)

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from wizard.aws.inventory import key_state_from_metadata, list_active_tasks, rotation_status
 from wizard.aws.session import AwsSession, aws_call, error_code, translate
 from wizard.core.arn import parse_arn
+from wizard.core.doctor import refers_to
 from wizard.core.state import (
     AWS_MANAGED_S3_ALIAS,
     DSSE_KMS,
@@ -278,11 +279,15 @@ def read(session: AwsSession, choices: Choices) -> Snapshot:
         )
         tasks_future = pool.submit(list_active_tasks, regional, choices.region)
         bucket = bucket_future.result()
+        reference = bucket_key_reference(bucket)
         key: KeyState | None
+        bucket_key: KeyState | None = None
         if key_future is not None:
             key = key_future.result()
+            if reference and not refers_to(reference, key):
+                # The doctor must know what the bucket uses now (aws/s3 by its ARN, say).
+                bucket_key = read_key(regional, reference, bucket.region or choices.region)
         else:
-            reference = bucket_key_reference(bucket)
             key = (
                 read_key(regional, reference, bucket.region or choices.region)
                 if reference
@@ -295,4 +300,5 @@ def read(session: AwsSession, choices: Choices) -> Snapshot:
             key=key,
             log_group=group_future.result() if group_future else None,
             active_tasks=tuple(tasks_future.result()),
+            bucket_key=bucket_key,
         )

@@ -346,7 +346,10 @@ def _encryption_findings(
     assert encryption is not None  # algorithm is SSE_KMS
     if will_set and (use.mode is KeyMode.NEW or not refers_to(encryption.kms_key_id, use.key)):
         current = encryption.kms_key_id
-        if _is_aws_managed_reference(current):
+        current_key = snapshot.bucket_key
+        if _is_aws_managed_reference(current) or (
+            current_key is not None and current_key.manager == KEY_MANAGER_AWS
+        ):
             return [
                 Finding(
                     "KEY_AWS_MANAGED",

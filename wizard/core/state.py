@@ -158,3 +158,6 @@ class Snapshot:
     key: KeyState | None  # the chosen key, else the bucket's key; None when there is neither
     log_group: LogGroupState | None = None
     active_tasks: tuple[ExportTaskInfo, ...] = ()
+    # The bucket's current default key when another key was chosen: it tells, for example,
+    # that the bucket is on aws/s3 even when S3 names that key by its ARN.
+    bucket_key: KeyState | None = None
