@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from wizard.core.state import Choices
+from wizard.core.text import count
 from wizard.core.validate import (
     alias_problem,
     bucket_name_problem,
@@ -234,7 +235,7 @@ def run_doctor(args: argparse.Namespace) -> int:
             if healthy
             else paint("not healthy: exports would fail", "red", colour)
         )
-        out(f"{errors} error(s), {warnings} warning(s): {verdict}.")
+        out(f"{count(errors, 'error')}, {count(warnings, 'warning')}: {verdict}.")
         if not healthy:
             err("fix: run 'cwl-export-wizard plan' with the same options to see the changes.")
     return EXIT_OK if healthy else EXIT_FINDINGS
@@ -526,7 +527,7 @@ def render_export(result: ExportResult, colour: bool) -> None:
         else:
             out(f"Encryption: {encryption.algorithm or 'none'}")
     if result.sample:
-        out(f"First {len(result.sample)} line(s) of {result.objects[0].uri}:")
+        out(f"First {count(len(result.sample), 'line')} of {result.objects[0].uri}:")
         for line in result.sample:
             out(f"  {line}")
     if result.explanation:
@@ -563,7 +564,7 @@ def run_undo(args: argparse.Namespace) -> int:
         out("Nothing to undo: the journal records no applied step.")
         return EXIT_OK
     if not args.json:
-        out(f"Undo {len(steps)} step(s) of {path}, newest first:")
+        out(f"Undo {count(len(steps), 'step')} of {path}, newest first:")
         for line in reversed(steps):
             out(f"  - {line}")
     confirm(f"Undo these changes in account {identity.account}?", args.yes)

@@ -28,6 +28,7 @@ from wizard.core.state import (
     KeyState,
     Snapshot,
 )
+from wizard.core.text import count
 from wizard.core.validate import parse_duration_ms
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ class Flow:
         return BucketHealth(
             encryption,
             False,
-            f"{len(errors)} problem(s): {errors[0].code}",
+            f"{count(len(errors), 'problem')}: {errors[0].code}",
             tuple(f.message for f in errors),
         )
 

@@ -28,6 +28,7 @@ from wizard.core.cli_equivalent import export_command
 from wizard.core.plan import Change, Plan
 from wizard.core.presets import DEFAULT_SAMPLE_LINES
 from wizard.core.state import KEY_MANAGER_AWS, ExportTaskInfo
+from wizard.core.text import count
 from wizard.core.validate import (
     alias_problem,
     bucket_name_problem,
@@ -162,10 +163,6 @@ def _duration_problem(text: str) -> str | None:
     except ValueError as error:
         return str(error)
     return None
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _size(size: int) -> str:
@@ -425,7 +422,7 @@ class PlainWizard:
         if not findings:
             self.out.line("Checks: no problems found.", "ok")
             return
-        self.out.line(f"Checks: {_count(len(findings), 'finding')}.")
+        self.out.line(f"Checks: {count(len(findings), 'finding')}.")
         for finding in findings:
             label = finding.severity.value.capitalize()
             style = {"error": "error", "warning": "warning"}.get(finding.severity.value)
@@ -440,7 +437,7 @@ class PlainWizard:
         if plan.empty:
             self.out.line("Plan: nothing to change.", "ok")
         else:
-            self.out.line(f"Plan: {_count(len(plan.changes), 'change')}, in this order.")
+            self.out.line(f"Plan: {count(len(plan.changes), 'change')}, in this order.")
             for number, change in enumerate(plan.changes, 1):
                 self.out.line(f"  {number}. {change.summary}")
                 self.out.line(f"     {change.action.value} on {change.target}", "dim")
@@ -790,7 +787,8 @@ def run(options: launch.LaunchOptions) -> int:
             session = launch.sandbox_session(sandbox)
         else:
             session = launch.user_session(options)
-        wizard = PlainWizard(Flow(session), sandbox=options.demo, out=out)
+        journal_dir = launch.sandbox_journal_dir() if options.demo else None
+        wizard = PlainWizard(Flow(session, journal_dir=journal_dir), sandbox=options.demo, out=out)
         return wizard.run(repair=options.repair)
     except KeyboardInterrupt:
         out.line()

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from wizard.core.plan import Change, Plan
+from wizard.core.text import count
 from wizard.errors import ApplyError, Cancelled, DriftError, WizardError
 from wizard.flow import Step
 from wizard.tui.screens.base import StepScreen
@@ -114,7 +115,7 @@ Quitting while changes are being applied asks first, then rolls back before it q
         )
         self.query_one("#intro", Static).update(
             Content.assemble(
-                (f"About to make {len(plan.changes)} change(s) in {where}", "bold"),
+                (f"About to make {count(len(plan.changes), 'change')} in {where}", "bold"),
                 f", region {self.state.region}:",
             )
         )
@@ -226,7 +227,10 @@ Quitting while changes are being applied asks first, then rolls back before it q
         journal = str(result.journal_path)
         self.show_outcome(
             Content.assemble(
-                (f"✓ All {len(self.plan.changes)} change(s) are made. ", "bold $text-success"),
+                (
+                    f"✓ All {count(len(self.plan.changes), 'change')} are made. ",
+                    "bold $text-success",
+                ),
                 "Next runs a test export to prove the destination works.",
             )
         )

@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.widgets import Button, Static
 
 from wizard.core.cli_equivalent import export_command
+from wizard.core.text import count as plural
 from wizard.flow import Step
 from wizard.tui.screens.apply import undo_command
 from wizard.tui.screens.base import StepScreen
@@ -92,7 +93,8 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
         self.query_one("#verdict", Static).update(
             Content.assemble(
                 ("✓ The export worked. ", "bold $text-success"),
-                f"CloudWatch Logs wrote {count} object(s) for {result.task.log_group} into ",
+                f"CloudWatch Logs wrote {plural(count, 'object')} for "
+                f"{result.task.log_group} into ",
                 (f"s3://{state.bucket}/{state.prefix}", "bold"),
                 ", encrypted with your key." if result.encryption and
                 result.encryption.algorithm == "aws:kms" else ".",
