@@ -6,7 +6,9 @@ Shared by the TUI and the plain mode so that ``--demo`` means the same everywher
 from __future__ import annotations
 
 import argparse
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -66,3 +68,9 @@ def user_session(options: LaunchOptions) -> AwsSession:
             profile=options.profile, region=options.region, endpoint_url=options.endpoint_url
         )
     )
+
+
+def sandbox_journal_dir() -> Path:
+    """Journals of sandbox runs go to a temporary folder, never beside real ones: the
+    sandbox forgets everything when it stops, so they could only confuse a later undo."""
+    return Path(tempfile.mkdtemp(prefix="cwl-export-wizard-sandbox-"))

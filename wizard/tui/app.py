@@ -109,16 +109,18 @@ class WizardApp(App[int]):
 
     def open_connection(self, demo: bool) -> Connection:
         """Runs in a thread worker: start the sandbox or open the credential chain."""
-        from wizard.launch import sandbox_session, user_session
+        from wizard.launch import sandbox_journal_dir, sandbox_session, user_session
 
+        journal_dir = self.journal_dir
         if demo:
             sandbox = self._start_sandbox()
             session = sandbox_session(sandbox)
             label = f"local AWS sandbox ({self.options.scenario})"
+            journal_dir = journal_dir or sandbox_journal_dir()
         else:
             session = user_session(self.options)
             label = f"AWS profile {self.options.profile}" if self.options.profile else "AWS"
-        flow = Flow(session, journal_dir=self.journal_dir)
+        flow = Flow(session, journal_dir=journal_dir)
         identity = flow.identity()
         regions = tuple(flow.regions())
         return Connection(flow, identity, regions, label, sandbox=demo)
