@@ -58,7 +58,7 @@ def _key_choice(parser: argparse.ArgumentParser) -> None:
 
 # Options of the interactive faces (no COMMAND). Their dests differ from the commands' own
 # --profile/--region/... so that a subcommand's defaults never hide them (argparse quirk).
-_LAUNCH_OPTIONS = ("demo", "plain", "scenario", "export_delay", "repair",
+_LAUNCH_OPTIONS = ("demo", "plain", "launch_scenario", "launch_export_delay", "repair",
                    "launch_profile", "launch_region", "launch_endpoint_url")
 
 
@@ -74,10 +74,17 @@ def _interactive(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--plain", action="store_true", help="line-by-line prompts instead")
     group.add_argument("--repair", metavar="BUCKET", help="start by repairing this bucket")
     group.add_argument(
-        "--scenario", metavar="NAME", help="with --demo: demo (default), empty or broken"
+        "--scenario",
+        dest="launch_scenario",
+        metavar="NAME",
+        help="with --demo: demo (default), empty or broken",
     )
     group.add_argument(
-        "--export-delay", type=float, metavar="S", help="with --demo: seconds an export takes"
+        "--export-delay",
+        dest="launch_export_delay",
+        type=float,
+        metavar="S",
+        help="with --demo: seconds an export takes",
     )
     group.add_argument("--profile", dest="launch_profile", metavar="NAME", help="AWS profile")
     group.add_argument("--region", dest="launch_region", metavar="REGION", help="AWS region")
@@ -219,8 +226,8 @@ def _run_interactive(args: argparse.Namespace) -> int:
     options = LaunchOptions.from_args(
         argparse.Namespace(
             demo=args.demo,
-            scenario=args.scenario,
-            export_delay=args.export_delay,
+            scenario=args.launch_scenario,
+            export_delay=args.launch_export_delay,
             profile=args.launch_profile,
             region=args.launch_region,
             endpoint_url=args.launch_endpoint_url,

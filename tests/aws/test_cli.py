@@ -47,6 +47,13 @@ def test_sandbox_command_is_wired(cli: CliRunner) -> None:
     assert run.code == 0 and "--scenario" in run.out and "--export-delay" in run.out
 
 
+def test_sandbox_options_are_the_commands_own(cli: CliRunner) -> None:
+    """Its --scenario and --export-delay are not mistaken for the interactive wizard's."""
+    run = cli("sandbox", "--port", "0", "--export-delay", "1", "--scenario", "no-such")
+    assert run.code == 2
+    assert "no-such" in run.err and "belongs to the interactive wizard" not in run.err
+
+
 BAD_INPUT = [
     (["doctor", "--bucket", "Bad_Bucket"], "--bucket"),
     (["doctor", "--bucket", "ab"], "3 to 63"),

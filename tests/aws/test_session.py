@@ -258,3 +258,14 @@ def test_debug_shows_details(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) ->
     assert run.code == 2
     assert "details: NoCredentialsError" in run.err
     assert "Traceback" in run.err
+
+
+def test_aws_region_is_honoured_like_the_aws_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wizard.aws.session import AwsSession
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    session = AwsSession(credentials=("testing", "testing"))
+    assert session.region == "eu-west-3"

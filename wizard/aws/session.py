@@ -113,7 +113,8 @@ class AwsSession:
                 raise bce.ProfileNotFound(profile=options.profile)
         except bce.BotoCoreError as exc:
             raise translate(exc) from exc
-        region = options.region or boto.region_name
+        # boto3 reads AWS_DEFAULT_REGION; the AWS CLI v2 and the other SDKs also read AWS_REGION.
+        region = options.region or boto.region_name or os.environ.get("AWS_REGION")
         if not region:
             raise UsageError(
                 "No AWS region is set.",
