@@ -14,6 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from wizard.aws.session import AwsSession, aws_call, error_code, translate
 from wizard.core.arn import parse_arn, partition_for_region
 from wizard.core.state import (
@@ -249,7 +251,9 @@ def list_keys(
                             for entry in page.get("Keys", [])
                         ]
                     )
-                    emit_ready(aliases, block=False)
+                    # The first page waits for the aliases; the rest of ListKeys waits for
+                    # the first page to be out (its calls would only slow the first rows).
+                    emit_ready(aliases, block=len(pages) == 1)
             # Queued behind every DescribeKey (the pool runs tasks in order).
             rotated = [pool.submit(_with_rotation, kms, f) for page in pages for f in page]
             emit_ready(aliases, block=True)
@@ -326,7 +330,29 @@ def list_log_groups(
             if not token:
                 break
             kwargs["nextToken"] = token
-    return groups[:limit]
+    return _with_last_event(logs, groups[:limit])
+
+
+def _with_last_event(logs: Any, groups: list[LogGroupSummary]) -> list[LogGroupSummary]:
+    """Each group's newest event time (its newest stream's), so a picker can put the most
+    recently written first: that is where a test export finds data. One call per listed
+    group, concurrently; a group whose streams cannot be read keeps ``last_event_ms`` None."""
+
+    def newest(group: LogGroupSummary) -> LogGroupSummary:
+        try:
+            reply = logs.describe_log_streams(
+                logGroupName=group.name, orderBy="LastEventTime", descending=True, limit=1
+            )
+        except (BotoCoreError, ClientError):  # ordering is a nicety; the list itself stands
+            return group
+        streams = reply.get("logStreams", [])
+        last = streams[0].get("lastEventTimestamp") if streams else None
+        return replace(group, last_event_ms=int(last)) if last else group
+
+    if not groups:
+        return groups
+    with ThreadPoolExecutor(min(16, len(groups)), thread_name_prefix="logs") as pool:
+        return list(pool.map(newest, groups))
 
 
 def _log_group_arn(group: dict[str, Any]) -> str:
