@@ -9,15 +9,18 @@ seeded RNG, so two runs look the same.
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import moto.kms.models as kms_models
 from moto.kms.models import Key, kms_backends
 from moto.logs.models import logs_backends
 from moto.s3.models import s3_backends
@@ -46,8 +49,13 @@ DEMO_ORG_ID = "o-demo123456"
 # Lambda names a stream after the day it started; fixed so that names are reproducible.
 DEMO_STREAM_DAY = "2026/11/26"
 
+GROUP_AGE_MS = 30 * 86_400_000  # how long before "now" the demo log groups were created
+
 AWS_S3_KEY_DESCRIPTION = "Default key that protects my S3 objects when no other key is defined"
 _aws_key_lock = threading.Lock()
+_aws_key_ids: dict[tuple[str, str], str] = {}  # (account, region) -> aws/s3's key id
+_key_pair_lock = threading.Lock()
+_shared_key_pair: Any = None
 
 
 @dataclass(frozen=True)
@@ -135,9 +143,14 @@ def ensure_aws_managed_key(account: str, region: str) -> Key:
     and DescribeKey disagree on; this one is a real AWS managed key (KeyManager AWS).
     """
     backend = kms_backends[account][region]
+    # Every KMS request of the sandbox asks: remember the key instead of scanning them all.
+    known = backend.keys.get(_aws_key_ids.get((account, region), ""))
+    if known is not None and AWS_MANAGED_S3_ALIAS in known.aliases:
+        return known
     with _aws_key_lock:
         for key in backend.keys.values():
             if AWS_MANAGED_S3_ALIAS in key.aliases:
+                _aws_key_ids[(account, region)] = key.id
                 return key
         key = backend.create_key(
             json.dumps(aws_managed_s3_key_policy(account, region)),
@@ -149,7 +162,33 @@ def ensure_aws_managed_key(account: str, region: str) -> Key:
         key.key_manager = KEY_MANAGER_AWS
         key.key_rotation_status = True  # AWS rotates its managed keys every year
         backend.create_alias(key.id, AWS_MANAGED_S3_ALIAS)
+        _aws_key_ids[(account, region)] = key.id
         return key
+
+
+@contextmanager
+def _shared_key_pairs() -> Iterator[None]:
+    """Symmetric keys made meanwhile share one RSA key pair instead of making their own.
+
+    moto makes an RSA-2048 pair for every key, symmetric ones included (about 90 ms each):
+    1,000 keys would take a minute and a half. Only Sign/Verify/GetPublicKey use the pair,
+    and KMS refuses those for symmetric keys, so sharing it changes nothing a client sees.
+    """
+    global _shared_key_pair
+    with _key_pair_lock:
+        original = kms_models.generate_private_key
+        if _shared_key_pair is None:
+            _shared_key_pair = original("RSA_2048")
+        shared = _shared_key_pair
+
+        def generate(key_spec: str) -> Any:
+            return shared if key_spec in ("SYMMETRIC_DEFAULT", "", None) else original(key_spec)
+
+        kms_models.generate_private_key = generate
+        try:
+            yield
+        finally:
+            kms_models.generate_private_key = original
 
 
 # --------------------------------------------------------------------------- log events
@@ -235,6 +274,12 @@ class _Seeder:
     def log_group(self, name: str, streams: dict[str, list[dict[str, Any]]]) -> None:
         backend = logs_backends[self.account][self.region]
         group = backend.create_log_group(name, {})
+        # Created weeks before "now", a minute apart in seeding order (moto: the wall clock),
+        # so that listings look alike on every run and sort the same way.
+        created = self.now_ms - GROUP_AGE_MS + len(backend.groups) * 60_000
+        group.creation_time = datetime.fromtimestamp(created / 1000, tz=timezone.utc).replace(
+            tzinfo=None  # moto keeps naive UTC datetimes
+        )
         for stream, events in streams.items():
             group.create_log_stream(stream)
             group.streams[stream].put_log_events(events)
@@ -296,7 +341,8 @@ def _seed_demo(s: _Seeder) -> None:
         DEMO_FN,
         {
             _lambda_stream(rng): _lambda_events(
-                rng, s.region, hour_ago + i * 600_000, 4, demo_fn_lines
+                # The newest events of the demo: the log group a picker offers first.
+                rng, s.region, hour_ago + 1_500_000 + i * 600_000, 4, demo_fn_lines
             )
             for i in range(3)
         },
@@ -422,4 +468,152 @@ _SEEDERS: dict[str, Callable[[_Seeder], None]] = {
 def seed(name: str, account: str, region: str, now_ms: int, rng_seed: int = 20261126) -> None:
     """Fill moto's (freshly reset) backends with scenario ``name``."""
     check_scenario(name)
-    _SEEDERS[name](_Seeder(account, region, now_ms, random.Random(f"scenario-{rng_seed}")))
+    with _shared_key_pairs():
+        _SEEDERS[name](_Seeder(account, region, now_ms, random.Random(f"scenario-{rng_seed}")))
+
+
+# --------------------------------------------------------------------------- at scale
+
+# AWS managed keys a real account accumulates as services are used (aws/s3 comes first).
+AWS_MANAGED_ALIASES = (
+    AWS_MANAGED_S3_ALIAS,
+    "alias/aws/ebs",
+    "alias/aws/rds",
+    "alias/aws/lambda",
+    "alias/aws/secretsmanager",
+    "alias/aws/sns",
+)
+# Log group names are built from these: a filter on one word matches a tenth of the groups.
+SCALE_WORDS = (
+    "orders",
+    "payments",
+    "billing",
+    "search",
+    "auth",
+    "inventory",
+    "shipping",
+    "catalog",
+    "profile",
+    "notify",
+)
+SCALE_OTHER_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1")
+
+
+@dataclass(frozen=True)
+class ScaleSeed:
+    """What ``seed_scale`` added (on top of the scenario), by name."""
+
+    key_aliases: tuple[str, ...]  # customer managed keys, one alias each
+    aws_managed_aliases: tuple[str, ...]
+    buckets: dict[str, str]  # name -> region
+    log_groups: tuple[str, ...]
+
+    def buckets_in(self, region: str) -> list[str]:
+        return sorted(name for name, where in self.buckets.items() if where == region)
+
+
+def scale_key_alias(n: int) -> str:
+    return f"alias/scale/key-{n:05d}"
+
+
+def scale_bucket_name(region: str, n: int) -> str:
+    return f"scale-{region}-{n:05d}"
+
+
+def scale_log_group_name(n: int) -> str:
+    word = SCALE_WORDS[n % len(SCALE_WORDS)]
+    if n % 2:
+        return f"/ecs/{word}/service-{n:05d}"
+    return f"/aws/lambda/{word}-fn-{n:05d}"
+
+
+def seed_scale(
+    account: str,
+    region: str,
+    *,
+    keys: int = 0,
+    buckets: int = 0,
+    buckets_in_region: int = 0,
+    log_groups: int = 0,
+) -> ScaleSeed:
+    """A real account's numbers, written straight into moto's backends (no HTTP).
+
+    ``keys`` customer managed symmetric keys with an alias each, plus the AWS managed keys of
+    AWS_MANAGED_ALIASES; ``buckets`` buckets, ``buckets_in_region`` of them in ``region`` and
+    the rest spread over other regions; ``log_groups`` empty log groups. 1,000 keys, 5,000
+    buckets and 20,000 log groups seed in about two seconds.
+    """
+    if not 0 <= buckets_in_region <= buckets:
+        raise UsageError("buckets_in_region must be between 0 and buckets.")
+    kms = kms_backends[account][region]
+    aliases: list[str] = []
+    managed: list[str] = []
+    with _shared_key_pairs():
+        ensure_aws_managed_key(account, region)
+        managed.append(AWS_MANAGED_S3_ALIAS)
+        taken = {a.alias_name for a in kms.list_aliases()}
+        for alias in AWS_MANAGED_ALIASES[1:]:
+            if alias in taken:
+                continue
+            key = kms.create_key(
+                None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", f"Default key for {alias[10:]}", None
+            )
+            key.key_manager = KEY_MANAGER_AWS
+            kms.create_alias(key.id, alias)
+            managed.append(alias)
+        for n in range(keys):
+            alias = scale_key_alias(n)
+            key = kms.create_key(
+                None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", f"scale test key {n}", None
+            )
+            kms.create_alias(key.id, alias)
+            aliases.append(alias)
+
+    s3 = s3_backends[account]["aws"]
+    others = [r for r in SCALE_OTHER_REGIONS if r != region]
+    placed: dict[str, str] = {}
+    for n in range(buckets):
+        where = region if n < buckets_in_region else others[n % len(others)]
+        name = scale_bucket_name(where, n)
+        s3.create_bucket(name, where)
+        placed[name] = where
+
+    logs = logs_backends[account][region]
+    names = [scale_log_group_name(n) for n in range(log_groups)]
+    for name in names:
+        logs.create_log_group(name, {})
+    return ScaleSeed(tuple(aliases), tuple(managed), placed, tuple(names))
+
+
+def export_object_data(uncompressed_bytes: int, *, block_bytes: int = 1 << 20) -> bytes:
+    """gzip data of export lines that unzips to ``uncompressed_bytes``, made in seconds.
+
+    One block of Lambda log lines (as an export writes them) is compressed once and the
+    compressed member repeated: a multi-member gzip stream, which every gunzip reads as one.
+    A GiB of lines costs only the compression of a MiB.
+    """
+    rng = random.Random(f"export-object-{block_bytes}")
+    lines: list[str] = []
+    size = 0
+    start_ms = 1_764_115_200_000  # 2025-11-26T00:00:00Z
+    app_lines = [
+        "Handling event from EventBridge rule nightly-report",
+        "Fetched 42 items from DynamoDB table demo-items",
+        "Cache miss for key customer#1017",
+        'Received POST /orders {"items": 3, "total": 129.5}',
+    ]
+    while size < block_bytes:
+        for event in _lambda_events(rng, "us-east-1", start_ms, 20, app_lines):
+            line = f"{_iso(event['timestamp'])} {event['message']}\n"
+            lines.append(line)
+            size += len(line.encode())
+        start_ms += 3_600_000
+    block = "".join(lines).encode()[:block_bytes]
+    block = block[: block.rfind(b"\n") + 1]  # whole lines only
+    member = gzip.compress(block, compresslevel=6, mtime=0)
+    count, rest = divmod(uncompressed_bytes, len(block))
+    parts = [member] * count
+    if rest:
+        tail = block[:rest]
+        parts.append(gzip.compress(tail, compresslevel=6, mtime=0))
+    return b"".join(parts)

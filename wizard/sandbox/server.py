@@ -8,37 +8,65 @@ moto keeps its state in process-wide backends, so only ONE Sandbox may run per p
 time: ``start`` resets moto's state, seeds the scenario, and raises ``SandboxError`` if another
 Sandbox is running; ``stop`` resets it again. While a Sandbox runs, moto's own (condition-blind)
 S3 bucket-policy enforcement is switched off: the fidelity layer judges policies instead.
+
+Requests pass, outermost first: a request counter (``request_counts()``: how many calls of
+each operation a client made, for benchmarks and call-count tests), the fidelity layer
+(latency, faults, export tasks), the listings layer (the pagination and filters moto leaves
+out: KMS ListKeys/ListAliases pages, DescribeLogGroups' logGroupNamePattern; and quick
+answers where moto is slow at scale: DescribeKey, GetKeyRotationStatus, DescribeRegions),
+then moto. ``seed_scale`` and ``put_object`` fill it like a real account, for benchmarks.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import io
+import json
 import random
 import re
 import socket
 import threading
 import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.base_backend import BackendDict
 from moto.core.model_instances import reset_model_data
 from moto.iam.access_control import PermissionResult
+from moto.kms.models import kms_backends
+from moto.kms.policy_validator import validate_policy
+from moto.kms.utils import RESERVED_ALIASE_TARGET_KEY_IDS
+from moto.logs.models import logs_backends
 from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
-from moto.s3.models import FakeBucket
+from moto.s3.models import FakeBucket, s3_backends
+from moto.utilities.utils import get_partition
 from werkzeug.serving import ThreadedWSGIServer
 
 from wizard.core.arn import is_valid_region
 from wizard.errors import UsageError, WizardError
-from wizard.sandbox.fidelity import ExportTasks, FaultRule, Fidelity
-from wizard.sandbox.scenarios import DEFAULT_SCENARIO, check_scenario, seed
+from wizard.sandbox.fidelity import (
+    ApiError,
+    ExportTasks,
+    FaultRule,
+    Fidelity,
+    Response,
+    json_response,
+    parse_request,
+    render_error,
+)
+from wizard.sandbox.scenarios import DEFAULT_SCENARIO, ScaleSeed, check_scenario, seed, seed_scale
 
 HOST = "127.0.0.1"
 ACCOUNT = DEFAULT_ACCOUNT_ID  # "123456789012": what moto answers for the "testing" keys
@@ -86,6 +114,9 @@ class SandboxConfig:
     export_delay: float = 2.0  # seconds from PENDING to COMPLETED
     latency_ms: int = 0
     faults: tuple[Fault, ...] = ()
+    # Epoch ms the seeded log events are placed before; None: the wall clock at start.
+    # Fixed by the README screenshots, so that every run shows the same timestamps.
+    now_ms: int | None = None
 
     def validate(self) -> None:
         """Raise UsageError for values no sandbox can run with."""
@@ -158,6 +189,342 @@ class _QuietHandler(MotoRequestHandler):
         pass
 
 
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher with its backend lookup remembered.
+
+    moto finds a host's backend by listing its package directory (a stat per module), twice
+    per request and under a lock every request thread waits on: about 2 ms of every request,
+    serialised. The answer for a host never changes, so it is looked up once.
+    """
+
+    def __init__(self, create_app: Any) -> None:
+        super().__init__(create_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        # moto calls this under self.lock.
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+
+class _RequestCounter:
+    """Counts the requests of each API operation (``DescribeKey``, ``ListBuckets``...).
+
+    Outermost, so every request counts as it arrives, before latency, faults or errors:
+    what a client asked for, which is what call-count budgets are about.
+    """
+
+    def __init__(self, app: WSGIApp, region: str) -> None:
+        self._app = app
+        self._region = region
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        try:
+            operation = parse_request(environ, self._region).operation
+        except Exception:  # counting must never break a request
+            operation = "unknown"
+        with self._lock:
+            self._counts[operation] += 1
+        return self._app(environ, start_response)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+def _encode_marker(kind: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(f"sandbox-{kind}:{offset}".encode()).decode()
+
+
+def _decode_marker(kind: str, token: Any, error: ApiError) -> int:
+    if token is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(str(token).encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise error from None
+    name, _, number = text.rpartition(":")
+    if name != f"sandbox-{kind}" or not number.isdigit():
+        raise error
+    return int(number)
+
+
+def _limit(params: dict[str, Any], name: str, default: int, most: int) -> int:
+    value = params.get(name, default)
+    if not isinstance(value, int) or not 1 <= value <= most:
+        raise ApiError(
+            "ValidationException" if name == "Limit" else "InvalidParameterException",
+            f"1 validation error detected: Value '{value}' at '{name[0].lower() + name[1:]}' "
+            f"failed to satisfy constraint: Member must have value between 1 and {most}",
+        )
+    return value
+
+
+class _Listings:
+    """What moto answers in one piece, paged and filtered as AWS does.
+
+    - KMS ListKeys (Limit 1-1000, default 100) and ListAliases (Limit 1-100, default 50):
+      moto returns every key at once; AWS pages them (Marker, NextMarker, Truncated).
+    - CloudWatch Logs DescribeLogGroups with ``logGroupNamePattern`` (a case-sensitive
+      substring; limit 1-50, default 50): moto ignores the pattern and lists every group.
+    - EC2 DescribeRegions (see ``_describe_regions``).
+    Sits between the fidelity layer and moto, so latency and faults apply as to any request.
+    """
+
+    _KMS_PAGES: ClassVar[dict[str, tuple[str, int, int]]] = {
+        "ListKeys": ("Keys", 100, 1000),
+        "ListAliases": ("Aliases", 50, 100),
+    }
+    _KMS_READS = frozenset({"DescribeKey", "GetKeyRotationStatus"})
+    _OPERATIONS = frozenset({*_KMS_PAGES, *_KMS_READS, "DescribeLogGroups"})
+
+    def __init__(self, app: WSGIApp, account: str, region: str) -> None:
+        self._app = app
+        self._account = account
+        self._region = region
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        operation = target.rpartition(".")[2]
+        if not target and str(environ.get("CONTENT_TYPE", "")).startswith(_FORM):
+            request = parse_request(environ, self._region)  # query protocol: EC2, STS
+            if request.service == "ec2" and request.operation == "DescribeRegions":
+                return _describe_regions(self._region, request.params).send(start_response)
+            return self._app(environ, start_response)
+        if operation not in self._OPERATIONS:
+            return self._app(environ, start_response)
+        request = parse_request(environ, self._region)
+        try:
+            if request.service == "kms" and operation in self._KMS_READS:
+                response = self._kms_read(operation, request.region, request.params)
+                if response is not None:
+                    return response.send(start_response)
+            if request.service == "kms" and operation in self._KMS_PAGES:
+                return self._kms_page(environ, start_response, operation, request.params)
+            if request.service == "logs" and request.params.get("logGroupNamePattern"):
+                return self._log_groups(request.region, request.params).send(start_response)
+        except ApiError as error:
+            return render_error(request.service, error).send(start_response)
+        return self._app(environ, start_response)
+
+    def _kms_read(self, operation: str, region: str, params: dict[str, Any]) -> Response | None:
+        """DescribeKey / GetKeyRotationStatus of a key named by its id, from moto's own objects.
+
+        A key listing makes these two calls per key: through moto's request machinery they
+        cost the sandbox milliseconds of CPU each, which would cap a 1,000-key listing at
+        the sandbox's speed rather than the client's. Anything else (aliases, ARNs, unknown
+        keys, errors) goes to moto, which words the answer.
+        """
+        key_id = params.get("KeyId")
+        if not isinstance(key_id, str) or not _RAW_KEY_ID.match(key_id):
+            return None
+        backend = kms_backends[self._account][region]
+        if key_id not in backend.keys:
+            return None
+        try:
+            if operation == "DescribeKey":
+                key = backend.describe_key(key_id)
+                validate_policy(key, "kms:DescribeKey")
+                return json_response(200, key.to_dict())
+            return json_response(
+                200, {"KeyRotationEnabled": backend.get_key_rotation_status(key_id)}
+            )
+        except Exception:
+            return None
+
+    def _kms_items(
+        self, operation: str, region: str, params: dict[str, Any]
+    ) -> list[dict[str, Any]] | None:
+        """Every key or alias, as moto lists them, without moto's request machinery (which
+        would render all of them for every page). None: let moto answer (ListAliases of one
+        key, which moto validates)."""
+        backend = kms_backends[self._account][region]
+        if operation == "ListKeys":
+            return [{"KeyArn": key.arn, "KeyId": key.id} for key in list(backend.keys.values())]
+        if params.get("KeyId") is not None:
+            return None
+        aliases = [
+            {"AliasArn": a.alias_arn, "AliasName": a.alias_name, "TargetKeyId": a.target_key_id}
+            for a in list(backend.list_aliases())
+        ]
+        named = {a["AliasName"] for a in aliases}
+        # moto lists the AWS managed aliases nobody has used yet too (fidelity drops their
+        # invented TargetKeyId).
+        for reserved, target in RESERVED_ALIASE_TARGET_KEY_IDS.items():
+            if reserved not in named:
+                arn = f"arn:{get_partition(region)}:kms:{region}:{self._account}:{reserved}"
+                aliases.append({"TargetKeyId": target, "AliasArn": arn, "AliasName": reserved})
+        return aliases
+
+    def _kms_page(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        operation: str,
+        params: dict[str, Any],
+    ) -> Any:
+        field, default, most = self._KMS_PAGES[operation]
+        limit = _limit(params, "Limit", default, most)
+        offset = _decode_marker(
+            "kms", params.get("Marker"), ApiError("InvalidMarkerException", "Invalid marker")
+        )
+        region = parse_request(environ, self._region).region
+        listed = self._kms_items(operation, region, params)
+        if listed is not None:
+            page = listed[offset : offset + limit]
+            reply: dict[str, Any] = {field: page, "Truncated": offset + limit < len(listed)}
+            if reply["Truncated"]:
+                reply["NextMarker"] = _encode_marker("kms", offset + limit)
+            return json_response(200, reply).send(start_response)
+        rest = {k: v for k, v in params.items() if k not in ("Limit", "Marker")}
+        body = json.dumps(rest).encode()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        status, headers, data = _call(self._app, environ)
+        try:
+            payload = json.loads(data) if status.startswith("200") else None
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            start_response(status, headers)
+            return [data]
+        items = list(payload.get(field) or [])
+        page = items[offset : offset + limit]
+        payload[field] = page
+        payload["Truncated"] = offset + limit < len(items)
+        payload.pop("NextMarker", None)
+        if payload["Truncated"]:
+            payload["NextMarker"] = _encode_marker("kms", offset + limit)
+        data = json.dumps(payload).encode()
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(data))))
+        start_response(status, headers)
+        return [data]
+
+    def _log_groups(self, region: str, params: dict[str, Any]) -> Response:
+        if params.get("logGroupNamePrefix"):
+            raise ApiError(
+                "InvalidParameterException",
+                "LogGroup name prefix and LogGroup name pattern are mutually exclusive "
+                "parameters.",
+            )
+        pattern = str(params["logGroupNamePattern"])
+        limit = _limit(params, "limit", 50, 50)
+        offset = _decode_marker(
+            "log-groups",
+            params.get("nextToken"),
+            ApiError("InvalidParameterException", "The specified nextToken is invalid."),
+        )
+        groups = logs_backends[self._account][region].groups
+        names = sorted(name for name in list(groups) if pattern in name)
+        result: dict[str, Any] = {"logGroups": []}
+        for name in names[offset : offset + limit]:
+            full = groups[name].to_describe_dict()
+            # With a pattern AWS returns these three fields only.
+            result["logGroups"].append(
+                {k: full[k] for k in ("logGroupName", "creationTime", "arn") if k in full}
+            )
+        if offset + limit < len(names):
+            result["nextToken"] = _encode_marker("log-groups", offset + limit)
+        return json_response(200, result)
+
+
+_FORM = "application/x-www-form-urlencoded"
+_RAW_KEY_ID = re.compile(
+    r"^(mrk-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE
+)
+# Regions every account has; the others (launched since 2019) need opting in.
+_DEFAULT_REGIONS = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+        "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1",
+        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1",
+        "ap-southeast-2",
+    }
+)
+_regions_lock = threading.Lock()
+_partition_regions: dict[str, list[str]] = {}
+
+
+def _regions_of(region: str) -> list[str]:
+    """The EC2 regions of ``region``'s partition, from botocore's endpoint data (once)."""
+    from botocore.session import get_session
+
+    from wizard.core.arn import partition_for_region
+
+    partition = partition_for_region(region).name
+    with _regions_lock:
+        if partition not in _partition_regions:
+            found = get_session().get_available_regions("ec2", partition_name=partition)
+            _partition_regions[partition] = sorted({*found, region})
+        return _partition_regions[partition]
+
+
+def _describe_regions(region: str, params: dict[str, Any]) -> Response:
+    """EC2 DescribeRegions, answered here: moto's costs three seconds of imports and setup
+    on first use, which the demo would spend with "Starting the local AWS sandbox..." shown.
+
+    The account has the partition's default regions and its own region (as opted in).
+    """
+    every = str(params.get("AllRegions", "false")).lower() == "true"
+    wanted = {v for k, v in params.items() if k.startswith("RegionName.")}
+    items = []
+    for name in _regions_of(region):
+        if name in _DEFAULT_REGIONS:
+            status = "opt-in-not-required"
+        elif name == region:
+            status = "opted-in"
+        else:
+            status = "not-opted-in"
+        if (status == "not-opted-in" and not every) or (wanted and name not in wanted):
+            continue
+        suffix = ".cn" if name.startswith("cn-") else ""
+        items.append(
+            f"<item><regionName>{name}</regionName>"
+            f"<regionEndpoint>ec2.{name}.amazonaws.com{suffix}</regionEndpoint>"
+            f"<optInStatus>{status}</optInStatus></item>"
+        )
+    return Response(
+        200,
+        [("Content-Type", "text/xml;charset=UTF-8")],
+        (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+            f"<requestId>{uuid.uuid4()}</requestId>"
+            f"<regionInfo>{''.join(items)}</regionInfo></DescribeRegionsResponse>"
+        ).encode(),
+    )
+
+
+def _call(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run a WSGI app and collect its answer (status line, headers, body)."""
+    captured: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured["status"], captured["headers"] = status, list(headers)
+        return chunks.append
+
+    result = app(environ, start)
+    try:
+        chunks.extend(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close:
+            close()
+    return captured["status"], captured["headers"], b"".join(chunks)
+
+
 def _neutral_permission(self: FakeBucket, action: str, resource: str) -> Any:
     return PermissionResult.NEUTRAL
 
@@ -188,6 +555,7 @@ class Sandbox:
         self._original_permission: Any = None
         self.tasks: ExportTasks | None = None
         self.start_seconds: float | None = None  # how long start() took
+        self._counter: _RequestCounter | None = None
 
     # -- life cycle
 
@@ -229,12 +597,13 @@ class Sandbox:
         self._original_permission = FakeBucket.get_permission
         FakeBucket.get_permission = _neutral_permission  # type: ignore[method-assign]
         self._stopping.clear()
-        seed(self.config.scenario, self.account, self.region, int(time.time() * 1000), RNG_SEED)
+        now_ms = self.config.now_ms if self.config.now_ms is not None else int(time.time() * 1000)
+        seed(self.config.scenario, self.account, self.region, now_ms, RNG_SEED)
         # Its own stream: moto's seeded uuids (key ids) must not repeat as task ids.
         task_ids = random.Random(f"export-tasks-{RNG_SEED}")
         self.tasks = ExportTasks(self.account, self.config.export_delay, task_ids)
-        app = Fidelity(
-            DomainDispatcherApplication(create_backend_app),
+        fidelity = Fidelity(
+            _Listings(_Dispatcher(create_backend_app), self.account, self.region),
             account=self.account,
             region=self.region,
             tasks=self.tasks,
@@ -242,6 +611,8 @@ class Sandbox:
             faults=[FaultRule(f.operation, f.error_code, f.count) for f in self.config.faults],
             stopping=self._stopping,
         )
+        self._counter = _RequestCounter(fidelity, self.region)
+        app = self._counter
         # Bind ourselves: werkzeug would print and sys.exit() on a taken port.
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -303,6 +674,42 @@ class Sandbox:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+    # -- measuring and seeding (benchmarks, call-count tests)
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests received per API operation since start (or the last reset)."""
+        return self._counter.counts() if self._counter is not None else {}
+
+    def reset_request_counts(self) -> None:
+        if self._counter is not None:
+            self._counter.reset()
+
+    def seed_scale(
+        self,
+        *,
+        keys: int = 0,
+        buckets: int = 0,
+        buckets_in_region: int = 0,
+        log_groups: int = 0,
+    ) -> ScaleSeed:
+        """Add an account's worth of resources (see ``scenarios.seed_scale``); what was added."""
+        if self._server is None:
+            raise SandboxError("The sandbox has not been started.")
+        return seed_scale(
+            self.account,
+            self.region,
+            keys=keys,
+            buckets=buckets,
+            buckets_in_region=buckets_in_region,
+            log_groups=log_groups,
+        )
+
+    def put_object(self, bucket: str, key: str, data: bytes) -> None:
+        """Store an object straight in moto (no HTTP): large test data in a blink."""
+        if self._server is None:
+            raise SandboxError("The sandbox has not been started.")
+        s3_backends[self.account]["aws"].put_object(bucket, key, data, disable_notification=True)
 
     # -- for clients
 
