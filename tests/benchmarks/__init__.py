@@ -1,0 +1,1 @@
+"""Performance benchmarks against the sandbox: ``python -m tests.benchmarks.run``."""
