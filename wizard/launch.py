@@ -71,6 +71,8 @@ def user_session(options: LaunchOptions) -> AwsSession:
 
 
 def sandbox_journal_dir() -> Path:
-    """Journals of sandbox runs go to a temporary folder, never beside real ones: the
+    """Journals of sandbox runs go to one temporary folder, never beside real ones: the
     sandbox forgets everything when it stops, so they could only confuse a later undo."""
-    return Path(tempfile.mkdtemp(prefix="cwl-export-wizard-sandbox-"))
+    folder = Path(tempfile.gettempdir()) / "cwl-export-wizard-sandbox-journals"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
