@@ -131,6 +131,15 @@ class WizardState:
         )
 
 
+def _elsewhere(bucket: inventory.BucketSummary, region: str) -> BucketOption:
+    return BucketOption(
+        bucket.name,
+        bucket.region,
+        False,
+        f"in {bucket.region or 'an unknown region'}: exports need a bucket in {region}",
+    )
+
+
 class Flow:
     """One wizard run against one AWS session (real or the sandbox)."""
 
@@ -184,22 +193,31 @@ class Flow:
 
     # Step 3 ------------------------------------------------------------------------------
     def buckets(self, region: str) -> list[BucketOption]:
-        """The region's buckets first, then the others, explained as unusable."""
+        """The region's buckets first, then the others, explained as unusable (one listing).
+
+        For a face that shows everything at once (plain mode). The TUI lists the region's
+        buckets first (``region_buckets``: fast) and the others after (``other_region_buckets``).
+        """
         from wizard.aws import inventory
 
         summaries = inventory.list_buckets(self.session, None)
         here = [BucketOption(b.name, b.region, True) for b in summaries if b.region == region]
-        elsewhere = [
-            BucketOption(
-                b.name,
-                b.region,
-                False,
-                f"in {b.region or 'an unknown region'}: exports need a bucket in {region}",
-            )
-            for b in summaries
-            if b.region != region
-        ]
+        elsewhere = [_elsewhere(b, region) for b in summaries if b.region != region]
         return here + elsewhere
+
+    def region_buckets(self, region: str) -> list[BucketOption]:
+        """The region's buckets (all usable), from a listing of that region alone."""
+        from wizard.aws import inventory
+
+        summaries = inventory.list_buckets(self.session, region)
+        return [BucketOption(b.name, b.region or region, True) for b in summaries]
+
+    def other_region_buckets(self, region: str) -> list[BucketOption]:
+        """The other regions' buckets, explained as unusable (lists every bucket: slower)."""
+        from wizard.aws import inventory
+
+        summaries = inventory.list_buckets(self.session, None)
+        return [_elsewhere(b, region) for b in summaries if b.region != region]
 
     def suggested_bucket(self, region: str) -> str:
         return suggested_bucket_name(self.identity().account, region)

@@ -210,6 +210,12 @@ class FakeFlow(Flow):
     def buckets(self, region: str) -> list[BucketOption]:
         return list(BUCKETS)
 
+    def region_buckets(self, region: str) -> list[BucketOption]:
+        return [b for b in BUCKETS if b.usable]
+
+    def other_region_buckets(self, region: str) -> list[BucketOption]:
+        return [b for b in BUCKETS if not b.usable]
+
     def suggested_bucket(self, region: str) -> str:
         return suggested_bucket_name(ACCOUNT, region)
 

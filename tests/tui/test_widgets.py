@@ -7,15 +7,20 @@ import sys
 
 from textual.app import App, ComposeResult
 
-from tests.tui.fakes import GROUPS, KEY_OPTIONS, NOW_MS
+from tests.tui.fakes import BUCKETS, GROUPS, KEY_OPTIONS, NOW_MS, REGION, key
 from wizard.aws.export import ExportBusy
+from wizard.aws.inventory import KeyOption
 from wizard.core.state import ExportTaskInfo
 from wizard.errors import AwsError
-from wizard.flow import BucketHealth, Step
+from wizard.flow import BucketHealth, BucketOption, Step
 from wizard.tui.screens.export import window_problem
 from wizard.tui.widgets.diff_view import diff_content
 from wizard.tui.widgets.error_panel import ErrorPanel, error_parts
 from wizard.tui.widgets.option_lists import (
+    OTHERS_ID,
+    BucketList,
+    KeyList,
+    Row,
     ago,
     group_age,
     health_badge,
@@ -128,3 +133,47 @@ def test_importing_the_tui_loads_no_aws_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+class _Lists(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyList(id="keys")
+        yield BucketList(id="buckets")
+
+
+async def test_key_pages_are_appended_and_rotation_shows_as_loading() -> None:
+    paged = key("alias/paged", "0f0f0f0f-1c2d-4e3f-8a9b-0c1d2e3f4a5b", rotation=None)
+    loading = KeyOption(paged, True, None)
+    assert "rotation …" in key_prompt(loading, 20).plain
+    app = _Lists()
+    async with app.run_test(size=(100, 30)) as pilot:
+        keys = app.query_one(KeyList)
+        keys.add_keys(KEY_OPTIONS[:2])
+        first = keys.get_option_at_index(1)
+        keys.add_keys([*KEY_OPTIONS[1:], loading])  # a key seen before is not listed twice
+        await pilot.pause()
+        assert keys.option_count == 1 + len(KEY_OPTIONS) + 1
+        assert keys.get_option_at_index(1) is first  # earlier rows stay as they were
+
+
+async def test_other_region_buckets_listed_when_few_else_one_line() -> None:
+    here = [BucketOption("here", REGION, True)]
+    app = _Lists()
+    async with app.run_test(size=(100, 30)) as pilot:
+        buckets = app.query_one(BucketList)
+        buckets.show_buckets(here)
+        buckets.show_others(BUCKETS[-1:], REGION)
+        await pilot.pause()
+        assert [o.id for o in buckets.options] == ["create", "bucket:here",
+                                                     "bucket:demo-other-region"]
+        many = [BucketOption(f"b{i}", "us-west-2", False, "elsewhere") for i in range(4001)]
+        buckets.show_buckets(here)
+        buckets.show_others(many, REGION)
+        await pilot.pause()
+        assert buckets.option_count == 3
+        summary = buckets.get_option(OTHERS_ID)
+        assert summary.disabled
+        assert isinstance(summary.prompt, Row)
+        assert summary.prompt.content.plain == (
+            f"4,001 buckets in other regions (not usable: exports need a bucket in {REGION})"
+        )

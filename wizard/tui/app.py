@@ -79,6 +79,7 @@ class WizardApp(App[int]):
         # What the screens loaded, so that Back and Next do not ask AWS again.
         self.key_cache: dict[str, list[KeyOption]] = {}
         self.bucket_cache: dict[str, list[BucketOption]] = {}
+        self.other_bucket_cache: dict[str, list[BucketOption]] = {}
         self.health_cache: dict[tuple[str, str, str | None], BucketHealth] = {}
         self.exit_code = EXIT_OK
         self._sandbox: Sandbox | None = None

@@ -19,6 +19,8 @@ from wizard.tui.widgets.option_lists import BUCKET_PREFIX, CREATE_ID, BucketList
 from wizard.tui.widgets.validators import ProblemValidator
 
 AVAILABILITY_DELAY = 0.4  # seconds of typing pause before asking S3 whether a name is free
+HEALTH_DELAY = 0.25  # seconds a bucket stays highlighted before its health is checked
+HEALTH_EAGER = 8  # the first buckets are checked at once (each check: about 12 AWS calls)
 
 
 class BucketScreen(StepScreen):
@@ -47,6 +49,10 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         self._checking: str | None = None
         self._timer: Timer | None = None
         self._next_pending = False
+        self._health_timer: Timer | None = None
+        self._health_asked: set[tuple[str, str | None]] = set()
+        self._health_arrived: dict[str, BucketHealth] = {}
+        self._health_flush = False
 
     @property
     def aws_region(self) -> str:
@@ -91,11 +97,21 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         else:
             self.busy("buckets", f"Listing the buckets of {self.aws_region}...")
             self.load_buckets(self.aws_region)
+        others = self.wizard.other_bucket_cache.get(self.aws_region)
+        if others is None:
+            self.load_other_buckets(self.aws_region)
+        elif cached is not None:
+            self.query_one(BucketList).show_others(others, self.aws_region)
 
     # Loading -------------------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, group="buckets", exclusive=True)
     def load_buckets(self, region: str) -> list[BucketOption]:
-        return self.flow.buckets(region)
+        return self.flow.region_buckets(region)
+
+    @work(thread=True, exit_on_error=False, group="others", exclusive=True)
+    def load_other_buckets(self, region: str) -> list[BucketOption]:
+        # Listing every bucket takes longer than the region's: it must not hold them up.
+        return self.flow.other_region_buckets(region)
 
     @work(thread=True, exit_on_error=False, group="health")
     def load_health(self, name: str, key: str | None) -> tuple[str, str | None, BucketHealth]:
@@ -109,12 +125,23 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         if group == "buckets":
             self.wizard.bucket_cache[self.aws_region] = result
             self.show_buckets(result)
+            others = self.wizard.other_bucket_cache.get(self.aws_region)
+            if others is not None:
+                self.query_one(BucketList).show_others(others, self.aws_region)
+        elif group == "others":
+            self.wizard.other_bucket_cache[self.aws_region] = result
+            if self._loaded:  # else show_buckets' caller adds them
+                self.query_one(BucketList).show_others(result, self.aws_region)
         elif group == "health":
             name, key, health = result
             self.wizard.health_cache[(self.aws_region, name, key)] = health
-            listing = self.query_one(BucketList)
-            listing.set_health(name, health)
-            self._show_detail(listing.highlighted_id)
+            if key == self._key:
+                self._health_arrived[name] = health
+                if not self._health_flush:
+                    # After the messages already queued: badges that arrived together
+                    # change the list together.
+                    self._health_flush = True
+                    self.call_later(self._show_health)
         elif group == "availability":
             name, problem = result
             self._availability[name] = problem
@@ -128,10 +155,55 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
     def job_failed(self, group: str, error: BaseException) -> None:
         if group == "health":
             return  # a badge that cannot be computed stays "checking"; Review will tell
+        if group == "others":
+            return  # only explains buckets that cannot be used; the region's are listed
         if group == "availability":
             self._checking = None
             self._next_pending = False
         super().job_failed(group, error)
+
+    @property
+    def _key(self) -> str | None:
+        """The key the health badges are computed with."""
+        state = self.state
+        return None if state.create_key_alias else state.key
+
+    def _show_health(self) -> None:
+        """The badges that arrived since the last time: one change of the list for all."""
+        self._health_flush = False
+        arrived, self._health_arrived = self._health_arrived, {}
+        if arrived and self.is_mounted:
+            listing = self.query_one(BucketList)
+            listing.set_health(arrived)
+            self._show_detail(listing.highlighted_id)
+
+    def _check_health(self, name: str) -> None:
+        """Show the bucket's badge: cached, asked already, or asked now."""
+        key = self._key
+        health = self.wizard.health_cache.get((self.aws_region, name, key))
+        if health is not None:
+            self._health_arrived[name] = health
+        elif (name, key) not in self._health_asked:
+            self._health_asked.add((name, key))
+            self.load_health(name, key)
+
+    def _check_highlighted(self, highlighted: str | None) -> None:
+        """Check the highlighted bucket once it stays highlighted (arrow keys run through)."""
+        if self._health_timer is not None:
+            self._health_timer.stop()
+            self._health_timer = None
+        if not highlighted or not highlighted.startswith(BUCKET_PREFIX):
+            return
+        name = highlighted.removeprefix(BUCKET_PREFIX)
+        if self.query_one(BucketList).health_of(name) is not None:
+            return
+
+        def check() -> None:
+            self._health_timer = None
+            self._check_health(name)
+            self._show_health()
+
+        self._health_timer = self.set_timer(HEALTH_DELAY, check)
 
     def show_buckets(self, buckets: list[BucketOption]) -> None:
         self._loaded = True
@@ -141,15 +213,13 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         existing = not state.create_bucket and state.bucket
         if not existing or not listing.highlight_id(BUCKET_PREFIX + str(state.bucket)):
             listing.highlight_id(CREATE_ID)
-        key = None if state.create_key_alias else state.key
-        for bucket in buckets:
-            if not bucket.usable:
-                continue
-            health = self.wizard.health_cache.get((self.aws_region, bucket.name, key))
-            if health is not None:
-                listing.set_health(bucket.name, health)
-            else:
-                self.load_health(bucket.name, key)
+        # Health: the first few buckets now, the others when highlighted (1,000 buckets
+        # would be 12,000 AWS calls, and the checks would starve every other worker).
+        usable = [b.name for b in buckets if b.usable]
+        chosen = (listing.highlighted_id or "").removeprefix(BUCKET_PREFIX)
+        for name in usable[:HEALTH_EAGER] + ([chosen] if chosen in usable else []):
+            self._check_health(name)
+        self._show_health()
         self._sync_new_bucket(listing.highlighted_id)
         listing.focus()
         self.update_nav()
@@ -250,6 +320,7 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
     @on(OptionList.OptionHighlighted, "#buckets")
     def bucket_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._sync_new_bucket(event.option.id)
+        self._check_highlighted(event.option.id)
 
     @on(OptionList.OptionSelected, "#buckets")
     def bucket_selected(self, event: OptionList.OptionSelected) -> None:

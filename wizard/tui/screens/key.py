@@ -43,7 +43,6 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
     def __init__(self) -> None:
         super().__init__()
         self._loaded = False
-        self._partial: list[KeyOption] = []
 
     @property
     def aws_region(self) -> str:
@@ -94,10 +93,10 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
         return self.flow.keys(region, on_page=page)
 
     def _show_page(self, options: list[KeyOption]) -> None:
-        # Pages fill the list as they arrive; the final list replaces them.
+        # Pages are appended as they arrive (rotation still unknown); the final list, with
+        # rotation, replaces them once.
         if self.is_mounted and not self._loaded:
-            self._partial.extend(options)
-            self.query_one(KeyList).show_keys(self._partial)
+            self.query_one(KeyList).add_keys(options)
 
     def job_done(self, group: str, result: Any) -> None:
         if group == "keys":

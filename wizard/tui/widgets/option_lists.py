@@ -7,11 +7,15 @@ selects, which the screens treat as "take this and go on".
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from textual import events
 from textual.content import Content
+from textual.css.styles import RulesMap
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import RenderOptions, Visual
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
@@ -23,6 +27,38 @@ CREATE_ID = "create"
 KEY_PREFIX = "key:"
 BUCKET_PREFIX = "bucket:"
 GROUP_PREFIX = "group:"
+OTHERS_ID = "other-regions"
+OTHERS_LISTED = 10  # up to this many other-region buckets are listed one by one
+
+
+class Row(Visual):
+    """A list row: Content that knows it is one line high when it fits.
+
+    OptionList measures every option's height (by wrapping its text) whenever its options
+    change: at 1,000 rows that takes a quarter of a second. A row that fits the width is one
+    line, found from its length alone; a longer one (a long reason) still wraps as before.
+    """
+
+    def __init__(self, content: Content) -> None:
+        self.content = content
+        self._one_line = "\n" not in content.plain
+
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        return self.content.render_strips(width, height, style, options)
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return self.content.get_optimal_width(rules, container_width)
+
+    def get_minimal_width(self, rules: RulesMap) -> int:
+        return self.content.get_minimal_width(rules)
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        pad = int(rules.get("line_pad", 0)) * 2
+        if self._one_line and self.content.cell_length <= width - pad:
+            return 1
+        return self.content.get_height(rules, width)
 
 
 class ChoiceList(OptionList):
@@ -84,9 +120,10 @@ def key_prompt(option: KeyOption, name_width: int) -> Content:
     name = _pad(key_name(option), name_width)
     if not option.usable:
         return Content.assemble(name, "  ", f"not usable: {option.reason or 'unknown reason'}")
+    # None: not read yet (the pages come before the rotation statuses).
     rotation = {True: "rotation on", False: "rotation off"}.get(
         key.rotation_enabled,  # type: ignore[arg-type]
-        "rotation ?",
+        "rotation …",
     )
     key_id = key.key_id or ""
     short_id = f"{key_id[:8]}…" if len(key_id) > 9 and key.aliases else key_id
@@ -102,22 +139,44 @@ def key_prompt(option: KeyOption, name_width: int) -> Content:
 class KeyList(ChoiceList):
     """Customer managed keys; unusable ones greyed with the reason; "Create a new key" first."""
 
-    def show_keys(self, options: Sequence[KeyOption]) -> None:
-        width = min(32, max([len(key_name(o)) for o in options] + [12]))
-        items: list[Option] = [Option(Content.styled("+ Create a new key", "bold"), id=CREATE_ID)]
-        seen: set[str] = set()
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._width = 12
+        self._seen: set[str] = set()
+
+    def _rows(self, options: Iterable[KeyOption]) -> list[Option]:
+        rows: list[Option] = []
         for option in options:
             option_id = KEY_PREFIX + (option.key.arn or option.key.reference)
-            if option_id in seen:
+            if option_id in self._seen:
                 continue
-            seen.add(option_id)
-            items.append(
-                Option(key_prompt(option, width), id=option_id, disabled=not option.usable)
+            self._seen.add(option_id)
+            rows.append(
+                Option(Row(key_prompt(option, self._width)), id=option_id,
+                       disabled=not option.usable)
             )
+        return rows
+
+    def show_keys(self, options: Sequence[KeyOption]) -> None:
+        """All the keys, at once (one re-layout)."""
+        self._width = min(32, max([len(key_name(o)) for o in options] + [12]))
+        self._seen = set()
+        items = [Option(Content.styled("+ Create a new key", "bold"), id=CREATE_ID)]
+        items += self._rows(options)
         current = self.highlighted_id
         self.set_options(items)
         if not self.highlight_id(current):
             self.highlighted = 0
+
+    def add_keys(self, options: Sequence[KeyOption]) -> None:
+        """A page of keys while they load: appended, the rows shown so far stay as they are.
+
+        The name column takes its width from the first page; ``show_keys`` realigns it.
+        """
+        if not self.option_count:
+            self.show_keys(options)
+            return
+        self.add_options(self._rows(options))
 
 
 # Buckets ----------------------------------------------------------------------------------
@@ -146,56 +205,86 @@ def bucket_prompt(
     return Content.assemble((name, "bold"), "  ", health_badge(health, encryption_width))
 
 
+def others_prompt(others: Sequence[BucketOption], region: str) -> Content:
+    """One line for many buckets of other regions."""
+    return Content(
+        f"{len(others):,} buckets in other regions "
+        f"(not usable: exports need a bucket in {region})"
+    )
+
+
 class BucketList(ChoiceList):
-    """"Create a new bucket" first, the region's buckets with a health badge, then the rest."""
+    """"Create a new bucket" first, the region's buckets with a health badge, then the rest.
+
+    The rest (other regions) come later (``show_others``): one by one when they are few,
+    else as one line. A health badge changes only its own row (``set_health``).
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._buckets: list[BucketOption] = []
+        self._buckets: dict[str, BucketOption] = {}
         self._health: dict[str, BucketHealth] = {}
         self._width = 20
         self._encryption_width = 12
 
+    def _prompt(self, bucket: BucketOption) -> Row:
+        return Row(
+            bucket_prompt(
+                bucket, self._width, self._health.get(bucket.name), self._encryption_width
+            )
+        )
+
     def show_buckets(self, buckets: Sequence[BucketOption]) -> None:
-        self._buckets = list(buckets)
+        """The region's buckets (and any others given), replacing the list."""
+        self._buckets = {b.name: b for b in buckets}
         self._width = min(40, max([len(b.name) for b in buckets] + [20]))
         items: list[Option] = [
             Option(Content.styled("+ Create a new bucket", "bold"), id=CREATE_ID)
         ]
-        for bucket in buckets:
-            items.append(
-                Option(
-                    bucket_prompt(
-                        bucket, self._width, self._health.get(bucket.name),
-                        self._encryption_width,
-                    ),
-                    id=BUCKET_PREFIX + bucket.name,
-                    disabled=not bucket.usable,
-                )
-            )
+        items += [
+            Option(self._prompt(b), id=BUCKET_PREFIX + b.name, disabled=not b.usable)
+            for b in buckets
+        ]
         current = self.highlighted_id
         self.set_options(items)
         if not self.highlight_id(current):
             self.highlighted = 0
 
+    def show_others(self, others: Sequence[BucketOption], region: str) -> None:
+        """The other regions' buckets, after the region's: listed when few, else one line."""
+        others = [b for b in others if b.name not in self._buckets]
+        if not others:
+            return
+        if len(others) <= OTHERS_LISTED:
+            for bucket in others:
+                self._buckets[bucket.name] = bucket
+            self.add_options(
+                Option(self._prompt(b), id=BUCKET_PREFIX + b.name, disabled=True)
+                for b in others
+            )
+        else:
+            with contextlib.suppress(OptionDoesNotExist):
+                self.remove_option(OTHERS_ID)
+            self.add_option(
+                Option(Row(others_prompt(others, region)), id=OTHERS_ID, disabled=True)
+            )
+
     def health_of(self, name: str) -> BucketHealth | None:
         return self._health.get(name)
 
-    def set_health(self, name: str, health: BucketHealth) -> None:
-        self._health[name] = health
-        wider = len(health.encryption) > self._encryption_width
-        self._encryption_width = max(self._encryption_width, len(health.encryption))
-        # A wider encryption column re-aligns every row; otherwise only this one changes.
-        for bucket in self._buckets:
-            if bucket.usable and (wider or bucket.name == name):
+    def set_health(self, results: Mapping[str, BucketHealth]) -> None:
+        """Badges that arrived (in a batch): only rows with a badge change."""
+        self._health.update(results)
+        widest = max([len(h.encryption) for h in results.values()] + [0])
+        wider = widest > self._encryption_width
+        self._encryption_width = max(self._encryption_width, widest)
+        # A wider encryption column re-aligns the rows with a badge ("checking" has none).
+        names = set(self._health) if wider else set(results)
+        for name in names:
+            bucket = self._buckets.get(name)
+            if bucket is not None and bucket.usable:
                 with contextlib.suppress(OptionDoesNotExist):
-                    self.replace_option_prompt(
-                        BUCKET_PREFIX + bucket.name,
-                        bucket_prompt(
-                            bucket, self._width, self._health.get(bucket.name),
-                            self._encryption_width,
-                        ),
-                    )
+                    self.replace_option_prompt(BUCKET_PREFIX + name, self._prompt(bucket))
 
 
 # Log groups -------------------------------------------------------------------------------
