@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+from wizard.core.presets import DEFAULT_WINDOW
 from wizard.core.state import Choices
 from wizard.core.text import count
 from wizard.core.validate import (
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-DEFAULT_SINCE = "24h"
-DEFAULT_LINES = 10
 BUSY_RETRIES = 3
 
 
@@ -399,7 +398,7 @@ def export_window(args: argparse.Namespace, now_ms: int | None = None) -> tuple[
         if args.from_time is not None:
             from_ms = parse_time_ms(args.from_time)
         else:
-            from_ms = to_ms - parse_duration_ms(DEFAULT_SINCE)
+            from_ms = to_ms - parse_duration_ms(DEFAULT_WINDOW)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if from_ms >= to_ms:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard.core import doctor
 from wizard.core import plan as core_plan
-from wizard.core.presets import DEFAULT_KEY_ALIAS, suggested_bucket_name
+from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_WINDOW, suggested_bucket_name
 from wizard.core.state import (
     DEFAULT_PREFIX,
     KEY_MANAGER_CUSTOMER,
@@ -109,13 +109,12 @@ class WizardState:
     create_bucket: bool = False
     prefix: str = DEFAULT_PREFIX
     log_group: str | None = None
-    window: str = "24h"
+    window: str = DEFAULT_WINDOW
     stream_prefix: str | None = None
     review: Review | None = None
     applied: aws_apply.ApplyResult | None = None
     result: aws_export.ExportResult | None = None
     repair: bool = False
-    history: list[Step] = field(default_factory=list)
 
     def choices(self) -> Choices:
         if not self.region or not self.bucket:
