@@ -17,6 +17,7 @@ from tests.sandbox.conftest import (
     REGION,
     Clients,
     client,
+    deny_insecure_transport,
     destination,
     make_bucket,
     make_key,
@@ -202,14 +203,7 @@ def test_explicit_deny_on_put_object_only(aws: Clients) -> None:
 def test_insecure_transport_deny_does_not_block(aws: Clients) -> None:
     # The service calls S3 over TLS: aws:SecureTransport is "true" in its request.
     bucket = unique("tls-only")
-    deny = {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
+    deny = deny_insecure_transport(bucket)
     make_bucket(aws.s3, bucket, extra_statements=[deny])
     assert wait_settled(aws.logs, export(aws, bucket))["status"]["code"] == "COMPLETED"
 

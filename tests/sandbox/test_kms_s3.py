@@ -14,6 +14,7 @@ from tests.sandbox.conftest import (
     REGION,
     Clients,
     client,
+    deny_insecure_transport,
     destination,
     make_bucket,
     make_key,
@@ -241,14 +242,7 @@ def test_get_object_refused_when_key_policy_does_not_let_the_account_decrypt(
 def test_bucket_policy_deny_does_not_lock_the_account_out_of_objects(aws: Clients) -> None:
     # moto would apply a Principal "*" Deny regardless of its conditions; the sandbox does not.
     bucket = unique("deny-star")
-    deny = {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
+    deny = deny_insecure_transport(bucket)
     make_bucket(aws.s3, bucket, extra_statements=[deny])
     aws.s3.put_object(Bucket=bucket, Key="a.txt", Body=b"a")
     assert aws.s3.get_object(Bucket=bucket, Key="a.txt")["Body"].read() == b"a"

@@ -149,8 +149,13 @@ class StepScreen(Screen[None]):
         if self.can_go_back():
             self.wizard.previous_step(self.STEP)
 
-    def refuse(self, message: str) -> None:
+    def refuse(self, message: str, field: Input | None = None) -> bool:
+        """Say why Next cannot go on (and put the cursor where the fix is); always False,
+        so ``commit`` can ``return self.refuse(...)``."""
         self.notify(message, title="Not yet", severity="warning", timeout=4, markup=False)
+        if field is not None:
+            field.focus()
+        return False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "next":

@@ -342,23 +342,18 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         listing = self.query_one(BucketList)
         chosen = listing.highlighted_id
         if chosen is None:
-            self.refuse("Choose a bucket, or Create a new bucket.")
-            return False
+            return self.refuse("Choose a bucket, or Create a new bucket.")
         prefix = self.query_one("#prefix", Input)
         problem = prefix_problem(prefix.value)
         if problem:
-            self.refuse(problem)
-            prefix.focus()
-            return False
+            return self.refuse(problem, prefix)
         state = self.state
         if chosen == CREATE_ID:
             name = self.query_one("#bucket-name", Input)
             problem, _ = self._name_problem()
             if problem:
                 self._show_name_problem()
-                self.refuse(problem)
-                name.focus()
-                return False
+                return self.refuse(problem, name)
             if name.value not in self._availability:
                 # Next waits for the check; its answer moves on (or explains why not).
                 self._next_pending = True

@@ -200,14 +200,11 @@ runs one export per account and region: if another one is active, wait for it or
     def commit(self) -> bool:
         group = self.query_one(LogGroupList).highlighted_id
         if group is None:
-            self.refuse("Choose a log group to export.")
-            return False
+            return self.refuse("Choose a log group to export.")
         window = self.query_one("#window", Input)
         problem = window_problem(window.value)
         if problem:
-            self.refuse(problem)
-            window.focus()
-            return False
+            return self.refuse(problem, window)
         state = self.state
         state.log_group = group.removeprefix(GROUP_PREFIX)
         state.window = window.value.strip()

@@ -170,17 +170,14 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
         keys = self.query_one(KeyList)
         chosen = keys.highlighted_id
         if chosen is None:
-            self.refuse("Choose a key, or Create a new key.")
-            return False
+            return self.refuse("Choose a key, or Create a new key.")
         state = self.state
         if chosen == CREATE_ID:
             alias = self.query_one("#alias", Input)
             problem = self.alias_problem(alias.value)
             if problem:
                 self._show_alias_problem()
-                self.refuse(problem)
-                alias.focus()
-                return False
+                return self.refuse(problem, alias)
             state.create_key_alias = normalize_alias(alias.value)
             state.key = None
         else:
