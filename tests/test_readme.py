@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pty_drain import drain_until_exit
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
@@ -65,17 +67,6 @@ def _read_until(fd: int, pattern: bytes, deadline: float) -> bytes:
     raise AssertionError(f"{pattern!r} never appeared; the screen showed: {seen[-2000:]!r}")
 
 
-def _drain_until_exit(fd: int, process: subprocess.Popen[bytes], deadline: float) -> int:
-    while process.poll() is None and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                os.read(fd, 65536)
-            except OSError:
-                pass
-    return process.wait(timeout=max(0.1, deadline - time.monotonic()))
-
-
 @pytest.mark.slow
 def test_demo_command_draws_the_first_step_and_quits_cleanly(tmp_path: Path) -> None:
     env = {
@@ -105,7 +96,7 @@ def test_demo_command_draws_the_first_step_and_quits_cleanly(tmp_path: Path) -> 
         _read_until(leader, b"123456789012", time.monotonic() + 60)
         os.write(leader, b"q")
         # Keep reading while it exits: a full pty buffer would block the app's last writes.
-        assert _drain_until_exit(leader, process, time.monotonic() + 60) == 0
+        assert drain_until_exit(leader, process, timeout=60) == 0
     finally:
         if process.poll() is None:
             process.kill()

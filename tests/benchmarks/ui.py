@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.harness import BenchResult, BenchSandbox, Row, log, median, session_for
+from tests.pty_drain import drain_until_exit
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_MS = 100.0
@@ -168,7 +169,7 @@ def launch_in_pty(command: list[str], env: dict[str, str], timeout: float = 30.0
                 run.connected = now
         os.write(master, b"q")
         try:
-            run.exit_code = process.wait(15)
+            run.exit_code = drain_until_exit(master, process, timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGTERM)  # our own child's session
             run.exit_code = process.wait(10)
