@@ -55,10 +55,19 @@ def test_regions_fall_back_to_botocore_when_denied(start_sandbox: StartSandbox) 
     assert not any(r.startswith("cn-") for r in regions)
 
 
+def last_sent(pages: list[list[KeyOption]]) -> dict[str, KeyOption]:
+    """Each key as ``on_page`` last sent it (a key sent again replaces its row)."""
+    return {o.key.arn or o.key.reference: o for page in pages for o in page}
+
+
 def test_keys_of_the_demo_with_reasons(demo: Sandbox) -> None:
     pages: list[list[KeyOption]] = []
     options = inventory.list_keys(session_for(demo), REGION, on_page=pages.append)
-    assert pages and sum(len(p) for p in pages) == len(options)
+    rows = last_sent(pages)
+    assert pages and len(rows) == len(options)
+    assert {arn: o.key.aliases for arn, o in rows.items()} == {
+        o.key.arn: o.key.aliases for o in options
+    }
     keys = by_alias(options)
     good = keys["alias/demo-exports"]
     assert good.usable and good.reason is None
@@ -71,6 +80,34 @@ def test_keys_of_the_demo_with_reasons(demo: Sandbox) -> None:
     assert not keys["alias/aws/s3"].usable
     assert "AWS managed" in (keys["alias/aws/s3"].reason or "")
     assert options[0].usable  # usable keys first
+
+
+def test_first_rows_do_not_wait_for_the_aliases(demo: Sandbox) -> None:
+    """ListAliases is slow here (held until the first rows are out): the first page is sent
+    named by key id, then sent again with the aliases; nothing else is sent twice."""
+    session = session_for(demo)
+    first_rows_out = threading.Event()
+
+    def hold_aliases(**_: Any) -> None:
+        assert first_rows_out.wait(10), "the first rows waited for ListAliases"
+
+    session.client("kms", REGION).meta.events.register(
+        "before-call.kms.ListAliases", hold_aliases
+    )
+    pages: list[list[KeyOption]] = []
+
+    def on_page(options: list[KeyOption]) -> None:
+        pages.append(options)
+        first_rows_out.set()
+
+    options = inventory.list_keys(session, REGION, on_page=on_page)
+    assert len(pages) == 2
+    assert not any(o.key.aliases for o in pages[0])  # named by id: the aliases were late
+    assert [o.key.arn for o in pages[1]] == [o.key.arn for o in pages[0]]
+    assert last_sent(pages)[by_alias(options)["alias/demo-exports"].key.arn or ""].key.aliases
+    assert {o.key.arn: o.key.aliases for o in pages[1]} == {
+        o.key.arn: o.key.aliases for o in options
+    }
 
 
 def test_pending_deletion_key_is_listed_with_reason(empty: Sandbox) -> None:

@@ -156,6 +156,24 @@ async def test_key_pages_are_appended_and_rotation_shows_as_loading() -> None:
         assert keys.get_option_at_index(1) is first  # earlier rows stay as they were
 
 
+async def test_a_key_sent_again_with_its_alias_is_renamed_in_place() -> None:
+    from dataclasses import replace
+
+    named = KEY_OPTIONS[0]
+    by_id = KeyOption(replace(named.key, aliases=()), True, None)  # before ListAliases
+    key_id = named.key.key_id or ""
+    assert key_prompt(by_id, 40).plain.count(key_id) == 1  # the name is the id: not twice
+    app = _Lists()
+    async with app.run_test(size=(100, 30)) as pilot:
+        keys = app.query_one(KeyList)
+        keys.add_keys([by_id, KEY_OPTIONS[1]])
+        keys.add_keys([named, KEY_OPTIONS[1]])
+        await pilot.pause()
+        assert keys.option_count == 3
+        row = str(keys.get_option_at_index(1).prompt.content)  # type: ignore[union-attr]
+        assert row.startswith(named.key.aliases[0]) and key_id[:8] in row
+
+
 async def test_other_region_buckets_listed_when_few_else_one_line() -> None:
     here = [BucketOption("here", REGION, True)]
     app = _Lists()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -205,36 +205,53 @@ def list_keys(
 ) -> list[KeyOption]:
     """Every key of the region with its aliases and metadata; unusable ones carry the reason.
 
-    The order of work is the order a person sees it: the alias pages (rows are named by
-    alias) and the first ListKeys page's DescribeKey calls first; the other pages' keys wait
-    until the first page is out, then every key is described; only then is each usable
-    key's rotation status read. ``on_page`` gets each ListKeys page's options (in ListKeys
-    order) as soon as the page is described, on the calling thread, with
-    ``rotation_enabled`` still None; the returned list (sorted: usable first) has it.
+    The order of work is the order a person sees it: the first ListKeys page's DescribeKey
+    calls and the alias pages first; the other pages' keys wait until the first page is
+    out, then every key is described; only then is each usable key's rotation status read.
+
+    ``on_page`` gets each ListKeys page's options (in ListKeys order) as soon as the page is
+    described, on the calling thread, with ``rotation_enabled`` still None. A page that is
+    out before the aliases (ListAliases is one page after another: 11 round trips for 1,000
+    keys) has its rows named by key id, and is sent again once the aliases are in: a key
+    sent twice replaces its row. The returned list (sorted: usable first) has everything.
     """
     kms = session.client("kms", region)
     pages: list[list[Future[KeyState]]] = []
     emitted = 0
+    unnamed: list[int] = []  # pages sent before the aliases were in
 
-    def emit_ready(aliases: Future[dict[str, list[str]]], block: bool) -> None:
+    def send(index: int) -> None:
+        named = aliases.done()  # read once: the aliases may arrive meanwhile
+        by_key = aliases.result() if named else {}
+        options = [_option(f.result(), by_key, region) for f in pages[index]]
+        if on_page is not None and options:
+            on_page(options)
+        if not named:
+            unnamed.append(index)
+
+    def emit_ready() -> None:
         nonlocal emitted
-        while emitted < len(pages):
-            page = pages[emitted]
-            if not block and not (aliases.done() and all(f.done() for f in page)):
-                return
-            by_key = aliases.result()
-            options = [_option(f.result(), by_key, region) for f in page]
+        if aliases.done() and unnamed:
+            waiting, unnamed[:] = list(unnamed), []
+            for index in waiting:
+                send(index)
+        while emitted < len(pages) and all(f.done() for f in pages[emitted]):
+            send(emitted)
             emitted += 1
-            if on_page is not None and options:
-                on_page(options)
             gate.set()  # the first rows are out: describe the rest
 
-    # Until the first page is out (it needs the aliases), only its keys are described: the
-    # first rows are not queued behind a thousand other keys, nor their threads.
+    def wait_for_progress() -> None:
+        """Until the next page is described, or the aliases arrive for rows sent without."""
+        watched: list[Future[Any]] = list(pages[emitted]) if emitted < len(pages) else []
+        if unnamed:
+            watched.append(aliases)
+        wait(watched, return_when=FIRST_COMPLETED)
+
+    # Until the first page is out, only its keys are described: the first rows are not
+    # queued behind a thousand other keys, nor their threads.
     gate = threading.Event()
     rotated: list[Future[KeyState]] = []
-    # The alias pages are read on a thread of their own, beside a few threads for the first
-    # page (which finish about when the aliases do, without crowding them).
+    # The alias pages are read on a thread of their own, beside the first page's threads.
     with (
         ThreadPoolExecutor(1 + FIRST_PAGE_WORKERS, thread_name_prefix="kms-first") as first,
         ThreadPoolExecutor(max_workers=DESCRIBE_WORKERS, thread_name_prefix="kms") as pool,
@@ -251,16 +268,18 @@ def list_keys(
                             for entry in page.get("Keys", [])
                         ]
                     )
-                    # The first page waits for the aliases; the rest of ListKeys waits for
-                    # the first page to be out (its calls would only slow the first rows).
-                    emit_ready(aliases, block=len(pages) == 1)
+                    if len(pages) == 1:  # the rest of ListKeys would only slow the first rows
+                        wait(pages[0])
+                    emit_ready()
             # Queued behind every DescribeKey (the pool runs tasks in order).
             rotated = [pool.submit(_with_rotation, kms, f) for page in pages for f in page]
-            emit_ready(aliases, block=True)
+            while emitted < len(pages) or unnamed:
+                wait_for_progress()
+                emit_ready()
             by_key = aliases.result()
             result = [_option(f.result(), by_key, region) for f in rotated]
         except BaseException:
-            gate.set()  # release the workers waiting for the aliases
+            gate.set()  # release the workers waiting for the first page
             aliases.cancel()
             for future in [*rotated, *(f for page in pages for f in page)]:
                 future.cancel()

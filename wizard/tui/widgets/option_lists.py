@@ -126,7 +126,8 @@ def key_prompt(option: KeyOption, name_width: int) -> Content:
         "rotation …",
     )
     key_id = key.key_id or ""
-    short_id = f"{key_id[:8]}…" if len(key_id) > 9 and key.aliases else key_id
+    # Named by alias: the id's start tells keys apart; named by id: it is in the name already.
+    short_id = "" if not key.aliases else f"{key_id[:8]}…" if len(key_id) > 9 else key_id
     return Content.assemble(
         (name, "bold"),
         "  ",
@@ -144,10 +145,14 @@ class KeyList(ChoiceList):
         self._width = 12
         self._seen: set[str] = set()
 
+    @staticmethod
+    def _row_id(option: KeyOption) -> str:
+        return KEY_PREFIX + (option.key.arn or option.key.reference)
+
     def _rows(self, options: Iterable[KeyOption]) -> list[Option]:
         rows: list[Option] = []
         for option in options:
-            option_id = KEY_PREFIX + (option.key.arn or option.key.reference)
+            option_id = self._row_id(option)
             if option_id in self._seen:
                 continue
             self._seen.add(option_id)
@@ -169,13 +174,17 @@ class KeyList(ChoiceList):
             self.highlighted = 0
 
     def add_keys(self, options: Sequence[KeyOption]) -> None:
-        """A page of keys while they load: appended, the rows shown so far stay as they are.
+        """A page of keys while they load: new keys appended, keys sent again (now with
+        their aliases) re-drawn in place; the other rows stay as they are.
 
         The name column takes its width from the first page; ``show_keys`` realigns it.
         """
         if not self.option_count:
             self.show_keys(options)
             return
+        again = [o for o in options if self._row_id(o) in self._seen]
+        for option in again:
+            self.replace_option_prompt(self._row_id(option), Row(key_prompt(option, self._width)))
         self.add_options(self._rows(options))
 
 
