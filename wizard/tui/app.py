@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
@@ -34,7 +34,14 @@ class WizardApp(App[int]):
     """cwl-export-wizard's TUI. ``run()`` in ``wizard.tui`` is the entry point."""
 
     TITLE = "CloudWatch Logs export wizard"
-    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses work too
+    # Every screen's stylesheet too (absolute paths, the ones the screens name): Textual
+    # re-parses all CSS and restyles the whole app the first time it meets a screen with a
+    # stylesheet it has not read (about 50 ms, several times that on a busy machine).
+    # Read once at start, moving from step to step costs no parse.
+    CSS_PATH: ClassVar[list[str | PurePath]] = [
+        Path(__file__).with_name("app.tcss"),
+        *sorted(Path(__file__).with_name("screens").glob("*.tcss")),
+    ]
     ENABLE_COMMAND_PALETTE = False
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -54,6 +54,7 @@ class StepScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._jobs: dict[str, str] = {}
+        self._footer_shown: tuple[tuple[str, str, bool], ...] | None = None  # its keys
 
     # Shortcuts -----------------------------------------------------------------------------
     @property
@@ -125,7 +126,15 @@ class StepScreen(Screen[None]):
             return
         self.query_one("#back", Button).disabled = not self.can_go_back()
         self.query_one("#next", Button).disabled = not self.can_go_next()
-        self.refresh_bindings()
+        # The footer rebuilds all its keys on every bindings refresh (tens of ms, and this
+        # runs on each busy/idle change): refresh only when what it shows would change.
+        shown = tuple(
+            (key, active.binding.action, active.enabled)
+            for key, active in self.active_bindings.items()
+        )
+        if shown != self._footer_shown:
+            self._footer_shown = shown
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":

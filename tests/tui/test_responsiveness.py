@@ -1,0 +1,73 @@
+"""The UI thread does no avoidable work between steps (issue 8: no handler over 100 ms).
+
+Wall-clock limits would be flaky here; these count the expensive things instead: a
+stylesheet re-parse (Textual re-reads all CSS and restyles the whole app when it meets a
+screen stylesheet it has not read) and a footer rebuild (every key re-mounted).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.css.stylesheet import Stylesheet
+
+from tests.tui.fakes import fake_app
+from tests.tui.pilot_helpers import at_step, wait_until
+from wizard.flow import Step, WizardState
+from wizard.tui.screens.base import StepScreen
+from wizard.tui.screens.help import HelpScreen
+
+
+async def test_walking_every_step_and_the_help_parses_no_css(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reparses: list[str] = []
+    original = Stylesheet.reparse
+
+    def counted(self: Stylesheet) -> None:
+        reparses.append(type(self).__name__)
+        original(self)
+
+    app = fake_app(Step.REGION)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await at_step(pilot, Step.REGION)
+        monkeypatch.setattr(Stylesheet, "reparse", counted)
+        for step in (Step.REGION, Step.KEY, Step.BUCKET, Step.REVIEW, Step.APPLY):
+            await at_step(pilot, step)
+            await pilot.press("enter")
+            if step is Step.BUCKET:  # Enter on "Create a new bucket" goes to its name first
+                await pilot.pause()
+                await pilot.press("enter")
+        await at_step(pilot, Step.APPLY)
+        await pilot.press("enter")
+        await at_step(pilot, Step.EXPORT)
+        await pilot.press("enter")
+        await at_step(pilot, Step.RESULT)
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+    assert reparses == []
+
+
+async def test_the_footer_is_refreshed_only_when_its_keys_change() -> None:
+    app = fake_app(Step.KEY, WizardState(region="ap-northeast-1"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await at_step(pilot, Step.KEY)
+        assert isinstance(screen, StepScreen)
+        refreshes: list[bool] = []
+        original = screen.refresh_bindings
+
+        def counted(*args: Any) -> None:
+            refreshes.append(True)
+            original(*args)
+
+        screen.refresh_bindings = counted  # type: ignore[method-assign]
+        for _ in range(5):
+            screen.update_nav()  # nothing changed: the footer stays as it is
+        assert refreshes == []
+        screen.busy("probe", "Working...")  # Next is disabled while busy: one refresh
+        screen.busy("other", "Still working...")  # still disabled: none
+        assert len(refreshes) == 1
+        screen.idle("probe")
+        screen.idle("other")  # Next enabled again: one more
+        assert len(refreshes) == 2
