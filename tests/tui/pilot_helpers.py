@@ -13,6 +13,7 @@ from wizard.flow import Step
 from wizard.tui.app import WizardApp
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.error_panel import ErrorPanel
+from wizard.tui.widgets.facts import Facts
 
 POLL = 0.05
 MAX_POLLS = 800  # a bound on the number of polls, not a wall-clock limit
@@ -98,5 +99,10 @@ def text_of(app: WizardApp, selector: str) -> str:
 
 
 def screen_text(app: WizardApp) -> str:
-    """The text of every Static (and Label) on the current screen, for assertions."""
-    return "\n".join(str(w.content) for w in app.screen.query(Static) if w.display)
+    """The text of every Static (and Label) and Facts on the current screen, in screen
+    order, for assertions."""
+    return "\n".join(
+        w.text if isinstance(w, Facts) else str(w.content)
+        for w in app.screen.query("Static, Facts")
+        if w.display and isinstance(w, (Static, Facts))
+    )

@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 from textual.app import App, ComposeResult
+from textual.content import Content
+from textual.widgets import Static
 
 from tests.tui.fakes import BUCKETS, GROUPS, KEY_OPTIONS, NOW_MS, REGION, key
 from wizard.aws.export import ExportBusy
@@ -195,3 +197,23 @@ async def test_other_region_buckets_listed_when_few_else_one_line() -> None:
         assert summary.prompt.content.plain == (
             f"4,001 buckets in other regions (not usable: exports need a bucket in {REGION})"
         )
+
+
+class _Muted(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Static(Content.assemble("normal ", health_badge(None)), id="line")
+
+
+async def test_muted_text_is_dimmer_than_normal_text() -> None:
+    """A "$text-muted" Content style rendered brighter than normal text (pure white: it
+    needs a background to blend with); the widgets use "$foreground-muted"."""
+    app = _Muted()
+    async with app.run_test(size=(60, 3)) as pilot:
+        await pilot.pause()
+        colours = {
+            segment.text.strip(): segment.style.color
+            for segment in app.query_one("#line", Static).render_line(0)
+            if segment.text.strip() and segment.style and segment.style.color
+        }
+        normal, muted = colours["normal"], colours["… checking"]
+        assert sum(muted.triplet or (0, 0, 0)) < sum(normal.triplet or (0, 0, 0))

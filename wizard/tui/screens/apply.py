@@ -18,6 +18,7 @@ from wizard.core.text import count
 from wizard.errors import ApplyError, Cancelled, DriftError, WizardError
 from wizard.flow import Step
 from wizard.tui.screens.base import StepScreen
+from wizard.tui.styles import MUTED
 from wizard.tui.widgets.facts import Facts
 
 if TYPE_CHECKING:
@@ -26,13 +27,13 @@ if TYPE_CHECKING:
 CONFIRM_WORD = "apply"
 
 _STATUS = {
-    "pending": ("○", "$text-muted"),
+    "pending": ("○", MUTED),
     "running": ("◐", "bold $text-accent"),
     "applied": ("✓", "bold $text-success"),
     "unchanged": ("=", "$text-success"),
     "failed": ("✗", "bold $text-error"),
     "rolled back": ("↺", "bold $text-warning"),
-    "not started": ("-", "$text-muted"),
+    "not started": ("-", MUTED),
 }
 
 
@@ -280,7 +281,7 @@ Quitting while changes are being applied asks first, then rolls back before it q
         if isinstance(error, DriftError):
             lines.append(Content("Go Back to Review: it reads the current state again."))
         if isinstance(error, WizardError) and not lines and not journal:
-            lines.append(Content.styled("Nothing was changed.", "$text-muted"))
+            lines.append(Content.styled("Nothing was changed.", MUTED))
         self.show_outcome(Content("\n").join(lines))
         if journal:
             self.query_one("#journal", Facts).show(

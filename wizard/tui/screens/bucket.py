@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from wizard.core.validate import bucket_name_problem, prefix_problem
 from wizard.flow import BucketHealth, BucketOption, Step
 from wizard.tui.screens.base import StepScreen
+from wizard.tui.styles import MUTED
 from wizard.tui.widgets.option_lists import BUCKET_PREFIX, CREATE_ID, BucketList
 from wizard.tui.widgets.validators import ProblemValidator
 
@@ -233,14 +234,14 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
                 Content.styled(
                     "The wizard creates the bucket with public access blocked, ACLs off, "
                     "SSE-KMS with your key and a policy for CloudWatch Logs.",
-                    "$text-muted",
+                    MUTED,
                 )
             )
             return
         name = (highlighted or "").removeprefix(BUCKET_PREFIX)
         health = self.query_one(BucketList).health_of(name)
         if health is None:
-            detail.update(Content.styled(f"Checking {name}...", "$text-muted"))
+            detail.update(Content.styled(f"Checking {name}...", MUTED))
         elif health.healthy:
             detail.update(Content.styled(f"✓ {name} is ready for exports.", "$text-success"))
         else:
@@ -250,7 +251,7 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
                     (f"{name}: ", "bold"),
                     problems[0],
                     (f" (+{len(problems) - 1} more on Review)" if len(problems) > 1 else "",
-                     "$text-muted"),
+                     MUTED),
                 )
             )
 
@@ -301,7 +302,7 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         if problem:
             out.update(Content.styled(problem, "$text-error"))
         else:
-            style = "$text-success" if news and news.startswith("✓") else "$text-muted"
+            style = "$text-success" if news and news.startswith("✓") else MUTED
             out.update(Content.styled(news or "", style))
 
     @on(Input.Changed, "#bucket-name")

@@ -20,6 +20,7 @@ from wizard.core.validate import parse_duration_ms
 from wizard.errors import Cancelled
 from wizard.flow import Flow, Step
 from wizard.tui.screens.base import StepScreen
+from wizard.tui.styles import MUTED
 from wizard.tui.widgets.option_lists import GROUP_PREFIX, LogGroupList
 from wizard.tui.widgets.validators import ProblemValidator
 
@@ -252,10 +253,10 @@ runs one export per account and region: if another one is active, wait for it or
         self._task_id = task.task_id
         self.show_status(
             Content.assemble(
-                ("Task ", "$text-muted"), task.task_id, "  ",
+                ("Task ", MUTED), task.task_id, "  ",
                 (task.status, "bold $text-accent"),
-                ("  elapsed ", "$text-muted"), f"{message.elapsed:.1f} s",
-                ("   x: cancel", "$text-muted"),
+                ("  elapsed ", MUTED), f"{message.elapsed:.1f} s",
+                ("   x: cancel", MUTED),
             )
         )
 
@@ -276,7 +277,7 @@ runs one export per account and region: if another one is active, wait for it or
                 return
             self.show_status(
                 Content.assemble(
-                    ("Task ", "$text-muted"), result.task.task_id, "  ",
+                    ("Task ", MUTED), result.task.task_id, "  ",
                     (result.task.status, "bold $text-warning"),
                 )
             )

@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 from wizard.flow import Step, WizardState
 from wizard.tui.connection import Connection
 from wizard.tui.screens.base import StepScreen
+from wizard.tui.styles import MUTED
 from wizard.tui.widgets import StepIndicator
 from wizard.tui.widgets.error_panel import error_parts
 from wizard.tui.widgets.option_lists import ChoiceList
@@ -99,13 +100,13 @@ Nothing is changed in AWS before the Apply step (step 5).
         self.set_hint(self.hint())
         identity = connection.identity
         where = Content.assemble(
-            ("Account ", "$text-muted"), (identity.account, "bold"),
-            ("   Identity ", "$text-muted"), identity.arn,
-            ("\nConnected to ", "$text-muted"), (connection.label, "bold"),
+            ("Account ", MUTED), (identity.account, "bold"),
+            ("   Identity ", MUTED), identity.arn,
+            ("\nConnected to ", MUTED), (connection.label, "bold"),
         )
         if connection.sandbox:
             where = Content.assemble(
-                where, (" - a demo account on 127.0.0.1: nothing real is changed.", "$text-muted")
+                where, (" - a demo account on 127.0.0.1: nothing real is changed.", MUTED)
             )
         self.query_one("#identity", Static).update(where)
         self.query_one("#sandbox", Button).display = False
@@ -116,7 +117,7 @@ Nothing is changed in AWS before the Apply step (step 5).
             Option(
                 Content.assemble(
                     (region.ljust(18), "bold" if region == chosen else ""),
-                    ("your session's region" if region == default else "", "$text-muted"),
+                    ("your session's region" if region == default else "", MUTED),
                 ),
                 id=region,
             )
@@ -159,7 +160,7 @@ Nothing is changed in AWS before the Apply step (step 5).
                     Content.styled(
                         "Or try the wizard on the local AWS sandbox: a demo account on "
                         "127.0.0.1, no credentials needed, nothing real is changed.",
-                        "$text-muted",
+                        MUTED,
                     ),
                 ]
             )

@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 
 from wizard.core.validate import bucket_name_problem
 from wizard.flow import BucketOption, Flow
+from wizard.tui.styles import MUTED
 from wizard.tui.widgets.error_panel import ErrorPanel
 from wizard.tui.widgets.option_lists import BUCKET_PREFIX, ChoiceList
 from wizard.tui.widgets.validators import ProblemValidator
@@ -73,7 +74,7 @@ class RepairScreen(ModalScreen[str | None]):
         listing = self.query_one("#repair-buckets", ChoiceList)
         listing.set_options(
             Option(
-                Content.assemble((b.name.ljust(32), "bold"), (b.region or "?", "$text-muted")),
+                Content.assemble((b.name.ljust(32), "bold"), (b.region or "?", MUTED)),
                 id=BUCKET_PREFIX + b.name,
             )
             for b in buckets

@@ -17,6 +17,7 @@ from wizard.core.text import count as plural
 from wizard.flow import Step
 from wizard.tui.screens.apply import undo_command
 from wizard.tui.screens.base import StepScreen
+from wizard.tui.styles import MUTED
 from wizard.tui.widgets.facts import Fact, Facts
 from wizard.tui.widgets.option_lists import human_size
 
@@ -101,11 +102,11 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
             )
         )
         lines = [
-            Content.assemble((obj.uri, "bold"), (f"  {human_size(obj.size)}", "$text-muted"))
+            Content.assemble((obj.uri, "bold"), (f"  {human_size(obj.size)}", MUTED))
             for obj in result.objects[:MAX_OBJECTS_SHOWN]
         ]
         if count > MAX_OBJECTS_SHOWN:
-            lines.append(Content.styled(f"... and {count - MAX_OBJECTS_SHOWN} more", "$text-muted"))
+            lines.append(Content.styled(f"... and {count - MAX_OBJECTS_SHOWN} more", MUTED))
         self.query_one("#objects", Static).update(Content("\n").join(lines))
 
         encryption = result.encryption
@@ -128,7 +129,7 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
             Content(f"First decrypted lines of {stream}")
         )
         sample = Content("\n").join(Content(line) for line in result.sample) if result.sample \
-            else Content.styled(result.explanation or "(no lines)", "$text-muted")
+            else Content.styled(result.explanation or "(no lines)", MUTED)
         self.query_one("#sample", Static).update(sample)
 
         task = result.task

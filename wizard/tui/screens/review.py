@@ -17,6 +17,7 @@ from wizard.core.cli_equivalent import aws_cli_commands, render
 from wizard.core.plan import Change, Plan
 from wizard.flow import Review, Step
 from wizard.tui.screens.base import StepScreen
+from wizard.tui.styles import MUTED
 from wizard.tui.widgets import DiffView, FindingsList
 
 
@@ -30,10 +31,10 @@ def choices_line(screen: StepScreen) -> Content:
         key = "the bucket's current key"
     bucket = f"new bucket {state.bucket}" if state.create_bucket else f"s3://{state.bucket}"
     return Content.assemble(
-        ("Region ", "$text-muted"), (state.region or "?", "bold"),
-        ("   Key ", "$text-muted"), (key, "bold"),
-        ("\nBucket ", "$text-muted"), (bucket, "bold"),
-        ("   Prefix ", "$text-muted"), (state.prefix, "bold"),
+        ("Region ", MUTED), (state.region or "?", "bold"),
+        ("   Key ", MUTED), (key, "bold"),
+        ("\nBucket ", MUTED), (bucket, "bold"),
+        ("   Prefix ", MUTED), (state.prefix, "bold"),
     )
 
 
@@ -169,7 +170,7 @@ it did not write); Next stays disabled until you change your choices (Back).
 
     def cli_text(self, plan: Plan) -> Content:
         if plan.empty:
-            return Content.styled("No AWS CLI commands: nothing to change.", "$text-muted")
+            return Content.styled("No AWS CLI commands: nothing to change.", MUTED)
         region = self.state.region or ""
         text = render(aws_cli_commands(plan, region))
         return Content.assemble(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from wizard.tui.styles import MUTED
+
 
 def diff_content(diff: str) -> Content:
     """``+`` lines green, ``-`` lines red, hunk headers in the accent colour."""
@@ -19,7 +21,7 @@ def diff_content(diff: str) -> Content:
         elif line.startswith("@@"):
             style = "$text-accent"
         else:
-            style = "$text-muted"
+            style = MUTED
         lines.append(Content.styled(line, style))
     return Content("\n").join(lines)
 
@@ -39,7 +41,7 @@ class DiffView(Static):
 
     def __init__(self, diff: str, *, id: str | None = None, classes: str | None = None) -> None:
         content = diff_content(diff) if diff.strip() else Content.styled(
-            "(no document to compare)", "$text-muted"
+            "(no document to compare)", MUTED
         )
         super().__init__(content, id=id, classes=classes)
         self.diff = diff

@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from wizard.core.doctor import Finding, Severity
+from wizard.tui.styles import MUTED
 
 _ICON = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
 _STYLE = {
@@ -23,11 +24,11 @@ def finding_content(finding: Finding) -> Content:
     lines = [Content.styled(finding.message, "bold")]
     if finding.statements:
         involved = ", ".join(finding.statements)
-        lines.append(Content.assemble(("Involved: ", "$text-muted"), involved))
+        lines.append(Content.assemble(("Involved: ", MUTED), involved))
     if finding.aws_error:
         cause = (finding.aws_error, "italic")
-        lines.append(Content.assemble(("AWS error it causes: ", "$text-muted"), cause))
-    lines.append(Content.assemble(("Fix: ", "$text-muted"), finding.fix))
+        lines.append(Content.assemble(("AWS error it causes: ", MUTED), cause))
+    lines.append(Content.assemble(("Fix: ", MUTED), finding.fix))
     return Content("\n").join(lines)
 
 

@@ -19,6 +19,8 @@ from textual.visual import RenderOptions, Visual
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
+from wizard.tui.styles import MUTED
+
 if TYPE_CHECKING:
     from wizard.aws.inventory import KeyOption, LogGroupSummary
     from wizard.flow import BucketHealth, BucketOption
@@ -133,7 +135,7 @@ def key_prompt(option: KeyOption, name_width: int) -> Content:
         "  ",
         (_pad(key.state or "?", 9), "$text-success" if key.state == "Enabled" else ""),
         _pad(rotation, 14),
-        (short_id, "$text-muted"),
+        (short_id, MUTED),
     )
 
 
@@ -194,7 +196,7 @@ class KeyList(ChoiceList):
 def health_badge(health: BucketHealth | None, width: int = 24) -> Content:
     """The bucket's encryption (padded to ``width``) and the doctor's verdict."""
     if health is None:
-        return Content.styled("… checking", "$text-muted")
+        return Content.styled("… checking", MUTED)
     encryption = health.encryption.ljust(width)
     if health.healthy:
         return Content.assemble(encryption, "  ", ("✓ ready", "$text-success"))
@@ -336,7 +338,7 @@ class LogGroupList(ChoiceList):
                     (_pad(group.name, width), "bold"),
                     "  ",
                     _pad(group_age(group, now_ms), 24),
-                    (human_size(group.stored_bytes), "$text-muted"),
+                    (human_size(group.stored_bytes), MUTED),
                 ),
                 id=GROUP_PREFIX + group.name,
             )

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from wizard.flow import Step
+from wizard.tui.styles import MUTED
 
 
 class StepIndicator(Widget):
@@ -33,7 +34,7 @@ class StepIndicator(Widget):
         width = self.content_region.width or self.size.width
         gap = width - title.cell_length - len(self.where)
         if self.where and gap >= 2:
-            first = Content.assemble(title, " " * gap, (self.where, "$text-muted"))
+            first = Content.assemble(title, " " * gap, (self.where, MUTED))
         else:
             first = title
         parts: list[Content | str | tuple[str, str]] = []
@@ -45,5 +46,5 @@ class StepIndicator(Widget):
             elif step is self.step:
                 parts.append((f"● {step.title}", "bold $text-accent"))
             else:
-                parts.append((f"○ {step.title}", "$text-muted"))
+                parts.append((f"○ {step.title}", MUTED))
         return Content("\n").join([first, Content.assemble(*parts)])
