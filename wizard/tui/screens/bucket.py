@@ -99,10 +99,11 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
             self.busy("buckets", f"Listing the buckets of {self.aws_region}...")
             self.load_buckets(self.aws_region)
         others = self.wizard.other_bucket_cache.get(self.aws_region)
-        if others is None:
-            self.load_other_buckets(self.aws_region)
-        elif cached is not None:
-            self.query_one(BucketList).show_others(others, self.aws_region)
+        if cached is not None:
+            if others is None:
+                self.load_other_buckets(self.aws_region)
+            else:
+                self.query_one(BucketList).show_others(others, self.aws_region)
 
     # Loading -------------------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, group="buckets", exclusive=True)
@@ -111,7 +112,8 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
 
     @work(thread=True, exit_on_error=False, group="others", exclusive=True)
     def load_other_buckets(self, region: str) -> list[BucketOption]:
-        # Listing every bucket takes longer than the region's: it must not hold them up.
+        # Started once the region's buckets are shown: parsing every bucket of the account
+        # (5,000 in the benchmark) beside the region's would hold up the rows that matter.
         return self.flow.other_region_buckets(region)
 
     @work(thread=True, exit_on_error=False, group="health")
@@ -129,6 +131,8 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
             others = self.wizard.other_bucket_cache.get(self.aws_region)
             if others is not None:
                 self.query_one(BucketList).show_others(others, self.aws_region)
+            else:
+                self.load_other_buckets(self.aws_region)
         elif group == "others":
             self.wizard.other_bucket_cache[self.aws_region] = result
             if self._loaded:  # else show_buckets' caller adds them
