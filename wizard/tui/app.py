@@ -7,9 +7,11 @@ and their workers; every AWS call happens in a thread worker on the screen that 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, ClassVar
 
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
     from wizard.aws.inventory import KeyOption
     from wizard.flow import BucketOption
     from wizard.sandbox.server import Sandbox
+
+
+WORKER_THREADS = 32  # thread workers in flight at once (each mostly waits on AWS)
 
 
 class WizardApp(App[int]):
@@ -188,6 +193,13 @@ class WizardApp(App[int]):
 
     # Navigation --------------------------------------------------------------------------
     def on_mount(self) -> None:
+        # Thread workers run on the event loop's default executor: asyncio's holds
+        # min(32, CPUs + 4) threads, 6 on a 2-core machine, and a few bucket health checks
+        # queued there made the Review step's read wait seconds for a free thread. The
+        # workers mostly wait on the network, so give them room.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="wizard-worker")
+        )
         self.push_screen(self.make_screen(self.start_step))
 
     def make_screen(self, step: Step) -> StepScreen:
