@@ -387,13 +387,22 @@ def test_ctrl_c_during_apply_in_a_whole_run(
     monkeypatch.setattr(slow_sandbox, "stop", lambda: None)
     monkeypatch.setattr(launch, "start_sandbox", lambda options: slow_sandbox)
     first_step = threading.Event()
+    noticed = threading.Event()  # the main thread took the Ctrl+C
     original_line = Printer.line
 
     def line(self: Printer, text: str = "", style: str | None = None, **kw: Any) -> None:
         original_line(self, text, style, **kw)
-        if text.startswith("[1/") and not first_step.is_set():
+        if text.startswith("Ctrl+C: finishing"):
+            noticed.set()
+        if text.startswith("[1/") and not first_step.is_set():  # the apply worker's thread
             first_step.set()
             _thread.interrupt_main()  # what Ctrl+C in a terminal does
+            # The next steps wait until the main thread has seen it (it polls every 0.2 s):
+            # on a loaded machine the rest of the apply could otherwise finish first. And a
+            # Ctrl+C that never arrives fails this step, instead of the run going on to the
+            # export prompts with no more input to read.
+            if not noticed.wait(30):
+                raise AssertionError("the main thread never took the Ctrl+C")
 
     monkeypatch.setattr(Printer, "line", line)
     try:
