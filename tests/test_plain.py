@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import re
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -376,7 +377,17 @@ def test_cancel_during_apply_rolls_back(
     assert account_state(slow_sandbox) == before
 
 
+@pytest.fixture
+def sigint_as_in_a_terminal() -> Iterator[None]:
+    """Ctrl+C raises KeyboardInterrupt: a runner that started the tests in the background
+    may have set SIGINT to "ignore", and then interrupt_main() does nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("sigint_as_in_a_terminal")
 def test_ctrl_c_during_apply_in_a_whole_run(
     monkeypatch: pytest.MonkeyPatch, slow_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:

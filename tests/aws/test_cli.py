@@ -187,6 +187,9 @@ def test_ctrl_c_during_apply_rolls_back(start_sandbox: StartSandbox, tmp_path: P
         [sys.executable, "-m", "wizard", "apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY,
          "--yes"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+        # As from a terminal: a runner that started us in the background may have made the
+        # tests ignore SIGINT, and a child inherits that (Python then keeps it ignored).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stderr is not None
     seen = ""
