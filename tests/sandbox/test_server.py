@@ -200,3 +200,27 @@ def test_identifiers_are_reproducible() -> None:
             return sorted(k["KeyId"] for k in kms.list_keys()["Keys"])
 
     assert key_ids() == key_ids()
+
+
+def test_start_loads_the_models_moto_answers_with() -> None:
+    """moto loads a service's botocore model on its first response, with no lock: a burst
+    of first requests loaded it once per request thread (S3 then answered in seconds).
+    The sandbox loads them before it serves."""
+    from moto.core.utils import get_service_model, service_name_from_moto_package_name
+
+    from wizard.sandbox.server import SERVED_PACKAGES
+
+    get_service_model.cache_clear()
+    service_name_from_moto_package_name.cache_clear()
+    sandbox = Sandbox(SandboxConfig(scenario="empty")).start()
+    try:
+        before = get_service_model.cache_info()
+        assert before.currsize >= len(SERVED_PACKAGES)
+        s3 = sandbox.client("s3")
+        with pytest.raises(ClientError):  # an error response: the error model is needed too
+            s3.get_bucket_policy(Bucket="no-such-bucket")
+        client(sandbox, "kms").list_keys()
+        after = get_service_model.cache_info()
+        assert after.misses == before.misses  # nothing left to load on a request
+    finally:
+        sandbox.stop()
