@@ -190,6 +190,10 @@ class FakeFlow(Flow):
         self.journal_dir = None
         self._keys = {}
         self.busy_export = busy_export
+        self.prepared: list[str] = []  # regions whose clients were prepared
+
+    def prepare_clients(self, region: str) -> None:
+        self.prepared.append(region)
 
     @property
     def default_region(self) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from textual.css.stylesheet import Stylesheet
 
-from tests.tui.fakes import fake_app
+from tests.tui.fakes import REGION, FakeFlow, fake_app
 from tests.tui.pilot_helpers import at_step, wait_until
 from wizard.flow import Step, WizardState
 from wizard.tui.screens.base import StepScreen
@@ -71,3 +71,28 @@ async def test_the_footer_is_refreshed_only_when_its_keys_change() -> None:
         screen.idle("probe")
         screen.idle("other")  # Next enabled again: one more
         assert len(refreshes) == 2
+
+
+async def test_the_next_steps_clients_are_prepared_while_the_region_is_chosen() -> None:
+    flow = FakeFlow()
+    app = fake_app(Step.REGION, flow=flow)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await at_step(pilot, Step.REGION)
+        await wait_until(pilot, lambda: flow.prepared == [REGION], "clients prepared")
+
+
+def test_prepare_clients_creates_each_service_client_of_the_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wizard.aws.session import AwsSession
+    from wizard.flow import PREPARED_SERVICES, Flow
+
+    created: list[tuple[str, str | None]] = []
+    monkeypatch.setattr(
+        AwsSession, "client", lambda self, service, region=None, **_: created.append(
+            (service, region)
+        )
+    )
+    session = AwsSession.__new__(AwsSession)  # no credentials needed: client() is recorded
+    Flow(session).prepare_clients("eu-west-1")
+    assert created == [(service, "eu-west-1") for service in PREPARED_SERVICES]

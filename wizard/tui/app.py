@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, ClassVar
 
@@ -171,6 +172,19 @@ class WizardApp(App[int]):
         self.connection = connection
         if isinstance(self.screen, StepScreen):
             self.screen.query_one(StepIndicator).where = self.subtitle
+        self._prepare_clients(connection)
+
+    def _prepare_clients(self, connection: Connection) -> None:
+        """While the region is chosen: nothing is shown, and a failure here is met again,
+        and explained, by the step that needs the client."""
+        region = self.state.region or connection.flow.default_region
+        self.run_worker(
+            partial(connection.flow.prepare_clients, region),
+            name="prepare clients",
+            group="prepare",
+            thread=True,
+            exit_on_error=False,
+        )
 
     def key_label(self, key: str | None) -> str | None:
         """An alias for a key ARN the key step listed (people know keys by alias)."""
@@ -201,6 +215,8 @@ class WizardApp(App[int]):
             ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="wizard-worker")
         )
         self.push_screen(self.make_screen(self.start_step))
+        if self.connection is not None:
+            self._prepare_clients(self.connection)
 
     def make_screen(self, step: Step) -> StepScreen:
         return SCREENS[step]()
