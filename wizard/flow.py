@@ -171,8 +171,7 @@ class Flow:
         that need them: the first client of a service loads its model (a quarter of a
         second for KMS on a busy machine), which otherwise delays the key step's first rows.
         The models are shared by every region's clients, so another region gains too."""
-        for service in PREPARED_SERVICES:
-            self.session.client(service, region)
+        self.session.prepare_clients(PREPARED_SERVICES, region)
 
     # Step 2 ------------------------------------------------------------------------------
     def keys(

@@ -435,19 +435,21 @@ async def pilot_flow(
     def options(kind: type) -> Any:
         return app.screen.query_one(kind)
 
+    def showing(step: Step) -> Callable[[], bool]:
+        """The step's screen is up (its data may still be loading)."""
+        return lambda: isinstance(app.screen, StepScreen) and app.screen.STEP is step
+
+    def listing(step: Step, kind: type) -> Callable[[], bool]:
+        """The step's list shows rows besides "Create a new ..."."""
+        return lambda: showing(step)() and options(kind).option_count > 1
+
     with monitor.installed():
         async with app.run_test(size=SIZE) as pilot:
             await _until(pilot, on(Step.REGION), "region step")
             calls("region step")
             began = time.perf_counter()
             await pilot.press("enter")
-            await _until(
-                pilot,
-                lambda: isinstance(app.screen, StepScreen)
-                and app.screen.STEP is Step.KEY
-                and options(KeyList).option_count > 1,
-                "first keys",
-            )
+            await _until(pilot, listing(Step.KEY, KeyList), "first keys")
             times["keys: first rows"] = time.perf_counter() - began
             shown, last_change = options(KeyList).option_count, time.perf_counter()
 
@@ -464,13 +466,7 @@ async def pilot_flow(
             log(f"  pilot: keys {times['keys: loaded (rotation read)']:.2f} s")
             began = time.perf_counter()
             await pilot.press("enter")
-            await _until(
-                pilot,
-                lambda: isinstance(app.screen, StepScreen)
-                and app.screen.STEP is Step.BUCKET
-                and options(BucketList).option_count > 1,
-                "buckets",
-            )
+            await _until(pilot, listing(Step.BUCKET, BucketList), "buckets")
             times["buckets: listed"] = time.perf_counter() - began
             log(f"  pilot: buckets {times['buckets: listed']:.2f} s")
             if last == "bucket":
@@ -486,8 +482,7 @@ async def pilot_flow(
             times["review: read"] = time.perf_counter() - began
             log(f"  pilot: review {times['review: read']:.2f} s")
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, StepScreen)
-                         and app.screen.STEP is Step.APPLY, "apply step")
+            await _until(pilot, showing(Step.APPLY), "apply step")
             await pilot.pause()
             began = time.perf_counter()
             await pilot.press("enter")
@@ -533,8 +528,7 @@ async def pilot_flow(
             await pilot.pause()
             began = time.perf_counter()
             await pilot.press("enter")
-            await _until(pilot, lambda: isinstance(app.screen, StepScreen)
-                         and app.screen.STEP is Step.RESULT, "result", timeout=180)
+            await _until(pilot, showing(Step.RESULT), "result", timeout=180)
             times["export: started -> result shown"] = time.perf_counter() - began
             log(f"  pilot: export {times['export: started -> result shown']:.2f} s")
             await pilot.press("q")

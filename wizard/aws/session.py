@@ -11,7 +11,7 @@ import difflib
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +140,12 @@ class AwsSession:
         self.region = region
         self.endpoint_url = endpoint_url
         self.profile = options.profile
+
+    def prepare_clients(self, services: Iterable[str], region: str | None = None) -> None:
+        """Create (and cache) these clients now, so that their first call does not pay for
+        loading the service models."""
+        for service in services:
+            self.client(service, region)
 
     def client(
         self, service: str, region: str | None = None, *, max_attempts: int | None = None

@@ -97,6 +97,12 @@ class StepScreen(Screen[None]):
     def set_hint(self, text: str) -> None:
         self.query_one("#hint", Static).update(Content(text))
 
+    def show_problem(self, selector: str, problem: str | None) -> None:
+        """What is wrong with a field, in the line under it (cleared when nothing is)."""
+        self.query_one(selector, Static).update(
+            Content.styled(problem, "$text-error") if problem else ""
+        )
+
     def on_mount(self) -> None:
         self._fit(self.app.size.height)
         self.update_nav()

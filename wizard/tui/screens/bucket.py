@@ -317,10 +317,7 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
 
     @on(Input.Changed, "#prefix")
     def prefix_changed(self, event: Input.Changed) -> None:
-        problem = prefix_problem(event.value)
-        self.query_one("#prefix-problem", Static).update(
-            Content.styled(problem, "$text-error") if problem else ""
-        )
+        self.show_problem("#prefix-problem", prefix_problem(event.value))
 
     @on(OptionList.OptionHighlighted, "#buckets")
     def bucket_highlighted(self, event: OptionList.OptionHighlighted) -> None:

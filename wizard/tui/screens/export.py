@@ -185,10 +185,7 @@ runs one export per account and region: if another one is active, wait for it or
 
     @on(Input.Changed, "#window")
     def window_changed(self, event: Input.Changed) -> None:
-        problem = window_problem(event.value)
-        self.query_one("#window-problem", Static).update(
-            Content.styled(problem, "$text-error") if problem else ""
-        )
+        self.show_problem("#window-problem", window_problem(event.value))
 
     @on(Input.Submitted, "#window, #stream")
     def field_submitted(self) -> None:

@@ -139,9 +139,8 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
 
     def _show_alias_problem(self) -> None:
         alias = self.query_one("#alias", Input)
-        problem = None if alias.disabled else self.alias_problem(alias.value)
-        self.query_one("#alias-problem", Static).update(
-            Content.styled(problem, "$text-error") if problem else ""
+        self.show_problem(
+            "#alias-problem", None if alias.disabled else self.alias_problem(alias.value)
         )
 
     @on(OptionList.OptionHighlighted, "#keys")
