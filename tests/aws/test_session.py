@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore import exceptions as bce
@@ -194,6 +195,39 @@ def test_clients_are_created_once_across_threads(demo: Sandbox) -> None:
     for thread in threads:
         thread.join()
     assert len({id(c) for c in seen}) == 1
+
+
+def test_a_made_client_does_not_wait_while_another_is_made(
+    demo: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key step's KMS client is ready while the S3 client is still being made (loading
+    S3's model takes a few hundred milliseconds on a busy machine)."""
+    session = session_for(demo)
+    kms = session.client("kms")
+    boto = session._shared.boto
+    making_s3, go_on = threading.Event(), threading.Event()
+    real = boto.client
+
+    def slow_client(service: str, **kwargs: Any) -> Any:
+        if service == "s3":
+            making_s3.set()
+            go_on.wait(30)
+        return real(service, **kwargs)
+
+    monkeypatch.setattr(boto, "client", slow_client)
+    maker = threading.Thread(target=session.client, args=("s3",))
+    got: list[Any] = []
+    getter = threading.Thread(target=lambda: got.append(session.client("kms")))
+    maker.start()
+    try:
+        assert making_s3.wait(10)
+        getter.start()
+        getter.join(5)  # a bound for the failure, not a timing
+        assert got == [kms], "the KMS client waited for the S3 client to be made"
+    finally:
+        go_on.set()
+        maker.join()
+        getter.join()
 
 
 def test_retry_and_timeout_configuration(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -158,6 +158,11 @@ class AwsSession:
         region = region or self.region
         shared = self._shared
         cache_key = (service, region, max_attempts)
+        client = shared.clients.get(cache_key)  # no lock: a made client is only read
+        if client is not None:
+            return client
+        # One client made at a time (a boto3 session is not thread-safe), so a thread that
+        # wants a client already made does not wait behind one being made.
         with shared.lock:
             client = shared.clients.get(cache_key)
             if client is None:
