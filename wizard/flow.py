@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -178,12 +178,27 @@ class Flow:
         self,
         region: str,
         on_page: Callable[[list[inventory.KeyOption]], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> list[inventory.KeyOption]:
         from wizard.aws import inventory
 
-        options = inventory.list_keys(self.session, region, on_page=on_page)
+        options = inventory.list_keys(self.session, region, on_page=on_page, cancel=cancel)
         self._keys[region] = options
         return options
+
+    def key_rotations(
+        self,
+        region: str,
+        keys: Iterable[KeyState],
+        on_batch: Callable[[dict[str, bool | None]], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict[str, bool | None]:
+        """Whether rotation is on, by key id, read after the list and a few at a time."""
+        from wizard.aws import inventory
+
+        return inventory.key_rotations(
+            self.session, region, keys, on_batch=on_batch, cancel=cancel
+        )
 
     @staticmethod
     def default_key(options: list[inventory.KeyOption]) -> inventory.KeyOption | None:

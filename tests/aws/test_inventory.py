@@ -7,36 +7,42 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from tests.aws.conftest import DEMO_GROUP, REGION, StartSandbox, allow_exports, session_for
 from wizard.aws import export, inventory
 from wizard.aws.inventory import KeyOption
+from wizard.errors import Cancelled
 from wizard.sandbox.server import Sandbox
 
 KEYS = 20
 
 
 class CallCounter:
-    """Counts a client's calls per operation and the most DescribeKey calls in flight."""
+    """Counts a client's calls per operation, and the most of each in flight at once."""
 
     def __init__(self, client: Any) -> None:
         self.calls: dict[str, int] = {}
-        self.in_flight = 0
-        self.max_in_flight = 0
+        self.in_flight: dict[str, int] = {}
+        self.most_in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
         client.meta.events.register("before-call", self._before)
         client.meta.events.register("after-call", self._after)
 
+    @property
+    def max_in_flight(self) -> int:
+        return self.most_in_flight.get("DescribeKey", 0)
+
     def _before(self, model: Any, **_: Any) -> None:
         with self._lock:
-            self.calls[model.name] = self.calls.get(model.name, 0) + 1
-            if model.name == "DescribeKey":
-                self.in_flight += 1
-                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            name = model.name
+            self.calls[name] = self.calls.get(name, 0) + 1
+            self.in_flight[name] = self.in_flight.get(name, 0) + 1
+            self.most_in_flight[name] = max(self.most_in_flight.get(name, 0), self.in_flight[name])
 
     def _after(self, model: Any, **_: Any) -> None:
-        if model.name == "DescribeKey":
-            with self._lock:
-                self.in_flight -= 1
+        with self._lock:
+            self.in_flight[model.name] -= 1
 
 
 def by_alias(options: list[KeyOption]) -> dict[str, KeyOption]:
@@ -72,7 +78,7 @@ def test_keys_of_the_demo_with_reasons(demo: Sandbox) -> None:
     good = keys["alias/demo-exports"]
     assert good.usable and good.reason is None
     assert good.key.manager == "CUSTOMER" and good.key.arn and good.key.key_id
-    assert good.key.rotation_enabled is not None
+    assert good.key.rotation_enabled is None  # read afterwards: key_rotations
     assert not keys["alias/demo-disabled"].usable
     assert "disabled" in (keys["alias/demo-disabled"].reason or "")
     assert not keys["alias/demo-signing"].usable
@@ -108,6 +114,51 @@ def test_first_rows_do_not_wait_for_the_aliases(demo: Sandbox) -> None:
     assert {o.key.arn: o.key.aliases for o in pages[1]} == {
         o.key.arn: o.key.aliases for o in options
     }
+
+
+def test_rotation_is_read_only_where_it_applies_a_few_at_a_time(demo: Sandbox) -> None:
+    kms = demo.client("kms")
+    unrotated = kms.create_key(KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    session = session_for(demo)
+    options = inventory.list_keys(session, REGION)
+    keys = by_alias(options)
+    rotated = keys["alias/demo-exports"].key
+    kms.enable_key_rotation(KeyId=rotated.key_id)
+    counter = CallCounter(session.client("kms", REGION))
+    batches: list[dict[str, bool | None]] = []
+    found = inventory.key_rotations(
+        session, REGION, [o.key for o in options], on_batch=batches.append
+    )
+    usable = {o.key.key_id for o in options if o.usable}
+    assert set(found) == usable  # not the AWS managed, disabled or asymmetric ones
+    assert found[rotated.key_id or ""] is True
+    assert found[unrotated] is False
+    assert {k: v for batch in batches for k, v in batch.items()} == found
+    assert counter.calls == {"GetKeyRotationStatus": len(usable)}
+    assert counter.most_in_flight["GetKeyRotationStatus"] <= inventory.ROTATION_WORKERS
+
+
+def test_a_cancelled_listing_stops_describing(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(scenario="empty", latency_ms=20)
+    sandbox.seed_scale(keys=300)
+    session = session_for(sandbox)
+    counter = CallCounter(session.client("kms", REGION))
+    cancel = threading.Event()
+    pages: list[list[KeyOption]] = []
+
+    def on_page(options: list[KeyOption]) -> None:
+        pages.append(options)
+        cancel.set()  # the person left the step after the first rows
+
+    with pytest.raises(Cancelled):
+        inventory.list_keys(session, REGION, on_page=on_page, cancel=cancel)
+    assert len(pages) == 1 and len(pages[0]) == inventory.FIRST_KEYS
+    # What was in flight finishes; nothing new starts.
+    assert counter.calls["DescribeKey"] <= inventory.FIRST_KEYS + 2 * inventory.DESCRIBE_WORKERS
+    before = counter.calls.get("GetKeyRotationStatus", 0)
+    with pytest.raises(Cancelled):
+        inventory.key_rotations(session, REGION, [o.key for o in pages[0]], cancel=cancel)
+    assert counter.calls.get("GetKeyRotationStatus", 0) == before
 
 
 def test_pending_deletion_key_is_listed_with_reason(empty: Sandbox) -> None:

@@ -74,10 +74,14 @@ def test_keys_one_describe_per_key_and_every_key_listed(sandbox: LocalSandbox) -
     managed = [o for o in options if o.key.manager == "AWS"]
     assert len(managed) == len(AWS_MANAGED_ALIASES)
     assert all(not o.usable and o.reason for o in managed)
-    # One DescribeKey per key, rotation only where it can apply, pages as they came.
+    # One DescribeKey per key, pages as they came; rotation afterwards, where it applies.
     assert counts["DescribeKey"] == len(options)
-    assert counts.get("GetKeyRotationStatus", 0) <= KEYS + DEMO_KEYS
-    assert sum(n for _, n in result.facts["pages"]) == len(options)
+    assert "GetKeyRotationStatus" not in counts
+    usable = [o for o in options if o.usable]
+    assert set(result.facts["rotations"]) == {o.key.key_id for o in usable}
+    assert result.facts["rotation_counts"] == {"GetKeyRotationStatus": len(usable)}
+    # Every key shown (a batch out before the aliases is sent again, named).
+    assert result.facts["shown"] == {o.key.arn for o in options}
     assert result.facts["naive_counts"]["DescribeKey"] == 5
     assert "keys: first rows" in table(result)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -206,10 +207,23 @@ class FakeFlow(Flow):
         return ["ap-northeast-1", "ap-southeast-1", "eu-central-1", "eu-west-1", "us-east-1",
                 "us-west-2"]
 
-    def keys(self, region: str, on_page: Callable[[list[KeyOption]], None] | None = None
-             ) -> list[KeyOption]:
-        self._keys[region] = list(KEY_OPTIONS)
-        return list(KEY_OPTIONS)
+    def keys(self, region: str, on_page: Callable[[list[KeyOption]], None] | None = None,
+             cancel: threading.Event | None = None) -> list[KeyOption]:
+        # As AWS lists them: rotation is read afterwards (key_rotations).
+        listed = [replace(o, key=replace(o.key, rotation_enabled=None)) for o in KEY_OPTIONS]
+        self._keys[region] = listed
+        return listed
+
+    def key_rotations(
+        self, region: str, keys: Iterable[KeyState],
+        on_batch: Callable[[dict[str, bool | None]], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict[str, bool | None]:
+        known = {o.key.key_id: o.key.rotation_enabled for o in KEY_OPTIONS}
+        found = {k.key_id: known.get(k.key_id) for k in keys if k.rotation_applies and k.key_id}
+        if on_batch is not None and found:
+            on_batch(found)
+        return found
 
     def buckets(self, region: str) -> list[BucketOption]:
         return list(BUCKETS)

@@ -7,16 +7,22 @@ screen stylesheet it has not read) and a footer rebuild (every key re-mounted).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
 from textual.css.stylesheet import Stylesheet
 
-from tests.tui.fakes import REGION, FakeFlow, fake_app
+from tests.tui.fakes import KEY_ARN, KEY_ID, KEY_OPTIONS, REGION, FakeFlow, fake_app
 from tests.tui.pilot_helpers import at_step, wait_until
+from wizard.core.state import KeyState
+from wizard.errors import Cancelled
 from wizard.flow import Step, WizardState
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.help import HelpScreen
+from wizard.tui.screens.key import KeyScreen
+from wizard.tui.widgets.option_lists import KEY_PREFIX, KeyList
 
 
 async def test_walking_every_step_and_the_help_parses_no_css(
@@ -96,3 +102,69 @@ def test_prepare_clients_creates_each_service_client_of_the_region(
     session = AwsSession.__new__(AwsSession)  # no credentials needed: client() is recorded
     Flow(session).prepare_clients("eu-west-1")
     assert created == [(service, "eu-west-1") for service in PREPARED_SERVICES]
+
+
+class SlowRotationFlow(FakeFlow):
+    """Rotation statuses that arrive only when the test says so; records a cancel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.cancelled = threading.Event()
+        self.rotation_reads = 0
+
+    def key_rotations(
+        self, region: str, keys: Iterable[KeyState],
+        on_batch: Callable[[dict[str, bool | None]], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict[str, bool | None]:
+        assert cancel is not None
+        self.rotation_reads += 1
+        while not self.release.wait(0.01):
+            if cancel.is_set():
+                self.cancelled.set()
+                raise Cancelled("Stopped reading key rotation.")
+        return super().key_rotations(region, keys, on_batch, cancel)
+
+
+async def test_the_key_step_goes_on_without_waiting_for_the_rotation_column() -> None:
+    """1,000 keys cost 1,000 GetKeyRotationStatus calls: Next does not wait for them, and
+    leaving the step stops them."""
+    flow = SlowRotationFlow()
+    app = fake_app(Step.KEY, WizardState(region=REGION), flow=flow)
+    async with app.run_test(size=(120, 40)) as pilot:
+
+        def ready() -> bool:
+            screen = app.screen
+            return isinstance(screen, KeyScreen) and screen.can_go_next()
+
+        await wait_until(pilot, ready, "the keys listed")  # not settle: rotation is held
+        keys = app.screen.query_one(KeyList)
+        assert "rotation …" in row_text(keys, KEY_ARN)
+        await pilot.press("enter")
+        await wait_until(pilot, flow.cancelled.is_set, "the rotation read stopped")
+        await at_step(pilot, Step.BUCKET)
+        assert app.rotation_cache.get(REGION, {}) == {}
+
+
+async def test_the_rotation_column_fills_in_and_is_kept_for_a_return() -> None:
+    flow = SlowRotationFlow()
+    flow.release.set()
+    app = fake_app(Step.KEY, WizardState(region=REGION), flow=flow)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await at_step(pilot, Step.KEY)
+        archive = KEY_OPTIONS[1].key
+        assert "rotation off" in row_text(screen.query_one(KeyList), KEY_ARN)
+        assert "rotation on" in row_text(screen.query_one(KeyList), archive.arn or "")
+        assert app.rotation_cache[REGION] == {KEY_ID: False, archive.key_id: True}
+        assert flow.rotation_reads == 1
+        await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await pilot.press("escape")
+        screen = await at_step(pilot, Step.KEY)
+        assert "rotation on" in row_text(screen.query_one(KeyList), archive.arn or "")
+        assert flow.rotation_reads == 1  # known: not read again
+
+
+def row_text(keys: KeyList, arn: str) -> str:
+    return str(keys.get_option(KEY_PREFIX + arn).prompt.content)  # type: ignore[union-attr]

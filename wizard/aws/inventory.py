@@ -1,15 +1,16 @@
 """What there is to choose from: regions, keys, buckets, log groups, export tasks.
 
 Every listing is paginated. Keys are described concurrently (a bounded pool), never one
-DescribeKey after another: an account with 1,000 keys lists in seconds. Every key's
-metadata (DescribeKey) comes before any key's rotation status, so a picker fills its rows
-first and the rotation column after (``python -m tests.benchmarks.run`` measures it).
+DescribeKey after another: an account with 1,000 keys lists in seconds. Rotation statuses
+are a separate, slower read after the list (``key_rotations``), so a picker has every row
+and can be chosen from before the rotation column fills in (``python -m
+tests.benchmarks.run`` measures it).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,14 +28,21 @@ from wizard.core.state import (
     ExportTaskInfo,
     KeyState,
 )
-from wizard.errors import AwsError
+from wizard.errors import AwsError, Cancelled
 
 # Calls in flight while keys are described: at 50 ms a call, 32 keep ~600 calls a second
-# going (a 1,000-key account: 1,000 DescribeKey + 1,000 GetKeyRotationStatus in ~4 s) and
-# stay well inside KMS's per-account request quotas; adaptive retries absorb throttling.
+# going (a 1,000-key account is described in ~2 s of round trips) and stay well inside KMS's
+# per-account request quotas; adaptive retries absorb throttling.
 DESCRIBE_WORKERS = 32
-FIRST_PAGE_WORKERS = 12  # the first ListKeys page, while the aliases load
+FIRST_KEYS = DESCRIBE_WORKERS  # the first ListKeys call: a screenful, described in one round
+KEYS_PAGE = 1000  # then ListKeys' largest page (its default is 100): one round trip per 1,000
+ROWS_BATCH = 100  # keys sent to ``on_page`` at a time after the first screenful
 ALIASES_PAGE = 100  # ListAliases' largest page (its default is 50): half the round trips
+# Rotation is read after the list, slowly on purpose: 4 calls in flight at 50 ms read ~70
+# keys a second, and leave the interpreter to the screen (see ``key_rotations``).
+ROTATION_WORKERS = 4
+ROTATION_BATCH = 0.3  # seconds between rotation batches sent to the screen
+CANCEL_CHECK = 0.2  # seconds between looks at the cancel event while waiting
 MAX_BUCKETS = 10_000  # ListBuckets' largest page: one round trip for most accounts
 
 
@@ -151,26 +159,13 @@ def rotation_status(kms: Any, key_id: str) -> bool | None:
         return None
 
 
-def _describe(kms: Any, key_id: str, gate: threading.Event | None = None) -> KeyState:
-    """DescribeKey only: the metadata a row needs. ``gate``: wait for it to open first."""
-    if gate is not None:
-        gate.wait()
+def _describe(kms: Any, key_id: str, stop: threading.Event) -> KeyState | None:
+    """DescribeKey only: the metadata a row needs (None once the listing is cancelled)."""
+    if stop.is_set():
+        return None
     with aws_call("DescribeKey"):
         meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
     return key_state_from_metadata(meta.get("Arn") or key_id, meta)
-
-
-def _with_rotation(kms: Any, described: Future[KeyState]) -> KeyState:
-    """The described key with its rotation status, where it can matter (usable keys)."""
-    state = described.result()
-    if (
-        state.manager == KEY_MANAGER_AWS
-        or state.spec != KEY_SPEC_SYMMETRIC
-        or state.state != KEY_STATE_ENABLED
-        or not state.key_id
-    ):
-        return state  # unusable: the row shows the reason, not the rotation
-    return replace(state, rotation_enabled=rotation_status(kms, state.key_id))
 
 
 def _option(state: KeyState, aliases: dict[str, list[str]], region: str) -> KeyOption:
@@ -198,93 +193,161 @@ def _sort_options(options: list[KeyOption]) -> list[KeyOption]:
     return sorted(options, key=lambda o: (not o.usable, o.key.display_name))
 
 
+def _cancelled(stop: threading.Event, what: str) -> None:
+    if stop.is_set():
+        raise Cancelled(f"Stopped {what}.")
+
+
 def list_keys(
     session: AwsSession,
     region: str,
     on_page: Callable[[list[KeyOption]], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[KeyOption]:
     """Every key of the region with its aliases and metadata; unusable ones carry the reason.
 
-    The order of work is the order a person sees it: the first ListKeys page's DescribeKey
-    calls and the alias pages first; the other pages' keys wait until the first page is
-    out, then every key is described; only then is each usable key's rotation status read.
+    The order of work is the order a person sees it: ListKeys asks first for a screenful of
+    keys (``FIRST_KEYS``), which are described at once beside the alias pages; only then is
+    the rest listed (``KEYS_PAGE`` a call) and described, ``DESCRIBE_WORKERS`` at a time.
+    Rotation is not read here: see :func:`key_rotations`.
 
-    ``on_page`` gets each ListKeys page's options (in ListKeys order) as soon as the page is
-    described, on the calling thread, with ``rotation_enabled`` still None. A page that is
-    out before the aliases (ListAliases is one page after another: 11 round trips for 1,000
-    keys) has its rows named by key id, and is sent again once the aliases are in: a key
-    sent twice replaces its row. The returned list (sorted: usable first) has everything.
+    ``on_page`` gets the keys in ListKeys order, a batch at a time as they are described
+    (the first screenful, then at least ``ROWS_BATCH`` keys), on the calling thread. A batch
+    that is out before the aliases (ListAliases is one page after another: 11 round trips
+    for 1,000 keys) has its rows named by key id, and is sent again once the aliases are in:
+    a key sent twice replaces its row. The returned list (sorted: usable first) has
+    everything. ``cancel`` stops the listing with :class:`Cancelled`.
     """
     kms = session.client("kms", region)
-    pages: list[list[Future[KeyState]]] = []
-    emitted = 0
-    unnamed: list[int] = []  # pages sent before the aliases were in
+    stop = cancel or threading.Event()
+    described: list[Future[KeyState | None]] = []  # every key, in ListKeys order
+    first_page = 0  # how many keys the first ListKeys call gave
+    ready = 0  # described[:ready] are all done
+    emitted = 0  # described[:emitted] were sent
+    unnamed: list[tuple[int, int]] = []  # batches sent before the aliases were in
+    listed = False
 
-    def send(index: int) -> None:
+    def send(first: int, end: int) -> None:
         named = aliases.done()  # read once: the aliases may arrive meanwhile
         by_key = aliases.result() if named else {}
-        options = [_option(f.result(), by_key, region) for f in pages[index]]
+        options = [_option(state, by_key, region) for state in _results(described[first:end])]
         if on_page is not None and options:
             on_page(options)
         if not named:
-            unnamed.append(index)
+            unnamed.append((first, end))
 
     def emit_ready() -> None:
-        nonlocal emitted
+        nonlocal ready, emitted
         if aliases.done() and unnamed:
             waiting, unnamed[:] = list(unnamed), []
-            for index in waiting:
-                send(index)
-        while emitted < len(pages) and all(f.done() for f in pages[emitted]):
-            send(emitted)
-            emitted += 1
-            gate.set()  # the first rows are out: describe the rest
+            for first, end in waiting:
+                send(first, end)
+        while ready < len(described) and described[ready].done():
+            ready += 1
+        if ready > emitted and (
+            (emitted == 0 and ready >= first_page)
+            or (emitted > 0 and ready - emitted >= ROWS_BATCH)
+            or (listed and ready == len(described))
+        ):
+            send(emitted, ready)
+            emitted = ready
 
     def wait_for_progress() -> None:
-        """Until the next page is described, or the aliases arrive for rows sent without."""
-        watched: list[Future[Any]] = list(pages[emitted]) if emitted < len(pages) else []
+        """Until the next key is described, or the aliases arrive for rows sent without."""
+        watched: list[Future[Any]] = described[ready : ready + 1]
         if unnamed:
             watched.append(aliases)
-        wait(watched, return_when=FIRST_COMPLETED)
+        wait(watched, timeout=CANCEL_CHECK, return_when=FIRST_COMPLETED)
+        _cancelled(stop, "listing the KMS keys")
 
-    # Until the first page is out, only its keys are described: the first rows are not
-    # queued behind a thousand other keys, nor their threads.
-    gate = threading.Event()
-    rotated: list[Future[KeyState]] = []
-    # The alias pages are read on a thread of their own, beside the first page's threads.
     with (
-        ThreadPoolExecutor(1 + FIRST_PAGE_WORKERS, thread_name_prefix="kms-first") as first,
-        ThreadPoolExecutor(max_workers=DESCRIBE_WORKERS, thread_name_prefix="kms") as pool,
+        ThreadPoolExecutor(1, thread_name_prefix="kms-aliases") as alias_reader,
+        ThreadPoolExecutor(DESCRIBE_WORKERS, thread_name_prefix="kms") as pool,
     ):
-        aliases = first.submit(_aliases_by_key, kms)
+        aliases = alias_reader.submit(_aliases_by_key, kms)
         try:
             with aws_call("ListKeys"):
-                for page in kms.get_paginator("list_keys").paginate():
-                    pages.append(
-                        [
-                            first.submit(_describe, kms, entry["KeyId"])
-                            if not pages
-                            else pool.submit(_describe, kms, entry["KeyId"], gate)
-                            for entry in page.get("Keys", [])
-                        ]
-                    )
-                    if len(pages) == 1:  # the rest of ListKeys would only slow the first rows
-                        wait(pages[0])
-                    emit_ready()
-            # Queued behind every DescribeKey (the pool runs tasks in order).
-            rotated = [pool.submit(_with_rotation, kms, f) for page in pages for f in page]
-            while emitted < len(pages) or unnamed:
+                for page in _key_pages(kms):
+                    described += [
+                        pool.submit(_describe, kms, entry["KeyId"], stop)
+                        for entry in page.get("Keys", [])
+                    ]
+                    if not first_page:  # the rest of ListKeys would only slow the first rows
+                        first_page = len(described)
+                        while emitted < first_page:
+                            wait_for_progress()
+                            emit_ready()
+            listed = True
+            while emitted < len(described) or unnamed:
                 wait_for_progress()
                 emit_ready()
             by_key = aliases.result()
-            result = [_option(f.result(), by_key, region) for f in rotated]
+            result = [_option(state, by_key, region) for state in _results(described)]
         except BaseException:
-            gate.set()  # release the workers waiting for the first page
+            stop.set()  # workers not started yet return at once
             aliases.cancel()
-            for future in [*rotated, *(f for page in pages for f in page)]:
+            for future in described:
                 future.cancel()
             raise
     return _sort_options(result)
+
+
+def _key_pages(kms: Any) -> Iterator[dict[str, Any]]:
+    """ListKeys: a first page of ``FIRST_KEYS``, then pages of ``KEYS_PAGE``."""
+    reply = kms.list_keys(Limit=FIRST_KEYS)
+    yield reply
+    while reply.get("Truncated") and reply.get("NextMarker"):
+        reply = kms.list_keys(Limit=KEYS_PAGE, Marker=reply["NextMarker"])
+        yield reply
+
+
+def _results(futures: Iterable[Future[KeyState | None]]) -> list[KeyState]:
+    return [state for state in (f.result() for f in futures) if state is not None]
+
+
+def key_rotations(
+    session: AwsSession,
+    region: str,
+    keys: Iterable[KeyState],
+    on_batch: Callable[[dict[str, bool | None]], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, bool | None]:
+    """Whether automatic rotation is on, by key id, for the keys where it applies.
+
+    A nicety beside the key list, so it is read after the list, in the order given (the
+    rows a person sees first), and a few calls at a time (``ROTATION_WORKERS``): a
+    1,000-key account costs 1,000 GetKeyRotationStatus calls, and at full speed their
+    parsing would take the interpreter from the screen. ``on_batch`` gets what arrived,
+    about every ``ROTATION_BATCH`` seconds. None: could not be read (denied).
+    """
+    kms = session.client("kms", region)
+    stop = cancel or threading.Event()
+    found: dict[str, bool | None] = {}
+
+    def read(key_id: str) -> bool | None:
+        return None if stop.is_set() else rotation_status(kms, key_id)
+
+    with ThreadPoolExecutor(ROTATION_WORKERS, thread_name_prefix="kms-rotation") as pool:
+        futures = {
+            pool.submit(read, key.key_id): key.key_id
+            for key in keys
+            if key.rotation_applies and key.key_id
+        }
+        pending: set[Future[bool | None]] = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=ROTATION_BATCH)
+                _cancelled(stop, "reading key rotation")
+                batch = {futures[f]: f.result() for f in done}
+                found.update(batch)
+                if batch and on_batch is not None:
+                    on_batch(batch)
+        except BaseException:
+            stop.set()
+            for future in pending:
+                future.cancel()
+            raise
+    return found
 
 
 # --- buckets ------------------------------------------------------------------------------

@@ -126,6 +126,16 @@ class KeyState:
     def display_name(self) -> str:
         return self.aliases[0] if self.aliases else (self.key_id or self.reference)
 
+    @property
+    def rotation_applies(self) -> bool:
+        """Automatic rotation can be on or off only for an enabled symmetric customer key."""
+        return bool(
+            self.key_id
+            and self.manager != KEY_MANAGER_AWS
+            and self.spec == KEY_SPEC_SYMMETRIC
+            and self.state == KEY_STATE_ENABLED
+        )
+
 
 @dataclass(frozen=True)
 class LogGroupState:

@@ -91,6 +91,7 @@ class WizardApp(App[int]):
         self.cursor_blink = cursor_blink
         # What the screens loaded, so that Back and Next do not ask AWS again.
         self.key_cache: dict[str, list[KeyOption]] = {}
+        self.rotation_cache: dict[str, dict[str, bool | None]] = {}  # region -> key id -> on
         self.bucket_cache: dict[str, list[BucketOption]] = {}
         self.other_bucket_cache: dict[str, list[BucketOption]] = {}
         self.health_cache: dict[tuple[str, str, str | None], BucketHealth] = {}

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Input, Label, OptionList, Static
+from textual.worker import get_current_worker
 
 from wizard.core.validate import alias_problem, normalize_alias
 from wizard.flow import Step
@@ -19,6 +20,7 @@ from wizard.tui.widgets.validators import ProblemValidator
 
 if TYPE_CHECKING:
     from wizard.aws.inventory import KeyOption
+    from wizard.core.state import KeyState
 
 
 class KeyScreen(StepScreen):
@@ -90,23 +92,53 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
         def page(options: list[KeyOption]) -> None:
             self.app.call_from_thread(self._show_page, options)
 
-        return self.flow.keys(region, on_page=page)
+        cancel = get_current_worker().cancelled_event  # set when the screen goes away
+        return self.flow.keys(region, on_page=page, cancel=cancel)
+
+    # Not a busy job: the rotation column is a nicety, and Next does not wait for it.
+    @work(thread=True, exit_on_error=False, group="rotation", exclusive=True)
+    def load_rotation(self, region: str, keys: list[KeyState]) -> dict[str, bool | None]:
+        def batch(found: dict[str, bool | None]) -> None:
+            self.app.call_from_thread(self._show_rotation, region, found)
+
+        cancel = get_current_worker().cancelled_event
+        return self.flow.key_rotations(region, keys, on_batch=batch, cancel=cancel)
 
     def _show_page(self, options: list[KeyOption]) -> None:
-        # Pages are appended as they arrive (rotation still unknown); the final list, with
-        # rotation, replaces them once.
+        # Batches are appended as they arrive; the whole sorted list replaces them once.
         if self.is_mounted and not self._loaded:
             self.query_one(KeyList).add_keys(options)
+
+    def _show_rotation(self, region: str, found: dict[str, bool | None]) -> None:
+        self.wizard.rotation_cache.setdefault(region, {}).update(found)
+        if self.is_mounted:
+            self.query_one(KeyList).set_rotation(found)
 
     def job_done(self, group: str, result: Any) -> None:
         if group == "keys":
             self.wizard.key_cache[self.aws_region] = result
             self.show_keys(result)
 
+    def job_failed(self, group: str, error: BaseException) -> None:
+        if group == "rotation":  # the rows stay usable: say so without the error panel
+            self.notify(
+                f"Could not read the keys' rotation status: {error}",
+                severity="warning",
+                timeout=6,
+                markup=False,
+            )
+            return
+        super().job_failed(group, error)
+
     def show_keys(self, options: list[KeyOption]) -> None:
         self._loaded = True
         keys = self.query_one(KeyList)
+        known = self.wizard.rotation_cache.get(self.aws_region, {})
+        keys.set_rotation(known)
         keys.show_keys(options)
+        unread = [o.key for o in options if o.key.rotation_applies and o.key.key_id not in known]
+        if unread:
+            self.load_rotation(self.aws_region, unread)
         state = self.state
         if state.create_key_alias:
             keys.highlight_id(CREATE_ID)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -117,16 +118,18 @@ def key_name(option: KeyOption) -> str:
     return name
 
 
-def key_prompt(option: KeyOption, name_width: int) -> Content:
+def rotation_text(rotation: bool | None, read: bool) -> str:
+    """The rotation column: on, off, "…" while it is being read, "?" when it could not be."""
+    if rotation is None:
+        return "rotation ?" if read else "rotation …"
+    return "rotation on" if rotation else "rotation off"
+
+
+def key_prompt(option: KeyOption, name_width: int, rotation_read: bool = False) -> Content:
     key = option.key
     name = _pad(key_name(option), name_width)
     if not option.usable:
         return Content.assemble(name, "  ", f"not usable: {option.reason or 'unknown reason'}")
-    # None: not read yet (the pages come before the rotation statuses).
-    rotation = {True: "rotation on", False: "rotation off"}.get(
-        key.rotation_enabled,  # type: ignore[arg-type]
-        "rotation …",
-    )
     key_id = key.key_id or ""
     # Named by alias: the id's start tells keys apart; named by id: it is in the name already.
     short_id = "" if not key.aliases else f"{key_id[:8]}…" if len(key_id) > 9 else key_id
@@ -134,40 +137,50 @@ def key_prompt(option: KeyOption, name_width: int) -> Content:
         (name, "bold"),
         "  ",
         (_pad(key.state or "?", 9), "$text-success" if key.state == "Enabled" else ""),
-        _pad(rotation, 14),
+        _pad(rotation_text(key.rotation_enabled, rotation_read), 14),
         (short_id, MUTED),
     )
 
 
 class KeyList(ChoiceList):
-    """Customer managed keys; unusable ones greyed with the reason; "Create a new key" first."""
+    """Customer managed keys; unusable ones greyed with the reason; "Create a new key" first.
+
+    Rows come in batches while the keys are described (``add_keys``), then all at once in
+    their final order (``show_keys``); the rotation column fills in last (``set_rotation``).
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._width = 12
-        self._seen: set[str] = set()
+        self._shown: dict[str, KeyOption] = {}  # row id -> the key it shows
+        self._rotation: dict[str, bool | None] = {}  # key id -> rotation, once read
 
     @staticmethod
     def _row_id(option: KeyOption) -> str:
         return KEY_PREFIX + (option.key.arn or option.key.reference)
 
+    def _prompt(self, option: KeyOption) -> Row:
+        key_id = option.key.key_id or ""
+        read = key_id in self._rotation
+        if read:
+            key = replace(option.key, rotation_enabled=self._rotation[key_id])
+            option = replace(option, key=key)
+        return Row(key_prompt(option, self._width, rotation_read=read))
+
     def _rows(self, options: Iterable[KeyOption]) -> list[Option]:
         rows: list[Option] = []
         for option in options:
             option_id = self._row_id(option)
-            if option_id in self._seen:
+            if option_id in self._shown:
                 continue
-            self._seen.add(option_id)
-            rows.append(
-                Option(Row(key_prompt(option, self._width)), id=option_id,
-                       disabled=not option.usable)
-            )
+            self._shown[option_id] = option
+            rows.append(Option(self._prompt(option), id=option_id, disabled=not option.usable))
         return rows
 
     def show_keys(self, options: Sequence[KeyOption]) -> None:
         """All the keys, at once (one re-layout)."""
         self._width = min(32, max([len(key_name(o)) for o in options] + [12]))
-        self._seen = set()
+        self._shown = {}
         items = [Option(Content.styled("+ Create a new key", "bold"), id=CREATE_ID)]
         items += self._rows(options)
         current = self.highlighted_id
@@ -176,18 +189,28 @@ class KeyList(ChoiceList):
             self.highlighted = 0
 
     def add_keys(self, options: Sequence[KeyOption]) -> None:
-        """A page of keys while they load: new keys appended, keys sent again (now with
+        """A batch of keys while they load: new keys appended, keys sent again (now with
         their aliases) re-drawn in place; the other rows stay as they are.
 
-        The name column takes its width from the first page; ``show_keys`` realigns it.
+        The name column takes its width from the first batch; ``show_keys`` realigns it.
         """
         if not self.option_count:
             self.show_keys(options)
             return
-        again = [o for o in options if self._row_id(o) in self._seen]
-        for option in again:
-            self.replace_option_prompt(self._row_id(option), Row(key_prompt(option, self._width)))
+        for option in options:
+            option_id = self._row_id(option)
+            if option_id in self._shown:
+                self._shown[option_id] = option
+                self.replace_option_prompt(option_id, self._prompt(option))
         self.add_options(self._rows(options))
+
+    def set_rotation(self, rotation: Mapping[str, bool | None]) -> None:
+        """Rotation statuses that arrived (key id -> on/off/unreadable): only their rows."""
+        self._rotation.update(rotation)
+        for option_id, option in self._shown.items():
+            if option.key.key_id in rotation:
+                with contextlib.suppress(OptionDoesNotExist):
+                    self.replace_option_prompt(option_id, self._prompt(option))
 
 
 # Buckets ----------------------------------------------------------------------------------
