@@ -8,6 +8,7 @@ screen stylesheet it has not read) and a footer rebuild (every key re-mounted).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.tui.pilot_helpers import at_step, wait_until
 from wizard.core.state import KeyState
 from wizard.errors import Cancelled
 from wizard.flow import Step, WizardState
+from wizard.tui.app import WORKER_THREADS
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.help import HelpScreen
 from wizard.tui.screens.key import KeyScreen
@@ -168,3 +170,21 @@ async def test_the_rotation_column_fills_in_and_is_kept_for_a_return() -> None:
 
 def row_text(keys: KeyList, arn: str) -> str:
     return str(keys.get_option(KEY_PREFIX + arn).prompt.content)  # type: ignore[union-attr]
+
+
+def worker_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("wizard-worker")}
+
+
+async def test_the_app_starts_its_worker_threads_before_the_first_step() -> None:
+    before = worker_threads()  # other apps' threads may still be ending
+    app = fake_app(Step.REGION)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await at_step(pilot, Step.REGION)
+        started = worker_threads() - before
+        assert len(started) == WORKER_THREADS
+    for _ in range(500):  # and ends them when it exits (a bound on polls, not a timing)
+        if not any(t.is_alive() for t in started):
+            break
+        time.sleep(0.01)
+    assert not any(t.is_alive() for t in started)

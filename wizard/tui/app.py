@@ -23,6 +23,7 @@ from wizard.errors import EXIT_ERROR, EXIT_OK, Cancelled, WizardError
 from wizard.flow import BucketHealth, Flow, Step, WizardState
 from wizard.launch import LaunchOptions
 from wizard.tui.connection import Connection
+from wizard.tui.executor import WorkerThreads
 from wizard.tui.screens import SCREENS
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets import StepIndicator
@@ -98,6 +99,7 @@ class WizardApp(App[int]):
         self.exit_code = EXIT_OK
         self._sandbox: Sandbox | None = None
         self._sandbox_lock = threading.Lock()
+        self._executor: WorkerThreads | None = None  # the thread workers' (from on_mount)
         self._closing = False
         self._quit_after_apply = False
         self.repair_started = False
@@ -211,10 +213,10 @@ class WizardApp(App[int]):
         # Thread workers run on the event loop's default executor: asyncio's holds
         # min(32, CPUs + 4) threads, 6 on a 2-core machine, and a few bucket health checks
         # queued there made the Review step's read wait seconds for a free thread. The
-        # workers mostly wait on the network, so give them room.
-        asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="wizard-worker")
-        )
+        # workers mostly wait on the network, so give them room; and the UI thread submits
+        # the jobs, so submitting must not wait (see wizard.tui.executor).
+        self._executor = WorkerThreads(WORKER_THREADS, "wizard-worker")
+        asyncio.get_running_loop().set_default_executor(self._executor)
         self.push_screen(self.make_screen(self.start_step))
         if self.connection is not None:
             self._prepare_clients(self.connection)
@@ -311,3 +313,8 @@ class WizardApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, StepScreen):
                 screen.release_threads()
+        # The threads end once their job returns; the event loop may outlive the app (an
+        # embedding program, the tests), so it gets back an executor of the usual kind.
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
