@@ -14,7 +14,7 @@ from wizard.aws.export import ExportBusy
 from wizard.aws.inventory import KeyOption
 from wizard.core.state import ExportTaskInfo
 from wizard.errors import AwsError
-from wizard.flow import BucketHealth, BucketOption, Step
+from wizard.flow import BucketHealth, BucketOption, Step, WizardState
 from wizard.tui.screens.export import window_problem
 from wizard.tui.widgets.diff_view import diff_content
 from wizard.tui.widgets.error_panel import ErrorPanel, error_parts
@@ -217,3 +217,35 @@ async def test_muted_text_is_dimmer_than_normal_text() -> None:
         }
         normal, muted = colours["normal"], colours["… checking"]
         assert sum(muted.triplet or (0, 0, 0)) < sum(normal.triplet or (0, 0, 0))
+
+
+async def test_the_key_bar_shows_the_steps_keys_and_a_click_presses_one() -> None:
+    from tests.tui.fakes import fake_app
+    from tests.tui.pilot_helpers import at_step
+    from wizard.tui.screens.help import HelpScreen
+    from wizard.tui.widgets.key_bar import KeyBar
+
+    app = fake_app(Step.KEY, WizardState(region=REGION))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await at_step(pilot, Step.KEY)
+        bar = screen.query_one(KeyBar)
+        text = str(bar.content)
+        assert text.split() == ["esc", "Back", "^n", "Next", "q", "Quit", "f1", "Help"]
+
+        def dimmed(word: str) -> bool:
+            start = text.index(word)
+            return any(
+                span.start <= start < span.end and span.style == "dim"
+                for span in bar.content.spans  # type: ignore[union-attr]
+            )
+
+        assert not dimmed("Next")
+        screen.busy("probe", "Working...")  # Next is off while a job runs
+        await pilot.pause()
+        text = str(bar.content)
+        assert dimmed("Next") and not dimmed("Help")
+        screen.idle("probe")
+        await pilot.pause()
+        await pilot.click(KeyBar, offset=(text.index("Help"), 0))
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)

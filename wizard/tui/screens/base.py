@@ -15,11 +15,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
 from wizard.flow import Flow, Step, WizardState
 from wizard.tui.widgets import BusyLine, ErrorPanel, StepIndicator
+from wizard.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from wizard.tui.app import WizardApp
@@ -86,7 +87,7 @@ class StepScreen(Screen[None]):
             yield Static(Content(self.hint()), id="hint")
             yield Button("Back", id="back", compact=True, disabled=self.STEP is Step.REGION)
             yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -132,8 +133,8 @@ class StepScreen(Screen[None]):
             return
         self.query_one("#back", Button).disabled = not self.can_go_back()
         self.query_one("#next", Button).disabled = not self.can_go_next()
-        # The footer rebuilds all its keys on every bindings refresh (tens of ms, and this
-        # runs on each busy/idle change): refresh only when what it shows would change.
+        # This runs on each busy/idle change: refresh the bindings (the key bar, Textual's
+        # binding checks) only when what the key bar shows would change.
         shown = tuple(
             (key, active.binding.action, active.enabled)
             for key, active in self.active_bindings.items()
