@@ -19,6 +19,7 @@ from wizard.tui.screens.export import window_problem
 from wizard.tui.widgets.diff_view import diff_content
 from wizard.tui.widgets.error_panel import ErrorPanel, error_parts
 from wizard.tui.widgets.option_lists import (
+    KEY_PREFIX,
     OTHERS_ID,
     BucketList,
     KeyList,
@@ -249,3 +250,24 @@ async def test_the_key_bar_shows_the_steps_keys_and_a_click_presses_one() -> Non
         await pilot.click(KeyBar, offset=(text.index("Help"), 0))
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_the_sorted_key_list_keeps_the_rows_it_already_shows() -> None:
+    """A 1,000-key listing comes in batches, then sorted: the sorted list reuses the rows."""
+    from dataclasses import replace
+
+    app = _Lists()
+    async with app.run_test(size=(100, 30)) as pilot:
+        keys = app.query_one(KeyList)
+        keys.add_keys(list(reversed(KEY_OPTIONS)))
+        before = {o.id: o for o in keys.options}
+        changed = replace(KEY_OPTIONS[1], key=replace(KEY_OPTIONS[1].key, state="Disabled"))
+        keys.show_keys([KEY_OPTIONS[0], changed, *KEY_OPTIONS[2:]])
+        await pilot.pause()
+        after = list(keys.options)
+        assert [o.id for o in after[1:]] == [
+            KEY_PREFIX + (o.key.arn or "") for o in KEY_OPTIONS
+        ]  # in the order given
+        assert after[1] is before[after[1].id]  # the same key: the same row
+        assert after[2] is not before[after[2].id]  # changed: drawn again
+        assert "Disabled" in str(after[2].prompt.content)  # type: ignore[union-attr]

@@ -178,11 +178,28 @@ class KeyList(ChoiceList):
         return rows
 
     def show_keys(self, options: Sequence[KeyOption]) -> None:
-        """All the keys, at once (one re-layout)."""
-        self._width = min(32, max([len(key_name(o)) for o in options] + [12]))
-        self._shown = {}
-        items = [Option(Content.styled("+ Create a new key", "bold"), id=CREATE_ID)]
-        items += self._rows(options)
+        """All the keys, at once (one re-layout), in their order.
+
+        A row already showing the same key in the same column width is kept as it is: the
+        sorted list that replaces the batches of a 1,000-key listing builds no row again.
+        """
+        width = min(32, max([len(key_name(o)) for o in options] + [12]))
+        kept: dict[str | None, Option] = {}
+        if width == self._width:
+            kept = {option.id: option for option in self.options}
+        self._width = width
+        shown, self._shown = self._shown, {}
+        items = [kept.get(CREATE_ID) or Option(Content.styled("+ Create a new key", "bold"),
+                                               id=CREATE_ID)]
+        for option in options:
+            option_id = self._row_id(option)
+            if option_id in self._shown:
+                continue
+            self._shown[option_id] = option
+            row = kept.get(option_id) if shown.get(option_id) == option else None
+            items.append(
+                row or Option(self._prompt(option), id=option_id, disabled=not option.usable)
+            )
         current = self.highlighted_id
         self.set_options(items)
         if not self.highlight_id(current):
