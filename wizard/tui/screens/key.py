@@ -131,14 +131,10 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
         super().job_failed(group, error)
 
     def show_keys(self, options: list[KeyOption]) -> None:
-        self._loaded = True
         keys = self.query_one(KeyList)
         known = self.wizard.rotation_cache.get(self.aws_region, {})
         keys.set_rotation(known)
         keys.show_keys(options)
-        unread = [o.key for o in options if o.key.rotation_applies and o.key.key_id not in known]
-        if unread:
-            self.load_rotation(self.aws_region, unread)
         state = self.state
         if state.create_key_alias:
             keys.highlight_id(CREATE_ID)
@@ -146,6 +142,19 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
             default = self.flow.default_key(options)
             if default is None or not keys.highlight_id(KEY_PREFIX + (default.key.arn or "")):
                 keys.highlight_id(CREATE_ID)
+        # The rest in a message of its own: with 1,000 rows, one handler for all of it took
+        # the UI thread over 100 ms on a busy machine.
+        self.call_later(self._keys_shown, options, known)
+
+    def _keys_shown(self, options: list[KeyOption], known: dict[str, bool | None]) -> None:
+        if not self.is_mounted:
+            return
+        self._loaded = True
+        unread = [o.key for o in options if o.key.rotation_applies and o.key.key_id not in known]
+        if unread:
+            self.load_rotation(self.aws_region, unread)
+        state = self.state
+        keys = self.query_one(KeyList)
         alias = self.query_one("#alias", Input)
         alias.value = state.create_key_alias or self.flow.suggested_alias(self.aws_region)
         self._sync_alias(keys.highlighted_id)
