@@ -204,3 +204,16 @@ async def test_the_app_keeps_the_garbage_collector_off_its_long_lived_objects() 
         await app.workers.wait_for_complete()
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
+
+
+async def test_a_left_screen_is_removed_after_the_next_one_is_up() -> None:
+    """Removing a screen is a message through each of its widgets: done while the next
+    screen is built and drawn, it took over 100 ms. The left screen waits a moment."""
+    app = fake_app(Step.REGION)
+    async with app.run_test(size=(120, 40)) as pilot:
+        region = await at_step(pilot, Step.REGION)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, KeyScreen), "the key step")
+        assert region.is_attached  # suspended, not yet removed
+        await wait_until(pilot, lambda: not region.is_attached, "the region screen removed")
+        assert isinstance(app.screen, KeyScreen)

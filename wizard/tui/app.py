@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, ClassVar
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 
 WORKER_THREADS = 32  # thread workers in flight at once (each mostly waits on AWS)
+LEAVING_SCREEN_REMOVED_AFTER = 1.0  # seconds after the next step's screen is shown
 
 
 class WizardApp(App[int]):
@@ -100,6 +102,7 @@ class WizardApp(App[int]):
         self._sandbox: Sandbox | None = None
         self._sandbox_lock = threading.Lock()
         self._executor: WorkerThreads | None = None  # the thread workers' (from on_mount)
+        self._leaving: dict[str, StepScreen] = {}  # screens left, removed a moment later
         self._closing = False
         self._quit_after_apply = False
         self.repair_started = False
@@ -236,10 +239,26 @@ class WizardApp(App[int]):
 
     def goto(self, step: Step) -> None:
         screen = self.make_screen(step)
-        if isinstance(self.screen, StepScreen):
-            self.switch_screen(screen)
-        else:
+        leaving = self.screen
+        if not isinstance(leaving, StepScreen):
             self.push_screen(screen)
+            return
+        # Textual removes a replaced screen at once, and the removal (a message through each
+        # of its widgets) then shares the event loop with the new screen being built and
+        # drawn: it took over 100 ms. Kept installed, the old screen is only suspended, and
+        # is removed once the new one is up.
+        name = f"leaving-{id(leaving)}"
+        self.install_screen(leaving, name)
+        self._leaving[name] = leaving
+        self.switch_screen(screen)
+        self.set_timer(LEAVING_SCREEN_REMOVED_AFTER, partial(self._remove_left_screen, name))
+
+    def _remove_left_screen(self, name: str) -> None:
+        leaving = self._leaving.pop(name, None)
+        if leaving is None:
+            return
+        self.uninstall_screen(name)
+        leaving.remove()
 
     def next_step(self, current: Step) -> None:
         if current is Step.RESULT:
@@ -320,7 +339,7 @@ class WizardApp(App[int]):
 
     def on_unmount(self) -> None:
         # Running jobs may still poll AWS or wait for an answer: let them return promptly.
-        for screen in self.screen_stack:
+        for screen in [*self.screen_stack, *self._leaving.values()]:
             if isinstance(screen, StepScreen):
                 screen.release_threads()
         # The threads end once their job returns; the event loop may outlive the app (an
