@@ -12,7 +12,7 @@ import pytest
 from tests.aws.conftest import DEMO_GROUP, REGION, StartSandbox, allow_exports, session_for
 from wizard.aws import export, inventory
 from wizard.aws.inventory import KeyOption
-from wizard.errors import Cancelled
+from wizard.errors import AwsError, Cancelled
 from wizard.sandbox.server import Sandbox
 
 KEYS = 20
@@ -159,6 +159,28 @@ def test_a_cancelled_listing_stops_describing(start_sandbox: StartSandbox) -> No
     with pytest.raises(Cancelled):
         inventory.key_rotations(session, REGION, [o.key for o in pages[0]], cancel=cancel)
     assert counter.calls.get("GetKeyRotationStatus", 0) == before
+
+
+def test_a_key_that_may_not_be_described_is_a_greyed_row_not_a_failed_list(
+    start_sandbox: StartSandbox,
+) -> None:
+    """Another team's key whose key policy does not let this caller read it."""
+    sandbox = start_sandbox(scenario="demo", faults=("DescribeKey:AccessDeniedException:1",))
+    options = inventory.list_keys(session_for(sandbox), REGION)
+    hidden = [o for o in options if not o.key.exists]
+    assert len(hidden) == 1
+    (denied,) = hidden
+    assert not denied.usable and "may not see it" in (denied.reason or "")
+    assert denied.key.arn and denied.key.key_id and denied.key.arn.endswith(denied.key.key_id)
+    again = inventory.list_keys(session_for(sandbox), REGION)  # the fault fired once
+    assert {o.key.arn for o in again} == {o.key.arn for o in options}  # no key lost
+    assert all(o.key.exists for o in again)
+
+
+def test_other_describe_failures_still_fail_the_list(start_sandbox: StartSandbox) -> None:
+    sandbox = start_sandbox(scenario="demo", faults=("DescribeKey:KMSInternalException",))
+    with pytest.raises(AwsError, match="DescribeKey"):
+        inventory.list_keys(session_for(sandbox), REGION)
 
 
 def test_pending_deletion_key_is_listed_with_reason(empty: Sandbox) -> None:

@@ -159,12 +159,31 @@ def rotation_status(kms: Any, key_id: str) -> bool | None:
         return None
 
 
-def _describe(kms: Any, key_id: str, stop: threading.Event) -> KeyState | None:
-    """DescribeKey only: the metadata a row needs (None once the listing is cancelled)."""
+# A key listed but not described: its key policy does not let this caller read it (common
+# for another team's keys), or it was deleted since ListKeys. Either way it cannot be used.
+UNDESCRIBABLE = ("AccessDeniedException", "AccessDenied", "NotFoundException")
+
+
+def _describe(kms: Any, entry: dict[str, str], stop: threading.Event) -> KeyState | None:
+    """DescribeKey only: the metadata a row needs (None once the listing is cancelled).
+    A key that may not be described is a row too, not a failed list: ``exists=False``."""
     if stop.is_set():
         return None
-    with aws_call("DescribeKey"):
+    key_id = entry["KeyId"]
+    try:
         meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    except (BotoCoreError, ClientError) as exc:
+        if error_code(exc) not in UNDESCRIBABLE:
+            raise translate(exc, "DescribeKey") from exc
+        arn = entry.get("KeyArn")
+        parsed = parse_arn(arn) if arn else None
+        return KeyState(
+            reference=arn or key_id,
+            exists=False,
+            key_id=key_id,
+            arn=arn,
+            region=parsed.region if parsed else None,
+        )
     return key_state_from_metadata(meta.get("Arn") or key_id, meta)
 
 
@@ -269,7 +288,7 @@ def list_keys(
             with aws_call("ListKeys"):
                 for page in _key_pages(kms):
                     described += [
-                        pool.submit(_describe, kms, entry["KeyId"], stop)
+                        pool.submit(_describe, kms, entry, stop)
                         for entry in page.get("Keys", [])
                     ]
                     if not first_page:  # the rest of ListKeys would only slow the first rows
