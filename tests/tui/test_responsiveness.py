@@ -17,7 +17,7 @@ import pytest
 from textual.css.stylesheet import Stylesheet
 
 from tests.tui.fakes import KEY_ARN, KEY_ID, KEY_OPTIONS, REGION, FakeFlow, fake_app
-from tests.tui.pilot_helpers import at_step, wait_until
+from tests.tui.pilot_helpers import at_step, error_text, wait_until
 from wizard.core.state import KeyState
 from wizard.errors import Cancelled
 from wizard.flow import Step, WizardState
@@ -217,3 +217,27 @@ async def test_a_left_screen_is_removed_after_the_next_one_is_up() -> None:
         assert region.is_attached  # suspended, not yet removed
         await wait_until(pilot, lambda: not region.is_attached, "the region screen removed")
         assert isinstance(app.screen, KeyScreen)
+
+
+async def test_a_job_replaced_by_a_newer_one_reports_nothing() -> None:
+    """The rotation read, started again, cancels the first: its "stopped" is not news."""
+    flow = SlowRotationFlow()
+    app = fake_app(Step.KEY, WizardState(region=REGION), flow=flow)
+    async with app.run_test(size=(120, 40)) as pilot:
+
+        def ready() -> bool:
+            screen = app.screen
+            return isinstance(screen, KeyScreen) and screen.can_go_next()
+
+        await wait_until(pilot, ready, "the keys listed")
+        screen = app.screen
+        assert isinstance(screen, KeyScreen)
+        told: list[str] = []
+        screen.notify = lambda message, **_: told.append(message)  # type: ignore[method-assign,assignment]
+        screen.load_rotation(REGION, [o.key for o in KEY_OPTIONS])  # replaces the first
+        await wait_until(pilot, flow.cancelled.is_set, "the first read stopped")
+        flow.release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert told == [] and not error_text(app)
+        assert "rotation on" in row_text(screen.query_one(KeyList), KEY_OPTIONS[1].key.arn or "")
