@@ -7,6 +7,7 @@ Each AWS call runs in a thread worker (one group per job). A worker's end arrive
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import events
@@ -224,6 +225,9 @@ class StepScreen(Screen[None]):
             self.idle(group)
         if event.state is WorkerState.SUCCESS:
             self.job_done(group, worker.result)
+            # What a job loaded stays for Back and Next (the app's caches): keep it out of
+            # the full garbage collections, which stop every thread (see WizardApp).
+            gc.freeze()
         elif event.state is WorkerState.ERROR:
             self.job_failed(group, worker.error or RuntimeError("unknown error"))
 
