@@ -21,7 +21,11 @@ from tests.tui.pilot_helpers import at_step, error_text, wait_until
 from wizard.core.state import KeyState
 from wizard.errors import Cancelled
 from wizard.flow import Step, WizardState
-from wizard.tui.app import WORKER_THREADS
+from wizard.tui.app import (
+    LEAVING_SCREEN_RECHECK,
+    LEAVING_SCREEN_REMOVED_AFTER,
+    WORKER_THREADS,
+)
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.help import HelpScreen
 from wizard.tui.screens.key import KeyScreen
@@ -203,6 +207,11 @@ async def test_the_app_keeps_the_garbage_collector_off_its_long_lived_objects() 
         await wait_until(pilot, lambda: flow.prepared == [REGION], "clients prepared")
         await app.workers.wait_for_complete()
         assert gc.get_freeze_count() > 0
+        await pilot.press("enter")  # the key step's listing: what it loaded is frozen too
+        await at_step(pilot, Step.KEY)
+        listed = app.key_cache[REGION]
+        walked = gc.get_objects()  # every object a collection walks (frozen ones are not)
+        assert not any(listed is o for o in walked), "the key list is walked by collections"
     assert gc.get_freeze_count() == 0
 
 
@@ -241,3 +250,28 @@ async def test_a_job_replaced_by_a_newer_one_reports_nothing() -> None:
         await pilot.pause()
         assert told == [] and not error_text(app)
         assert "rotation on" in row_text(screen.query_one(KeyList), KEY_OPTIONS[1].key.arn or "")
+
+
+class HeldKeysFlow(FakeFlow):
+    """The key listing returns only when the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def keys(self, region: str, on_page: Any = None, cancel: Any = None) -> Any:
+        assert self.release.wait(30)
+        return super().keys(region, on_page, cancel)
+
+
+async def test_a_left_screen_waits_while_the_next_step_loads() -> None:
+    flow = HeldKeysFlow()
+    app = fake_app(Step.REGION, flow=flow)
+    async with app.run_test(size=(120, 40)) as pilot:
+        region = await at_step(pilot, Step.REGION)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, KeyScreen), "the key step")
+        await pilot.pause(LEAVING_SCREEN_REMOVED_AFTER + 2 * LEAVING_SCREEN_RECHECK)
+        assert region.is_attached  # the key step is still loading
+        flow.release.set()
+        await wait_until(pilot, lambda: not region.is_attached, "the region screen removed")

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 WORKER_THREADS = 32  # thread workers in flight at once (each mostly waits on AWS)
 LEAVING_SCREEN_REMOVED_AFTER = 1.0  # seconds after the next step's screen is shown
+LEAVING_SCREEN_RECHECK = 0.5  # seconds between looks while the next step is still loading
+LEAVING_SCREEN_WAIT = 10.0  # then it is removed anyway
 
 
 class WizardApp(App[int]):
@@ -246,17 +248,26 @@ class WizardApp(App[int]):
         # Textual removes a replaced screen at once, and the removal (a message through each
         # of its widgets) then shares the event loop with the new screen being built and
         # drawn: it took over 100 ms. Kept installed, the old screen is only suspended, and
-        # is removed once the new one is up.
+        # is removed once the new one is up and idle.
         name = f"leaving-{id(leaving)}"
         self.install_screen(leaving, name)
         self._leaving[name] = leaving
         self.switch_screen(screen)
         self.set_timer(LEAVING_SCREEN_REMOVED_AFTER, partial(self._remove_left_screen, name))
 
-    def _remove_left_screen(self, name: str) -> None:
-        leaving = self._leaving.pop(name, None)
-        if leaving is None:
+    def _remove_left_screen(self, name: str, waited: float = 0.0) -> None:
+        """Remove a left screen once the current one is idle too: while it loads (1,000 keys
+        described), the removal's messages wait for the interpreter."""
+        if name not in self._leaving or not self.screen_stack:  # gone, or the app is closing
             return
+        current = self.screen_stack[-1]
+        if isinstance(current, StepScreen) and current.is_busy and waited < LEAVING_SCREEN_WAIT:
+            self.set_timer(
+                LEAVING_SCREEN_RECHECK,
+                partial(self._remove_left_screen, name, waited + LEAVING_SCREEN_RECHECK),
+            )
+            return
+        leaving = self._leaving.pop(name)
         self.uninstall_screen(name)
         leaving.remove()
 
