@@ -21,11 +21,7 @@ from tests.tui.pilot_helpers import at_step, error_text, wait_until
 from wizard.core.state import KeyState
 from wizard.errors import Cancelled
 from wizard.flow import Step, WizardState
-from wizard.tui.app import (
-    LEAVING_SCREEN_RECHECK,
-    LEAVING_SCREEN_REMOVED_AFTER,
-    WORKER_THREADS,
-)
+from wizard.tui.app import LEAVING_SCREEN_CALM, LEAVING_SCREEN_CHECK, WORKER_THREADS
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.help import HelpScreen
 from wizard.tui.screens.key import KeyScreen
@@ -271,7 +267,22 @@ async def test_a_left_screen_waits_while_the_next_step_loads() -> None:
         region = await at_step(pilot, Step.REGION)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, KeyScreen), "the key step")
-        await pilot.pause(LEAVING_SCREEN_REMOVED_AFTER + 2 * LEAVING_SCREEN_RECHECK)
+        await pilot.pause(LEAVING_SCREEN_CALM + 2 * LEAVING_SCREEN_CHECK)
         assert region.is_attached  # the key step is still loading
         flow.release.set()
         await wait_until(pilot, lambda: not region.is_attached, "the region screen removed")
+
+
+async def test_a_left_screen_stops_its_jobs_and_timers_at_once() -> None:
+    """It is kept a while (suspended): nothing it started may run meanwhile."""
+    app = fake_app(Step.REGION)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await at_step(pilot, Step.REGION)
+        fired: list[str] = []
+        screen.set_timer(0.05, lambda: fired.append("timer"))
+        release = threading.Event()
+        job = screen.run_worker(lambda: release.wait(10), thread=True, group="probe")
+        screen.leave()
+        await pilot.pause(0.3)  # the timer's time has come and gone
+        release.set()
+        assert fired == [] and job.is_cancelled

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, ClassVar
 
@@ -36,9 +35,11 @@ if TYPE_CHECKING:
 
 
 WORKER_THREADS = 32  # thread workers in flight at once (each mostly waits on AWS)
-LEAVING_SCREEN_REMOVED_AFTER = 1.0  # seconds after the next step's screen is shown
-LEAVING_SCREEN_RECHECK = 0.5  # seconds between looks while the next step is still loading
-LEAVING_SCREEN_WAIT = 10.0  # then it is removed anyway
+# A left step's screen is removed once the screen shown has been idle (no job loading) for
+# LEAVING_SCREEN_CALM seconds, one screen at a time, or after LEAVING_SCREEN_WAIT anyway.
+LEAVING_SCREEN_CALM = 1.0
+LEAVING_SCREEN_WAIT = 30.0
+LEAVING_SCREEN_CHECK = 0.25  # seconds between looks
 
 
 class WizardApp(App[int]):
@@ -104,7 +105,9 @@ class WizardApp(App[int]):
         self._sandbox: Sandbox | None = None
         self._sandbox_lock = threading.Lock()
         self._executor: WorkerThreads | None = None  # the thread workers' (from on_mount)
-        self._leaving: dict[str, StepScreen] = {}  # screens left, removed a moment later
+        self._leaving: list[tuple[float, StepScreen]] = []  # (when, screen) left, oldest first
+        self._calm_since = 0.0  # monotonic time since which no screen shown was busy
+        self._removing = False
         self._closing = False
         self._quit_after_apply = False
         self.repair_started = False
@@ -233,6 +236,7 @@ class WizardApp(App[int]):
         self._executor = WorkerThreads(WORKER_THREADS, "wizard-worker")
         asyncio.get_running_loop().set_default_executor(self._executor)
         self.push_screen(self.make_screen(self.start_step))
+        self.set_interval(LEAVING_SCREEN_CHECK, self._remove_left_screens)
         if self.connection is not None:
             self._prepare_clients(self.connection)
 
@@ -247,29 +251,32 @@ class WizardApp(App[int]):
             return
         # Textual removes a replaced screen at once, and the removal (a message through each
         # of its widgets) then shares the event loop with the new screen being built and
-        # drawn: it took over 100 ms. Kept installed, the old screen is only suspended, and
-        # is removed once the new one is up and idle.
-        name = f"leaving-{id(leaving)}"
-        self.install_screen(leaving, name)
-        self._leaving[name] = leaving
+        # drawn, and with the jobs it starts: it took over 100 ms. Kept installed, the old
+        # screen is only suspended; its jobs stop now, and it is removed when all is calm.
+        leaving.leave()
+        self.install_screen(leaving, f"leaving-{id(leaving)}")
+        self._leaving.append((time.monotonic(), leaving))
         self.switch_screen(screen)
-        self.set_timer(LEAVING_SCREEN_REMOVED_AFTER, partial(self._remove_left_screen, name))
 
-    def _remove_left_screen(self, name: str, waited: float = 0.0) -> None:
-        """Remove a left screen once the current one is idle too: while it loads (1,000 keys
-        described), the removal's messages wait for the interpreter."""
-        if name not in self._leaving or not self.screen_stack:  # gone, or the app is closing
+    async def _remove_left_screens(self) -> None:
+        """Every LEAVING_SCREEN_CHECK seconds: remove the oldest left screen when calm."""
+        now = time.monotonic()
+        current = self.screen_stack[-1] if self.screen_stack else None
+        if current is None or (isinstance(current, StepScreen) and current.is_busy):
+            self._calm_since = now
+        if not self._leaving or self._removing:
             return
-        current = self.screen_stack[-1]
-        if isinstance(current, StepScreen) and current.is_busy and waited < LEAVING_SCREEN_WAIT:
-            self.set_timer(
-                LEAVING_SCREEN_RECHECK,
-                partial(self._remove_left_screen, name, waited + LEAVING_SCREEN_RECHECK),
-            )
+        left_at, leaving = self._leaving[0]
+        calm = now - max(self._calm_since, left_at) >= LEAVING_SCREEN_CALM
+        if not calm and now - left_at < LEAVING_SCREEN_WAIT:
             return
-        leaving = self._leaving.pop(name)
-        self.uninstall_screen(name)
-        leaving.remove()
+        self._leaving.pop(0)
+        self._removing = True
+        try:
+            self.uninstall_screen(leaving)
+            await leaving.remove()
+        finally:
+            self._removing = False
 
     def next_step(self, current: Step) -> None:
         if current is Step.RESULT:
@@ -350,7 +357,7 @@ class WizardApp(App[int]):
 
     def on_unmount(self) -> None:
         # Running jobs may still poll AWS or wait for an answer: let them return promptly.
-        for screen in [*self.screen_stack, *self._leaving.values()]:
+        for screen in [*self.screen_stack, *(left for _, left in self._leaving)]:
             if isinstance(screen, StepScreen):
                 screen.release_threads()
         # The threads end once their job returns; the event loop may outlive the app (an

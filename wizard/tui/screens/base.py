@@ -259,5 +259,12 @@ class StepScreen(Screen[None]):
     def request_stop(self) -> None:
         """Quit was confirmed while work that must finish runs (see ApplyScreen)."""
 
+    def leave(self) -> None:
+        """The wizard moved on. The screen is kept (suspended) until all is calm, then
+        removed (see WizardApp.goto); what it started stops now: its jobs, its timers."""
+        self.app.workers.cancel_node(self)
+        for timer in list(self._timers):  # a node's timers (textual==8.2.8 keeps them here)
+            timer.stop()
+
     def release_threads(self) -> None:
         """The app is closing: let this screen's worker threads return promptly."""
