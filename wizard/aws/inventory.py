@@ -161,7 +161,7 @@ def rotation_status(kms: Any, key_id: str) -> bool | None:
 
 # A key listed but not described: its key policy does not let this caller read it (common
 # for another team's keys), or it was deleted since ListKeys. Either way it cannot be used.
-UNDESCRIBABLE = ("AccessDeniedException", "AccessDenied", "NotFoundException")
+UNDESCRIBABLE = ("AccessDeniedException", "NotFoundException")
 
 
 def _describe(kms: Any, entry: dict[str, str], stop: threading.Event) -> KeyState | None:

@@ -107,7 +107,6 @@ class WizardApp(App[int]):
         self._executor: WorkerThreads | None = None  # the thread workers' (from on_mount)
         self._leaving: list[tuple[float, StepScreen]] = []  # (when, screen) left, oldest first
         self._calm_since = 0.0  # monotonic time since which no screen shown was busy
-        self._removing = False
         self._closing = False
         self._quit_after_apply = False
         self.repair_started = False
@@ -227,12 +226,12 @@ class WizardApp(App[int]):
 
     # Navigation --------------------------------------------------------------------------
     def on_mount(self) -> None:
+        gc.freeze()  # the modules and the app: see _prepare_clients
         # Thread workers run on the event loop's default executor: asyncio's holds
         # min(32, CPUs + 4) threads, 6 on a 2-core machine, and a few bucket health checks
         # queued there made the Review step's read wait seconds for a free thread. The
         # workers mostly wait on the network, so give them room; and the UI thread submits
         # the jobs, so submitting must not wait (see wizard.tui.executor).
-        gc.freeze()  # the modules and the app: see _prepare_clients
         self._executor = WorkerThreads(WORKER_THREADS, "wizard-worker")
         asyncio.get_running_loop().set_default_executor(self._executor)
         self.push_screen(self.make_screen(self.start_step))
@@ -259,24 +258,21 @@ class WizardApp(App[int]):
         self.switch_screen(screen)
 
     async def _remove_left_screens(self) -> None:
-        """Every LEAVING_SCREEN_CHECK seconds: remove the oldest left screen when calm."""
+        """Every LEAVING_SCREEN_CHECK seconds: remove the oldest left screen when calm.
+        (The interval timer awaits this before its next tick: one removal at a time.)"""
         now = time.monotonic()
         current = self.screen_stack[-1] if self.screen_stack else None
         if current is None or (isinstance(current, StepScreen) and current.is_busy):
             self._calm_since = now
-        if not self._leaving or self._removing:
+        if not self._leaving:
             return
         left_at, leaving = self._leaving[0]
         calm = now - max(self._calm_since, left_at) >= LEAVING_SCREEN_CALM
         if not calm and now - left_at < LEAVING_SCREEN_WAIT:
             return
         self._leaving.pop(0)
-        self._removing = True
-        try:
-            self.uninstall_screen(leaving)
-            await leaving.remove()
-        finally:
-            self._removing = False
+        self.uninstall_screen(leaving)
+        await leaving.remove()
 
     def next_step(self, current: Step) -> None:
         if current is Step.RESULT:

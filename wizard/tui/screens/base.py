@@ -56,7 +56,7 @@ class StepScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._jobs: dict[str, str] = {}
-        self._footer_shown: tuple[tuple[str, str, bool], ...] | None = None  # its keys
+        self._key_bar_shown: tuple[tuple[str, str, bool], ...] | None = None  # its keys
 
     # Shortcuts -----------------------------------------------------------------------------
     @property
@@ -140,8 +140,8 @@ class StepScreen(Screen[None]):
             (key, active.binding.action, active.enabled)
             for key, active in self.active_bindings.items()
         )
-        if shown != self._footer_shown:
-            self._footer_shown = shown
+        if shown != self._key_bar_shown:
+            self._key_bar_shown = shown
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -167,14 +167,25 @@ class KeyList(ChoiceList):
             option = replace(option, key=key)
         return Row(key_prompt(option, self._width, rotation_read=read))
 
-    def _rows(self, options: Iterable[KeyOption]) -> list[Option]:
+    def _rows(
+        self,
+        options: Iterable[KeyOption],
+        kept: Mapping[str | None, Option] | None = None,
+        shown_before: Mapping[str, KeyOption] | None = None,
+    ) -> list[Option]:
+        """Rows for the keys not shown yet; a ``kept`` row is reused where it showed the
+        same key before (``shown_before``)."""
+        kept, shown_before = kept or {}, shown_before or {}
         rows: list[Option] = []
         for option in options:
             option_id = self._row_id(option)
             if option_id in self._shown:
                 continue
             self._shown[option_id] = option
-            rows.append(Option(self._prompt(option), id=option_id, disabled=not option.usable))
+            row = kept.get(option_id) if shown_before.get(option_id) == option else None
+            rows.append(
+                row or Option(self._prompt(option), id=option_id, disabled=not option.usable)
+            )
         return rows
 
     def show_keys(self, options: Sequence[KeyOption]) -> None:
@@ -188,18 +199,10 @@ class KeyList(ChoiceList):
         if width == self._width:
             kept = {option.id: option for option in self.options}
         self._width = width
-        shown, self._shown = self._shown, {}
+        shown_before, self._shown = self._shown, {}
         items = [kept.get(CREATE_ID) or Option(Content.styled("+ Create a new key", "bold"),
                                                id=CREATE_ID)]
-        for option in options:
-            option_id = self._row_id(option)
-            if option_id in self._shown:
-                continue
-            self._shown[option_id] = option
-            row = kept.get(option_id) if shown.get(option_id) == option else None
-            items.append(
-                row or Option(self._prompt(option), id=option_id, disabled=not option.usable)
-            )
+        items += self._rows(options, kept, shown_before)
         current = self.highlighted_id
         self.set_options(items)
         if not self.highlight_id(current):
