@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests import policies
 from wizard.core import requirements as req
 from wizard.core.arn import key_arn, logs_principal
 from wizard.core.doctor import Severity, diagnose
@@ -83,14 +84,7 @@ def healthy_bucket_policy(choices: Choices | None = None) -> dict[str, Any]:
 
 
 def deny_insecure_transport() -> dict[str, Any]:
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
+    return policies.deny_insecure_transport(BUCKET)
 
 
 def documented_bucket_statements() -> list[dict[str, Any]]:

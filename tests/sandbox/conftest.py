@@ -161,15 +161,3 @@ def make_bucket(
             Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
         )
     return name
-
-
-def deny_insecure_transport(bucket: str) -> dict[str, Any]:
-    """The common "TLS only" statement: Deny everyone when aws:SecureTransport is false."""
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.policies import deny_insecure_transport
 from tests.sandbox.conftest import (
     ACCOUNT,
     REGION,
     Clients,
     client,
-    deny_insecure_transport,
     destination,
     make_bucket,
     make_key,

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tests.policies import deny_insecure_transport
 from wizard.aws.apply import ApplyResult, StepResult
 from wizard.aws.export import (
     ExportBusy,
@@ -169,11 +170,7 @@ def bucket_state(name: str) -> BucketState:
         encryption = BucketEncryption("aws:kms", KEY_ARN, True)
     else:
         statements = [
-            {
-                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-                "Action": "s3:*", "Resource": [bucket_arn(name), object_arn(name, "*")],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            deny_insecure_transport(name),
             put_object,
         ]
         encryption = BucketEncryption("aws:kms", AWS_KEY_ARN, True)

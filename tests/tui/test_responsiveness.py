@@ -21,7 +21,12 @@ from tests.tui.pilot_helpers import at_step, error_text, wait_until
 from wizard.core.state import KeyState
 from wizard.errors import Cancelled
 from wizard.flow import Step, WizardState
-from wizard.tui.app import LEAVING_SCREEN_CALM, LEAVING_SCREEN_CHECK, WORKER_THREADS
+from wizard.tui.app import (
+    LEAVING_SCREEN_CALM,
+    LEAVING_SCREEN_CHECK,
+    WORKER_THREADS,
+    WizardApp,
+)
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.help import HelpScreen
 from wizard.tui.screens.key import KeyScreen
@@ -107,6 +112,11 @@ def test_prepare_clients_creates_each_service_client_of_the_region(
     assert created == [(service, "eu-west-1") for service in PREPARED_SERVICES]
 
 
+def keys_listed(app: WizardApp) -> Callable[[], bool]:
+    """The key step is up and Next may be pressed (the rotation column may still load)."""
+    return lambda: isinstance(app.screen, KeyScreen) and app.screen.can_go_next()
+
+
 class SlowRotationFlow(FakeFlow):
     """Rotation statuses that arrive only when the test says so; records a cancel."""
 
@@ -136,12 +146,8 @@ async def test_the_key_step_goes_on_without_waiting_for_the_rotation_column() ->
     flow = SlowRotationFlow()
     app = fake_app(Step.KEY, WizardState(region=REGION), flow=flow)
     async with app.run_test(size=(120, 40)) as pilot:
-
-        def ready() -> bool:
-            screen = app.screen
-            return isinstance(screen, KeyScreen) and screen.can_go_next()
-
-        await wait_until(pilot, ready, "the keys listed")  # not settle: rotation is held
+        # Not at_step: its settle waits for every job, and the rotation read is held.
+        await wait_until(pilot, keys_listed(app), "the keys listed")
         keys = app.screen.query_one(KeyList)
         assert "rotation …" in row_text(keys, KEY_ARN)
         await pilot.press("enter")
@@ -229,12 +235,7 @@ async def test_a_job_replaced_by_a_newer_one_reports_nothing() -> None:
     flow = SlowRotationFlow()
     app = fake_app(Step.KEY, WizardState(region=REGION), flow=flow)
     async with app.run_test(size=(120, 40)) as pilot:
-
-        def ready() -> bool:
-            screen = app.screen
-            return isinstance(screen, KeyScreen) and screen.can_go_next()
-
-        await wait_until(pilot, ready, "the keys listed")
+        await wait_until(pilot, keys_listed(app), "the keys listed")
         screen = app.screen
         assert isinstance(screen, KeyScreen)
         told: list[str] = []
