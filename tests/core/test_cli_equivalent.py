@@ -1,11 +1,17 @@
-"""The AWS CLI equivalent of a plan names every change, in order, with its documents."""
+"""The AWS CLI equivalent of a plan names every change, in order, with its documents, and is a
+script a shell runs as it is."""
 
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
+import subprocess
+
+import pytest
 
 from wizard.core import plan as core_plan
-from wizard.core.cli_equivalent import aws_cli_commands, export_command, render
+from wizard.core.cli_equivalent import aws_cli_commands, export_command, render, script
 from wizard.core.state import BucketState, Choices, Identity, Snapshot
 
 
@@ -26,9 +32,10 @@ def test_every_change_has_a_command_in_plan_order() -> None:
     plan = fresh_plan("ap-northeast-1")
     steps = aws_cli_commands(plan, "ap-northeast-1")
     assert [s.comment for s in steps] == [c.summary for c in plan.changes]
-    verbs = [s.command.split()[2] for s in steps]
+    verbs = [s.argv[2] for s in steps]
     assert verbs == [
         "create-key",
+        "enable-key-rotation",
         "create-alias",
         "create-bucket",
         "put-public-access-block",
@@ -36,8 +43,7 @@ def test_every_change_has_a_command_in_plan_order() -> None:
         "put-bucket-encryption",
         "put-bucket-policy",
     ]
-    create_bucket = steps[2].command
-    assert "LocationConstraint=ap-northeast-1" in create_bucket
+    assert "LocationConstraint=ap-northeast-1" in steps[3].command
 
 
 def test_documents_are_the_plans_documents() -> None:
@@ -45,17 +51,68 @@ def test_documents_are_the_plans_documents() -> None:
     steps = aws_cli_commands(plan, "ap-northeast-1")
     policy_file = dict(steps[-1].files)["bucket-policy.json"]
     assert json.loads(policy_file) == json.loads(plan.changes[-1].after or "")
-    encryption = dict(steps[5].files)["encryption.json"]
-    assert core_plan.NEW_KEY_ARN not in encryption and "KEY_ARN" in encryption
+    encryption = steps[6].command
+    assert core_plan.NEW_KEY_ARN not in encryption and '"$KEY_ARN"' in encryption
 
 
 def test_us_east_1_bucket_has_no_location_constraint() -> None:
     steps = aws_cli_commands(fresh_plan("us-east-1"), "us-east-1")
-    assert "LocationConstraint" not in steps[2].command
+    assert "LocationConstraint" not in steps[3].command
 
 
 def test_render_and_export_command_quote_shell_words() -> None:
     text = render(aws_cli_commands(fresh_plan("eu-west-1"), "eu-west-1"))
-    assert text.count("cat > ") == 3 and text.endswith("\n")
+    assert text.count("cat > ") == 2 and text.endswith("\n")
     command = export_command("eu-west-1", "/aws/lambda/my fn", "b", "exportedlogs", 1, 2, "2026/")
     assert "'/aws/lambda/my fn'" in command and "--log-stream-name-prefix 2026/" in command
+
+
+def test_long_commands_continue_with_a_backslash_and_comments_stay_comments() -> None:
+    text = render(aws_cli_commands(fresh_plan("eu-west-1"), "eu-west-1"))
+    in_document = False
+    for line in text.splitlines():
+        if line.startswith("cat > "):
+            in_document = True
+        elif line == "JSON":
+            in_document = False
+        elif not in_document and len(shlex.split(line.rstrip(" \\"), comments=True)) > 1:
+            assert len(line) <= 100, line  # only a single long value may be longer
+    joined = text.replace("\\\n", "")
+    create_key = next(line for line in joined.splitlines() if "create-key" in line)
+    assert create_key.startswith("KEY_ARN=$(aws kms create-key ") and create_key.endswith(")")
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_script_is_valid_shell_and_calls_aws_with_the_plans_words(tmp_path: object) -> None:
+    """bash runs the script with a fake ``aws`` that records its arguments."""
+    plan = fresh_plan("eu-west-1")
+    text = script(plan, "eu-west-1", ("for a test",))
+    folder = shutil.os.fspath(tmp_path)  # type: ignore[attr-defined]
+    fake = (
+        "#!/usr/bin/env bash\n"
+        "printf '%s\\037' \"$@\" >> calls.log; echo >> calls.log\n"
+        'if [ "$2" = create-key ]; then echo arn:aws:kms:eu-west-1:123456789012:key/k-1; fi\n'
+    )
+    with open(f"{folder}/aws", "w") as handle:
+        handle.write(fake)
+    shutil.os.chmod(f"{folder}/aws", 0o755)  # type: ignore[attr-defined]
+    done = subprocess.run(
+        ["bash", "-c", text],
+        cwd=folder,
+        env={"PATH": f"{folder}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    calls = open(f"{folder}/calls.log").read().splitlines()
+    assert len(calls) == len(plan.changes)
+    words = [call.rstrip("\x1f").split("\x1f") for call in calls]
+    assert words[1][:2] == ["kms", "enable-key-rotation"] and words[1][-1].endswith("key/k-1")
+    assert words[2][-2:] == ["--target-key-id", "arn:aws:kms:eu-west-1:123456789012:key/k-1"]
+    encryption = words[6]
+    document = json.loads(encryption[encryption.index("--server-side-encryption-configuration") + 1])
+    rule = document["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+    assert rule["KMSMasterKeyID"] == "arn:aws:kms:eu-west-1:123456789012:key/k-1"
+    written = json.loads(open(f"{folder}/bucket-policy.json").read())
+    assert written == json.loads(plan.changes[-1].after or "")

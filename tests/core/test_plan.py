@@ -209,7 +209,10 @@ def apply_plan(snapshot: Snapshot, plan: Plan) -> Snapshot:
     for change in plan.changes:
         # A bucket created by this plan has S3's defaults, not the "before" (none) the plan
         # was built from: the drift check is for state that existed before the run.
-        if not (created_bucket and change.target == f"s3://{bucket_state.name}"):
+        created_key = change.params.get("key_id") == NEW_KEY_ARN
+        if not (created_bucket and change.target == f"s3://{bucket_state.name}") and not (
+            created_key
+        ):
             assert change.before == current_document(change.action, bucket_state, key), change
         after = change.after.replace(NEW_KEY_ARN, NEW_ARN) if change.after else None
         assert after is not None
@@ -228,7 +231,11 @@ def apply_plan(snapshot: Snapshot, plan: Plan) -> Snapshot:
                 policy=after,
                 rotation_enabled=False,
                 description=change.params["description"],
+                tags=(("created-by", "cwl-export-wizard"),),
             )
+        elif change.action is Action.ENABLE_KEY_ROTATION:
+            assert key is not None and change.params["key_id"] == NEW_KEY_ARN
+            key = dataclasses.replace(key, rotation_enabled=data["KeyRotationEnabled"])
         elif change.action is Action.CREATE_ALIAS:
             assert key is not None and data["TargetKeyId"] == key.arn
             key = dataclasses.replace(key, aliases=(*key.aliases, data["AliasName"]))
@@ -311,6 +318,7 @@ def test_fresh_setup_creates_everything_in_order() -> None:
     assert plan.blockers == ()
     assert actions(plan) == [
         Action.CREATE_KEY,
+        Action.ENABLE_KEY_ROTATION,
         Action.CREATE_ALIAS,
         Action.CREATE_BUCKET,
         Action.PUT_PUBLIC_ACCESS_BLOCK,
@@ -360,9 +368,14 @@ def test_fresh_setup_creates_everything_in_order() -> None:
             }
         ]
     }
-    assert statements_of(changes[Action.PUT_BUCKET_POLICY].after) == req.bucket_statements(
-        dest(choices)
-    )
+    assert statements_of(changes[Action.PUT_BUCKET_POLICY].after) == [
+        *req.bucket_statements(dest(choices)),
+        req.tls_only_statement(dest(choices)),
+    ]
+    assert json.loads(changes[Action.ENABLE_KEY_ROTATION].after or "") == {
+        "KeyRotationEnabled": True
+    }
+    assert req.KEY_STATEMENT_NOTE in changes[Action.CREATE_KEY].notes
     after = assert_converges(snapshot, choices)
     assert after.key is not None and after.key.aliases == ("alias/cwl-exports",)
     # The flow may switch to the created key by alias: still nothing to do.

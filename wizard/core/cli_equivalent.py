@@ -1,98 +1,29 @@
-"""The AWS CLI commands that do what a plan does: for review, audits and runbooks.
+"""The AWS CLI commands that do what a plan does: a runnable script for review, audits and
+runbooks.
 
-Documents go into files (``file://NAME.json``) exactly as the wizard would send them.
+Each change's command comes from the Action registry (``core.actions``). Documents go into
+files (``file://NAME.json``) exactly as the wizard would send them; a new key's ARN is kept
+in the shell variable ``KEY_ARN`` by the create-key command and used by the ones after it.
+Long commands are continued over lines with a backslash, so the text can be pasted into a
+shell or saved and run as it is (``bash plan.sh``).
 """
 
 from __future__ import annotations
 
-import json
 import shlex
-from dataclasses import dataclass
+import textwrap
 
-from wizard.core.plan import NEW_KEY_ARN, Action, Change, Plan
+from wizard.core.actions import NEW_KEY_VARIABLE, CliStep, shell_word, spec
+from wizard.core.plan import Plan
 
+__all__ = ["CliStep", "aws_cli_commands", "export_command", "render", "script"]
 
-@dataclass(frozen=True)
-class CliStep:
-    comment: str
-    command: str
-    files: tuple[tuple[str, str], ...] = ()  # (file name, content)
-
-
-def _quote(*parts: str) -> str:
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-def _compact(document: str | None) -> str:
-    return json.dumps(json.loads(document or "{}"), separators=(",", ":"), sort_keys=True)
-
-
-def _step(change: Change, region: str, key_ref: str) -> CliStep:
-    params = change.params
-    bucket = params.get("bucket", "")
-    key_id = params.get("key_id") or key_ref
-    after = change.after or "{}"
-    action = change.action
-    if action is Action.CREATE_KEY:
-        description = params.get("description", "CloudWatch Logs exports")
-        return CliStep(
-            change.summary,
-            _quote("aws", "kms", "create-key", "--region", region, "--description", description,
-                   "--key-spec", "SYMMETRIC_DEFAULT", "--key-usage", "ENCRYPT_DECRYPT")
-            + " --policy file://key-policy.json"
-            + " --query KeyMetadata.Arn --output text  # note the ARN: KEY_ARN",
-            (("key-policy.json", after),),
-        )
-    if action is Action.CREATE_ALIAS:
-        return CliStep(
-            change.summary,
-            _quote("aws", "kms", "create-alias", "--region", region, "--alias-name",
-                   params.get("alias", ""), "--target-key-id", key_id),
-        )
-    if action is Action.PUT_KEY_POLICY:
-        return CliStep(
-            change.summary,
-            _quote("aws", "kms", "put-key-policy", "--region", region, "--key-id", key_id,
-                   "--policy-name", "default") + " --policy file://key-policy.json",
-            (("key-policy.json", after),),
-        )
-    if action is Action.CREATE_BUCKET:
-        command = _quote("aws", "s3api", "create-bucket", "--region", region, "--bucket", bucket)
-        if region != "us-east-1":  # us-east-1 refuses a LocationConstraint
-            command += " " + _quote("--create-bucket-configuration", f"LocationConstraint={region}")
-        return CliStep(change.summary, command)
-    if action is Action.PUT_PUBLIC_ACCESS_BLOCK:
-        return CliStep(
-            change.summary,
-            _quote("aws", "s3api", "put-public-access-block", "--bucket", bucket,
-                   "--public-access-block-configuration", _compact(change.after)),
-        )
-    if action is Action.PUT_OWNERSHIP_CONTROLS:
-        return CliStep(
-            change.summary,
-            _quote("aws", "s3api", "put-bucket-ownership-controls", "--bucket", bucket,
-                   "--ownership-controls", _compact(change.after)),
-        )
-    if action is Action.PUT_BUCKET_ENCRYPTION:
-        return CliStep(
-            change.summary,
-            _quote("aws", "s3api", "put-bucket-encryption", "--bucket", bucket)
-            + " --server-side-encryption-configuration file://encryption.json",
-            (("encryption.json", after.replace(NEW_KEY_ARN, "KEY_ARN")),),
-        )
-    if action is Action.PUT_BUCKET_POLICY:
-        return CliStep(
-            change.summary,
-            _quote("aws", "s3api", "put-bucket-policy", "--bucket", bucket)
-            + " --policy file://bucket-policy.json",
-            (("bucket-policy.json", after),),
-        )
-    raise ValueError(f"no CLI equivalent for {action}")  # pragma: no cover
+WIDTH = 88  # a command longer than this is continued over lines, one option per line
 
 
 def aws_cli_commands(plan: Plan, region: str) -> list[CliStep]:
-    """One step per change, in the plan's order. A new key is referred to as KEY_ARN."""
-    return [_step(change, region, "KEY_ARN") for change in plan.changes]
+    """One step per change, in the plan's order."""
+    return [spec(change.action).cli(change, region) for change in plan.changes]
 
 
 def export_command(
@@ -104,18 +35,73 @@ def export_command(
              "--destination", bucket, "--destination-prefix", prefix]
     if stream_prefix:
         parts += ["--log-stream-name-prefix", stream_prefix]
-    return _quote(*parts)
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _groups(argv: tuple[str, ...]) -> list[str]:
+    """The command words as lines: the command itself, then each option with its value."""
+    lines: list[str] = []
+    for word in argv:
+        quoted = shell_word(word)
+        if not lines or word.startswith("--"):
+            lines.append(quoted)
+        elif len(lines[-1]) + len(quoted) >= WIDTH:  # a long value gets a line of its own
+            lines.append(f"    {quoted}")
+        else:
+            lines[-1] += f" {quoted}"
+    return lines
+
+
+def format_command(step: CliStep) -> list[str]:
+    """The step's command as shell lines, continued with a backslash when long."""
+    one_line = step.command
+    prefix = f"{step.capture}=$(" if step.capture else ""
+    suffix = ")" if step.capture else ""
+    if len(prefix) + len(one_line) + len(suffix) <= WIDTH:
+        return [f"{prefix}{one_line}{suffix}"]
+    groups = _groups(step.argv)
+    lines = [f"{prefix}{groups[0]} \\"]
+    lines += [f"    {group} \\" for group in groups[1:-1]]
+    lines.append(f"    {groups[-1]}{suffix}")
+    return lines
+
+
+def comment(text: str) -> list[str]:
+    """A shell comment wrapped at WIDTH: every line starts with "#"."""
+    return textwrap.wrap(
+        text, WIDTH, initial_indent="# ", subsequent_indent="#   ", break_long_words=False,
+        break_on_hyphens=False,
+    ) or ["#"]
 
 
 def render(steps: list[CliStep]) -> str:
-    """Plain text for a terminal or a runbook: files first, then the command."""
+    """The steps as shell text: for each, a comment, its files, then the command."""
     lines: list[str] = []
     for number, step in enumerate(steps, 1):
-        lines.append(f"# {number}. {step.comment}")
+        lines.extend(comment(f"{number}. {step.comment}"))
         for name, content in step.files:
-            lines.append(f"cat > {name} <<'JSON'")
+            lines.append(f"cat > {shlex.quote(name)} <<'JSON'")
             lines.append(content)
             lines.append("JSON")
-        lines.append(step.command)
+        lines.extend(format_command(step))
+        if step.capture:
+            lines.append(f'echo "{step.capture}=${step.capture}"')
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def script(plan: Plan, region: str, header: tuple[str, ...] = ()) -> str:
+    """A whole bash script: stops at the first failing command (``set -euo pipefail``)."""
+    lines = ["#!/usr/bin/env bash", "# The AWS CLI equivalent of a cwl-export-wizard plan."]
+    for line in header:
+        lines.extend(comment(line))
+    lines += ["set -euo pipefail", ""]
+    steps = aws_cli_commands(plan, region)
+    if not steps:
+        lines.append("# Nothing to change: the destination already works as it is.")
+        return "\n".join(lines) + "\n"
+    uses_new_key = any(f'"${NEW_KEY_VARIABLE}"' in s.command for s in steps)
+    creates_key = any(s.capture == NEW_KEY_VARIABLE for s in steps)
+    if uses_new_key and not creates_key:  # pragma: no cover - the planner never does this
+        raise ValueError("a plan that uses a new key must create it")
+    return "\n".join(lines) + "\n" + render(steps)

@@ -177,6 +177,22 @@ def key_in_use(snapshot: Snapshot, choices: Choices) -> KeyInUse:
     return KeyInUse(KeyMode.NONE, None, None, None)
 
 
+def alias_conflict(snapshot: Snapshot, choices: Choices) -> tuple[str, str] | None:
+    """(problem, fix) when ``create_key_alias`` names an alias that already exists on a key
+    the wizard did not create: creating a key was asked for, so patching another is refused."""
+    alias = choices.create_key_alias
+    key = snapshot.key
+    if not alias or key is None or not key.exists or alias not in key.aliases:
+        return None
+    if key.created_by_wizard:
+        return None
+    return (
+        f"The alias {alias} already exists in {choices.region} (key {key.key_id}); "
+        "--create-key would not create a key but change that key's policy.",
+        f"To use that key, pass --key {alias}; to create a new key, choose another alias.",
+    )
+
+
 def _key_region(key: KeyState) -> str | None:
     if key.region:
         return key.region
@@ -265,13 +281,27 @@ def _aws_managed_finding(whose: str, name: str, choose: str) -> Finding:
 def bucket_problems(snapshot: Snapshot, choices: Choices) -> list[Finding]:
     """Errors that make the bucket unusable as it is named (policy checks make no sense then)."""
     bucket = snapshot.bucket
+    if bucket.unreadable:
+        return [
+            Finding(
+                "BUCKET_NOT_READABLE",
+                Severity.ERROR,
+                f"You may not read the bucket {bucket.name} ({bucket.unreadable}): it is in your "
+                "account, but these credentials cannot look at it, so the wizard can neither "
+                "check nor change it.",
+                f"Grant your identity {bucket.unreadable} on arn:"
+                f"{snapshot.identity.partition}:s3:::{bucket.name} (see cwl-export-wizard "
+                "iam-policy), or use a profile that has it.",
+            )
+        ]
     if not bucket.owned:
         return [
             Finding(
                 "BUCKET_NOT_OWNED",
                 Severity.ERROR,
-                f"The bucket name {bucket.name} is taken by another AWS account. Bucket names "
-                "are global, and the wizard only sets up buckets in your own account.",
+                f"The bucket name {bucket.name} is taken by another AWS account (S3 refuses to "
+                "show it to you, and it is not among your account's buckets). Bucket names are "
+                "global, and the wizard only sets up buckets in your own account.",
                 "Choose another bucket name (the wizard can create the bucket for you).",
                 req.ERR_BUCKET_MISSING,
             )
@@ -677,7 +707,7 @@ def _key_policy_findings(snapshot: Snapshot, choices: Choices, use: KeyInUse) ->
     if key is None:
         return []
     findings: list[Finding] = []
-    if key.rotation_enabled is False:
+    if key.rotation_enabled is False and not key.created_by_wizard:
         findings.append(
             Finding(
                 "KEY_ROTATION_OFF",
@@ -701,22 +731,86 @@ def _key_policy_findings(snapshot: Snapshot, choices: Choices, use: KeyInUse) ->
     if not readable or use.arn is None:
         return findings
     dest = Destination.of(snapshot.identity, choices)
+    bucket_key = effective_bucket_key(snapshot, use)
     key_requests = [
-        r for r in req.service_requests(dest, choices.log_group, use.arn) if r.target == "key"
+        r
+        for r in req.service_requests(dest, choices.log_group, use.arn, bucket_key=bucket_key)
+        if r.target == "key"
     ]
+    denied: dict[int, Statement] = {}
+    blocked: req.ServiceRequest | None = None
+    allow_only = without_denies(doc) if doc is not None else None
     for service_request in key_requests:
         evaluation = evaluate(doc, service_request.request)
         if evaluation.decision is Decision.EXPLICIT_DENY:
             for statement in evaluation.deciding:
-                findings.append(_deny_finding("key policy", statement, [service_request]))
-        allow_only = without_denies(doc) if doc is not None else None
-        if not evaluate(allow_only, service_request.request).allowed:
-            findings.append(_key_blocked_finding(doc, key, service_request))
+                if statement.index not in denied:
+                    denied[statement.index] = statement
+                    findings.append(_deny_finding("key policy", statement, [service_request]))
+        if blocked is None and not evaluate(allow_only, service_request.request).allowed:
+            blocked = service_request
+    if blocked is not None:
+        findings.append(_key_blocked_finding(doc, key, blocked, bucket_key))
+    elif doc is not None:
+        findings.extend(_unconfirmed_context_findings(doc, key, key_requests))
     return findings
 
 
+def effective_bucket_key(snapshot: Snapshot, use: KeyInUse) -> bool:
+    """Whether S3 Bucket Key will be on when this key encrypts exports: as the bucket has it
+    when it already encrypts with the key, else on (the wizard turns it on when it sets the
+    key). It decides the encryption context KMS sees (see requirements.service_requests)."""
+    bucket = snapshot.bucket
+    encryption = bucket.encryption if bucket.exists else None
+    if (
+        encryption is not None
+        and encryption.algorithm == SSE_KMS
+        and use.mode is not KeyMode.NEW
+        and (use.mode is KeyMode.BUCKET or refers_to(encryption.kms_key_id, use.key))
+    ):
+        return encryption.bucket_key
+    return True
+
+
+def _unconfirmed_context_findings(
+    doc: PolicyDocument, key: KeyState, requests: Sequence[req.ServiceRequest]
+) -> list[Finding]:
+    """The key policy allows the export only because of a condition key whose presence in
+    S3's request to KMS is an assumption (requirements.KMS_REQUEST_CONTEXT)."""
+    relied: list[str] = []
+    for service_request in requests:
+        evaluation = evaluate(doc, service_request.request)
+        if not evaluation.allowed:
+            continue
+        uncertain = [
+            [c.key for c in s.conditions if c.key.lower() in req.UNCONFIRMED_KMS_KEYS]
+            for s in evaluation.deciding
+        ]
+        if all(uncertain):  # no allowing statement stands without an assumption
+            for name in (n for names in uncertain for n in names):
+                if name not in relied:
+                    relied.append(name)
+    if not relied:
+        return []
+    return [
+        Finding(
+            "KEY_CONDITION_UNCONFIRMED",
+            Severity.WARNING,
+            f"The key policy of {key.display_name} lets CloudWatch Logs use the key only under "
+            f"conditions on {', '.join(relied)}. Whether S3 sends "
+            f"{'that key' if len(relied) == 1 else 'those keys'} to KMS for an export is not "
+            "documented, so the wizard cannot promise that exports pass them.",
+            "Run a test export to be sure; if it fails with a KMS error, add a statement "
+            f"without those conditions (the wizard's {req.SID_KEY_USE} has none).",
+        )
+    ]
+
+
 def _key_blocked_finding(
-    doc: PolicyDocument | None, key: KeyState, service_request: req.ServiceRequest
+    doc: PolicyDocument | None,
+    key: KeyState,
+    service_request: req.ServiceRequest,
+    bucket_key: bool,
 ) -> Finding:
     request = service_request.request
     principal = request.principal.id
@@ -725,18 +819,27 @@ def _key_blocked_finding(
         "key for kms:GenerateDataKey and kms:Decrypt; every other statement stays as it is."
     )
     by_condition, _ = _near_misses(doc, request)
+    context = (
+        "the bucket's ARN, since S3 Bucket Key is on"
+        if bucket_key
+        else "each object's ARN, since S3 Bucket Key is off"
+    )
     if by_condition:
         details = "; ".join(
             f"{s.label}: " + ", ".join(_failing_conditions(s, request)) for s in by_condition
+        )
+        logs_note = (
+            " Conditions on kms:EncryptionContext:aws:logs:arn are written for log-group "
+            "encryption."
+            if "aws:logs:arn" in details
+            else ""
         )
         return Finding(
             "KEY_CONTEXT_MISMATCH",
             Severity.ERROR,
             f"The key policy of {key.display_name} has a statement for CloudWatch Logs, but its "
             "conditions do not match what S3 sends when it encrypts an export (encryption "
-            "context aws:s3:arn = the bucket). Conditions on "
-            "kms:EncryptionContext:aws:logs:arn are written for log-group encryption. "
-            f"{details}.",
+            f"context aws:s3:arn = {context}).{logs_note} {details}.",
             fix,
             service_request.aws_error,
             tuple(s.label for s in by_condition),
@@ -815,6 +918,16 @@ def diagnose(snapshot: Snapshot, choices: Choices) -> list[Finding]:
 
     key_errors = key_problems(use, snapshot, choices)
     findings.extend(key_errors)
+    if choices.create_key_alias and use.mode is KeyMode.CHOSEN and use.key is not None:
+        findings.append(
+            Finding(
+                "KEY_REUSED",
+                Severity.INFO,
+                f"The key {choices.create_key_alias} ({use.key.key_id}) was created by the "
+                "wizard earlier.",
+                "The wizard reuses it instead of creating another key.",
+            )
+        )
     if use.mode is KeyMode.NEW:
         findings.append(
             Finding(

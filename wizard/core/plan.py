@@ -16,13 +16,24 @@ Rules (DESIGN.md, aws-facts.md):
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from wizard.core import requirements as req
+from wizard.core.actions import (
+    NEW_KEY_ARN,
+    OBJECT_OWNERSHIP,
+    ROTATION_ON,
+    US_EAST_1,
+    Action,
+    alias_document,
+    create_bucket_document,
+    current_document,
+    encryption_document,
+    ownership_document,
+    public_access_block_document,
+)
 from wizard.core.arn import bucket_arn, logs_principal
 from wizard.core.diff import unified
 from wizard.core.doctor import (
@@ -49,33 +60,26 @@ from wizard.core.policy import (
     statement_by_sid,
     upsert_statements,
 )
+
+__all__ = [  # the registry's names that callers of the planner use
+    "NEW_KEY_ARN",
+    "OBJECT_OWNERSHIP",
+    "US_EAST_1",
+    "Action",
+    "Change",
+    "Plan",
+    "build",
+    "current_document",
+]
 from wizard.core.state import (
     DSSE_KMS,
     SSE_KMS,
     BucketState,
     Choices,
     Destination,
-    KeyState,
     Snapshot,
 )
 from wizard.errors import PolicyError
-
-
-class Action(str, Enum):
-    CREATE_KEY = "CreateKey"
-    CREATE_ALIAS = "CreateAlias"
-    PUT_KEY_POLICY = "PutKeyPolicy"
-    CREATE_BUCKET = "CreateBucket"
-    PUT_PUBLIC_ACCESS_BLOCK = "PutPublicAccessBlock"
-    PUT_OWNERSHIP_CONTROLS = "PutBucketOwnershipControls"
-    PUT_BUCKET_ENCRYPTION = "PutBucketEncryption"
-    PUT_BUCKET_POLICY = "PutBucketPolicy"
-
-
-NEW_KEY_ARN = "<ARN of the new key>"  # placeholder in documents until apply knows the new ARN
-
-US_EAST_1 = "us-east-1"  # the one region whose CreateBucket must omit LocationConstraint
-OBJECT_OWNERSHIP = "BucketOwnerEnforced"
 
 
 @dataclass(frozen=True)
@@ -87,104 +91,18 @@ class Change:
     after: str | None  # canonical JSON after
     diff: str  # unified diff of before -> after
     params: Mapping[str, str]  # what apply needs besides documents
+    notes: tuple[str, ...] = ()  # why the change is written the way it is (shown by the diff)
 
 
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
     blockers: tuple[str, ...] = ()  # why the plan cannot make the destination work by itself
+    choices: Choices | None = None  # what the plan was built for (apply checks its result)
 
     @property
     def empty(self) -> bool:
         return not self.changes
-
-
-# --------------------------------------------------------------------------- documents
-
-
-def create_bucket_document(bucket: str, region: str | None) -> dict[str, Any]:
-    doc: dict[str, Any] = {"Bucket": bucket}
-    # us-east-1 must omit LocationConstraint; every other region must send it.
-    if region and region != US_EAST_1:
-        doc["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    return doc
-
-
-def public_access_block_document(
-    block_public_acls: bool = True,
-    block_public_policy: bool = True,
-    ignore_public_acls: bool = True,
-    restrict_public_buckets: bool = True,
-) -> dict[str, Any]:
-    return {
-        "BlockPublicAcls": block_public_acls,
-        "BlockPublicPolicy": block_public_policy,
-        "IgnorePublicAcls": ignore_public_acls,
-        "RestrictPublicBuckets": restrict_public_buckets,
-    }
-
-
-def ownership_document(ownership: str) -> dict[str, Any]:
-    return {"Rules": [{"ObjectOwnership": ownership}]}
-
-
-def encryption_document(
-    algorithm: str, key_id: str | None = None, bucket_key: bool = True
-) -> dict[str, Any]:
-    default: dict[str, Any] = {"SSEAlgorithm": algorithm}
-    if key_id is not None:
-        default["KMSMasterKeyID"] = key_id
-    rule = {"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": bucket_key}
-    return {"Rules": [rule]}
-
-
-def _canonical_text(text: str | None) -> str | None:
-    """A policy as read, in canonical form; text that is not a JSON object stays as it is."""
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text
-    return canonical_json(data) if isinstance(data, dict) else text
-
-
-def current_document(action: Action, bucket: BucketState, key: KeyState | None) -> str | None:
-    """The canonical "before" of ``action``'s target, from a (re-)read state."""
-    if action in (Action.CREATE_KEY, Action.CREATE_ALIAS):
-        return None  # a key to be created has no state before
-    if action is Action.PUT_KEY_POLICY:
-        return _canonical_text(key.policy) if key is not None and key.exists else None
-    if not bucket.exists:
-        return None
-    if action is Action.CREATE_BUCKET:
-        return canonical_json(create_bucket_document(bucket.name, bucket.region))
-    if action is Action.PUT_PUBLIC_ACCESS_BLOCK:
-        block = bucket.public_access_block
-        if block is None:
-            return None
-        return canonical_json(
-            public_access_block_document(
-                block.block_public_acls,
-                block.block_public_policy,
-                block.ignore_public_acls,
-                block.restrict_public_buckets,
-            )
-        )
-    if action is Action.PUT_OWNERSHIP_CONTROLS:
-        if bucket.object_ownership is None:
-            return None
-        return canonical_json(ownership_document(bucket.object_ownership))
-    if action is Action.PUT_BUCKET_ENCRYPTION:
-        encryption = bucket.encryption
-        if encryption is None or encryption.algorithm is None:
-            return None
-        return canonical_json(
-            encryption_document(encryption.algorithm, encryption.kms_key_id, encryption.bucket_key)
-        )
-    if action is Action.PUT_BUCKET_POLICY:
-        return _canonical_text(bucket.policy)
-    raise ValueError(f"unknown action {action!r}")  # pragma: no cover
 
 
 def _change(
@@ -194,9 +112,11 @@ def _change(
     before: str | None,
     after: str | None,
     params: Mapping[str, str],
+    notes: tuple[str, ...] = (),
 ) -> Change:
     label = f"{action.value} {target}"
-    return Change(action, target, summary, before, after, unified(before, after, label), params)
+    diff = unified(before, after, label)
+    return Change(action, target, summary, before, after, diff, params, notes)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -282,14 +202,23 @@ def _new_key_changes(dest: Destination, alias: str) -> list[Change]:
             None,
             canonical_json(req.new_key_policy(dest)),
             {"alias": alias, "description": description, "region": dest.region},
+            (req.KEY_STATEMENT_NOTE,),
+        ),
+        _change(
+            Action.ENABLE_KEY_ROTATION,
+            target,
+            "Turn on automatic yearly rotation of the new key",
+            None,
+            ROTATION_ON,
+            {"key_id": NEW_KEY_ARN, "region": dest.region},
         ),
         _change(
             Action.CREATE_ALIAS,
             target,
             f"Name the new key {alias}",
             None,
-            canonical_json({"AliasName": alias, "TargetKeyId": NEW_KEY_ARN}),
-            {"alias": alias, "region": dest.region},
+            canonical_json(alias_document(alias, NEW_KEY_ARN)),
+            {"alias": alias, "key_id": NEW_KEY_ARN, "region": dest.region},
         ),
     ]
 
@@ -312,8 +241,12 @@ def _key_policy_change(
             f"The key policy of {key.display_name} cannot be read: {exc.message} "
             "Correct it yourself; the wizard will not overwrite a policy it cannot read."
         ]
+    # Judged as the plan leaves the bucket: S3 Bucket Key on (the encryption context is the
+    # bucket's ARN), whatever it is now.
     requests = [
-        r for r in req.service_requests(dest, choices.log_group, use.arn) if r.target == "key"
+        r
+        for r in req.service_requests(dest, choices.log_group, use.arn, bucket_key=True)
+        if r.target == "key"
     ]
     blockers = [
         deny_blocker("key policy", statement, blocked)
@@ -350,6 +283,7 @@ def _key_policy_change(
         current_document(Action.PUT_KEY_POLICY, snapshot.bucket, key),
         canonical_json(new_doc),
         {"key_id": use.arn, "region": dest.region},
+        (req.KEY_STATEMENT_NOTE,),
     )
     return change, blockers
 
@@ -465,6 +399,9 @@ def _bucket_policy_change(
         )
     if "s3:PutObject" in missing:
         statements.append(_put_object_statement(doc, dest))
+    if not bucket.exists:
+        # A bucket the wizard creates refuses requests without TLS from the start.
+        statements.append(req.tls_only_statement(dest))
     if not statements:
         return None, blockers
     updated = sum(statement_by_sid(doc, s["Sid"]) is not None for s in statements)
@@ -482,7 +419,10 @@ def _bucket_policy_change(
     change = _change(
         Action.PUT_BUCKET_POLICY,
         f"s3://{dest.bucket}",
-        f"Create a bucket policy with {len(statements)} statement"
+        f"Create a bucket policy with {len(statements)} statements: CloudWatch Logs may "
+        "write, requests without TLS are refused"
+        if not bucket.exists
+        else f"Create a bucket policy with {len(statements)} statement"
         f"{'' if len(statements) == 1 else 's'} for CloudWatch Logs"
         if before is None
         else f"{phrase} for CloudWatch Logs in the bucket policy"
@@ -503,7 +443,7 @@ def build(snapshot: Snapshot, choices: Choices) -> Plan:
     bucket_errors = bucket_problems(snapshot, choices)
     if bucket_errors:
         # Nothing the wizard could change makes a bucket of another account or region work.
-        return Plan((), tuple(_blocker(f) for f in bucket_errors))
+        return Plan((), tuple(_blocker(f) for f in bucket_errors), choices)
 
     use = key_in_use(snapshot, choices)
     key_errors = key_problems(use, snapshot, choices)
@@ -535,4 +475,4 @@ def build(snapshot: Snapshot, choices: Choices) -> Plan:
     if policy_change is not None:
         bucket_changes.append(policy_change)
     blockers.extend(why)
-    return Plan(tuple(key_changes + bucket_changes), tuple(blockers))
+    return Plan(tuple(key_changes + bucket_changes), tuple(blockers), choices)

@@ -25,9 +25,12 @@ SID_GET_BUCKET_ACL = "CWLExportWizardGetBucketAcl"
 SID_PUT_OBJECT = "CWLExportWizardPutObject"
 SID_KEY_USE = "CWLExportWizardLogsUseKey"
 SID_KEY_ADMIN = "EnableIAMUserPermissions"  # the console's name for the root "kms:*" statement
-WIZARD_SIDS = frozenset({SID_GET_BUCKET_ACL, SID_PUT_OBJECT, SID_KEY_USE})
+SID_DENY_INSECURE = "CWLExportWizardDenyInsecureTransport"
+WIZARD_SIDS = frozenset({SID_GET_BUCKET_ACL, SID_PUT_OBJECT, SID_KEY_USE, SID_DENY_INSECURE})
 
 TEST_OBJECT_NAME = "aws-logs-write-test"
+STEP_PUT_TEST_OBJECT = "PutObject (test object)"
+STEP_PUT_DATA = "PutObject (exported data)"
 BUCKET_OWNER_FULL_CONTROL = "bucket-owner-full-control"
 POLICY_VERSION = "2012-10-17"
 
@@ -117,6 +120,30 @@ def key_statements(dest: Destination) -> list[dict[str, Any]]:
     ]
 
 
+# Shown beside the key policy's diff: why its statement for CloudWatch Logs is not scoped.
+KEY_STATEMENT_NOTE = (
+    f"{SID_KEY_USE} carries no aws:SourceAccount or aws:SourceArn condition on purpose: "
+    "whether S3 passes them on when it asks KMS for a data key for an export is not documented, "
+    "and a condition the request does not meet would refuse every export. The bucket policy's "
+    "statements carry both, so only your account's log groups can write to the bucket."
+)
+
+
+def tls_only_statement(dest: Destination) -> dict[str, Any]:
+    """Refuse every request to the bucket that does not use TLS (a common scanner check).
+
+    CloudWatch Logs always uses TLS (``aws:SecureTransport`` true), so exports pass it."""
+    bucket = bucket_arn(dest.bucket, dest.partition)
+    return {
+        "Sid": SID_DENY_INSECURE,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket, f"{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def key_admin_statement(account: str, partition: str = "aws") -> dict[str, Any]:
     """The account root's ``kms:*``: keeps IAM in charge of the key, so nobody is locked out."""
     return {
@@ -164,15 +191,71 @@ def _logs_context(dest: Destination, log_group: str | None) -> dict[str, str | t
     }
 
 
+@dataclass(frozen=True)
+class ContextKey:
+    """One key of the request context KMS sees when S3 asks for a data key for an export."""
+
+    key: str
+    confirmed: bool  # False: UNCONFIRMED (aws-facts.md); a policy relying on it gets a warning
+    sent: bool  # whether the doctor and the sandbox put it in the request
+    source: str  # where the value comes from, for people
+
+
+# The KMS request S3 makes for CloudWatch Logs. Only the encryption context is documented
+# (S3 user guide, Bucket Key page); the rest is assumed. Change a row, not the code below.
+KMS_REQUEST_CONTEXT: tuple[ContextKey, ...] = (
+    ContextKey(
+        "kms:EncryptionContext:aws:s3:arn", True, True,
+        "the bucket ARN with S3 Bucket Key on, the object ARN with it off",
+    ),
+    ContextKey("kms:ViaService", False, True, "s3.REGION.amazonaws.com"),
+    ContextKey("kms:CallerAccount", False, True, "the bucket's account"),
+    ContextKey("aws:SourceAccount", False, True, "the log group's account"),
+    ContextKey("aws:SourceArn", False, True, "the log group's ARN"),
+)
+UNCONFIRMED_KMS_KEYS = frozenset(c.key.lower() for c in KMS_REQUEST_CONTEXT if not c.confirmed)
+
+
+def _kms_context(
+    dest: Destination, context: dict[str, str | tuple[str, ...]], object_key: str | None
+) -> dict[str, str | tuple[str, ...]]:
+    """The KMS request's context; ``object_key`` None: S3 Bucket Key is on (bucket ARN)."""
+    encryption_arn = (
+        bucket_arn(dest.bucket, dest.partition)
+        if object_key is None
+        else object_arn(dest.bucket, object_key, dest.partition)
+    )
+    values: dict[str, str | tuple[str, ...]] = {
+        "kms:EncryptionContext:aws:s3:arn": encryption_arn,
+        "kms:ViaService": f"s3.{dest.region}.amazonaws.com",
+        "kms:CallerAccount": dest.account,
+        "aws:SourceAccount": context["aws:SourceAccount"],
+        "aws:SourceArn": context["aws:SourceArn"],
+    }
+    sent = {c.key for c in KMS_REQUEST_CONTEXT if c.sent}
+    base = {k: v for k, v in context.items() if k not in values}
+    return {**base, **{k: v for k, v in values.items() if k in sent}}
 
 
 def service_requests(
-    dest: Destination, log_group: str | None = None, key_arn: str | None = None
+    dest: Destination,
+    log_group: str | None = None,
+    key_arn: str | None = None,
+    *,
+    bucket_key: bool = True,
+    data_object: str | None = None,
 ) -> list[ServiceRequest]:
-    """The export's calls, in the service's order. ``key_arn`` None: no SSE-KMS step."""
+    """The export's calls, in the service's order. ``key_arn`` None: no SSE-KMS step.
+
+    With S3 Bucket Key on, S3 asks KMS once with the bucket ARN as encryption context; with
+    it off, once per object with the object's ARN (the test object, then the data).
+    ``data_object`` names a real data object (the sandbox knows them); else a typical one.
+    """
     principal = RequestPrincipal(kind="Service", id=logs_principal(dest.region))
     context = _logs_context(dest, log_group)
     put_context = {**context, "s3:x-amz-acl": BUCKET_OWNER_FULL_CONTROL}
+    test_key = test_object_key(dest.prefix)
+    data_key = data_object or data_object_key(dest.prefix, EXAMPLE_TASK_ID, EXAMPLE_STREAM)
     requests = [
         ServiceRequest(
             "GetBucketAcl",
@@ -181,46 +264,45 @@ def service_requests(
             ERR_GET_BUCKET_ACL,
         ),
         ServiceRequest(
-            "PutObject (test object)",
+            STEP_PUT_TEST_OBJECT,
             "bucket",
             Request(
-                principal,
-                "s3:PutObject",
-                object_arn(dest.bucket, test_object_key(dest.prefix), dest.partition),
+                principal, "s3:PutObject", object_arn(dest.bucket, test_key, dest.partition),
                 put_context,
             ),
             ERR_PUT_OBJECT,
         ),
         ServiceRequest(
-            "PutObject (exported data)",
+            STEP_PUT_DATA,
             "bucket",
             Request(
-                principal,
-                "s3:PutObject",
-                object_arn(
-                    dest.bucket,
-                    data_object_key(dest.prefix, EXAMPLE_TASK_ID, EXAMPLE_STREAM),
-                    dest.partition,
-                ),
+                principal, "s3:PutObject", object_arn(dest.bucket, data_key, dest.partition),
                 put_context,
             ),
             ERR_PUT_OBJECT,
         ),
     ]
     if key_arn:
-        kms_context = {
-            **context,
-            # With S3 Bucket Key the encryption context is the bucket ARN.
-            "kms:EncryptionContext:aws:s3:arn": bucket_arn(dest.bucket, dest.partition),
-            "kms:ViaService": f"s3.{dest.region}.amazonaws.com",
-            "kms:CallerAccount": dest.account,
-        }
-        requests.append(
-            ServiceRequest(
-                "GenerateDataKey",
-                "key",
-                Request(principal, "kms:GenerateDataKey", key_arn, kms_context),
-                ERR_PUT_OBJECT_KMS,
-            )
+        objects: list[tuple[str, str | None]] = (
+            [("GenerateDataKey", None)]
+            if bucket_key
+            else [
+                ("GenerateDataKey (test object)", test_key),
+                ("GenerateDataKey (exported data)", data_key),
+            ]
         )
+        for step, object_key in objects:
+            requests.append(
+                ServiceRequest(
+                    step,
+                    "key",
+                    Request(
+                        principal,
+                        "kms:GenerateDataKey",
+                        key_arn,
+                        _kms_context(dest, context, object_key),
+                    ),
+                    ERR_PUT_OBJECT_KMS,
+                )
+            )
     return requests

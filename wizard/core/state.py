@@ -23,6 +23,12 @@ KEY_SPEC_SYMMETRIC = "SYMMETRIC_DEFAULT"
 KEY_USAGE_ENCRYPT = "ENCRYPT_DECRYPT"
 AWS_MANAGED_S3_ALIAS = "alias/aws/s3"
 
+# The marks on what the wizard creates: a tag says who created a key (a later
+# ``--create-key`` may reuse it), another which apply did (found again after a crash).
+CREATED_BY_TAG = "created-by"
+CREATED_BY_VALUE = "cwl-export-wizard"
+JOURNAL_TAG = "cwl-export-wizard:journal"
+
 ACTIVE_TASK_STATUSES = ("PENDING", "RUNNING")
 FINAL_TASK_STATUSES = ("COMPLETED", "CANCELLED", "FAILED")
 
@@ -97,6 +103,9 @@ class BucketState:
     name: str
     exists: bool
     owned: bool = True  # False: the name is taken by another account (HeadBucket 403)
+    # The permission the caller lacks to read the bucket at all (HeadBucket 403 on a bucket
+    # the account owns: s3:ListBucket); None when it could be read.
+    unreadable: str | None = None
     region: str | None = None
     encryption: BucketEncryption | None = None
     policy: str | None = None  # the bucket policy JSON as read; None: the bucket has none
@@ -121,6 +130,13 @@ class KeyState:
     policy: str | None = None  # the key policy named "default"; None when it could not be read
     rotation_enabled: bool | None = None
     description: str = ""
+    tags: tuple[tuple[str, str], ...] | None = None  # None: not read
+    creation_ms: int | None = None
+
+    @property
+    def created_by_wizard(self) -> bool:
+        """The key carries the wizard's created-by tag: a later ``--create-key`` may reuse it."""
+        return (CREATED_BY_TAG, CREATED_BY_VALUE) in (self.tags or ())
 
     @property
     def display_name(self) -> str:
