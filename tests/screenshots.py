@@ -54,7 +54,7 @@ NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 NOW_MS = int(NOW.timestamp() * 1000)
 WORK_DIR = Path("/tmp/cwl-export-wizard-screenshots")  # removed before and after a run
 JOURNAL_DIR = WORK_DIR / "journal"
-JOURNAL_TOKEN = "5c2e0a"  # the journal name's random part, pinned
+JOURNAL_TOKEN = "5c2e0a17"  # the journal name's random part, pinned
 EXPORT_DELAY = 1.0  # seconds the sandbox's export task takes
 
 SETUP_SHOTS = (
@@ -204,7 +204,7 @@ def pinned_world() -> Iterator[None]:
     """A fixed clock and journal name, an AWS environment the host's config cannot reach."""
     import textual.widgets._loading_indicator as loading_indicator
 
-    import wizard.aws.apply as aws_apply
+    import wizard.aws.journal as aws_journal
 
     with ExitStack() as stack:
         stack.enter_context(mock.patch.dict(os.environ))  # restored as it was on exit
@@ -216,12 +216,12 @@ def pinned_world() -> Iterator[None]:
             AWS_EC2_METADATA_DISABLED="true",
         )
         stack.enter_context(mock.patch("wizard.launch.start_sandbox", _pinned_sandbox))
-        stack.enter_context(mock.patch.object(aws_apply, "datetime", _FrozenDatetime))
+        stack.enter_context(mock.patch.object(aws_journal, "datetime", _FrozenDatetime))
         # Textual's loading dots take their colours from the wall clock: one frame, always.
         stack.enter_context(mock.patch.object(loading_indicator, "time", lambda: 0.0))
         # Only this module's view of ``secrets``: the real one stays random for everyone else.
         journal_token = SimpleNamespace(token_hex=lambda nbytes=None: JOURNAL_TOKEN)
-        stack.enter_context(mock.patch.object(aws_apply, "secrets", journal_token))
+        stack.enter_context(mock.patch.object(aws_journal, "secrets", journal_token))
         yield
 
 

@@ -100,15 +100,15 @@ def test_prepare_svg_leaves_plain_text_alone() -> None:
 
 
 def test_pinned_world_fixes_the_journal_name_and_restores_everything() -> None:
-    import wizard.aws.apply as aws_apply
+    import wizard.aws.journal as aws_journal
     import wizard.launch
 
     start_sandbox = wizard.launch.start_sandbox
     with screenshots.pinned_world():
-        assert aws_apply._now() == "2026-11-26T09:30:00Z"
-        assert aws_apply.datetime.now(timezone.utc) == screenshots.NOW
-        assert aws_apply.secrets.token_hex(3) == screenshots.JOURNAL_TOKEN
+        assert aws_journal.now_iso() == "2026-11-26T09:30:00Z"
+        assert aws_journal.datetime.now(timezone.utc) == screenshots.NOW
+        assert aws_journal.secrets.token_hex(4) == screenshots.JOURNAL_TOKEN
         assert wizard.launch.start_sandbox is not start_sandbox
     assert wizard.launch.start_sandbox is start_sandbox
-    assert aws_apply.datetime is datetime
-    assert aws_apply.secrets.token_hex(3) != aws_apply.secrets.token_hex(3)
+    assert aws_journal.datetime is datetime
+    assert aws_journal.secrets.token_hex(4) != aws_journal.secrets.token_hex(4)

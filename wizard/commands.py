@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import threading
 import time
@@ -31,12 +32,21 @@ from wizard.core.validate import (
     prefix_problem,
     region_problem,
 )
-from wizard.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, Cancelled, UsageError, WizardError
+from wizard.errors import (
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    ApplyError,
+    Cancelled,
+    UsageError,
+    WizardError,
+)
 
 if TYPE_CHECKING:
     from wizard.aws.export import ExportRequest, ExportResult
     from wizard.aws.session import AwsSession
     from wizard.core.doctor import Finding
+    from wizard.core.outcomes import RollbackReport, StepReport
     from wizard.core.plan import Plan
 
 T = TypeVar("T")
@@ -150,9 +160,9 @@ def confirm(question: str, assume_yes: bool) -> None:
         raise Cancelled("Cancelled: nothing was changed.")
 
 
-def in_worker(job: Callable[[threading.Event], T]) -> T:
+def in_worker(job: Callable[[threading.Event], T], cancel: threading.Event | None = None) -> T:
     """Run ``job`` in a thread so that Ctrl-C becomes a clean cancel (rollback included)."""
-    cancel = threading.Event()
+    cancel = cancel or threading.Event()
     finished = threading.Event()  # not Thread.join: an interrupted join can misreport is_alive
     box: dict[str, Any] = {}
 
@@ -298,14 +308,24 @@ def render_plan(plan: Plan, colour: bool) -> list[str]:
 
 
 def _build_plan(args: argparse.Namespace) -> tuple[AwsSession, Choices, Plan]:
-    from wizard.aws import snapshot
-    from wizard.core import plan as core_plan
 
     validate_destination(args)
     session = open_session(args)
     choices = choices_from(args, session)
+    return session, choices, plan_for(session, choices)
+
+
+def plan_for(session: AwsSession, choices: Choices) -> Plan:
+    """Read the destination and plan it; a --create-key alias of someone else's key is refused."""
+    from wizard.aws import snapshot
+    from wizard.core import doctor
+    from wizard.core import plan as core_plan
+
     snap = snapshot.read(session, choices)
-    return session, choices, core_plan.build(snap, choices)
+    conflict = doctor.alias_conflict(snap, choices)
+    if conflict is not None:
+        raise UsageError(conflict[0], fix=conflict[1])
+    return core_plan.build(snap, choices)
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -324,37 +344,49 @@ def run_plan(args: argparse.Namespace) -> int:
 def run_apply(args: argparse.Namespace) -> int:
     from wizard.aws import apply as aws_apply
 
-    session, choices, plan = _build_plan(args)
-    if not args.json:
-        for line in render_plan(plan, use_colour(sys.stdout)):
-            out(line)
-    if plan.blockers:
-        if args.json:
-            print_json({**plan_json(plan), "applied": False})
-        err("error: The plan has blockers; nothing was applied.")
-        err("fix: Resolve the blockers above, then run apply again.")
-        return EXIT_FINDINGS
-    if plan.empty:
-        if args.json:
-            print_json({**plan_json(plan), "applied": False, "journal": None, "steps": []})
-        return EXIT_OK
+    validate_destination(args)
+    session = open_session(args)
+    choices = choices_from(args, session)
     identity = session.identity()
-    count = len(plan.changes)
-    confirm(
-        f"Apply {count} change{'s' if count != 1 else ''} to account {identity.account} "
-        f"in {choices.region}?",
-        args.yes,
-    )
-    total = len(plan.changes)
-    position = {id(c): i for i, c in enumerate(plan.changes, 1)}
+    lock = aws_apply.destination_lock(None, identity.account, choices.region)
+    cancel = threading.Event()
+    # The lock is taken before the plan is read: a second apply waits for this one and then
+    # plans from what this one wrote, so neither drops the other's grant.
+    aws_apply.acquire_lock(lock, cancel=cancel, on_notice=err)
+    try:
+        plan = plan_for(session, choices)
+        if not args.json:
+            for line in render_plan(plan, use_colour(sys.stdout)):
+                out(line)
+        if plan.blockers:
+            if args.json:
+                print_json({**plan_json(plan), "applied": False})
+            err("error: The plan has blockers; nothing was applied.")
+            err("fix: Resolve the blockers above, then run apply again.")
+            return EXIT_FINDINGS
+        if plan.empty:
+            if args.json:
+                print_json({**plan_json(plan), "applied": False, "journal": None, "steps": []})
+            return EXIT_OK
+        number = len(plan.changes)
+        confirm(
+            f"Apply {count(number, 'change')} to account {identity.account} in {choices.region}?",
+            args.yes,
+        )
+        position = {id(c): i for i, c in enumerate(plan.changes, 1)}
 
-    def progress(step: aws_apply.StepResult) -> None:
-        err(f"[{position.get(id(step.change), '?')}/{total}] {step.status}: "
-            f"{step.change.action.value} {step.change.target}: {step.message}")
+        def progress(step: aws_apply.StepResult) -> None:
+            err(f"[{position.get(id(step.change), '+')}/{number}] {step.status.value}: "
+                f"{step.change.action.value} {step.change.target}: {step.message}")
 
-    result = in_worker(
-        lambda cancel: aws_apply.run(session, plan, on_step=progress, cancel=cancel)
-    )
+        result = in_worker(
+            lambda stop: aws_apply.run(
+                session, plan, on_step=progress, on_notice=err, cancel=stop, lock=lock
+            ),
+            cancel,
+        )
+    finally:
+        lock.release()
     if args.json:
         print_json(
             {
@@ -362,11 +394,12 @@ def run_apply(args: argparse.Namespace) -> int:
                 "applied": True,
                 "journal": str(result.journal_path),
                 "key_arn": result.key_arn,
+                "rounds": result.rounds,
                 "steps": [
                     {
                         "action": s.change.action.value,
                         "target": s.change.target,
-                        "status": s.status,
+                        "status": s.status.value,
                         "message": s.message,
                     }
                     for s in result.steps
@@ -375,11 +408,14 @@ def run_apply(args: argparse.Namespace) -> int:
         )
     else:
         out("")
-        out(f"Applied {count} change{'s' if count != 1 else ''}.")
+        out(f"Applied {count(number, 'change')}.")
+        if result.rounds > 1:
+            out("Another writer changed the destination meanwhile; its change and this one "
+                "were merged.")
         if result.key_arn:
             out(f"New key: {result.key_arn}")
         out(f"Journal: {result.journal_path}")
-        out(f"Undo with: cwl-export-wizard undo {result.journal_path}")
+        out(f"Undo with: cwl-export-wizard undo {shlex.quote(str(result.journal_path))}")
     return EXIT_OK
 
 
@@ -536,45 +572,79 @@ def render_export(result: ExportResult, colour: bool) -> None:
 # --- undo ---------------------------------------------------------------------------------
 
 
+def report_json(report: RollbackReport) -> dict[str, Any]:
+    return {
+        "journal": report.journal,
+        "complete": report.complete,
+        "steps": [
+            {
+                "step": r.index + 1,
+                "action": r.action,
+                "target": r.target,
+                "outcome": r.outcome.value,
+                "message": r.message,
+                "manual": list(r.manual),
+            }
+            for r in report.steps
+        ],
+    }
+
+
+def render_report_step(report: StepReport, colour: bool) -> list[str]:
+    tint = "red" if report.outcome.remains else "green"
+    lines = [f"{paint(report.outcome.value.upper(), tint, colour)}: {report.message}"]
+    lines += [f"    {command}" for command in report.manual]
+    return lines
+
+
 def run_undo(args: argparse.Namespace) -> int:
     from wizard.aws import apply as aws_apply
+    from wizard.aws import journal as aws_journal
 
     validate_connection(args)
     path = Path(args.journal).expanduser()
-    journal_region: str | None = None
-    journal_account: str | None = None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        journal_region, journal_account = data.get("region"), data.get("account")
-    except FileNotFoundError:
-        raise UsageError(f"No journal at {path}.", fix="Pass the path apply printed.") from None
-    except (OSError, ValueError, AttributeError) as exc:
-        raise UsageError(f"{path} is not a readable journal: {exc}") from None
+    journal = aws_journal.load(path)
     steps = aws_apply.journal_summary(path)
-    session = open_session(args, region=args.region or journal_region)
+    if journal.endpoint and not (args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
+        args.endpoint_url = journal.endpoint  # the apply went to an emulator: so does undo
+    session = open_session(args, region=args.region or journal.region)
     identity = session.identity()
-    if journal_account and identity.account != journal_account:
+    if identity.account != journal.account:
         raise UsageError(
-            f"The journal is for account {journal_account}, but these credentials are for "
+            f"The journal is for account {journal.account}, but these credentials are for "
             f"account {identity.account}.",
             fix="Use the profile the apply ran with (--profile).",
         )
     if not steps:
-        out("Nothing to undo: the journal records no applied step.")
+        if args.json:
+            print_json({"journal": str(path), "complete": True, "steps": []})
+        else:
+            out("Nothing to undo: no change of this journal was started.")
         return EXIT_OK
     if not args.json:
         out(f"Undo {count(len(steps), 'step')} of {path}, newest first:")
         for line in reversed(steps):
             out(f"  - {line}")
     confirm(f"Undo these changes in account {identity.account}?", args.yes)
-    lines = in_worker(lambda _cancel: aws_apply.undo(session, path, on_step=err))
-    refused = [line for line in lines if line.startswith("refused:")]
+    colour = use_colour(sys.stdout)
+
+    def show(report: StepReport) -> None:
+        if not args.json:
+            for line in render_report_step(report, colour):
+                out(line)
+
+    report = in_worker(
+        lambda stop: aws_apply.undo(session, path, on_report=show, on_notice=err, cancel=stop)
+    )
     if args.json:
-        print_json({"journal": str(path), "results": lines, "complete": not refused})
+        print_json(report_json(report))
+    elif report.complete:
+        out("The account is as it was before the apply (every document compared).")
     else:
-        for line in lines:
-            out(line)
-    return EXIT_FINDINGS if refused else EXIT_OK
+        out(f"{count(len(report.remaining), 'change')} of this apply remain in the account "
+            "(above, with the commands that finish them by hand); run undo again once you "
+            "have dealt with them.")
+    return EXIT_OK if report.complete else EXIT_FINDINGS
 
 
 # --- dispatch -----------------------------------------------------------------------------
@@ -594,9 +664,16 @@ def report_error(error: WizardError, args: argparse.Namespace | None) -> int:
     err(f"error: {error.message}")
     if error.fix:
         err(f"fix: {error.fix}")
-    journal = getattr(error, "journal_path", None)
-    if journal:
-        err(f"journal: {journal}")
+    if isinstance(error, ApplyError):
+        if error.report is not None:
+            for remaining in error.report.remaining:
+                err(f"remains: {remaining.message}")
+                for command in remaining.manual:
+                    err(f"    {command}")
+        if error.journal_path:
+            err(f"journal: {error.journal_path}")
+            if not error.restored_everything:
+                err(f"then: cwl-export-wizard undo {shlex.quote(error.journal_path)}")
     if args is not None and getattr(args, "json", False):
         print_json(
             {"error": {"type": type(error).__name__, "message": error.message, "fix": error.fix}}

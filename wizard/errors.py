@@ -6,6 +6,11 @@ Each error carries a plain-language message and, where known, the fix. Faces pri
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wizard.core.outcomes import RollbackReport
+
 # Exit codes shared by every command (see DESIGN.md "Conventions").
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -51,25 +56,35 @@ class AwsError(WizardError):
         self.operation = operation
 
 
-class DriftError(WizardError):
-    """A target changed between the preview and the write: nothing was overwritten."""
+class Cancelled(WizardError):
+    """The user cancelled a long operation."""
 
 
 class ApplyError(WizardError):
-    """A plan step failed; ``rolled_back`` says what was restored."""
+    """A plan step failed (or the apply was stopped); ``report`` says, step by step, what was
+    put back and what remains, as read from the account."""
 
     def __init__(
         self,
         message: str,
         fix: str | None = None,
         details: str | None = None,
-        rolled_back: tuple[str, ...] = (),
+        report: RollbackReport | None = None,
         journal_path: str | None = None,
     ) -> None:
         super().__init__(message, fix, details)
-        self.rolled_back = rolled_back
+        self.report = report
         self.journal_path = journal_path
 
+    @property
+    def restored_everything(self) -> bool:
+        """The account is as it was before the apply (nothing remains)."""
+        return self.report is None or self.report.complete
 
-class Cancelled(WizardError):
-    """The user cancelled a long operation."""
+
+class DriftError(ApplyError):
+    """A target changed between the preview and the write: nothing was overwritten."""
+
+
+class ApplyCancelled(ApplyError, Cancelled):
+    """The user stopped an apply: the current call finished, then the rest was rolled back."""

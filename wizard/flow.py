@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from wizard.core import doctor
 from wizard.core import plan as core_plan
+from wizard.core.outcomes import RollbackReport, StepReport
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_WINDOW, suggested_bucket_name
 from wizard.core.state import (
     DEFAULT_PREFIX,
@@ -329,11 +330,13 @@ class Flow:
             self.session, plan, journal_dir=self.journal_dir, on_step=on_step, cancel=cancel
         )
 
-    def undo(self, journal_path: Path, on_step: Callable[[str], None] | None = None) -> list[str]:
-        """Restore what an apply changed (its journal); one line per step."""
+    def undo(
+        self, journal_path: Path, on_report: Callable[[StepReport], None] | None = None
+    ) -> RollbackReport:
+        """Put back what an apply changed (its journal), judging each step by reading AWS."""
         from wizard.aws import apply as aws_apply
 
-        return aws_apply.undo(self.session, journal_path, on_step=on_step)
+        return aws_apply.undo(self.session, journal_path, on_report=on_report)
 
     # Step 6 ------------------------------------------------------------------------------
     def log_groups(

@@ -25,6 +25,7 @@ from wizard.aws import apply as aws_apply
 from wizard.aws import export as aws_export
 from wizard.core import doctor
 from wizard.core.cli_equivalent import export_command
+from wizard.core.outcomes import RollbackReport, StepStatus
 from wizard.core.plan import Change, Plan
 from wizard.core.presets import DEFAULT_SAMPLE_LINES
 from wizard.core.state import KEY_MANAGER_AWS, ExportTaskInfo
@@ -36,7 +37,7 @@ from wizard.core.validate import (
     parse_duration_ms,
     prefix_problem,
 )
-from wizard.errors import ApplyError, Cancelled, DriftError, WizardError
+from wizard.errors import ApplyCancelled, ApplyError, Cancelled, DriftError, WizardError
 from wizard.flow import Flow, Review, Step, WizardState
 from wizard.terminal import COMMANDS_HINT as COMMANDS_HINT  # re-exported for callers
 from wizard.terminal import _isatty, supports_color
@@ -193,8 +194,10 @@ class PlainWizard:
             return self._interrupted(CANCELLED_NO_INPUT)
         except WizardError as error:
             self.out.error(error)
-            journal = error.journal_path if isinstance(error, ApplyError) else None
-            self._say_journal(journal)
+            if isinstance(error, ApplyError):
+                self._say_report(error.report)
+                if not error.restored_everything:
+                    self._say_journal(error.journal_path)
             return error.exit_code
 
     def _run(self, repair: str | None) -> int:
@@ -218,7 +221,8 @@ class PlainWizard:
                 # Someone changed a target since the preview: nothing was overwritten and the
                 # earlier steps were rolled back. Show the plan for what is there now.
                 self.out.error(error)
-                if "NOT rolled back" not in error.message:
+                self._say_report(error.report)
+                if error.restored_everything:
                     self.phase = Phase.CHOOSING
                 self.out.line("Reviewing again with the current state.")
                 continue
@@ -236,6 +240,13 @@ class PlainWizard:
             self.out.line("Cancelled. The changes already applied stay in place.")
             self._say_journal()
         return EXIT_CANCELLED
+
+    def _say_report(self, report: RollbackReport | None) -> None:
+        """What remains after a rollback, with the commands that finish it by hand."""
+        for step in report.remaining if report is not None else ():
+            self.out.line(f"Remains: {step.message}", "error")
+            for command in step.manual:
+                self.out.line(f"    {command}", wrap=False)
 
     def _say_journal(self, path: object | None = None) -> None:
         if path is None and self.state.applied is not None:
@@ -515,13 +526,16 @@ class PlainWizard:
         def on_step(step: aws_apply.StepResult) -> None:
             number = _index_of(plan.changes, step.change) + 1
             word = {
-                "applied": "done",
-                "unchanged": "already in place",
-                "rolled back": "rolled back",
-                "not started": "not started",
-            }.get(step.status, step.status)
-            message = f" ({step.message})" if step.message and step.status != "applied" else ""
-            style = "error" if step.status == "failed" else None
+                StepStatus.APPLIED: "done",
+                StepStatus.UNCHANGED: "already in place",
+            }.get(step.status, step.status.value)
+            shown = step.message and step.status is not StepStatus.APPLIED
+            message = f" ({step.message})" if shown else ""
+            style = (
+                "error"
+                if step.status in (StepStatus.FAILED, StepStatus.NOT_ROLLED_BACK)
+                else None
+            )
             self.out.line(
                 f"[{number}/{total}] {step.change.action.value} on {step.change.target} ... "
                 f"{word}{message}",
@@ -535,14 +549,14 @@ class PlainWizard:
                 cancel,
                 "Ctrl+C: finishing the current AWS call, then rolling back ...",
             )
-        except Cancelled as error:
+        except ApplyCancelled as error:
             self.out.line(error.message)
-            if "NOT rolled back" in error.message:
-                self.out.line("Some changes could not be rolled back (see above).", "error")
-            else:
+            self._say_report(error.report)
+            if error.restored_everything:
                 self.out.line("Rolled back; the destination is as it was before.")
-            if error.details:  # the journal's path
-                self.out.line(f"Journal of the changes: {error.details}", wrap=False)
+            else:
+                self.out.line("Some changes could not be rolled back (see above).", "error")
+                self._say_journal(error.journal_path)
             return False
         self.state.applied = result
         if cancel.is_set():

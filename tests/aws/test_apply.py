@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import threading
 import time
 from pathlib import Path
@@ -26,7 +27,8 @@ from wizard.aws.session import AwsSession
 from wizard.core import plan as core_plan
 from wizard.core.requirements import SID_GET_BUCKET_ACL, SID_KEY_USE
 from wizard.core.state import Choices
-from wizard.errors import ApplyError, Cancelled, DriftError, UsageError
+from wizard.core.outcomes import Outcome, StepStatus
+from wizard.errors import ApplyCancelled, ApplyError, DriftError, UsageError
 from wizard.sandbox.server import Sandbox
 
 NEW_BUCKET = "cwl-wizard-new-bucket"
@@ -37,7 +39,7 @@ CREATE = Choices(
 )
 REPAIR_WRITES = ("PutKeyPolicy", "PutBucketEncryption", "PutBucketPolicy")
 CREATE_WRITES = (
-    "CreateKey", "CreateAlias", "CreateBucket", "PutPublicAccessBlock",
+    "CreateKey", "EnableKeyRotation", "CreateAlias", "CreateBucket", "PutPublicAccessBlock",
     "PutBucketOwnershipControls", "PutBucketEncryption", "PutBucketPolicy",
 )
 
@@ -79,7 +81,7 @@ def test_from_an_empty_account_to_a_working_export(empty: Sandbox, cli: CliRunne
     assert key_arn.startswith(f"arn:aws:kms:{REGION}:{empty.account}:key/")
     assert [s["status"] for s in applied["steps"]] == ["applied"] * len(CREATE_WRITES)
     assert Path(applied["journal"]).is_file()
-    assert "[7/7] applied" in run.err  # progress on stderr
+    assert "[8/8] applied" in run.err  # progress on stderr
 
     export = cli("test-export", "--bucket", NEW_BUCKET, "--log-group", "/app/orders",
                  "--prefix", "exportedlogs", "--json")
@@ -159,9 +161,12 @@ def test_a_failed_repair_step_leaves_the_account_as_it_was(
     error = caught.value
     index = REPAIR_WRITES.index(operation)
     assert f"Step {index + 1} of 3 ({operation}" in error.message
-    assert len(error.rolled_back) == index
+    assert error.report is not None and error.report.complete
+    assert len(error.report.restored) == index
     assert error.journal_path and Path(error.journal_path).is_file()
-    assert [s.status for s in seen] == ["applied"] * index + ["failed"] + ["rolled back"] * index
+    assert [s.status for s in seen] == (
+        [StepStatus.APPLIED] * index + [StepStatus.FAILED] + [StepStatus.ROLLED_BACK] * (index + 1)
+    )
 
 
 @pytest.mark.parametrize("operation", CREATE_WRITES)
@@ -177,15 +182,17 @@ def test_a_failed_create_step_leaves_the_account_as_it_was(
         apply.run(session, plan)
     assert full_state(session, NEW_BUCKET) == before
     index = CREATE_WRITES.index(operation)
+    report = caught.value.report
+    assert report is not None and report.complete, report
+    restored = [r.message for r in report.restored]
     if index > 0:  # the key was created: it is scheduled for deletion, and the error says so
-        assert any("scheduled the new key" in r for r in caught.value.rolled_back)
+        assert any("scheduled the new key" in r for r in restored)
         journal = json.loads(Path(caught.value.journal_path or "").read_text())
         key_id = journal["created"]["key_id"]
         state = sandbox.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"]
         assert state == "PendingDeletion"
-    if index > 2:
-        assert any(f"deleted the new bucket s3://{NEW_BUCKET}" in r
-                   for r in caught.value.rolled_back)
+    if index > 3:
+        assert any(f"deleted the new bucket s3://{NEW_BUCKET}" in r for r in restored)
 
 
 def test_cli_reports_the_rollback_in_one_error(start_sandbox: StartSandbox, cli: CliRunner) -> None:
@@ -194,7 +201,8 @@ def test_cli_reports_the_rollback_in_one_error(start_sandbox: StartSandbox, cli:
     assert run.code == 2
     (line,) = run.error_lines
     assert "Step 3 of 3 (PutBucketPolicy" in line and "s3:PutBucketPolicy" in line
-    assert "rolled back: restored the default encryption" in line.lower()
+    assert "Rolled back: restored the default encryption" in line
+    assert "The account is as it was before." in line
     assert "journal: " in run.err and "Traceback" not in run.err
 
 
@@ -205,13 +213,14 @@ def test_cancel_between_steps_rolls_back(demo: Sandbox) -> None:
     cancel = threading.Event()
 
     def after_first(step: StepResult) -> None:
-        if step.status == "applied":
+        if step.status is StepStatus.APPLIED:
             cancel.set()
 
-    with pytest.raises(Cancelled) as caught:
+    with pytest.raises(ApplyCancelled) as caught:
         apply.run(session, plan, on_step=after_first, cancel=cancel)
-    assert "Cancelled after 1 of 3 steps" in caught.value.message
-    assert "rolled back: restored the key policy" in caught.value.message
+    assert "Stopped after 1 step of 3." in caught.value.message
+    assert "Rolled back: restored the key policy" in caught.value.message
+    assert caught.value.restored_everything
     assert full_state(session, DEMO_BUCKET, (DEMO_KEY,)) == before
 
 
@@ -252,9 +261,11 @@ def test_a_policy_changed_after_the_plan_is_not_overwritten(demo: Sandbox) -> No
     message = caught.value.message
     assert message.startswith(
         f"The bucket policy of s3://{DEMO_BUCKET} changed since the preview; nothing was "
-        "overwritten. Run plan again."
+        "overwritten."
     )
-    assert "rolled back" in message  # the key policy and encryption steps before it
+    assert "Run plan again" in (caught.value.fix or "")
+    assert "Rolled back" in message  # the key policy and encryption steps before it
+    assert caught.value.restored_everything
     policy = statements(snapshot.read_bucket(session, DEMO_BUCKET).policy)
     assert policy["SomeoneElse"] == FOREIGN and SID_GET_BUCKET_ACL not in policy
     assert full_state(session, DEMO_BUCKET, (DEMO_KEY,))[DEMO_KEY] == key_before
@@ -282,7 +293,7 @@ def test_applying_the_same_plan_twice_changes_nothing(demo: Sandbox) -> None:
     apply.run(session, plan)
     state = full_state(session, DEMO_BUCKET, (DEMO_KEY,))
     second = apply.run(session, plan)
-    assert [s.status for s in second.steps] == ["unchanged"] * 3
+    assert [s.status for s in second.steps] == [StepStatus.UNCHANGED] * 3
     assert full_state(session, DEMO_BUCKET, (DEMO_KEY,)) == state
 
 
@@ -298,6 +309,9 @@ def test_journal_records_the_plan_and_each_step(demo: Sandbox, journal_dir: Path
     journal = json.loads(result.journal_path.read_text())
     assert journal["account"] == demo.account and journal["region"] == REGION
     assert journal["status"] == "applied" and journal["time"].endswith("Z")
+    assert journal["format"] == 2 and journal["id"] in result.journal_path.name
+    assert stat.S_IMODE(result.journal_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(journal_dir.stat().st_mode) == 0o700
     for entry, change in zip(journal["changes"], plan.changes, strict=True):
         assert entry["action"] == change.action.value
         assert entry["before"] == change.before and entry["after"] == change.after
@@ -316,7 +330,8 @@ def test_undo_restores_everything(demo: Sandbox, cli: CliRunner) -> None:
     assert full_state(session, DEMO_BUCKET, (DEMO_KEY,)) == before
     assert json.loads(result.journal_path.read_text())["status"] == "undone"
     again = cli("undo", str(result.journal_path), "--yes")
-    assert again.code == 0 and "Nothing to undo" in again.out
+    assert again.code == 0 and "The account is as it was before the apply" in again.out
+    assert again.out.count("AS BEFORE: ") == 3 and again.err == ""
 
 
 def test_undo_refuses_a_target_changed_since_the_apply(demo: Sandbox) -> None:
@@ -324,11 +339,12 @@ def test_undo_refuses_a_target_changed_since_the_apply(demo: Sandbox) -> None:
     key_before = full_state(session, DEMO_BUCKET, (DEMO_KEY,))[DEMO_KEY]
     result = apply.run(session, build(session, REPAIR))
     add_foreign_statement(demo)
-    lines = apply.undo(session, result.journal_path)
-    assert any(
-        line.startswith("refused: the bucket policy of s3://") and "changed after the apply" in line
-        for line in lines
-    )
+    report = apply.undo(session, result.journal_path)
+    assert not report.complete
+    (left,) = report.remaining
+    assert left.outcome is Outcome.LEFT_CHANGED and left.action == "PutBucketPolicy"
+    assert left.message.startswith(f"the bucket policy of s3://{DEMO_BUCKET} was changed by")
+    assert left.manual and "put-bucket-policy" in left.manual[0]
     assert statements(snapshot.read_bucket(session, DEMO_BUCKET).policy)["SomeoneElse"] == FOREIGN
     assert full_state(session, DEMO_BUCKET, (DEMO_KEY,))[DEMO_KEY] == key_before
 
@@ -337,9 +353,9 @@ def test_undo_of_a_created_destination(empty: Sandbox) -> None:
     session = session_for(empty)
     before = full_state(session, NEW_BUCKET)
     result = apply.run(session, build(session, CREATE))
-    lines = apply.undo(session, result.journal_path)
-    assert not [line for line in lines if line.startswith("refused")]
-    assert any("scheduled the new key" in line for line in lines)
+    report = apply.undo(session, result.journal_path)
+    assert report.complete, report
+    assert any("scheduled the new key" in r.message for r in report.restored)
     assert full_state(session, NEW_BUCKET) == before
 
 

@@ -169,7 +169,7 @@ async def test_fresh_setup_creates_key_and_bucket(make_app: MakeApp) -> None:
         review = app.state.review
         assert review is not None
         actions = [c.action.value for c in review.plan.changes]
-        assert actions[:2] == ["CreateKey", "CreateAlias"]
+        assert actions[:3] == ["CreateKey", "EnableKeyRotation", "CreateAlias"]
         assert "CreateBucket" in actions and "PutBucketPolicy" in actions
         assert "Nothing has been changed yet" in screen_text(app)
         await apply_and_export(pilot, app)

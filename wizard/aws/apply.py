@@ -1,47 +1,80 @@
-"""Apply a core Plan: journal first, drift check before every write, rollback on failure.
+"""Apply a core Plan safely, and put an apply back (rollback, undo).
 
-The journal (JSON under ``$XDG_STATE_HOME/cwl-export-wizard/``) is written before the first
-write and after every step, so ``undo`` knows exactly what was done, even after a crash.
-Before each write the target is read again and compared with the change's ``before``: a
-document someone changed since the preview is never overwritten.
+Apply: one apply at a time per account and region (``wizard.aws.lock``); a journal written
+ahead of every write (``wizard.aws.journal``); before each write the target is read again
+and compared with the change's "before" (a document someone changed since the preview is
+never overwritten); after the last write the destination is read again and planned again,
+so that a grant another writer removed meanwhile is merged again (a few rounds at most) or
+reported.
+
+Rollback and undo share one judge, ``reconcile``: every step that may have been sent is
+judged by reading its target now. As the apply left it: put it back. As before: nothing to
+do. Anything else: someone changed it since; it is left as it is, named, and counted as not
+restored. A report says exactly what remains and how to finish it by hand; "restored" is
+never said while anything differs.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from wizard import __version__
-from wizard.aws.session import AwsSession, aws_call, translate
-from wizard.aws.snapshot import read_bucket, read_key
-from wizard.core.plan import NEW_KEY_ARN, Action, Change, Plan, current_document
-from wizard.core.policy import compact_json
-from wizard.core.state import BucketState, KeyState
-from wizard.errors import ApplyError, Cancelled, DriftError, UsageError, WizardError
+from wizard.aws import actions as moving
+from wizard.aws.journal import (
+    Journal,
+    JournalStep,
+    default_journal_dir,
+    load,
+    new_journal_path,
+    now_iso,
+)
+from wizard.aws.lock import DEFAULT_WAIT, DestinationLock, Holder, lock_path
+from wizard.aws.session import AwsSession, translate
+from wizard.aws.snapshot import read_bucket
+from wizard.core.actions import NEW_KEY_ARN, Action, spec
+from wizard.core.outcomes import (
+    JournalStatus,
+    Outcome,
+    RollbackReport,
+    StepReport,
+    StepStatus,
+)
+from wizard.core.plan import Change, Plan
+from wizard.core.text import count, sentence
+from wizard.errors import (
+    ApplyCancelled,
+    ApplyError,
+    AwsError,
+    DriftError,
+    UsageError,
+    WizardError,
+)
 
-JOURNAL_FORMAT = 1
-KEY_DELETION_WINDOW_DAYS = 7  # the minimum KMS allows: the shortest way back
-_NO_BUCKET = BucketState(name="", exists=False)
+__all__ = [
+    "ApplyResult",
+    "StepResult",
+    "acquire_lock",
+    "default_journal_dir",
+    "destination_lock",
+    "reconcile",
+    "run",
+    "undo",
+]
 
-_BUCKET_DOCUMENT_NAMES: dict[Action, str] = {
-    Action.PUT_PUBLIC_ACCESS_BLOCK: "public access block",
-    Action.PUT_OWNERSHIP_CONTROLS: "object ownership setting",
-    Action.PUT_BUCKET_ENCRYPTION: "default encryption",
-    Action.PUT_BUCKET_POLICY: "bucket policy",
-}
+MAX_ROUNDS = 3  # an apply and at most two merges of what another writer removed meanwhile
+_CREATES = (Action.CREATE_KEY, Action.CREATE_ALIAS, Action.CREATE_BUCKET)
+# Error codes after which a write may still have happened (its answer was lost).
+_UNCERTAIN = ("NetworkError", "InternalError", "InternalFailure", "ServiceUnavailable",
+              "KMSInternalException", "ServiceFailure", "Timeout")
 
 
 @dataclass(frozen=True)
 class StepResult:
     change: Change
-    status: str  # "applied" | "unchanged" | "failed" | "rolled back" | "not started"
+    status: StepStatus
     message: str
 
 
@@ -50,329 +83,262 @@ class ApplyResult:
     journal_path: Path
     steps: tuple[StepResult, ...]
     key_arn: str | None
+    rounds: int = 1  # more than 1: another writer's change was merged again
 
 
-def default_journal_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "cwl-export-wizard"
+Notify = Callable[[str], None]
 
 
-# --- the journal --------------------------------------------------------------------------
+def destination_lock(journal_dir: Path | None, account: str, region: str) -> DestinationLock:
+    return DestinationLock(lock_path(journal_dir or default_journal_dir(), account, region))
 
 
-@dataclass
-class _Journal:
-    path: Path
-    data: dict[str, Any]
+def acquire_lock(
+    lock: DestinationLock,
+    *,
+    wait: float = DEFAULT_WAIT,
+    cancel: threading.Event | None = None,
+    on_notice: Notify | None = None,
+) -> None:
+    def waiting(holder: Holder | None) -> None:
+        if on_notice is not None:
+            who = holder.describe() if holder else "another process"
+            on_notice(f"Waiting for another apply on this account and region to finish: {who}.")
 
-    def save(self) -> None:
-        """Atomically: a crash leaves the previous version, never half a file."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
-
-    @property
-    def steps(self) -> list[dict[str, Any]]:
-        steps: list[dict[str, Any]] = self.data["changes"]
-        return steps
-
-    @classmethod
-    def load(cls, path: Path) -> _Journal:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UsageError(f"No journal at {path}.", fix="Pass the path apply printed.") from None
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{path} is not a readable journal: {exc}") from None
-        if not isinstance(data, dict) or data.get("tool") != "cwl-export-wizard":
-            raise UsageError(f"{path} is not a cwl-export-wizard journal.")
-        if not isinstance(data.get("changes"), list):
-            raise UsageError(f"{path} has no list of changes.")
-        return cls(path, data)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _new_journal(directory: Path, session: AwsSession, plan: Plan) -> _Journal:
-    identity = session.identity()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"apply-{stamp}-{secrets.token_hex(3)}.json"
-    data: dict[str, Any] = {
-        "tool": "cwl-export-wizard",
-        "format": JOURNAL_FORMAT,
-        "version": __version__,
-        "time": _now(),
-        "account": identity.account,
-        "identity": identity.arn,
-        "partition": identity.partition,
-        "region": session.region,
-        "status": "started",
-        "created": {},
-        "changes": [
-            {
-                "index": i,
-                "action": change.action.value,
-                "target": change.target,
-                "summary": change.summary,
-                "params": dict(change.params),
-                "before": change.before,
-                "after": change.after,
-                "status": "pending",
-                "message": "",
-            }
-            for i, change in enumerate(plan.changes)
-        ],
-    }
-    return _Journal(path, data)
-
-
-# --- the steps ----------------------------------------------------------------------------
-
-
-@dataclass
-class _Context:
-    session: AwsSession
-    key_arn: str | None = None
-    key_id: str | None = None
-    created_bucket: str | None = None
-    done: list[int] = field(default_factory=list)  # journal indexes applied, in order
-
-
-def _resolve(text: str | None, key_arn: str | None) -> str | None:
-    if text is None or key_arn is None:
-        return text
-    return text.replace(NEW_KEY_ARN, key_arn)
-
-
-def _region(ctx_session: AwsSession, params: Mapping[str, Any]) -> AwsSession:
-    region = params.get("region")
-    return ctx_session.for_region(region) if region else ctx_session
-
-
-def _document(text: str | None) -> Any:
-    if text is None:
-        raise ValueError("a write without a document")  # a plan bug, not a user error
-    return json.loads(text)
-
-
-def _target_name(action: Action, params: Mapping[str, Any], target: str) -> str:
-    if action in _BUCKET_DOCUMENT_NAMES:
-        return f"the {_BUCKET_DOCUMENT_NAMES[action]} of s3://{params.get('bucket', '?')}"
-    if action is Action.PUT_KEY_POLICY:
-        return f"the key policy of {target}"
-    if action is Action.CREATE_BUCKET:
-        return f"s3://{params.get('bucket', '?')}"
-    return target
-
-
-def _read_current(
-    session: AwsSession, action: Action, params: Mapping[str, Any], key_arn: str | None
-) -> tuple[BucketState, KeyState | None]:
-    if action is Action.PUT_KEY_POLICY:
-        key_ref = _resolve(str(params.get("key_id") or ""), key_arn) or ""
-        return _NO_BUCKET, read_key(session, key_ref, session.region)
-    if action in (Action.CREATE_KEY, Action.CREATE_ALIAS):
-        return _NO_BUCKET, None
-    return read_bucket(session, str(params["bucket"])), None
-
-
-def _alias_exists(session: AwsSession, alias: str) -> bool:
-    return read_key(session, alias, session.region).exists
-
-
-def _write(ctx: _Context, action: Action, params: Mapping[str, Any], after: str | None) -> str:
-    """One write; returns what was done, in words."""
-    session = _region(ctx.session, params)
-    if action is Action.CREATE_KEY:
-        kms = session.client("kms")
-        kwargs: dict[str, Any] = {
-            "Policy": compact_json(_document(after)),
-            "Description": str(params.get("description") or "CloudWatch Logs exports"),
-            "KeySpec": "SYMMETRIC_DEFAULT",
-            "KeyUsage": "ENCRYPT_DECRYPT",
-            "Tags": [{"TagKey": "created-by", "TagValue": "cwl-export-wizard"}],
-        }
-        # BypassPolicyLockoutSafetyCheck is never set: KMS must refuse a lock-out policy.
-        with aws_call("CreateKey"):
-            meta = kms.create_key(**kwargs)["KeyMetadata"]
-        ctx.key_arn, ctx.key_id = meta["Arn"], meta["KeyId"]
-        return f"created KMS key {ctx.key_arn}"
-    if action is Action.CREATE_ALIAS:
-        doc = _document(after)
-        alias = str(params.get("alias") or doc["AliasName"])
-        target = _resolve(str(doc.get("TargetKeyId") or NEW_KEY_ARN), ctx.key_arn)
-        with aws_call("CreateAlias"):
-            session.client("kms").create_alias(AliasName=alias, TargetKeyId=target)
-        return f"named the key {alias}"
-    if action is Action.PUT_KEY_POLICY:
-        key_id = _resolve(str(params["key_id"]), ctx.key_arn)
-        with aws_call("PutKeyPolicy"):
-            session.client("kms").put_key_policy(
-                KeyId=key_id, PolicyName="default", Policy=compact_json(_document(after))
-            )
-        return f"updated the key policy of {key_id}"
-    bucket = str(params["bucket"])
-    s3 = session.client("s3")
-    if action is Action.CREATE_BUCKET:
-        create: dict[str, Any] = {"Bucket": bucket}
-        if session.region != "us-east-1":  # us-east-1 refuses a LocationConstraint
-            create["CreateBucketConfiguration"] = {"LocationConstraint": session.region}
-        with aws_call("CreateBucket"):
-            s3.create_bucket(**create)
-        ctx.created_bucket = bucket
-        return f"created s3://{bucket} in {session.region}"
-    if action is Action.PUT_PUBLIC_ACCESS_BLOCK:
-        with aws_call("PutPublicAccessBlock"):
-            s3.put_public_access_block(
-                Bucket=bucket, PublicAccessBlockConfiguration=_document(after)
-            )
-        return f"blocked public access to s3://{bucket}"
-    if action is Action.PUT_OWNERSHIP_CONTROLS:
-        with aws_call("PutBucketOwnershipControls"):
-            s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=_document(after))
-        return f"set object ownership of s3://{bucket}"
-    if action is Action.PUT_BUCKET_ENCRYPTION:
-        with aws_call("PutBucketEncryption"):
-            s3.put_bucket_encryption(
-                Bucket=bucket, ServerSideEncryptionConfiguration=_document(after)
-            )
-        return f"set the default encryption of s3://{bucket}"
-    if action is Action.PUT_BUCKET_POLICY:
-        with aws_call("PutBucketPolicy"):
-            s3.put_bucket_policy(Bucket=bucket, Policy=compact_json(_document(after)))
-        return f"updated the bucket policy of s3://{bucket}"
-    raise ValueError(f"unknown action {action!r}")  # pragma: no cover
-
-
-def _created_by(ctx: _Context, action: Action, params: Mapping[str, str]) -> bool:
-    """Whether this run created the step's target (a new bucket, the new key)."""
-    if action is Action.PUT_KEY_POLICY:
-        return ctx.key_arn is not None and params.get("key_id") == ctx.key_arn
-    if action is Action.CREATE_BUCKET:
-        return False
-    return ctx.created_bucket is not None and params.get("bucket") == ctx.created_bucket
-
-
-def _snake(operation: str) -> str:
-    """DeleteBucketPolicy -> delete_bucket_policy (boto3's method name)."""
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
-
-
-def _bucket_is_empty(s3: Any, bucket: str) -> bool:
-    with aws_call("ListObjectsV2"):
-        reply = s3.list_objects_v2(Bucket=bucket, MaxKeys=1)
-    return not reply.get("KeyCount") and not reply.get("Contents")
-
-
-def _restore(session_root: AwsSession, step: Mapping[str, Any], created: Mapping[str, Any]) -> str:
-    """Put one step's target back as it was before; returns what was done, in words."""
-    action = Action(step["action"])
-    params: Mapping[str, Any] = step["params"]
-    session = _region(session_root, params)
-    before: str | None = step.get("before")
-    key_id = created.get("key_id")
-    if action is Action.CREATE_KEY:
-        if not key_id:
-            return "the new key was never created"
-        with aws_call("ScheduleKeyDeletion"):
-            session.client("kms").schedule_key_deletion(
-                KeyId=key_id, PendingWindowInDays=KEY_DELETION_WINDOW_DAYS
-            )
-        return (
-            f"scheduled the new key {created.get('key_arn') or key_id} for deletion in "
-            f"{KEY_DELETION_WINDOW_DAYS} days (aws kms cancel-key-deletion --key-id {key_id} "
-            "keeps it)"
+    lock.acquire(wait=wait, on_wait=waiting, cancel=cancel)
+    previous = lock.previous
+    if previous is not None and on_notice is not None:
+        check = f" Check it with: cwl-export-wizard undo {previous.journal}" if (
+            previous.journal
+        ) else ""
+        on_notice(
+            f"An earlier apply ({previous.describe()}) ended without finishing; some of its "
+            f"changes may be in place.{check}"
         )
-    if action is Action.CREATE_ALIAS:
-        alias = str(params.get("alias") or json.loads(step["after"])["AliasName"])
-        with aws_call("DeleteAlias"):
-            session.client("kms").delete_alias(AliasName=alias)
-        return f"deleted the alias {alias}"
-    if action is Action.PUT_KEY_POLICY:
-        key_ref = _resolve(str(params["key_id"]), created.get("key_arn"))
-        if before is None:
-            return f"could not restore the key policy of {key_ref}: it was not readable before"
-        with aws_call("PutKeyPolicy"):
-            session.client("kms").put_key_policy(
-                KeyId=key_ref, PolicyName="default", Policy=compact_json(json.loads(before))
+
+
+# --- the journal of a plan ----------------------------------------------------------------
+
+
+def _part_of(changes: Sequence[Change], index: int, offset: int) -> int | None:
+    """The step that creates this change's target: a new bucket's settings, a new key's."""
+    change = changes[index]
+    for number, other in enumerate(changes[:index]):
+        if (
+            other.action is Action.CREATE_BUCKET
+            and change.action not in _CREATES
+            and change.params.get("bucket") == other.params.get("bucket")
+        ):
+            return offset + number
+        if (
+            other.action is Action.CREATE_KEY
+            and change.action in (Action.ENABLE_KEY_ROTATION, Action.PUT_KEY_POLICY)
+            and change.params.get("key_id") == NEW_KEY_ARN
+        ):
+            return offset + number
+    return None
+
+
+def _steps(changes: Sequence[Change], offset: int) -> list[JournalStep]:
+    return [
+        JournalStep(
+            index=offset + i,
+            action=change.action,
+            target=change.target,
+            summary=change.summary,
+            params=dict(change.params),
+            before=change.before,
+            after=change.after,
+            part_of=_part_of(changes, i, offset),
+        )
+        for i, change in enumerate(changes)
+    ]
+
+
+def _new_journal(directory: Path, session: AwsSession, plan: Plan, region: str) -> Journal:
+    identity = session.identity()
+    path, journal_id = new_journal_path(directory)
+    return Journal(
+        path=path,
+        journal_id=journal_id,
+        account=identity.account,
+        identity=identity.arn,
+        partition=identity.partition,
+        region=region,
+        endpoint=session.endpoint_url,
+        time=now_iso(),
+        version=__version__,
+        status=JournalStatus.STARTED,
+        steps=_steps(plan.changes, 0),
+        created={},
+    )
+
+
+# --- apply --------------------------------------------------------------------------------
+
+
+def _uncertain(error: WizardError) -> bool:
+    code = error.code if isinstance(error, AwsError) else None
+    return code is None or code in _UNCERTAIN or code.startswith("5")
+
+
+def _drift_check(ctx: moving.WriteContext, step: JournalStep) -> bool:
+    """Raise DriftError when the target is not as previewed; True: already as planned."""
+    session = moving.regional(ctx.session, step)
+    action = step.action
+    if step.part_of is not None or action is Action.CREATE_ALIAS:
+        return False  # created by this run: no one else's change can be lost
+    if action is Action.CREATE_KEY:
+        alias = step.params.get("alias")
+        if alias and moving.alias_target(session, alias) is not None:
+            raise DriftError(
+                f"The alias {alias} was created since the preview; no key was created.",
+                fix="Run plan again.",
             )
-        return f"restored the key policy of {key_ref}"
-    bucket = str(params["bucket"])
-    s3 = session.client("s3")
+        return False
     if action is Action.CREATE_BUCKET:
-        if not _bucket_is_empty(s3, bucket):
-            return f"kept s3://{bucket}: it is not empty (delete its objects, then the bucket)"
-        with aws_call("DeleteBucket"):
-            s3.delete_bucket(Bucket=bucket)
-        return f"deleted the new bucket s3://{bucket}"
-    name = _BUCKET_DOCUMENT_NAMES[action]
-    if before is None:
-        operation = {
-            Action.PUT_PUBLIC_ACCESS_BLOCK: "DeletePublicAccessBlock",
-            Action.PUT_OWNERSHIP_CONTROLS: "DeleteBucketOwnershipControls",
-            Action.PUT_BUCKET_ENCRYPTION: "DeleteBucketEncryption",
-            Action.PUT_BUCKET_POLICY: "DeleteBucketPolicy",
-        }[action]
-        with aws_call(operation):
-            getattr(s3, _snake(operation))(Bucket=bucket)
-        return f"removed the {name} of s3://{bucket} (there was none before)"
-    document = json.loads(before)
-    if action is Action.PUT_PUBLIC_ACCESS_BLOCK:
-        with aws_call("PutPublicAccessBlock"):
-            s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=document)
-    elif action is Action.PUT_OWNERSHIP_CONTROLS:
-        with aws_call("PutBucketOwnershipControls"):
-            s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=document)
-    elif action is Action.PUT_BUCKET_ENCRYPTION:
-        with aws_call("PutBucketEncryption"):
-            s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=document)
-    else:
-        with aws_call("PutBucketPolicy"):
-            s3.put_bucket_policy(Bucket=bucket, Policy=compact_json(document))
-    return f"restored the {name} of s3://{bucket}"
+        state = read_bucket(session, step.params["bucket"])
+        if state.exists:
+            raise DriftError(
+                f"s3://{step.params['bucket']} was created since the preview; nothing was "
+                "overwritten.",
+                fix="Run plan again.",
+            )
+        return False
+    now = moving.current(session, step, ctx.key_arn)
+    if now == step.before:
+        return False
+    if now is not None and now == step.after:
+        return True
+    what = spec(action).target_name(step.params, step.target)
+    raise DriftError(
+        f"{sentence(what)} changed since the preview; nothing was overwritten.",
+        fix="Run plan again: it starts from what is there now.",
+    )
 
 
-# --- run ----------------------------------------------------------------------------------
-
-
-def _rollback(
-    ctx: _Context,
-    journal: _Journal,
-    plan: Plan,
+def _apply_steps(
+    ctx: moving.WriteContext,
+    changes: Sequence[Change],
+    first: int,
     on_step: Callable[[StepResult], None] | None,
-) -> tuple[list[str], list[str]]:
-    """Undo the steps done so far, newest first: (what was restored, what could not be)."""
-    restored: list[str] = []
-    failed: list[str] = []
-    for index in reversed(ctx.done):
+    cancel: threading.Event | None,
+    results: list[StepResult],
+) -> None:
+    journal = ctx.journal
+    total = len(journal.steps)
+    for offset, change in enumerate(changes):
+        index = first + offset
         step = journal.steps[index]
+        if cancel is not None and cancel.is_set():
+            report = reconcile(ctx.session, journal, on_report=ctx.on_rollback)
+            _finish(journal, report)
+            raise ApplyCancelled(
+                f"Stopped after {count(index, 'step')} of {total}. {_summary(report)}",
+                report=report,
+                journal_path=str(journal.path),
+            )
+        # The new key's ARN is known once CreateKey answered: resolve, then journal it.
+        step.params = {k: moving.resolve(v, ctx.key_arn) or "" for k, v in step.params.items()}
+        step.after = moving.resolve(step.after, ctx.key_arn)
         try:
-            message = _restore(ctx.session, step, journal.data["created"])
-        except WizardError as exc:
-            message = f"could not undo {step['action']} on {step['target']}: {exc.message}"
-            failed.append(message)
-            step["status"] = "rollback failed"
-        else:
-            (failed if message.startswith(("kept ", "could not")) else restored).append(message)
-            step["status"] = "rolled back"
-        step["message"] = message
-        journal.save()
-        if on_step is not None:
-            on_step(StepResult(plan.changes[index], "rolled back", message))
-    ctx.done.clear()
-    return restored, failed
+            if _drift_check(ctx, step):
+                journal.mark(index, StepStatus.UNCHANGED, "already as planned")
+                _tell(results, on_step, change, StepStatus.UNCHANGED, "already as planned")
+                continue
+        except DriftError as error:
+            report = reconcile(ctx.session, journal, on_report=ctx.on_rollback)
+            _finish(journal, report)
+            if report.touched:
+                error.message = f"{error.message} {_summary(report)}"
+                error.args = (error.message,)
+            error.report, error.journal_path = report, str(journal.path)
+            raise
+        except WizardError as error:
+            _tell(results, on_step, change, StepStatus.FAILED, error.message)
+            raise _failed(ctx, index, change, error, " while reading the current state") from error
+        journal.mark(index, StepStatus.IN_FLIGHT, "sent; no answer recorded yet")
+        try:
+            message = moving.write(ctx, step)
+        except Exception as error:  # a botocore surprise too: still roll back
+            wrapped = translate(error, change.action.value)
+            step.uncertain = not isinstance(error, WizardError) or _uncertain(wrapped)
+            _tell(results, on_step, change, StepStatus.FAILED, wrapped.message)
+            raise _failed(ctx, index, change, wrapped, "") from error
+        if change.action is Action.CREATE_KEY and ctx.key_arn and ctx.key_id:
+            journal.created.update({"key_arn": ctx.key_arn, "key_id": ctx.key_id})
+        elif change.action is Action.CREATE_BUCKET:
+            journal.created["bucket"] = step.params["bucket"]
+        elif change.action is Action.CREATE_ALIAS:
+            journal.created["alias"] = step.params.get("alias", "")
+        journal.mark(index, StepStatus.APPLIED, message)
+        _tell(results, on_step, change, StepStatus.APPLIED, message)
 
 
-def _summary(restored: list[str], failed: list[str]) -> str:
+def _tell(
+    results: list[StepResult],
+    on_step: Callable[[StepResult], None] | None,
+    change: Change,
+    status: StepStatus,
+    message: str,
+) -> None:
+    result = StepResult(change, status, message)
+    results.append(result)
+    if on_step is not None:
+        on_step(result)
+
+
+def _failed(
+    ctx: moving.WriteContext, index: int, change: Change, error: WizardError, stage: str
+) -> ApplyError:
+    journal = ctx.journal
+    journal.mark(index, StepStatus.FAILED, error.message)
+    report = reconcile(ctx.session, journal, on_report=ctx.on_rollback)
+    _finish(journal, report)
+    message = (
+        f"Step {index + 1} of {len(journal.steps)} ({change.action.value} on {change.target}) "
+        f"failed{stage}: {error.message.rstrip('.')}. {_summary(report)}"
+    )
+    return ApplyError(
+        message,
+        fix=error.fix,
+        details=error.details,
+        report=report,
+        journal_path=str(journal.path),
+    )
+
+
+def _summary(report: RollbackReport) -> str:
+    """One sentence or two for an error message: what was put back, what remains."""
+    if not report.touched:
+        return "Nothing had been changed."
+    restored = [s.message for s in report.steps if s.outcome is Outcome.RESTORED]
     parts = []
     if restored:
-        parts.append("rolled back: " + "; ".join(restored))
-    if failed:
-        parts.append("NOT rolled back: " + "; ".join(failed))
-    return ". ".join(parts) if parts else "nothing had been changed"
+        parts.append("Rolled back: " + "; ".join(restored) + ".")
+    if report.complete:
+        parts.append("The account is as it was before.")
+    else:
+        parts.append(
+            "NOT rolled back: " + "; ".join(s.message for s in report.remaining) + "."
+        )
+    return " ".join(parts)
+
+
+def _finish(journal: Journal, report: RollbackReport) -> None:
+    journal.status = JournalStatus.ROLLED_BACK if report.complete else JournalStatus.NOT_ROLLED_BACK
+    journal.finished = now_iso()
+    journal.save()
+
+
+def _follow_up(session: AwsSession, plan: Plan) -> Plan | None:
+    """The plan again, from what the account holds now: empty when this apply's result holds."""
+    from wizard.aws import snapshot
+    from wizard.core import plan as core_plan
+
+    if plan.choices is None:
+        return None
+    return core_plan.build(snapshot.read(session, plan.choices), plan.choices)
 
 
 def run(
@@ -381,227 +347,428 @@ def run(
     *,
     journal_dir: Path | None = None,
     on_step: Callable[[StepResult], None] | None = None,
+    on_notice: Notify | None = None,
     cancel: threading.Event | None = None,
+    lock: DestinationLock | None = None,
+    lock_wait: float = DEFAULT_WAIT,
 ) -> ApplyResult:
-    """Execute ``plan`` in order. Raises DriftError, ApplyError or Cancelled after rolling back."""
+    """Execute ``plan`` in order. Raises DriftError, ApplyError or ApplyCancelled after rolling
+    back (their ``report`` says what remains). ``lock``: one already held by the caller."""
     if plan.blockers:
         raise UsageError(
             "The plan has blockers; nothing was applied: " + " ".join(plan.blockers),
             fix="Resolve the blockers, then run plan again.",
         )
-    journal = _new_journal(journal_dir or default_journal_dir(), session, plan)
-    journal.save()  # before the first write
-    ctx = _Context(session)
-    results: list[StepResult] = []
-    total = len(plan.changes)
+    directory = journal_dir or default_journal_dir()
+    region = plan.choices.region if plan.choices else session.region
+    identity = session.identity()
+    own_lock = lock is None
+    held = lock or destination_lock(directory, identity.account, region)
+    if own_lock:
+        acquire_lock(held, wait=lock_wait, cancel=cancel, on_notice=on_notice)
+    try:
+        journal = _new_journal(directory, session, plan, region)
+        journal.save()  # before the first write
+        held.note_journal(str(journal.path))
+        ctx = moving.WriteContext(session, journal)
+        changes = list(plan.changes)  # every change in journal order (later rounds append)
 
-    def fail(exc: WizardError, index: int, change: Change, stage: str) -> ApplyError:
-        journal.steps[index]["status"] = "failed"
-        journal.steps[index]["message"] = exc.message
-        journal.save()
-        if on_step is not None:
-            on_step(StepResult(change, "failed", exc.message))
-        restored, failed = _rollback(ctx, journal, plan, on_step)
-        journal.data["status"] = "rolled back"
-        journal.save()
-        message = (
-            f"Step {index + 1} of {total} ({change.action.value} on {change.target}) failed"
-            f"{stage}: {exc.message.rstrip('.')}. {_summary(restored, failed).capitalize()}."
-        )
-        return ApplyError(
-            message,
-            fix=exc.fix,
-            details=exc.details,
-            rolled_back=tuple(restored),
-            journal_path=str(journal.path),
-        )
+        def rolled_back(report: StepReport) -> None:
+            if on_step is not None:
+                status = (
+                    StepStatus.NOT_ROLLED_BACK if report.outcome.remains else StepStatus.ROLLED_BACK
+                )
+                on_step(StepResult(changes[report.index], status, report.message))
 
-    for index, change in enumerate(plan.changes):
-        if cancel is not None and cancel.is_set():
-            restored, failed = _rollback(ctx, journal, plan, on_step)
-            journal.data["status"] = "cancelled"
+        ctx.on_rollback = rolled_back
+        results: list[StepResult] = []
+        _apply_steps(ctx, plan.changes, 0, on_step, cancel, results)
+        rounds = 1
+        while True:
+            follow_up = _follow_up(session, plan)
+            if follow_up is None or (follow_up.empty and not follow_up.blockers):
+                break
+            if follow_up.blockers or rounds >= MAX_ROUNDS:
+                journal.status = JournalStatus.APPLIED
+                journal.finished = now_iso()
+                journal.save()
+                missing = "; ".join(c.summary for c in follow_up.changes) or "; ".join(
+                    follow_up.blockers
+                )
+                raise ApplyError(
+                    "Every change was made, but the destination does not hold them now: "
+                    f"another writer changed it meanwhile ({missing}).",
+                    fix="Find who else changes this bucket or key, then run apply again.",
+                    journal_path=str(journal.path),
+                )
+            # Someone removed part of what this apply wrote (their own read-merge-write raced
+            # with ours): merge again from what is there now, in the same journal.
+            rounds += 1
+            first = len(journal.steps)
+            journal.steps.extend(_steps(follow_up.changes, first))
+            changes.extend(follow_up.changes)
             journal.save()
-            raise Cancelled(
-                f"Cancelled after {index} of {total} steps; {_summary(restored, failed)}.",
-                details=str(journal.path),
+            _apply_steps(ctx, follow_up.changes, first, on_step, cancel, results)
+        journal.status = JournalStatus.APPLIED
+        journal.finished = now_iso()
+        journal.save()
+        return ApplyResult(journal.path, tuple(results), ctx.key_arn, rounds)
+    finally:
+        if own_lock:
+            held.release()
+
+
+# --- reconcile: rollback and undo ---------------------------------------------------------
+
+
+@dataclass
+class _Judge:
+    """One reconciliation of a journal against the account."""
+
+    session: AwsSession
+    journal: Journal
+    on_report: Callable[[StepReport], None] | None
+
+    def __post_init__(self) -> None:
+        self.reports: dict[int, StepReport] = {}
+        self.key: moving.FoundKey | None = None
+        self.key_looked_for = False
+
+    @property
+    def key_arn(self) -> str | None:
+        return self.journal.created.get("key_arn") or (self.key.arn if self.key else None)
+
+    def region(self, step: JournalStep) -> str:
+        return step.params.get("region") or self.journal.region
+
+    def created_key(self) -> moving.FoundKey | None:
+        if not self.key_looked_for:
+            self.key_looked_for = True
+            creates = [s for s in self.journal.steps if s.action is Action.CREATE_KEY]
+            if any(s.status.started for s in creates):
+                self.key = moving.find_created_key(self.session, self.journal)
+        return self.key
+
+    def report(
+        self, step: JournalStep, outcome: Outcome, message: str, manual: Sequence[str] = ()
+    ) -> StepReport:
+        report = StepReport(
+            step.index, step.action.value, step.target, outcome, message, tuple(manual)
+        )
+        self.reports[step.index] = report
+        status = StepStatus.NOT_ROLLED_BACK if outcome.remains else StepStatus.ROLLED_BACK
+        self.journal.mark(step.index, status, message)
+        if self.on_report is not None:
+            self.on_report(report)
+        return report
+
+    def sending(self, step: JournalStep) -> None:
+        self.journal.mark(step.index, StepStatus.ROLLING_BACK, "putting it back: call sent")
+
+    # -- documents of existing resources
+
+    def document(self, step: JournalStep) -> None:
+        what = spec(step.action).target_name(step.params, step.target)
+        try:
+            now = moving.current(self.session, step, self.key_arn)
+        except WizardError as error:
+            self.report(
+                step, Outcome.FAILED, f"could not read {what}: {error.message}",
+                moving.manual_restore(self.journal, step, self.key_arn),
             )
-        step = journal.steps[index]
-        params = {k: _resolve(str(v), ctx.key_arn) or "" for k, v in change.params.items()}
-        after = _resolve(change.after, ctx.key_arn)
-        step["params"], step["after"] = params, after
-        action = change.action
-        regional = _region(session, params)
+            return
+        if now == step.before:
+            self.report(step, Outcome.AS_BEFORE, f"{what} is as it was before")
+            return
+        if now != step.after or step.after is None:
+            self.report(
+                step,
+                Outcome.LEFT_CHANGED,
+                f"{what} was changed by someone else after the apply; it was left as it is "
+                "(the command below puts back the version from before the apply and drops the "
+                "later change)",
+                moving.manual_restore(self.journal, step, self.key_arn),
+            )
+            return
+        self.sending(step)
         try:
-            if action is Action.CREATE_KEY and params.get("alias"):
-                if _alias_exists(regional, params["alias"]):
-                    raise DriftError(
-                        f"The alias {params['alias']} was created since the preview; no key "
-                        "was created. Run plan again."
-                    )
-            elif action is not Action.CREATE_ALIAS and not _created_by(ctx, action, params):
-                # A target this run created has no foreign writer whose change could be lost.
-                bucket_state, key_state = _read_current(regional, action, params, ctx.key_arn)
-                current = current_document(action, bucket_state, key_state)
-                if current != change.before:
-                    if current is not None and current == after:
-                        step["status"], step["message"] = "unchanged", "already as planned"
-                        journal.save()
-                        result = StepResult(change, "unchanged", "already as planned")
-                        results.append(result)
-                        if on_step is not None:
-                            on_step(result)
-                        continue
-                    what = _target_name(action, params, change.target)
-                    raise DriftError(
-                        f"{what[0].upper()}{what[1:]} changed since the preview; nothing was "
-                        "overwritten. Run plan again."
-                    )
-        except DriftError as exc:
-            restored, failed = _rollback(ctx, journal, plan, on_step)
-            step["status"] = "drift"
-            step["message"] = exc.message
-            journal.data["status"] = "drift"
-            journal.save()
-            if restored or failed:
-                exc.message = f"{exc.message} Earlier steps {_summary(restored, failed)}."
-                exc.args = (exc.message,)
-            exc.details = str(journal.path)
-            raise
-        except WizardError as exc:
-            raise fail(exc, index, change, " while reading the current state") from exc
+            done = moving.put_back(self.session, step, self.key_arn)
+            again = moving.current(self.session, step, self.key_arn)
+        except WizardError as error:
+            self.report(
+                step, Outcome.FAILED, f"could not put back {what}: {error.message}",
+                moving.manual_restore(self.journal, step, self.key_arn),
+            )
+            return
+        if again != step.before:
+            self.report(
+                step, Outcome.FAILED, f"{what} still differs from before after it was written "
+                "back", moving.manual_restore(self.journal, step, self.key_arn),
+            )
+            return
+        self.report(step, Outcome.RESTORED, done)
+
+    # -- what this apply created
+
+    def bucket(self, step: JournalStep, keep: str | None) -> None:
+        bucket = step.params["bucket"]
+        region = self.region(step)
+        session = moving.regional(self.session, step)
         try:
-            message = _write(ctx, action, params, after)
-        except WizardError as exc:
-            raise fail(exc, index, change, "") from exc
-        except Exception as exc:  # a botocore surprise: still roll back
-            raise fail(translate(exc, action.value), index, change, "") from exc
-        ctx.done.append(index)
-        step["status"], step["message"] = "applied", message
-        if action is Action.CREATE_KEY:
-            journal.data["created"].update({"key_arn": ctx.key_arn, "key_id": ctx.key_id})
-            journal.data["key_arn"] = ctx.key_arn
-        elif action is Action.CREATE_BUCKET:
-            journal.data["created"]["bucket"] = ctx.created_bucket
-        elif action is Action.CREATE_ALIAS:
-            journal.data["created"]["alias"] = params.get("alias")
-        journal.save()
-        result = StepResult(change, "applied", message)
-        results.append(result)
-        if on_step is not None:
-            on_step(result)
-    journal.data["status"] = "applied"
-    journal.data["finished"] = _now()
-    journal.save()
-    return ApplyResult(journal.path, tuple(results), ctx.key_arn)
+            exists = moving.bucket_exists(session, bucket)
+            objects = moving.bucket_object_count(session, bucket) if exists else 0
+        except WizardError as error:
+            self.report(
+                step, Outcome.FAILED, f"could not look at s3://{bucket}: {error.message}",
+                moving.manual_bucket_deletion(region, bucket, 1),
+            )
+            return
+        if not exists:
+            self.report(step, Outcome.AS_BEFORE, f"s3://{bucket} does not exist")
+            return
+        if objects:
+            self.report(
+                step, Outcome.KEPT,
+                f"kept the new bucket s3://{bucket}: it holds objects (exported logs, say), "
+                "and nothing is ever deleted with data in it",
+                moving.manual_bucket_deletion(region, bucket, objects),
+            )
+            return
+        if keep:
+            self.report(
+                step, Outcome.KEPT, f"kept the new bucket s3://{bucket}: {keep}",
+                moving.manual_bucket_deletion(region, bucket, 0),
+            )
+            return
+        self.sending(step)
+        try:
+            moving.delete_bucket(session, bucket)
+            gone = not moving.bucket_exists(session, bucket)
+        except WizardError as error:
+            self.report(
+                step, Outcome.FAILED, f"could not delete the new bucket s3://{bucket}: "
+                f"{error.message}", moving.manual_bucket_deletion(region, bucket, 0),
+            )
+            return
+        if not gone:
+            self.report(
+                step, Outcome.FAILED, f"s3://{bucket} still exists after it was deleted",
+                moving.manual_bucket_deletion(region, bucket, 0),
+            )
+            return
+        self.report(step, Outcome.RESTORED, f"deleted the new bucket s3://{bucket}")
+
+    def alias(self, step: JournalStep, keep: str | None) -> None:
+        alias = step.params.get("alias", "")
+        region = self.region(step)
+        session = moving.regional(self.session, step)
+        try:
+            target = moving.alias_target(session, alias)
+            key = self.created_key()
+        except WizardError as error:
+            self.report(
+                step, Outcome.FAILED, f"could not look at the alias {alias}: {error.message}",
+                (moving.manual_alias_deletion(region, alias),),
+            )
+            return
+        if target is None:
+            self.report(step, Outcome.AS_BEFORE, f"the alias {alias} does not exist")
+            return
+        if key is None or target != key.key_id:
+            self.report(
+                step, Outcome.LEFT_CHANGED,
+                f"the alias {alias} now names another key ({target}), not the one this apply "
+                "created; it was left as it is",
+                (moving.manual_alias_deletion(region, alias),),
+            )
+            return
+        if keep:
+            self.report(
+                step, Outcome.KEPT, f"kept the alias {alias}: {keep}",
+                (moving.manual_alias_deletion(region, alias),),
+            )
+            return
+        self.sending(step)
+        try:
+            moving.delete_alias(session, alias)
+            gone = moving.alias_target(session, alias) is None
+        except WizardError as error:
+            self.report(
+                step, Outcome.FAILED, f"could not delete the alias {alias}: {error.message}",
+                (moving.manual_alias_deletion(region, alias),),
+            )
+            return
+        if not gone:
+            self.report(
+                step, Outcome.FAILED, f"the alias {alias} still exists after it was deleted",
+                (moving.manual_alias_deletion(region, alias),),
+            )
+            return
+        self.report(step, Outcome.RESTORED, f"deleted the alias {alias}")
+
+    def new_key(self, step: JournalStep, keep: str | None) -> None:
+        region = self.region(step)
+        session = moving.regional(self.session, step)
+        try:
+            key = self.created_key()
+        except WizardError as error:
+            self.report(
+                step, Outcome.FAILED,
+                f"could not look for the key this apply created: {error.message}",
+                ("# find the key tagged cwl-export-wizard:journal = "
+                 f"{self.journal.journal_id}, then:",
+                 moving.manual_key_deletion(region, "KEY_ID")),
+            )
+            return
+        if key is None:
+            self.report(step, Outcome.AS_BEFORE, "no key was created")
+            return
+        if key.state == "PendingDeletion":
+            self.report(
+                step, Outcome.AS_BEFORE,
+                f"the new key {key.key_id} is already scheduled for deletion",
+            )
+            return
+        if keep:
+            self.report(
+                step, Outcome.KEPT,
+                f"kept the new key {key.arn} (it is live and billed): {keep}",
+                (moving.manual_key_deletion(region, key.key_id),),
+            )
+            return
+        self.sending(step)
+        try:
+            moving.schedule_key_deletion(session, key.key_id)
+        except WizardError as error:
+            self.report(
+                step, Outcome.FAILED,
+                f"could not schedule the new key {key.arn} for deletion (it is live and "
+                f"billed): {error.message}",
+                (moving.manual_key_deletion(region, key.key_id),),
+            )
+            return
+        self.report(
+            step,
+            Outcome.RESTORED,
+            f"scheduled the new key {key.arn} for deletion in "
+            f"{moving.KEY_DELETION_WINDOW_DAYS} days (aws kms cancel-key-deletion --key-id "
+            f"{key.key_id} keeps it)",
+        )
+
+    # -- the whole journal
+
+    def run(self) -> RollbackReport:
+        started = [s for s in self.journal.steps if s.status.started]
+        # First what this apply changed in place (newest first), then what it created: a
+        # created key or bucket is removed only when nothing left changed may still use it.
+        for step in reversed(started):
+            if step.part_of is None and step.action not in _CREATES:
+                self.document(step)
+        remaining = [r for r in self.reports.values() if r.outcome.remains]
+        keep = (
+            "something this apply changed was left in place and may use it (see above)"
+            if remaining
+            else None
+        )
+        for step in reversed(self.journal.steps):
+            if step.action is Action.CREATE_BUCKET and self._reached(step):
+                self.bucket(step, keep)
+            elif step.action is Action.CREATE_ALIAS and step.status.started:
+                self.alias(step, keep)
+        bucket_kept = any(
+            r.outcome.remains for s, r in self._by_step() if s.action is Action.CREATE_BUCKET
+        )
+        key_keep = keep or (
+            "the new bucket that uses it was kept" if bucket_kept else None
+        )
+        for step in reversed(self.journal.steps):
+            if step.action is Action.CREATE_KEY and self._reached(step):
+                self.new_key(step, key_keep)
+        for step in reversed(started):  # settings of a created bucket or key
+            if step.part_of is not None:
+                parent = self.reports.get(step.part_of)
+                if parent is not None and not parent.outcome.remains:
+                    self.report(
+                        step, Outcome.WITH_PARENT,
+                        f"{spec(step.action).target_name(step.params, step.target)} went with "
+                        "it",
+                    )
+                else:
+                    self.report(
+                        step, Outcome.KEPT,
+                        f"{spec(step.action).target_name(step.params, step.target)} stays "
+                        f"with the kept {'bucket' if step.params.get('bucket') else 'key'}",
+                    )
+        ordered = tuple(self.reports[i] for i in sorted(self.reports, reverse=True))
+        return RollbackReport(str(self.journal.path), ordered)
+
+    def _reached(self, step: JournalStep) -> bool:
+        """A create whose own settings were sent counts as started too (a lost answer)."""
+        return step.status.started or any(
+            s.part_of == step.index and s.status.started for s in self.journal.steps
+        )
+
+    def _by_step(self) -> list[tuple[JournalStep, StepReport]]:
+        return [(self.journal.steps[i], r) for i, r in self.reports.items()]
+
+
+def reconcile(
+    session: AwsSession,
+    journal: Journal,
+    *,
+    on_report: Callable[[StepReport], None] | None = None,
+) -> RollbackReport:
+    """Judge every started step of ``journal`` by reading the account; put back what is as the
+    apply left it. The report says what remains (and how to finish it by hand)."""
+    return _Judge(session, journal, on_report).run()
 
 
 # --- undo ---------------------------------------------------------------------------------
 
 
-def _undo_current(
-    session: AwsSession, step: Mapping[str, Any], created: Mapping[str, Any]
-) -> tuple[bool, str]:
-    """(may undo, why not): the target must still be exactly as this apply left it."""
-    action = Action(step["action"])
-    params: Mapping[str, Any] = step["params"]
-    regional = _region(session, params)
-    if action is Action.CREATE_KEY:
-        key_id = created.get("key_id")
-        if not key_id:
-            return False, "the journal does not name the created key"
-        key = read_key(regional, key_id, regional.region)
-        if not key.exists:
-            return False, f"the key {key_id} no longer exists"
-        if key.state == "PendingDeletion":
-            return False, f"the key {key_id} is already pending deletion"
-        return True, ""
-    if action is Action.CREATE_ALIAS:
-        alias = str(params.get("alias") or "")
-        key = read_key(regional, alias, regional.region)
-        if not key.exists:
-            return False, f"the alias {alias} no longer exists"
-        if created.get("key_id") and key.key_id != created.get("key_id"):
-            return False, f"the alias {alias} now points to another key ({key.arn})"
-        return True, ""
-    if action is Action.CREATE_BUCKET:
-        state = read_bucket(regional, str(params["bucket"]))
-        if not state.exists:
-            return False, f"s3://{params['bucket']} no longer exists"
-        return True, ""
-    bucket_state, key_state = _read_current(regional, action, params, created.get("key_arn"))
-    current = current_document(action, bucket_state, key_state)
-    if current != step.get("after"):
-        what = _target_name(action, params, step["target"])
-        return False, f"{what} changed after the apply; it was left as it is now"
-    return True, ""
-
-
 def undo(
-    session: AwsSession, journal_path: Path, *, on_step: Callable[[str], None] | None = None
-) -> list[str]:
-    """Restore a journal's documents, newest first, each only if unchanged since the apply.
-
-    Returns one line per step. A refused step starts with "refused:". When anything was
-    refused, the created key and bucket are kept (something may still use them).
-    """
-    journal = _Journal.load(Path(journal_path))
-    created: Mapping[str, Any] = journal.data.get("created") or {}
-    lines: list[str] = []
-    refused = False
-
-    def say(line: str) -> None:
-        lines.append(line)
-        if on_step is not None:
-            on_step(line)
-
-    applied = [s for s in journal.steps if s.get("status") == "applied"]
-    if not applied:
-        say("Nothing to undo: the journal records no applied step.")
-        return lines
-    for step in reversed(applied):
-        action = Action(step["action"])
-        if refused and action in (Action.CREATE_KEY, Action.CREATE_BUCKET, Action.CREATE_ALIAS):
-            why = "kept: something that may still use it was left in place (see above)"
-            step["status"], step["message"] = "kept", why
-            say(f"refused: {step['target']}: {why}")
-            journal.save()
-            continue
-        try:
-            allowed, why = _undo_current(session, step, created)
-            if not allowed:
-                refused = True
-                step["status"], step["message"] = "refused", why
-                say(f"refused: {why}")
-                journal.save()
-                continue
-            message = _restore(session, step, created)
-        except WizardError as exc:
-            refused = True
-            step["status"], step["message"] = "undo failed", exc.message
-            say(f"refused: {step['action']} on {step['target']}: {exc.message}")
-            journal.save()
-            continue
-        if message.startswith(("kept ", "could not")):
-            refused = True
-            step["status"] = "kept"
-            say(f"refused: {message}")
-        else:
-            step["status"] = "undone"
-            say(message)
-        step["message"] = message
+    session: AwsSession,
+    journal_path: Path,
+    *,
+    on_report: Callable[[StepReport], None] | None = None,
+    on_notice: Notify | None = None,
+    cancel: threading.Event | None = None,
+    lock_wait: float = DEFAULT_WAIT,
+) -> RollbackReport:
+    """Put back what an apply changed; finishes an earlier failed rollback too. Every step is
+    judged by reading the account, whatever the journal says about it."""
+    journal = load(Path(journal_path))
+    identity = session.identity()
+    if identity.account != journal.account:
+        raise UsageError(
+            f"The journal is for account {journal.account}, but these credentials are for "
+            f"account {identity.account}.",
+            fix="Use the profile the apply ran with (--profile).",
+        )
+    lock = destination_lock(journal.path.parent, journal.account, journal.region)
+    acquire_lock(lock, wait=lock_wait, cancel=cancel, on_notice=on_notice)
+    try:
+        report = reconcile(session, journal, on_report=on_report)
+        journal.status = JournalStatus.UNDONE if report.complete else JournalStatus.NOT_UNDONE
+        journal.undone = now_iso()
         journal.save()
-    journal.data["status"] = "partly undone" if refused else "undone"
-    journal.data["undone"] = _now()
-    journal.save()
-    return lines
+        return report
+    finally:
+        lock.release()
 
 
 def journal_summary(path: Path) -> list[str]:
-    """The applied steps of a journal, for a confirmation prompt."""
-    journal = _Journal.load(Path(path))
+    """The steps of a journal that may have changed something, for a confirmation prompt."""
+    journal = load(Path(path))
     return [
-        f"{s['action']} on {s['target']}: {s.get('message') or s.get('summary', '')}"
-        for s in journal.steps
-        if s.get("status") == "applied"
+        f"{step.action.value} on {step.target}: {step.message or step.summary} "
+        f"({step.status.value})"
+        for step in journal.steps
+        if step.status.started
     ]
 
+
+def journal_region(path: Path) -> tuple[str, str]:
+    """(account, region) a journal is for."""
+    journal = load(Path(path))
+    return journal.account, journal.region

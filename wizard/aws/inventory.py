@@ -146,7 +146,21 @@ def key_state_from_metadata(
         policy=policy,
         rotation_enabled=rotation,
         description=meta.get("Description") or "",
+        creation_ms=_epoch_ms(meta.get("CreationDate")),
     )
+
+
+def _epoch_ms(value: Any) -> int | None:
+    """A boto3 timestamp (datetime) or an epoch number, as epoch milliseconds."""
+    if value is None:
+        return None
+    timestamp = getattr(value, "timestamp", None)
+    if callable(timestamp):
+        return int(timestamp() * 1000)
+    try:
+        return int(float(value) * 1000)
+    except (TypeError, ValueError):
+        return None
 
 
 def rotation_status(kms: Any, key_id: str) -> bool | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -72,8 +73,27 @@ def location_to_region(constraint: str | None) -> str:
     return constraint
 
 
-def _bucket_region(session: AwsSession, name: str) -> tuple[bool, bool, str | None]:
-    """(exists, owned, region) from HeadBucket; GetBucketLocation when the header is missing."""
+def _listed(session: AwsSession, name: str) -> str | None:
+    """The region of ``name`` when it is one of the account's own buckets (ListBuckets with a
+    prefix: one call), "" when it is not, None when the listing is not allowed either."""
+    try:
+        reply = session.client("s3").list_buckets(Prefix=name, MaxBuckets=1000)
+    except ClientError as exc:
+        if _status(exc) == 403:
+            return None
+        raise translate(exc, "ListBuckets") from exc
+    except Exception as exc:
+        raise translate(exc, "ListBuckets") from exc
+    for bucket in reply.get("Buckets", []):
+        if bucket.get("Name") == name:
+            return str(bucket.get("BucketRegion") or "")
+    return ""
+
+
+def _bucket_region(session: AwsSession, name: str) -> tuple[bool, bool, str | None, bool]:
+    """(exists, owned, region, readable) from HeadBucket; GetBucketLocation when the header is
+    missing. A 403 is either another account's bucket or one of ours we may not read
+    (no s3:ListBucket): the account's own bucket list tells which."""
     s3 = session.client("s3")
     try:
         reply = s3.head_bucket(Bucket=name)
@@ -82,11 +102,14 @@ def _bucket_region(session: AwsSession, name: str) -> tuple[bool, bool, str | No
         status = _status(exc)
         region = _region_header(exc.response)
         if status == 404 or error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
-            return False, True, None
+            return False, True, None, True
         if status == 403:
-            return True, False, region
+            listed = _listed(session, name)
+            if listed:  # ours: we may list it but not read it
+                return True, True, region or listed, False
+            return True, False, region, True
         if status in (301, 307, 400) and region:  # another region's endpoint said where it is
-            return True, True, region
+            return True, True, region, True
         raise translate(exc, "HeadBucket") from exc
     except Exception as exc:
         raise translate(exc, "HeadBucket") from exc
@@ -94,7 +117,7 @@ def _bucket_region(session: AwsSession, name: str) -> tuple[bool, bool, str | No
         with aws_call("GetBucketLocation"):
             location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
         region = location_to_region(location)
-    return True, True, region
+    return True, True, region, True
 
 
 def _encryption(s3: Any, name: str) -> BucketEncryption:
@@ -161,7 +184,11 @@ def _object_lock(s3: Any, name: str) -> bool:
 
 def read_bucket(session: AwsSession, name: str) -> BucketState:
     """HeadBucket, then the five configurations that matter, read concurrently."""
-    exists, owned, region = _bucket_region(session, name)
+    exists, owned, region, readable = _bucket_region(session, name)
+    if not readable:
+        return BucketState(
+            name=name, exists=True, owned=True, region=region, unreadable="s3:ListBucket"
+        )
     if not exists or not owned:
         return BucketState(name=name, exists=exists, owned=owned, region=region)
     s3 = session.client("s3", region)
@@ -184,8 +211,11 @@ def read_bucket(session: AwsSession, name: str) -> BucketState:
         )
 
 
-def read_key(session: AwsSession, reference: str, region: str) -> KeyState:
-    """DescribeKey, its aliases, its key policy and rotation. A missing key: ``exists=False``."""
+def read_key(
+    session: AwsSession, reference: str, region: str, *, with_tags: bool = False
+) -> KeyState:
+    """DescribeKey, its aliases, its key policy and rotation (and its tags when asked: who
+    created it). A missing key: ``exists=False``."""
     arn = parse_arn(reference)
     if arn and arn.service == "kms" and arn.region:
         region = arn.region  # a key ARN says where the key is
@@ -197,19 +227,31 @@ def read_key(session: AwsSession, reference: str, region: str) -> KeyState:
         return KeyState(reference=reference, exists=False, region=region)
     meta = reply["KeyMetadata"]
     key_id = meta["KeyId"]
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="kms-read") as pool:
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="kms-read") as pool:
         aliases = pool.submit(_key_aliases, kms, key_id)
         policy = pool.submit(_key_policy, kms, key_id)
         rotation = None
         if meta.get("KeyManager") != KEY_MANAGER_AWS and meta.get("KeySpec") == KEY_SPEC_SYMMETRIC:
             rotation = pool.submit(rotation_status, kms, key_id)
-        return key_state_from_metadata(
+        tags = pool.submit(_key_tags, kms, key_id) if with_tags else None
+        state = key_state_from_metadata(
             reference,
             meta,
             aliases.result(),
             policy=policy.result(),
             rotation=rotation.result() if rotation else None,
         )
+        return replace(state, tags=tags.result()) if tags is not None else state
+
+
+def _key_tags(kms: Any, key_id: str) -> tuple[tuple[str, str], ...] | None:
+    """The key's tags; None when they may not be read (then it counts as not the wizard's)."""
+    reply = _optional(
+        "ListResourceTags", lambda: kms.list_resource_tags(KeyId=key_id), *_DENIED
+    )
+    if reply is None:
+        return None
+    return tuple((str(t["TagKey"]), str(t["TagValue"])) for t in reply.get("Tags", []))
 
 
 def _key_aliases(kms: Any, key_id: str) -> list[str]:
@@ -269,8 +311,18 @@ def read(session: AwsSession, choices: Choices) -> Snapshot:
     chosen_key = choices.key or choices.create_key_alias
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="snapshot") as pool:
         bucket_future = pool.submit(read_bucket, regional, choices.bucket)
+        # A key to be created is looked for under its alias: a key the wizard created
+        # earlier (its tag says so) is reused; anyone else's is refused (doctor.alias_conflict).
         key_future = (
-            pool.submit(read_key, regional, chosen_key, choices.region) if chosen_key else None
+            pool.submit(
+                read_key,
+                regional,
+                chosen_key,
+                choices.region,
+                with_tags=bool(choices.create_key_alias),
+            )
+            if chosen_key
+            else None
         )
         group_future = (
             pool.submit(read_log_group, regional, choices.log_group, choices.region)

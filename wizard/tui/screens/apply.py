@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,9 +14,10 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
+from wizard.core.outcomes import RollbackReport, StepStatus
 from wizard.core.plan import Change, Plan
 from wizard.core.text import count
-from wizard.errors import ApplyError, Cancelled, DriftError, WizardError
+from wizard.errors import ApplyError, DriftError, WizardError
 from wizard.flow import Step
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
@@ -29,10 +31,11 @@ CONFIRM_WORD = "apply"
 _STATUS = {
     "pending": ("○", MUTED),
     "running": ("◐", "bold $text-accent"),
-    "applied": ("✓", "bold $text-success"),
-    "unchanged": ("=", "$text-success"),
-    "failed": ("✗", "bold $text-error"),
-    "rolled back": ("↺", "bold $text-warning"),
+    StepStatus.APPLIED.value: ("✓", "bold $text-success"),
+    StepStatus.UNCHANGED.value: ("=", "$text-success"),
+    StepStatus.FAILED.value: ("✗", "bold $text-error"),
+    StepStatus.ROLLED_BACK.value: ("↺", "bold $text-warning"),
+    StepStatus.NOT_ROLLED_BACK.value: ("!", "bold $text-error"),
     "not started": ("-", MUTED),
 }
 
@@ -46,7 +49,26 @@ class StepApplied(Message):
 
 
 def undo_command(journal: str) -> str:
-    return f"cwl-export-wizard undo {journal}"
+    return f"cwl-export-wizard undo {shlex.quote(journal)}"
+
+
+def report_content(report: RollbackReport) -> Content:
+    """What a rollback found and did, step by step, and what remains (with the commands)."""
+    lines: list[Content] = []
+    for step in report.steps:
+        icon, style = ("!", "bold $text-error") if step.outcome.remains else ("↺", "")
+        lines.append(Content.assemble((f"{icon} ", style), step.message))
+        lines.extend(Content.styled(f"    {command}", MUTED) for command in step.manual)
+    verdict = (
+        Content.styled("The account is as it was before.", "bold $text-success")
+        if report.complete
+        else Content.styled(
+            f"{count(len(report.remaining), 'change')} remain: finish them with the commands "
+            "above, or run undo again later.",
+            "bold $text-error",
+        )
+    )
+    return Content("\n").join([*lines, verdict])
 
 
 class ApplyScreen(StepScreen):
@@ -192,7 +214,7 @@ Quitting while changes are being applied asks first, then rolls back before it q
         return self.flow.apply(plan, on_step=report, cancel=self.cancel_event)
 
     @work(thread=True, exit_on_error=False, group="undo", exclusive=True)
-    def run_undo(self, journal: Path) -> list[str]:
+    def run_undo(self, journal: Path) -> RollbackReport:
         return self.flow.undo(journal)
 
     def on_step_applied(self, message: StepApplied) -> None:
@@ -203,8 +225,8 @@ Quitting while changes are being applied asks first, then rolls back before it q
             index = next((i for i, c in enumerate(changes) if c == result.change), None)
         if index is None:
             return
-        self.statuses[index] = result.status
-        if result.status in ("applied", "unchanged"):
+        self.statuses[index] = result.status.value
+        if result.status in (StepStatus.APPLIED, StepStatus.UNCHANGED):
             self.query_one(ProgressBar).progress = index + 1
             if index + 1 < len(self.statuses) and self.statuses[index + 1] == "pending":
                 self.statuses[index + 1] = "running"
@@ -243,13 +265,18 @@ Quitting while changes are being applied asks first, then rolls back before it q
         self.query_one("#next", Button).focus()
         self.wizard.apply_finished()
 
-    def rolled_back(self, lines: list[str]) -> None:
+    def rolled_back(self, report: RollbackReport) -> None:
         self.finished = True
-        for i in range(len(self.statuses)):
-            self.statuses[i] = "rolled back"
+        for step in report.steps:
+            if step.index < len(self.statuses):
+                self.statuses[step.index] = (
+                    StepStatus.NOT_ROLLED_BACK.value
+                    if step.outcome.remains
+                    else StepStatus.ROLLED_BACK.value
+                )
         self.render_changes()
         self.state.applied = None
-        self.show_outcome(Content("\n").join(Content(f"↺ {line}") for line in lines))
+        self.show_outcome(report_content(report))
         self.update_nav()
         self.wizard.apply_finished()
 
@@ -273,11 +300,10 @@ Quitting while changes are being applied asks first, then rolls back before it q
         journal: str | None = None
         if isinstance(error, ApplyError):
             journal = error.journal_path
-            if error.rolled_back:
-                lines.append(Content.styled("Rolled back:", "bold"))
-                lines.extend(Content(f"  ↺ {item}") for item in error.rolled_back)
-        elif isinstance(error, DriftError | Cancelled):
-            journal = error.details
+            if error.report is not None and error.report.touched:
+                lines.append(report_content(error.report))
+            if error.restored_everything:
+                journal = None  # nothing to undo: the account is as it was
         if isinstance(error, DriftError):
             lines.append(Content("Go Back to Review: it reads the current state again."))
         if isinstance(error, WizardError) and not lines and not journal:
