@@ -135,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     _destination(apply)
     _key_choice(apply)
     apply.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    apply.add_argument(
+        "--lock-wait",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="seconds to wait for another apply on the same account and region (default 300)",
+    )
     _connection(apply)
 
     export = sub.add_parser(

@@ -352,7 +352,9 @@ def run_apply(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     # The lock is taken before the plan is read: a second apply waits for this one and then
     # plans from what this one wrote, so neither drops the other's grant.
-    aws_apply.acquire_lock(lock, cancel=cancel, on_notice=err)
+    if args.lock_wait < 0:
+        raise UsageError("--lock-wait: give 0 or more seconds.")
+    aws_apply.acquire_lock(lock, wait=args.lock_wait, cancel=cancel, on_notice=err)
     try:
         plan = plan_for(session, choices)
         if not args.json:

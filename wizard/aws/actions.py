@@ -330,7 +330,9 @@ def delete_bucket(session: AwsSession, bucket: str) -> None:
 
 def before_file(journal: Journal, step: JournalStep) -> Path:
     """The step's "before" document beside the journal (0600), for a command to restore it."""
-    path = journal.path.with_name(f"{journal.path.stem}.change-{step.index + 1}-before.json")
+    path = journal.path.with_name(
+        f"before-{journal.journal_id}-change-{step.index + 1}.json"
+    )
     if step.before is not None:
         write_private(path, compact_json(json.loads(step.before)) + "\n")
     return path

@@ -687,18 +687,13 @@ class _Judge:
         for step in reversed(started):  # settings of a created bucket or key
             if step.part_of is not None:
                 parent = self.reports.get(step.part_of)
-                if parent is not None and not parent.outcome.remains:
-                    self.report(
-                        step, Outcome.WITH_PARENT,
-                        f"{spec(step.action).target_name(step.params, step.target)} went with "
-                        "it",
-                    )
-                else:
-                    self.report(
-                        step, Outcome.KEPT,
-                        f"{spec(step.action).target_name(step.params, step.target)} stays "
-                        f"with the kept {'bucket' if step.params.get('bucket') else 'key'}",
-                    )
+                what = spec(step.action).target_name(step.params, step.target)
+                removed = parent is not None and not parent.outcome.remains
+                self.report(
+                    step,
+                    Outcome.WITH_PARENT,
+                    f"{what} went with it" if removed else f"{what} stays with it (see above)",
+                )
         ordered = tuple(self.reports[i] for i in sorted(self.reports, reverse=True))
         return RollbackReport(str(self.journal.path), ordered)
 

@@ -40,7 +40,9 @@ class Outcome(str, Enum):
 
     RESTORED = "restored"  # it was as the apply left it; it is as before again
     AS_BEFORE = "as before"  # it was already as before: nothing to do
-    WITH_PARENT = "removed with its bucket or key"  # its target was removed
+    # A setting of a bucket or key this apply created: it shares that resource's fate (the
+    # resource's own line says whether it was removed or what remains).
+    WITH_PARENT = "with its bucket or key"
     LEFT_CHANGED = "left changed"  # someone changed it since: left as it is
     KEPT = "kept"  # not removed on purpose (it holds data, or something may still use it)
     FAILED = "failed"  # putting it back failed, or it could not be read

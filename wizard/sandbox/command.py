@@ -49,9 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fail",
         action="append",
         default=[],
-        metavar="OP:Code[:count]",
-        help="make operation OP fail with error Code, count times or always (repeatable), "
-        "e.g. PutKeyPolicy:AccessDeniedException:1",
+        metavar="OP:Code[:count][@N]",
+        help="make operation OP fail with error Code, count times or always, from its N-th "
+        "call (repeatable), e.g. PutKeyPolicy:AccessDeniedException:1 or "
+        "PutKeyPolicy:AccessDeniedException:1@2 (the second call: a rollback's)",
     )
 
 

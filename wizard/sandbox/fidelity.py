@@ -832,6 +832,34 @@ class FaultRule:
     operation: str
     error_code: str
     count: int | None  # None: every time
+    skip: int = 0  # calls let through before the first failure
+
+
+class Gate:
+    """Holds the ``occurrence``-th request of ``operation`` until released: a test kills the
+    client while the call is in flight, then lets the call go on (it completes in AWS, as a
+    real call whose answer was lost does) or drops it (it never reached AWS)."""
+
+    def __init__(self, operation: str, occurrence: int = 1) -> None:
+        self.operation = operation
+        self.occurrence = occurrence
+        self.arrived = threading.Event()  # the request is held
+        self.done = threading.Event()  # the request was answered (or dropped)
+        self._released = threading.Event()
+        self._complete = True
+        self.seen = 0
+
+    def release(self, *, complete: bool = True) -> None:
+        self._complete = complete
+        self._released.set()
+
+    def hold(self, stopping: threading.Event) -> bool:
+        """Called in the request thread: wait; True: go on with the call."""
+        self.arrived.set()
+        while not self._released.wait(0.05):
+            if stopping.is_set():
+                return False
+        return self._complete
 
 
 class Fidelity:
@@ -855,7 +883,9 @@ class Fidelity:
         self._latency = max(0, latency_ms) / 1000
         self._faults = list(faults)
         self._remaining: list[int | None] = [f.count for f in faults]
+        self._skipped: list[int] = [0 for _ in faults]
         self._fault_lock = threading.Lock()
+        self._gates: list[Gate] = []
         self._stopping = stopping or threading.Event()
         self._handlers: dict[tuple[str, str], Callable[[Incoming], Response | None]] = {
             ("logs", "CreateExportTask"): lambda r: json_response(
@@ -884,6 +914,27 @@ class Fidelity:
             self.tasks.advance()
         except Exception:  # a task that cannot settle must not break unrelated requests
             log.exception("settling export tasks failed")
+        gate = self._take_gate(request.operation)
+        if gate is not None:
+            try:
+                if not gate.hold(self._stopping):
+                    # Dropped: the call never reached AWS (the client is gone by now).
+                    return render_error(
+                        request.service,
+                        ApiError("ServiceUnavailable", "sandbox: request dropped", 503),
+                    ).send(start_response, head)
+                return self._answer(environ, start_response, request, head)
+            finally:
+                gate.done.set()
+        return self._answer(environ, start_response, request, head)
+
+    def _answer(
+        self,
+        environ: WSGIEnviron,
+        start_response: StartResponse,
+        request: Incoming,
+        head: bool,
+    ) -> Iterable[bytes]:
         if self._latency:
             self._stopping.wait(self._latency)
         try:
@@ -920,10 +971,27 @@ class Fidelity:
             return self._app(environ, self._s3_headers(request, start_response))
         return self._app(environ, start_response)
 
+    def add_gate(self, gate: Gate) -> Gate:
+        with self._fault_lock:
+            self._gates.append(gate)
+        return gate
+
+    def _take_gate(self, operation: str) -> Gate | None:
+        with self._fault_lock:
+            for gate in self._gates:
+                if gate.operation.lower() == operation.lower():
+                    gate.seen += 1
+                    if gate.seen == gate.occurrence:
+                        return gate
+        return None
+
     def _take_fault(self, operation: str) -> FaultRule | None:
         with self._fault_lock:
             for index, fault in enumerate(self._faults):
                 if fault.operation.lower() != operation.lower():
+                    continue
+                if self._skipped[index] < fault.skip:
+                    self._skipped[index] += 1
                     continue
                 remaining = self._remaining[index]
                 if remaining is None:

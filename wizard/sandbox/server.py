@@ -62,6 +62,7 @@ from wizard.sandbox.fidelity import (
     ExportTasks,
     FaultRule,
     Fidelity,
+    Gate,
     Response,
     json_response,
     parse_request,
@@ -76,7 +77,9 @@ SECRET_KEY = "testing"
 RNG_SEED = 20261126  # identifiers (key ids, task ids) are the same on every run
 THREAD_PREFIX = "cwl-sandbox"
 
-_FAULT = re.compile(r"^([A-Za-z][A-Za-z0-9]*):([A-Za-z][A-Za-z0-9._]*)(?::(\d+))?$")
+_FAULT = re.compile(
+    r"^([A-Za-z][A-Za-z0-9]*):([A-Za-z][A-Za-z0-9._]*)(?::(\d+))?(?:@(\d+))?\Z"
+)
 
 
 class SandboxError(WizardError):
@@ -85,26 +88,32 @@ class SandboxError(WizardError):
 
 @dataclass(frozen=True)
 class Fault:
-    """Make ``operation`` fail with ``error_code``: ``count`` times, or every time (None)."""
+    """Make ``operation`` fail with ``error_code``: ``count`` times, or every time (None),
+    from its ``start``-th call (1: the first)."""
 
     operation: str
     error_code: str
     count: int | None = None
+    start: int = 1
 
     @classmethod
     def parse(cls, text: str) -> Fault:
-        """``OPERATION:ErrorCode[:count]``, e.g. ``PutKeyPolicy:AccessDeniedException:1``."""
+        """``OPERATION:ErrorCode[:count][@start]``, e.g. ``PutKeyPolicy:AccessDeniedException:1``
+        or ``PutKeyPolicy:AccessDeniedException:1@2`` (the second call: a rollback's)."""
         match = _FAULT.match(text.strip())
         count = int(match.group(3)) if match and match.group(3) is not None else None
-        if not match or count == 0:
+        start = int(match.group(4)) if match and match.group(4) is not None else 1
+        if not match or count == 0 or start == 0:
             raise UsageError(
-                f"Bad fault {text!r}: expected OPERATION:ErrorCode[:count] with count >= 1.",
+                f"Bad fault {text!r}: expected OPERATION:ErrorCode[:count][@start] with count "
+                "and start >= 1.",
                 "For example: --fail PutKeyPolicy:AccessDeniedException:1",
             )
-        return cls(match.group(1), match.group(2), count)
+        return cls(match.group(1), match.group(2), count, start)
 
     def __str__(self) -> str:
-        return f"{self.operation}:{self.error_code}" + (f":{self.count}" if self.count else "")
+        text = f"{self.operation}:{self.error_code}" + (f":{self.count}" if self.count else "")
+        return text + (f"@{self.start}" if self.start != 1 else "")
 
 
 @dataclass(frozen=True)
@@ -574,6 +583,7 @@ class Sandbox:
         self.tasks: ExportTasks | None = None
         self.start_seconds: float | None = None  # how long start() took
         self._counter: _RequestCounter | None = None
+        self._fidelity: Fidelity | None = None
 
     # -- life cycle
 
@@ -627,9 +637,13 @@ class Sandbox:
             region=self.region,
             tasks=self.tasks,
             latency_ms=self.config.latency_ms,
-            faults=[FaultRule(f.operation, f.error_code, f.count) for f in self.config.faults],
+            faults=[
+                FaultRule(f.operation, f.error_code, f.count, f.start - 1)
+                for f in self.config.faults
+            ],
             stopping=self._stopping,
         )
+        self._fidelity = fidelity
         self._counter = _RequestCounter(fidelity, self.region)
         app = self._counter
         # Bind ourselves: werkzeug would print and sys.exit() on a taken port.
@@ -693,6 +707,15 @@ class Sandbox:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+    # -- fault injection
+
+    def gate(self, operation: str, occurrence: int = 1) -> Gate:
+        """Hold the ``occurrence``-th call of ``operation`` until ``release()``: a client can
+        be killed while that call is in flight (see Gate)."""
+        if self._fidelity is None:
+            raise SandboxError("The sandbox has not been started.")
+        return self._fidelity.add_gate(Gate(operation, occurrence))
 
     # -- measuring and seeding (benchmarks, call-count tests)
 
