@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Diagnose a destination. Exit 0 healthy, 1 findings, 2 errors.",
     )
     _destination(doctor)
-    doctor.add_argument("--key", help="judge with this key (default: the bucket's key)")
+    _key_choice(doctor)
     _connection(doctor)
 
     plan = sub.add_parser(

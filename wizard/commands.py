@@ -224,6 +224,9 @@ def run_doctor(args: argparse.Namespace) -> int:
     session = open_session(args)
     choices = choices_from(args, session)
     snap = snapshot.read(session, choices)
+    conflict = doctor.alias_conflict(snap, choices)
+    if conflict is not None:
+        raise UsageError(conflict[0], fix=conflict[1])
     findings = doctor.diagnose(snap, choices)
     healthy = doctor.is_healthy(findings)
     if args.json:

@@ -31,6 +31,7 @@ from wizard.core.state import (
 )
 from wizard.core.text import count
 from wizard.core.validate import parse_duration_ms
+from wizard.errors import UsageError
 
 if TYPE_CHECKING:
     # The AWS layer (boto3) loads on first use, so that a face can draw its first screen
@@ -311,9 +312,15 @@ class Flow:
 
     # Step 4 ------------------------------------------------------------------------------
     def review(self, choices: Choices) -> Review:
+        """Read the destination, diagnose it and plan it. A key to create whose alias is
+        already someone else's key is refused (UsageError): creating was asked for, not
+        patching that key."""
         from wizard.aws import snapshot
 
         snap = snapshot.read(self.session, choices)
+        conflict = doctor.alias_conflict(snap, choices)
+        if conflict is not None:
+            raise UsageError(conflict[0], fix=conflict[1])
         findings = tuple(doctor.diagnose(snap, choices))
         return Review(snap, findings, core_plan.build(snap, choices))
 

@@ -382,3 +382,39 @@ def test_apply_without_yes_and_without_a_terminal_is_refused(
     ]
     assert "--yes" in run.err
     assert full_state(session, DEMO_BUCKET, (DEMO_KEY,)) == before
+
+
+# --- what the user did not ask for --------------------------------------------------------
+
+
+def test_create_key_on_someone_elses_alias_is_refused(demo: Sandbox, cli: CliRunner) -> None:
+    session = session_for(demo)
+    before = full_state(session, DEMO_BUCKET, (DEMO_KEY,))
+    run = cli("apply", "--bucket", DEMO_BUCKET, "--create-key", DEMO_KEY, "--yes")
+    assert run.code == 2
+    (error,) = run.error_lines
+    assert f"The alias {DEMO_KEY} already exists" in error
+    assert f"--key {DEMO_KEY}" in run.err  # the hint
+    assert full_state(session, DEMO_BUCKET, (DEMO_KEY,)) == before
+    plan = cli("plan", "--bucket", DEMO_BUCKET, "--create-key", DEMO_KEY)
+    assert plan.code == 2 and plan.error_lines == run.error_lines
+    from wizard.flow import Flow
+
+    with pytest.raises(UsageError, match="already exists"):  # the TUI and plain mode
+        Flow(session).review(REPAIR.__class__(region=REGION, bucket=DEMO_BUCKET,
+                                              create_key_alias=DEMO_KEY))
+
+
+def test_create_key_reuses_a_key_the_wizard_created(empty: Sandbox, cli: CliRunner) -> None:
+    first = cli("apply", "--bucket", NEW_BUCKET, "--create-bucket", "--create-key", NEW_ALIAS,
+                "--yes", "--json")
+    assert first.code == 0, first.err
+    key_arn = first.json()["key_arn"]
+    second = cli("doctor", "--bucket", NEW_BUCKET, "--create-key", NEW_ALIAS, "--json")
+    assert second.code == 0, second.err
+    reused = [f for f in second.json()["findings"] if f["code"] == "KEY_REUSED"]
+    assert reused and "reuses it" in reused[0]["fix"]
+    again = cli("apply", "--bucket", NEW_BUCKET, "--create-key", NEW_ALIAS, "--yes", "--json")
+    assert again.code == 0 and again.json()["applied"] is False  # nothing to do
+    keys = empty.client("kms").list_keys()["Keys"]
+    assert [k["KeyArn"] for k in keys if k["KeyArn"] == key_arn] == [key_arn]
