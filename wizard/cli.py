@@ -175,6 +175,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connection(export)
 
+    iam = sub.add_parser(
+        "iam-policy",
+        help="print the least-privilege IAM policy the wizard's caller needs",
+        description="Print (JSON, on stdout) the identity policy a caller needs for the "
+        "wizard. With --bucket, --key or --create-key, --create-bucket, --region, --account "
+        "and --log-group it is narrowed to what that run touches. No AWS call is made.",
+    )
+    iam.add_argument("--bucket", help="the destination bucket (default: any bucket)")
+    iam.add_argument("--prefix", help="the export prefix (default: any)")
+    iam.add_argument("--log-group", help="the log group of the test export (default: any)")
+    iam.add_argument("--account", help="the account id (default: any)")
+    _key_choice(iam)
+    _connection(iam)
+
     undo = sub.add_parser(
         "undo",
         help="restore what an apply changed, from its journal",

@@ -22,6 +22,7 @@ from wizard.core.presets import DEFAULT_WINDOW
 from wizard.core.state import Choices
 from wizard.core.text import count
 from wizard.core.validate import (
+    account_problem,
     alias_problem,
     bucket_name_problem,
     key_reference_problem,
@@ -652,6 +653,39 @@ def run_undo(args: argparse.Namespace) -> int:
     return EXIT_OK if report.complete else EXIT_FINDINGS
 
 
+# --- iam-policy ---------------------------------------------------------------------------
+
+
+def run_iam_policy(args: argparse.Namespace) -> int:
+    from wizard.core.iam_policy import PolicyScope, identity_policy
+
+    validate_connection(args)
+    if args.bucket is not None:
+        _check(bucket_name_problem(args.bucket), "--bucket")
+    if args.prefix is not None:
+        _check(prefix_problem(args.prefix), "--prefix")
+    if args.key is not None:
+        _check(key_reference_problem(args.key), "--key")
+    if args.create_key is not None:
+        _check(alias_problem(args.create_key), "--create-key")
+    if args.log_group is not None:
+        _check(log_group_problem(args.log_group), "--log-group")
+    if args.account is not None:
+        _check(account_problem(args.account), "--account")
+    scope = PolicyScope(
+        region=args.region,
+        account=args.account,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        key=args.key,
+        create_key_alias=normalize_alias(args.create_key) if args.create_key else None,
+        create_bucket=bool(args.create_bucket),
+        log_group=args.log_group,
+    )
+    print_json(identity_policy(scope))
+    return EXIT_OK
+
+
 # --- dispatch -----------------------------------------------------------------------------
 
 
@@ -661,6 +695,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "apply": run_apply,
     "test-export": run_test_export,
     "undo": run_undo,
+    "iam-policy": run_iam_policy,
 }
 
 

@@ -244,17 +244,19 @@ def service_requests(
     *,
     bucket_key: bool = True,
     data_object: str | None = None,
+    test_object: str | None = None,
 ) -> list[ServiceRequest]:
     """The export's calls, in the service's order. ``key_arn`` None: no SSE-KMS step.
 
     With S3 Bucket Key on, S3 asks KMS once with the bucket ARN as encryption context; with
     it off, once per object with the object's ARN (the test object, then the data).
     ``data_object`` names a real data object (the sandbox knows them); else a typical one.
+    ``test_object``: where the test object goes (``PREFIX/aws-logs-write-test`` by default).
     """
     principal = RequestPrincipal(kind="Service", id=logs_principal(dest.region))
     context = _logs_context(dest, log_group)
     put_context = {**context, "s3:x-amz-acl": BUCKET_OWNER_FULL_CONTROL}
-    test_key = test_object_key(dest.prefix)
+    test_key = test_object or test_object_key(dest.prefix)
     data_key = data_object or data_object_key(dest.prefix, EXAMPLE_TASK_ID, EXAMPLE_STREAM)
     requests = [
         ServiceRequest(

@@ -120,6 +120,16 @@ def key_reference_problem(reference: str) -> str | None:
     )
 
 
+_ACCOUNT = re.compile(r"[0-9]{12}")
+
+
+def account_problem(account: str) -> str | None:
+    """An AWS account id: exactly 12 ASCII digits."""
+    if not _ACCOUNT.fullmatch(account):
+        return f"{account!r} is not an AWS account id (12 digits, for example 123456789012)."
+    return None
+
+
 def region_problem(region: str) -> str | None:
     if not is_valid_region(region):
         return f"{region!r} is not an AWS region name (for example ap-northeast-1)."

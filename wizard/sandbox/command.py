@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -46,6 +47,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--latency-ms", type=int, default=0, metavar="N", help="delay every request by N ms"
     )
     parser.add_argument(
+        "--caller-policy",
+        metavar="FILE",
+        help="an IAM identity policy (JSON): every call made with the sandbox's credentials "
+        "is allowed or refused by it, as AWS would (try: cwl-export-wizard iam-policy)",
+    )
+    parser.add_argument(
+        "--propagation-delay",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds a change to a bucket policy, bucket encryption or key policy takes to "
+        "reach CloudWatch Logs, as AWS's eventual consistency (default 0)",
+    )
+    parser.add_argument(
         "--fail",
         action="append",
         default=[],
@@ -57,8 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> Any:
+    from wizard.sandbox.caller import read_caller_policy
     from wizard.sandbox.server import Fault, SandboxConfig
 
+    policy = read_caller_policy(Path(args.caller_policy)) if args.caller_policy else None
     config = SandboxConfig(
         scenario=args.scenario,
         region=args.region,
@@ -66,6 +83,8 @@ def _config(args: argparse.Namespace) -> Any:
         export_delay=args.export_delay,
         latency_ms=args.latency_ms,
         faults=tuple(Fault.parse(text) for text in args.fail),
+        caller_policy=policy,
+        propagation_delay=args.propagation_delay,
     )
     config.validate()  # UsageError (exit 2) before anything starts
     return config

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import gzip
 import io
 import json
@@ -50,6 +51,8 @@ from wizard.core.requirements import (
     ERR_BUCKET_MISSING,
     ERR_LIMIT_EXCEEDED,
     ERR_PUT_OBJECT_KMS,
+    STEP_PUT_DATA,
+    STEP_PUT_TEST_OBJECT,
     TEST_OBJECT_NAME,
     ServiceRequest,
     data_object_key,
@@ -222,7 +225,7 @@ class Response:
 
 # --------------------------------------------------------------------------- requests
 
-_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
 @dataclass
@@ -238,6 +241,7 @@ class Incoming:
     bucket: str | None = None
     key: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    access_key: str = ""  # who signed the request (the credential's access key id)
 
 
 def _read_body(environ: WSGIEnviron) -> bytes:
@@ -268,7 +272,7 @@ def parse_request(environ: WSGIEnviron, default_region: str) -> Incoming:
         "Credential=" + query.get("X-Amz-Credential", [""])[0]
     )
     target = environ.get("HTTP_X_AMZ_TARGET", "")
-    region, service = scope.groups() if scope else (default_region, "")
+    access_key, region, service = scope.groups() if scope else ("", default_region, "")
     if not service:
         if target.startswith("Logs_"):
             service = "logs"
@@ -290,6 +294,7 @@ def parse_request(environ: WSGIEnviron, default_region: str) -> Incoming:
             method,
             params if isinstance(params, dict) else {},
             query,
+            access_key=access_key,
         )
     if service == "s3":
         bucket, _, key = path.lstrip("/").partition("/")
@@ -308,12 +313,15 @@ def parse_request(environ: WSGIEnviron, default_region: str) -> Incoming:
             bucket or None,
             key or None,
             headers,
+            access_key,
         )
     values = {k: v[0] for k, v in query.items()}
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         form = parse_qs(_read_body(environ).decode("utf-8", "replace"), keep_blank_values=True)
         values.update({k: v[0] for k, v in form.items()})
-    return Incoming(service, region, values.get("Action", path), method, values, query)
+    return Incoming(
+        service, region, values.get("Action", path), method, values, query, access_key=access_key
+    )
 
 
 _S3_BUCKET_SUBRESOURCES = {
@@ -425,18 +433,25 @@ def resolve_key(account: str, region: str, reference: str | None) -> Key | None:
     return backend.keys.get(key_id)
 
 
-def key_policy(key: Key) -> PolicyDocument | None:
+def key_policy(key: Key, text: str | None = None) -> PolicyDocument | None:
+    """The key's policy (or ``text``, the version in effect for someone else)."""
     try:
-        return parse_policy(key.policy or "", kind="key policy")
+        return parse_policy((text if text is not None else key.policy) or "", kind="key policy")
     except Exception:  # a policy our parser refuses decides nothing: implicit deny
         return None
 
 
-def bucket_policy(bucket: FakeBucket) -> PolicyDocument | None:
-    if not bucket.policy:
+def _policy_text(value: Any) -> str | None:
+    if not value:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def bucket_policy(bucket: FakeBucket, text: str | None = None) -> PolicyDocument | None:
+    text = text if text is not None else _policy_text(bucket.policy)
+    if not text:
         return None
     try:
-        text = bucket.policy.decode() if isinstance(bucket.policy, bytes) else str(bucket.policy)
         return parse_policy(text, kind="bucket policy")
     except Exception:
         return None
@@ -452,8 +467,9 @@ class BucketCrypto:
     bucket_key: bool = False
 
 
-def bucket_crypto(account: str, bucket: FakeBucket) -> BucketCrypto:
-    config = bucket.encryption
+def bucket_crypto(account: str, bucket: FakeBucket, config: Any = ...) -> BucketCrypto:
+    """The bucket's default encryption (or ``config``, the rule in effect for someone else)."""
+    config = bucket.encryption if config is ... else config
     if not config:
         return BucketCrypto(None)
     rule = config.get("Rule") or {}
@@ -502,6 +518,65 @@ def caller_request(account: str, action: str, resource: str, **context: str) -> 
     )
 
 
+# --------------------------------------------------------------------------- propagation
+
+
+_UNSET = object()
+
+
+class Propagation:
+    """Eventual consistency (``sandbox --propagation-delay S``): a change to a bucket policy,
+    a bucket's default encryption or a key policy takes effect for CloudWatch Logs only S
+    seconds after it was written, as on AWS ("typically less than a few seconds, in some
+    cases several minutes"). The caller's own reads see every change at once."""
+
+    def __init__(self, delay: float, clock: Callable[[], float] = time.time) -> None:
+        self.delay = max(0.0, delay)
+        self._clock = clock
+        self._lock = threading.Lock()
+        # (kind, name) -> [(when written, the value before that write)], oldest first
+        self._changes: dict[tuple[str, str], list[tuple[float, Any]]] = {}
+
+    def record(self, kind: str, name: str, previous: Any) -> None:
+        if self.delay <= 0:
+            return
+        now = self._clock()
+        with self._lock:
+            changes = self._changes.setdefault((kind, name), [])
+            changes[:] = [c for c in changes if now - c[0] < self.delay]
+            changes.append((now, copy.deepcopy(previous)))
+
+    def effective(self, kind: str, name: str, current: Any) -> Any:
+        """What the logs principal sees now: the value before the oldest change still
+        propagating, else ``current``."""
+        if self.delay <= 0:
+            return current
+        now = self._clock()
+        with self._lock:
+            pending = [c for c in self._changes.get((kind, name), []) if now - c[0] < self.delay]
+        return pending[0][1] if pending else current
+
+    def created_recently(self, created: float | None) -> bool:
+        """A key made less than ``delay`` ago is not yet known to the rest of AWS."""
+        return self.delay > 0 and created is not None and self._clock() - created < self.delay
+
+    # -- the views ExportTasks judges with
+
+    def bucket_policy(self, bucket: FakeBucket) -> PolicyDocument | None:
+        text = self.effective("bucket-policy", bucket.name, _policy_text(bucket.policy))
+        return bucket_policy(bucket, text) if text else None
+
+    def bucket_crypto(self, account: str, bucket: FakeBucket) -> BucketCrypto:
+        config = self.effective("bucket-encryption", bucket.name, bucket.encryption)
+        return bucket_crypto(account, bucket, config)
+
+    def key_policy(self, key: Key) -> PolicyDocument | None:
+        if self.created_recently(getattr(key, "creation_date", None)):
+            return None
+        text = self.effective("key-policy", key.id, key.policy)
+        return key_policy(key, text) if text else None
+
+
 # --------------------------------------------------------------------------- export tasks
 
 
@@ -540,9 +615,12 @@ class ExportTasks:
         rng: random.Random,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        propagation: Propagation | None = None,
     ) -> None:
         self.account = account
         self.delay = max(0.0, delay)
+        # What CloudWatch Logs sees of policies and encryption (changes propagate).
+        self.seen = propagation or Propagation(0.0)
         self._rng = rng
         self._monotonic = monotonic
         self._wall = wall
@@ -590,14 +668,21 @@ class ExportTasks:
         if not evaluate(policy, request).allowed:
             raise ApiError(EXPORT_DENIED_CODE, step.aws_error)
 
-    def _check_key(self, crypto: BucketCrypto, steps: Sequence[ServiceRequest]) -> None:
+    def _check_key(
+        self, crypto: BucketCrypto, steps: Sequence[ServiceRequest], skip: str
+    ) -> None:
+        """The KMS requests S3 makes for these objects; ``skip``: the steps that are not for
+        them (the test object's at the data write, and the other way round)."""
         if crypto.algorithm not in (SSE_KMS, DSSE_KMS):
             return
         if key_unusable_by_s3(crypto):
             raise ApiError(EXPORT_DENIED_CODE, ERR_PUT_OBJECT_KMS)
         assert crypto.key is not None
+        policy = self.seen.key_policy(crypto.key)
         for step in steps:
-            if step.target == "key" and not evaluate(key_policy(crypto.key), step.request).allowed:
+            if step.target != "key" or step.step.endswith(skip):
+                continue
+            if not evaluate(policy, step.request).allowed:
                 raise ApiError(EXPORT_DENIED_CODE, step.aws_error)
 
     def create(self, region: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -641,20 +726,18 @@ class ExportTasks:
             if any(self._code(t, now) in ACTIVE_TASK_STATUSES for t in self._region_tasks(region)):
                 raise ApiError("LimitExceededException", ERR_LIMIT_EXCEEDED)
 
-            crypto = bucket_crypto(self.account, bucket)
+            crypto = self.seen.bucket_crypto(self.account, bucket)
             key_arn = crypto.key.arn if crypto.key is not None else None
-            steps = service_requests(
-                self._destination(region, destination, prefix), log_group, key_arn
-            )
-            policy = bucket_policy(bucket)
             test_key = self._test_object_key(given_prefix)
+            dest = self._destination(region, destination, prefix)
+            steps = service_requests(
+                dest, log_group, key_arn, bucket_key=crypto.bucket_key, test_object=test_key
+            )
+            policy = self.seen.bucket_policy(bucket)
             for step in steps:
-                if step.step == "GetBucketAcl":
+                if step.step == "GetBucketAcl" or step.step == STEP_PUT_TEST_OBJECT:
                     self._check_bucket_request(policy, step)
-                elif step.step == "PutObject (test object)":
-                    resource = object_arn(destination, test_key, PARTITION)
-                    self._check_bucket_request(policy, step, resource)
-            self._check_key(crypto, steps)
+            self._check_key(crypto, steps, skip="(exported data)")
 
             self._seq += 1
             task = ExportTask(
@@ -725,18 +808,19 @@ class ExportTasks:
             if lines:
                 data = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
                 objects.append((data_object_key(task.prefix, task.task_id, name), data))
-        crypto = bucket_crypto(self.account, bucket)
+        crypto = self.seen.bucket_crypto(self.account, bucket)
         key_arn = crypto.key.arn if crypto.key is not None else None
-        steps = service_requests(
-            self._destination(task.region, task.destination, task.prefix), task.log_group, key_arn
-        )
-        policy = bucket_policy(bucket)
-        data_step = next(s for s in steps if s.step == "PutObject (exported data)")
-        # The data objects are judged with their real keys (task id and stream folder).
+        policy = self.seen.bucket_policy(bucket)
+        dest = self._destination(task.region, task.destination, task.prefix)
+        # Each data object is judged with its real key (task id and stream folder): its ARN
+        # is the encryption context when S3 Bucket Key is off.
         for key, _ in objects:
-            self._check_bucket_request(policy, data_step, object_arn(task.destination, key))
-        if objects:
-            self._check_key(crypto, steps)
+            steps = service_requests(
+                dest, task.log_group, key_arn, bucket_key=crypto.bucket_key, data_object=key
+            )
+            data_step = next(s for s in steps if s.step == STEP_PUT_DATA)
+            self._check_bucket_request(policy, data_step)
+            self._check_key(crypto, steps, skip="(test object)")
         for key, data in objects:
             self._put(bucket, crypto, key, data)
 
@@ -875,6 +959,9 @@ class Fidelity:
         latency_ms: int = 0,
         faults: Sequence[FaultRule] = (),
         stopping: threading.Event | None = None,
+        authorize: Callable[[Incoming], None] | None = None,
+        simulate: Callable[[Incoming], str] | None = None,
+        identity_allows: Callable[[Incoming, str, Key, Mapping[str, str]], bool] | None = None,
     ) -> None:
         self._app = app
         self.account = account
@@ -886,6 +973,8 @@ class Fidelity:
         self._skipped: list[int] = [0 for _ in faults]
         self._fault_lock = threading.Lock()
         self._gates: list[Gate] = []
+        self._authorize = authorize  # the caller's own permissions (sandbox --caller-policy)
+        self._identity_allows = identity_allows
         self._stopping = stopping or threading.Event()
         self._handlers: dict[tuple[str, str], Callable[[Incoming], Response | None]] = {
             ("logs", "CreateExportTask"): lambda r: json_response(
@@ -904,6 +993,10 @@ class Fidelity:
             ("kms", "CreateKey"): self._create_key,
             ("sts", "GetCallerIdentity"): self._caller_identity,
         }
+        if simulate is not None:
+            self._handlers[("iam", "SimulatePrincipalPolicy")] = lambda r: xml_response(
+                200, simulate(r)
+            )
 
     # -- WSGI
 
@@ -948,12 +1041,16 @@ class Fidelity:
                 )
             if request.service == "kms":
                 ensure_aws_managed_key(self.account, request.region)
+            if self._authorize is not None:
+                self._authorize(request)
+            if request.service == "kms":
                 if request.operation in KMS_KEY_CHANGES:
                     self._refuse_aws_managed(request)
                 if request.operation == "ListAliases":
                     return self._list_aliases(environ, request).send(start_response)
                 if request.operation in KMS_ARN_UNAWARE:
                     return self._by_key_id(environ, request).send(start_response)
+            self._remember_before_write(request)
             handler = self._handlers.get((request.service, request.operation))
             response = handler(request) if handler else None
             if request.service == "kms" and request.operation == "CreateKey":
@@ -984,6 +1081,28 @@ class Fidelity:
                     if gate.seen == gate.occurrence:
                         return gate
         return None
+
+    def _remember_before_write(self, request: Incoming) -> None:
+        """Keep what a write replaces: CloudWatch Logs sees it for a while (Propagation)."""
+        seen = self.tasks.seen
+        if seen.delay <= 0:
+            return
+        operation = request.operation
+        if request.service == "s3" and request.bucket and operation in (
+            "PutBucketPolicy", "DeleteBucketPolicy", "PutBucketEncryption",
+            "DeleteBucketEncryption",
+        ):
+            bucket = self._s3().buckets.get(request.bucket)
+            if bucket is None:
+                return
+            if operation.endswith("Policy"):
+                seen.record("bucket-policy", bucket.name, _policy_text(bucket.policy))
+            else:
+                seen.record("bucket-encryption", bucket.name, bucket.encryption)
+        elif request.service == "kms" and operation == "PutKeyPolicy":
+            key = self._kms_key(request)
+            if key is not None:
+                seen.record("key-policy", key.id, key.policy)
 
     def _take_fault(self, operation: str) -> FaultRule | None:
         with self._fault_lock:
@@ -1070,6 +1189,7 @@ class Fidelity:
         reference: str | None,
         bucket_key: bool,
         action: str,
+        incoming: Incoming,
     ) -> None:
         """S3 calls KMS as the caller: the key must be enabled and let the caller use it."""
         key = resolve_key(self.account, bucket.region_name, reference)
@@ -1091,6 +1211,16 @@ class Fidelity:
         )
         if not evaluate(key_policy(key), request).allowed:
             raise ApiError("AccessDenied", ERR_S3_KMS_ACCESS, 403)
+        if self._identity_allows is not None and not self._identity_allows(
+            incoming, action, key, {k: str(v) for k, v in request.context.items()}
+        ):
+            raise ApiError(
+                "AccessDenied",
+                f"User: {caller_arn(self.account)} is not authorized to perform: {action} on "
+                f"resource: {key.arn} because no identity-based policy allows the {action} "
+                "action",
+                403,
+            )
 
     def _get_object(self, request: Incoming) -> None:
         """Reading an SSE-KMS object needs kms:Decrypt for the caller."""
@@ -1105,7 +1235,9 @@ class Fidelity:
         if obj is None or getattr(obj, "encryption", None) not in (SSE_KMS, DSSE_KMS):
             return None
         bucket_key = str(obj.bucket_key_enabled).lower() == "true"
-        self._caller_key_check(bucket, request.key, obj.kms_key_id, bucket_key, "kms:Decrypt")
+        self._caller_key_check(
+            bucket, request.key, obj.kms_key_id, bucket_key, "kms:Decrypt", request
+        )
         return None
 
     def _put_object(self, request: Incoming) -> None:
@@ -1125,7 +1257,9 @@ class Fidelity:
         if algorithm not in (SSE_KMS, DSSE_KMS):
             return None
         bucket_key = bucket_key_header.lower() == "true" if bucket_key_header else crypto.bucket_key
-        self._caller_key_check(bucket, request.key, reference, bucket_key, "kms:GenerateDataKey")
+        self._caller_key_check(
+            bucket, request.key, reference, bucket_key, "kms:GenerateDataKey", request
+        )
         return None
 
     def _s3_headers(self, request: Incoming, start_response: StartResponse) -> StartResponse:

@@ -56,13 +56,22 @@ from moto.utilities.utils import get_partition
 from werkzeug.serving import ThreadedWSGIServer
 
 from wizard.core.arn import is_valid_region
+from wizard.core.evaluate import Request
 from wizard.errors import UsageError, WizardError
+from wizard.sandbox.caller import (
+    ADMIN_ACCESS_KEY,
+    authorize,
+    identity_allows,
+    parse_caller_policy,
+    simulate,
+)
 from wizard.sandbox.fidelity import (
     ApiError,
     ExportTasks,
     FaultRule,
     Fidelity,
     Gate,
+    Propagation,
     Response,
     json_response,
     parse_request,
@@ -124,6 +133,12 @@ class SandboxConfig:
     export_delay: float = 2.0  # seconds from PENDING to COMPLETED
     latency_ms: int = 0
     faults: tuple[Fault, ...] = ()
+    # An identity policy (JSON text) every call of the wizard's credentials is judged by;
+    # None: the caller may do anything (sandbox --caller-policy).
+    caller_policy: str | None = None
+    # Seconds a change to a bucket policy, bucket encryption or key policy takes to reach
+    # CloudWatch Logs (eventual consistency); 0: at once.
+    propagation_delay: float = 0.0
     # Epoch ms the seeded log events are placed before; None: the wall clock at start.
     # Fixed by the README screenshots, so that every run shows the same timestamps.
     now_ms: int | None = None
@@ -139,6 +154,12 @@ class SandboxConfig:
             raise UsageError(f"Invalid export delay {self.export_delay}: it cannot be negative.")
         if self.latency_ms < 0:
             raise UsageError(f"Invalid latency {self.latency_ms} ms: it cannot be negative.")
+        if not 0 <= self.propagation_delay <= 3600:
+            raise UsageError(
+                f"Invalid propagation delay {self.propagation_delay}: use 0 to 3600 seconds."
+            )
+        if self.caller_policy is not None:
+            parse_caller_policy(self.caller_policy)
 
 
 DEFAULT_CONFIG = SandboxConfig()
@@ -584,6 +605,8 @@ class Sandbox:
         self.start_seconds: float | None = None  # how long start() took
         self._counter: _RequestCounter | None = None
         self._fidelity: Fidelity | None = None
+        # With a caller policy: every request of the wizard's credentials, as judged.
+        self.caller_requests: list[Request] = []
 
     # -- life cycle
 
@@ -630,7 +653,16 @@ class Sandbox:
         seed(self.config.scenario, self.account, self.region, now_ms, RNG_SEED)
         # Its own stream: moto's seeded uuids (key ids) must not repeat as task ids.
         task_ids = random.Random(f"export-tasks-{RNG_SEED}")
-        self.tasks = ExportTasks(self.account, self.config.export_delay, task_ids)
+        self.tasks = ExportTasks(
+            self.account,
+            self.config.export_delay,
+            task_ids,
+            propagation=Propagation(self.config.propagation_delay),
+        )
+        policy = parse_caller_policy(self.config.caller_policy) if self.config.caller_policy else (
+            None
+        )
+        account = self.account
         fidelity = Fidelity(
             _Listings(_Dispatcher(create_backend_app), self.account, self.region),
             account=self.account,
@@ -642,6 +674,19 @@ class Sandbox:
                 for f in self.config.faults
             ],
             stopping=self._stopping,
+            authorize=(
+                (lambda r: authorize(policy, r, account, self.caller_requests))
+                if policy is not None
+                else None
+            ),
+            simulate=lambda r: simulate(policy, r.params, account),
+            identity_allows=(
+                (lambda r, a, key, ctx: identity_allows(
+                    policy, r, account, a, key, ctx, self.caller_requests
+                ))
+                if policy is not None
+                else None
+            ),
         )
         self._fidelity = fidelity
         self._counter = _RequestCounter(fidelity, self.region)
@@ -773,6 +818,7 @@ class Sandbox:
             service,
             endpoint_url=self.endpoint_url,
             region_name=region or self.region,
-            aws_access_key_id=ACCESS_KEY,
+            # Not judged by --caller-policy: tests and presenters see the whole account.
+            aws_access_key_id=ADMIN_ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY,
         )

@@ -1,0 +1,215 @@
+"""The least-privilege identity policy a caller of the wizard needs (``cwl-export-wizard
+iam-policy``), narrowed to what one run touches when its bucket, key, region and account are
+given. Write permissions come from the Action registry (``core.actions``), so the policy and
+what apply does cannot drift apart.
+
+Choices (documented once):
+- HeadBucket names the bucket's region, so s3:GetBucketLocation is not asked for (the
+  wizard calls it only when an emulator leaves the region out).
+- Listing calls (ListKeys, ListAliases, ListAllMyBuckets, DescribeLogGroups,
+  DescribeExportTasks, CancelExportTask, DescribeRegions) support no resource: "*".
+- Key metadata may be read on every key of the account and region (the key step lists them,
+  and the bucket's current key may be any key); only writes and Decrypt are narrowed.
+- A key the wizard creates is recognised by its tag ``created-by = cwl-export-wizard``
+  (KMS attribute-based access control): the caller may create keys only with that tag and
+  manage or delete only keys that carry it.
+- An existing key named by alias is narrowed with ``kms:ResourceAliases`` (an alias ARN is
+  not a key's resource).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wizard.core.actions import REGISTRY, Action
+from wizard.core.arn import bucket_arn, parse_arn, partition_for_region
+from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, JOURNAL_TAG
+
+POLICY_VERSION = "2012-10-17"
+
+# Needed only after a crash: undo looks for a key whose CreateKey answer never arrived.
+RECOVERY_ACTIONS = ("kms:ListKeys",)
+# Needed only now and then: test-export --if-busy cancel (another export task is running).
+OCCASIONAL_ACTIONS = ["logs:CancelExportTask"]
+# Needed only for some destinations: putting back a bucket that had no policy before.
+CONDITIONAL_ACTIONS = ("s3:DeleteBucketPolicy",)
+# Optional: the doctor checks the caller's policy with it, and says when it could not.
+OPTIONAL_ACTIONS = ("iam:SimulatePrincipalPolicy",)
+
+
+@dataclass(frozen=True)
+class PolicyScope:
+    region: str | None = None  # None: any region
+    account: str | None = None  # None: any account
+    bucket: str | None = None  # None: any bucket
+    prefix: str | None = None
+    key: str | None = None  # an existing key: id, ARN, alias or alias ARN
+    create_key_alias: str | None = None
+    create_bucket: bool = False
+    log_group: str | None = None
+
+    @property
+    def partition(self) -> str:
+        return partition_for_region(self.region).name if self.region else "aws"
+
+    @property
+    def generic(self) -> bool:
+        """Nothing chosen: everything the full-screen wizard may do, on any bucket or key."""
+        return not (self.bucket or self.key or self.create_key_alias)
+
+
+def _actions(*actions: Action, restore: bool = True) -> list[str]:
+    names: list[str] = []
+    for action in actions:
+        spec = REGISTRY[action]
+        for name in (*spec.write, *(spec.restore if restore else ())):
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _sorted(names: list[str]) -> list[str]:
+    return sorted(set(names), key=str.lower)
+
+
+def _kms(scope: PolicyScope, resource: str) -> str:
+    return (
+        f"arn:{scope.partition}:kms:{scope.region or '*'}:{scope.account or '*'}:{resource}"
+    )
+
+
+def _existing_key(scope: PolicyScope) -> tuple[list[str], dict[str, Any] | None]:
+    """(resources, condition) that name the chosen existing key."""
+    reference = scope.key
+    if not reference:
+        return [_kms(scope, "key/*")], None
+    arn = parse_arn(reference)
+    if arn is not None and arn.resource.startswith("key/"):
+        return [reference], None
+    if arn is None and not reference.startswith("alias/"):
+        return [_kms(scope, f"key/{reference}")], None
+    alias = arn.resource if arn is not None else reference
+    condition = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}}
+    return [_kms(scope, "key/*")], condition
+
+
+def _statement(sid: str, actions: list[str], resources: list[str], **extra: Any) -> dict[str, Any]:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": _sorted(actions),
+        "Resource": resources[0] if len(resources) == 1 else resources,
+        **extra,
+    }
+
+
+def identity_policy(scope: PolicyScope) -> dict[str, Any]:
+    """The policy document, as JSON data."""
+    partition = scope.partition
+    listing = ["kms:ListAliases", "logs:DescribeLogGroups", "logs:DescribeExportTasks"]
+    if scope.generic:  # what the full-screen wizard's pickers list
+        listing += ["ec2:DescribeRegions", "s3:ListAllMyBuckets", "kms:ListKeys"]
+    else:
+        listing += list(RECOVERY_ACTIONS if scope.create_key_alias else ())
+    listing += OCCASIONAL_ACTIONS
+    statements: list[dict[str, Any]] = [
+        _statement("Inventory", listing, ["*"]),
+        # Optional: lets the doctor check this policy before a write (the check is skipped,
+        # and says so, when it is missing).
+        _statement(
+            "CheckOwnPermissions",
+            ["iam:SimulatePrincipalPolicy"],
+            [f"arn:{partition}:iam::{scope.account or '*'}:*"],
+        ),
+        _statement(
+            "ReadKeys",
+            ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"]
+            # A key's tags say whether the wizard created it (a second --create-key reuses it).
+            + (["kms:ListResourceTags"] if scope.create_key_alias or scope.generic else []),
+            [_kms(scope, "key/*")],
+        ),
+    ]
+
+    # The bucket.
+    bucket = bucket_arn(scope.bucket, partition) if scope.bucket else f"arn:{partition}:s3:::*"
+    reads = sorted({name for spec in REGISTRY.values() if spec.resource.value == "bucket"
+                    for name in spec.read if name != "s3:ListAllMyBuckets"}
+                   | {"s3:GetBucketObjectLockConfiguration"})
+    statements.append(_statement("ReadBucket", reads, [bucket]))
+    statements.append(
+        _statement(
+            "PatchBucket",
+            _actions(Action.PUT_BUCKET_ENCRYPTION, Action.PUT_BUCKET_POLICY),
+            [bucket],
+        )
+    )
+    if scope.create_bucket or scope.generic:
+        creating = _actions(
+            Action.CREATE_BUCKET, Action.PUT_PUBLIC_ACCESS_BLOCK, Action.PUT_OWNERSHIP_CONTROLS
+        )
+        statements.append(
+            _statement("CreateBucket", [a for a in creating if a not in reads], [bucket])
+        )
+    prefix = f"{scope.prefix}/*" if scope.prefix else "*"
+    objects = f"{bucket}/{prefix}" if scope.bucket else f"arn:{partition}:s3:::*/*"
+    statements.append(_statement("ReadExportedObjects", ["s3:GetObject"], [objects]))
+
+    # The key.
+    if scope.create_key_alias or scope.generic:
+        alias = scope.create_key_alias or "alias/*"
+        tagged = {"StringEquals": {f"aws:RequestTag/{CREATED_BY_TAG}": CREATED_BY_VALUE}}
+        statements.append(
+            _statement(
+                "CreateTaggedKey",
+                ["kms:CreateKey"],
+                ["*"],
+                Condition={
+                    **tagged,
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [CREATED_BY_TAG, JOURNAL_TAG]},
+                },
+            )
+        )
+        statements.append(
+            _statement("TagTheNewKey", ["kms:TagResource"], [_kms(scope, "key/*")],
+                       Condition=tagged)
+        )
+        statements.append(
+            _statement(
+                "ManageKeysTheWizardCreated",
+                [
+                    *_actions(Action.ENABLE_KEY_ROTATION, restore=False),
+                    *REGISTRY[Action.CREATE_KEY].restore,
+                    *_actions(Action.CREATE_ALIAS),
+                    "kms:Decrypt",
+                ],
+                [_kms(scope, "key/*")],
+                Condition={"StringEquals": {f"aws:ResourceTag/{CREATED_BY_TAG}": CREATED_BY_VALUE}},
+            )
+        )
+        statements.append(
+            _statement("NameTheNewKey", _actions(Action.CREATE_ALIAS), [_kms(scope, alias)])
+        )
+    if not scope.create_key_alias or scope.generic:
+        resources, condition = _existing_key(scope)
+        extra = {"Condition": condition} if condition else {}
+        statements.append(
+            _statement(
+                "PatchTheChosenKey",
+                [*_actions(Action.PUT_KEY_POLICY), "kms:Decrypt"],
+                resources,
+                **extra,
+            )
+        )
+
+    # The test export.
+    region, account = scope.region or "*", scope.account or "*"
+    group = scope.log_group or "*"
+    groups = [f"arn:{partition}:logs:{region}:{account}:log-group:{group}"]
+    if scope.log_group:  # whether AWS checks the group's ARN with or without ":*" is unsure
+        groups.append(f"{groups[0]}:*")
+    test_export = ["logs:CreateExportTask"]
+    if scope.generic:  # the log-group picker orders groups by their newest stream
+        test_export.append("logs:DescribeLogStreams")
+    statements.append(_statement("TestExport", test_export, groups))
+    return {"Version": POLICY_VERSION, "Statement": statements}
