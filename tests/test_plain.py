@@ -477,7 +477,9 @@ def test_plain_and_tui_make_the_same_plan(demo: Sandbox) -> None:
     assert plain_state.review is not None
     plan = flow.review(tui_state.choices()).plan
     assert plain_state.review.plan == plan
-    assert [c.action.value for c in plan.changes][:3] == ["CreateKey", "EnableKeyRotation", "CreateAlias"]
+    assert [c.action.value for c in plan.changes][:3] == [
+        "CreateKey", "EnableKeyRotation", "CreateAlias"
+    ]
 
 
 @pytest.mark.slow

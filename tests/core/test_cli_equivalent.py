@@ -7,6 +7,7 @@ import json
 import shlex
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -83,19 +84,18 @@ def test_long_commands_continue_with_a_backslash_and_comments_stay_comments() ->
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
-def test_the_script_is_valid_shell_and_calls_aws_with_the_plans_words(tmp_path: object) -> None:
+def test_the_script_is_valid_shell_and_calls_aws_with_the_plans_words(tmp_path: Path) -> None:
     """bash runs the script with a fake ``aws`` that records its arguments."""
     plan = fresh_plan("eu-west-1")
     text = script(plan, "eu-west-1", ("for a test",))
-    folder = shutil.os.fspath(tmp_path)  # type: ignore[attr-defined]
+    folder = str(tmp_path)
     fake = (
         "#!/usr/bin/env bash\n"
         "printf '%s\\037' \"$@\" >> calls.log; echo >> calls.log\n"
         'if [ "$2" = create-key ]; then echo arn:aws:kms:eu-west-1:123456789012:key/k-1; fi\n'
     )
-    with open(f"{folder}/aws", "w") as handle:
-        handle.write(fake)
-    shutil.os.chmod(f"{folder}/aws", 0o755)  # type: ignore[attr-defined]
+    (tmp_path / "aws").write_text(fake)
+    (tmp_path / "aws").chmod(0o755)
     done = subprocess.run(
         ["bash", "-c", text],
         cwd=folder,
@@ -105,14 +105,15 @@ def test_the_script_is_valid_shell_and_calls_aws_with_the_plans_words(tmp_path: 
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    calls = open(f"{folder}/calls.log").read().splitlines()
+    calls = (tmp_path / "calls.log").read_text().splitlines()
     assert len(calls) == len(plan.changes)
     words = [call.rstrip("\x1f").split("\x1f") for call in calls]
     assert words[1][:2] == ["kms", "enable-key-rotation"] and words[1][-1].endswith("key/k-1")
     assert words[2][-2:] == ["--target-key-id", "arn:aws:kms:eu-west-1:123456789012:key/k-1"]
     encryption = words[6]
-    document = json.loads(encryption[encryption.index("--server-side-encryption-configuration") + 1])
+    option = encryption.index("--server-side-encryption-configuration")
+    document = json.loads(encryption[option + 1])
     rule = document["Rules"][0]["ApplyServerSideEncryptionByDefault"]
     assert rule["KMSMasterKeyID"] == "arn:aws:kms:eu-west-1:123456789012:key/k-1"
-    written = json.loads(open(f"{folder}/bucket-policy.json").read())
+    written = json.loads((tmp_path / "bucket-policy.json").read_text())
     assert written == json.loads(plan.changes[-1].after or "")
