@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from wizard.core.presets import DEFAULT_WINDOW
-from wizard.core.state import Choices
+from wizard.core.state import Choices, Snapshot
 from wizard.core.text import count
 from wizard.core.validate import (
     account_problem,
@@ -42,6 +42,7 @@ from wizard.errors import (
     UsageError,
     WizardError,
 )
+from wizard.flow import Flow, Review
 
 if TYPE_CHECKING:
     from wizard.aws.export import ExportRequest, ExportResult
@@ -217,26 +218,29 @@ def render_findings(findings: list[Finding], colour: bool) -> list[str]:
     return lines
 
 
-def run_doctor(args: argparse.Namespace) -> int:
-    from wizard.aws import snapshot
-    from wizard.core import doctor
-
+def _review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
+    """Validate, open the session and review the destination (the doctor, the plan and the
+    caller's own permissions), as the Review step of the wizard does."""
     validate_destination(args)
     session = open_session(args)
     choices = choices_from(args, session)
-    snap = snapshot.read(session, choices)
-    conflict = doctor.alias_conflict(snap, choices)
-    if conflict is not None:
-        raise UsageError(conflict[0], fix=conflict[1])
-    findings = doctor.diagnose(snap, choices)
-    healthy = doctor.is_healthy(findings)
+    flow = Flow(session)
+    return flow, choices, flow.review(choices)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from wizard.core import doctor
+
+    _, choices, review = _review(args)
+    findings = list(review.findings)
+    healthy = review.healthy
+    snap = review.snapshot
     if args.json:
         print_json({"healthy": healthy, "findings": [finding_json(f) for f in findings]})
     else:
         colour = use_colour(sys.stdout)
-        key = snap.key.display_name if snap.key and snap.key.exists else "no key"
         out(
-            f"Destination s3://{choices.bucket}/{choices.prefix}/ with {key} "
+            f"Destination s3://{choices.bucket}/{choices.prefix}/ with {key_words(snap, choices)} "
             f"(account {snap.identity.account}, {choices.region})"
         )
         for line in render_findings(findings, colour):
@@ -252,6 +256,18 @@ def run_doctor(args: argparse.Namespace) -> int:
         if not healthy:
             err("fix: run 'cwl-export-wizard plan' with the same options to see the changes.")
     return EXIT_OK if healthy else EXIT_FINDINGS
+
+
+def key_words(snap: Snapshot, choices: Choices) -> str:
+    """The key a destination is judged with, for a header line."""
+    key = snap.key
+    if choices.create_key_alias and (key is None or not key.exists):
+        return f"a new key {choices.create_key_alias}"
+    if key is not None and key.exists:
+        return key.display_name
+    if key is not None:
+        return f"{key.reference} (not found)"
+    return "no KMS key"
 
 
 # --- plan ---------------------------------------------------------------------------------
@@ -311,29 +327,9 @@ def render_plan(plan: Plan, colour: bool) -> list[str]:
     return lines
 
 
-def _build_plan(args: argparse.Namespace) -> tuple[AwsSession, Choices, Plan]:
-
-    validate_destination(args)
-    session = open_session(args)
-    choices = choices_from(args, session)
-    return session, choices, plan_for(session, choices)
-
-
-def plan_for(session: AwsSession, choices: Choices) -> Plan:
-    """Read the destination and plan it; a --create-key alias of someone else's key is refused."""
-    from wizard.aws import snapshot
-    from wizard.core import doctor
-    from wizard.core import plan as core_plan
-
-    snap = snapshot.read(session, choices)
-    conflict = doctor.alias_conflict(snap, choices)
-    if conflict is not None:
-        raise UsageError(conflict[0], fix=conflict[1])
-    return core_plan.build(snap, choices)
-
-
 def run_plan(args: argparse.Namespace) -> int:
-    _, _, plan = _build_plan(args)
+    _, _, review = _review(args)
+    plan = review.plan
     if args.json:
         print_json(plan_json(plan))
     else:
@@ -352,6 +348,7 @@ def run_apply(args: argparse.Namespace) -> int:
     session = open_session(args)
     choices = choices_from(args, session)
     identity = session.identity()
+    flow = Flow(session)
     lock = aws_apply.destination_lock(None, identity.account, choices.region)
     cancel = threading.Event()
     # The lock is taken before the plan is read: a second apply waits for this one and then
@@ -360,10 +357,14 @@ def run_apply(args: argparse.Namespace) -> int:
         raise UsageError("--lock-wait: give 0 or more seconds.")
     aws_apply.acquire_lock(lock, wait=args.lock_wait, cancel=cancel, on_notice=err)
     try:
-        plan = plan_for(session, choices)
+        review = flow.review(choices)
+        plan = review.plan
         if not args.json:
             for line in render_plan(plan, use_colour(sys.stdout)):
                 out(line)
+        for finding in review.findings:
+            if finding.code in ("CALLER_MAY_NOT", "PERMISSION_CHECK_SKIPPED"):
+                err(f"{finding.severity.value}: {finding.message}")
         if plan.blockers:
             if args.json:
                 print_json({**plan_json(plan), "applied": False})

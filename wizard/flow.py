@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.core import doctor
+from wizard.core import doctor, iam_policy
 from wizard.core import plan as core_plan
 from wizard.core.outcomes import RollbackReport, StepReport
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_WINDOW, suggested_bucket_name
@@ -315,14 +315,20 @@ class Flow:
         """Read the destination, diagnose it and plan it. A key to create whose alias is
         already someone else's key is refused (UsageError): creating was asked for, not
         patching that key."""
-        from wizard.aws import snapshot
+        from wizard.aws import permissions, snapshot
 
         snap = snapshot.read(self.session, choices)
         conflict = doctor.alias_conflict(snap, choices)
         if conflict is not None:
             raise UsageError(conflict[0], fix=conflict[1])
-        findings = tuple(doctor.diagnose(snap, choices))
-        return Review(snap, findings, core_plan.build(snap, choices))
+        plan = core_plan.build(snap, choices)
+        # Before any write: may this caller do what the plan needs (IAM's simulator)?
+        check = permissions.check(self.session, plan, snap.key) if plan.changes else None
+        hint = iam_policy.command_for(choices, snap.identity.account)
+        findings = doctor.sort_findings(
+            [*doctor.diagnose(snap, choices), *doctor.permission_findings(check, hint)]
+        )
+        return Review(snap, tuple(findings), plan)
 
     # Step 5 ------------------------------------------------------------------------------
     def apply(

@@ -262,3 +262,42 @@ def test_requests_are_recorded_as_judged(sandbox_with: StartWith, cli: CliRunner
     cli("doctor", *REPAIR_ARGS)
     assert all(isinstance(r, Request) for r in sandbox.caller_requests)
     assert "s3:GetBucketPolicy" in {r.action for r in sandbox.caller_requests}
+
+
+def test_the_doctor_warns_before_any_write_when_the_caller_lacks_an_action(
+    sandbox_with: StartWith, cli: CliRunner
+) -> None:
+    policy = identity_policy(REPAIR_SCOPE)
+    sandbox_with(_without(policy, "s3:PutBucketPolicy"))
+    run = cli("doctor", *REPAIR_ARGS, "--json")
+    findings = {f["code"]: f for f in run.json()["findings"]}
+    warning = findings["CALLER_MAY_NOT"]
+    assert warning["severity"] == "warning"
+    assert f"apply: s3:PutBucketPolicy on arn:aws:s3:::{REPAIR_BUCKET}" in warning["message"]
+    assert "rollback: s3:PutBucketPolicy" in warning["message"]
+    assert f"iam-policy --region {REGION} --account {ACCOUNT} --bucket {REPAIR_BUCKET}" in (
+        warning["fix"]
+    )
+    apply = cli("apply", *REPAIR_ARGS, "--yes")
+    assert "warning: Your policies" in apply.err and apply.code == 2  # it stopped at that step
+
+
+def test_without_the_simulator_the_check_says_it_was_skipped(
+    sandbox_with: StartWith, cli: CliRunner
+) -> None:
+    sandbox_with(_without(identity_policy(REPAIR_SCOPE), "iam:SimulatePrincipalPolicy"))
+    run = cli("doctor", *REPAIR_ARGS, "--json")
+    findings = {f["code"]: f for f in run.json()["findings"]}
+    skipped = findings["PERMISSION_CHECK_SKIPPED"]
+    assert skipped["severity"] == "info"
+    assert "you may not call iam:SimulatePrincipalPolicy" in skipped["message"]
+    assert "CALLER_MAY_NOT" not in findings
+
+
+def test_with_every_permission_the_check_is_silent(
+    sandbox_with: StartWith, cli: CliRunner
+) -> None:
+    sandbox_with(identity_policy(REPAIR_SCOPE))
+    run = cli("doctor", *REPAIR_ARGS, "--json")
+    codes = {f["code"] for f in run.json()["findings"]}
+    assert not codes & {"CALLER_MAY_NOT", "PERMISSION_CHECK_SKIPPED"}

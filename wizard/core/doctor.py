@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from wizard.core import requirements as req
 from wizard.core.arn import key_arn as make_key_arn
@@ -52,6 +53,9 @@ from wizard.core.state import (
     Snapshot,
 )
 from wizard.errors import PolicyError
+
+if TYPE_CHECKING:  # iam_policy builds on the planner, which builds on the doctor
+    from wizard.core.iam_policy import PermissionCheck
 
 
 class Severity(str, Enum):
@@ -945,9 +949,44 @@ def diagnose(snapshot: Snapshot, choices: Choices) -> list[Finding]:
         findings.extend(_key_policy_findings(snapshot, choices, use))
     findings.extend(_log_group_findings(snapshot, choices))
     findings.extend(_task_findings(snapshot))
+    return sort_findings(findings)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Most important first (errors, warnings, then notes); otherwise as found."""
     return sorted(findings, key=lambda f: _SEVERITY_RANK[f.severity])
 
 
 def is_healthy(findings: Iterable[Finding]) -> bool:
     """No ERROR finding: an export is expected to succeed (warnings may remain)."""
     return all(f.severity is not Severity.ERROR for f in findings)
+
+
+def permission_findings(check: PermissionCheck | None, iam_policy_hint: str) -> list[Finding]:
+    """The caller's own permissions for the plan, as IAM's policy simulator judged them."""
+    if check is None:
+        return []
+    if check.skipped is not None:
+        return [
+            Finding(
+                "PERMISSION_CHECK_SKIPPED",
+                Severity.INFO,
+                f"Your own permissions were not checked before the apply: {check.skipped}.",
+                f"Compare your policy with: {iam_policy_hint}",
+            )
+        ]
+    if not check.denied:
+        return []
+    by_stage: dict[str, list[str]] = {}
+    for need in check.denied:
+        by_stage.setdefault(need.why, []).append(f"{need.action} on {need.resource}")
+    what = "; ".join(f"{stage}: {', '.join(items)}" for stage, items in by_stage.items())
+    return [
+        Finding(
+            "CALLER_MAY_NOT",
+            Severity.WARNING,
+            f"Your policies (as IAM's simulator sees {check.principal}) do not allow what the "
+            f"wizard needs for {what}. The apply would stop at that step and roll back.",
+            f"Attach the policy printed by: {iam_policy_hint}",
+        )
+    ]

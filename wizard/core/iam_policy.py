@@ -19,12 +19,14 @@ Choices (documented once):
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.core.actions import REGISTRY, Action
+from wizard.core.actions import NEW_KEY_ARN, REGISTRY, Action
 from wizard.core.arn import bucket_arn, parse_arn, partition_for_region
-from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, JOURNAL_TAG
+from wizard.core.plan import Change, Plan
+from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, JOURNAL_TAG, Choices, KeyState
 
 POLICY_VERSION = "2012-10-17"
 
@@ -213,3 +215,108 @@ def identity_policy(scope: PolicyScope) -> dict[str, Any]:
         test_export.append("logs:DescribeLogStreams")
     statements.append(_statement("TestExport", test_export, groups))
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+# --- what a plan needs of its caller ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    """One permission a plan's apply (or its rollback, or the test export) needs."""
+
+    action: str
+    resource: str
+    why: str  # "apply", "rollback" or "test export"
+    context: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+
+
+def _key_context(key: KeyState) -> tuple[tuple[str, str | tuple[str, ...]], ...]:
+    """The condition keys IAM knows of an existing key: its aliases and tags."""
+    context: list[tuple[str, str | tuple[str, ...]]] = []
+    if key.aliases:
+        context.append(("kms:ResourceAliases", tuple(key.aliases)))
+    context += [(f"aws:ResourceTag/{k}", v) for k, v in key.tags or ()]
+    return tuple(context)
+
+
+def _change_resources(change: Change, choices: Choices, account: str, partition: str) -> list[str]:
+    spec = REGISTRY[change.action]
+    region = change.params.get("region") or choices.region
+    if spec.resource.value == "bucket":
+        return [bucket_arn(change.params.get("bucket", choices.bucket), partition)]
+    if spec.resource.value == "alias":
+        alias = change.params.get("alias", "")
+        return [f"arn:{partition}:kms:{region}:{account}:{alias}",
+                f"arn:{partition}:kms:{region}:{account}:key/*"]
+    key = change.params.get("key_id") or ""
+    if change.action is Action.CREATE_KEY or NEW_KEY_ARN in key:
+        return [f"arn:{partition}:kms:{region}:{account}:key/*"]
+    return [key]
+
+
+def needs(
+    plan: Plan, account: str, partition: str = "aws", key: KeyState | None = None
+) -> list[Need]:
+    """What the apply of ``plan``, its rollback and the test export after it need.
+    ``key``: the existing key the plan changes (its aliases and tags are condition keys)."""
+    choices = plan.choices
+    if choices is None:
+        return []
+    created = (
+        (f"aws:RequestTag/{CREATED_BY_TAG}", CREATED_BY_VALUE),
+        (f"aws:ResourceTag/{CREATED_BY_TAG}", CREATED_BY_VALUE),
+        ("aws:TagKeys", (CREATED_BY_TAG, JOURNAL_TAG)),
+    )
+    found: list[Need] = []
+    for change in plan.changes:
+        spec = REGISTRY[change.action]
+        new_key = change.action is Action.CREATE_KEY or NEW_KEY_ARN in (
+            change.params.get("key_id") or ""
+        )
+        context: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
+        if new_key or change.action is Action.CREATE_ALIAS:
+            context = created
+        elif spec.resource.value == "key" and key is not None and key.exists:
+            context = _key_context(key)
+        resources = _change_resources(change, choices, account, partition)
+        for action in spec.write:
+            targets = ["*"] if action == "kms:CreateKey" else resources
+            found += [Need(action, r, "apply", context) for r in targets]
+        for action in spec.restore:
+            found += [Need(action, r, "rollback", context) for r in resources]
+    if choices.log_group:
+        group = f"arn:{partition}:logs:{choices.region}:{account}:log-group:{choices.log_group}"
+        found.append(Need("logs:CreateExportTask", group, "test export"))
+    found.append(
+        Need("s3:GetObject",
+             f"{bucket_arn(choices.bucket, partition)}/{choices.prefix}/*", "test export")
+    )
+    unique: list[Need] = []
+    for need in found:
+        if need not in unique:
+            unique.append(need)
+    return unique
+
+
+@dataclass(frozen=True)
+class PermissionCheck:
+    """What IAM's policy simulator said of the caller's own policies for a plan's needs."""
+
+    principal: str | None
+    denied: tuple[Need, ...] = ()
+    skipped: str | None = None  # why no check was made (then ``denied`` means nothing)
+
+
+def command_for(choices: Choices, account: str) -> str:
+    """The ``iam-policy`` command that prints what a run with these choices needs."""
+    words = ["cwl-export-wizard", "iam-policy", "--region", choices.region,
+             "--account", account, "--bucket", choices.bucket, "--prefix", choices.prefix]
+    if choices.create_key_alias:
+        words += ["--create-key", choices.create_key_alias]
+    elif choices.key:
+        words += ["--key", choices.key]
+    if choices.create_bucket:
+        words.append("--create-bucket")
+    if choices.log_group:
+        words += ["--log-group", choices.log_group]
+    return " ".join(shlex.quote(w) for w in words)
