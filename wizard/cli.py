@@ -168,6 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="wait for the task and inspect the result (default: wait)",
     )
     export.add_argument(
+        "--propagation-wait",
+        type=float,
+        metavar="S",
+        help="when AWS refuses the export although the policies allow it, try again for up "
+        "to S seconds (policy changes take a while to reach CloudWatch Logs; default: 120 "
+        "after an apply of this bucket in the last 15 minutes, else 0)",
+    )
+    export.add_argument(
         "--if-busy",
         choices=("fail", "wait", "cancel"),
         default="fail",

@@ -39,10 +39,13 @@ from wizard.errors import (
     EXIT_OK,
     ApplyError,
     Cancelled,
+    ExportBusy,
     UsageError,
     WizardError,
 )
-from wizard.flow import Flow, Review
+from wizard.flow import PROPAGATION_WAIT, Flow, PropagationWait, Review
+
+RECENT_APPLY = 15 * 60  # seconds: an apply this recent may still be propagating
 
 if TYPE_CHECKING:
     from wizard.aws.export import ExportRequest, ExportResult
@@ -477,14 +480,25 @@ def export_json(result: ExportResult) -> dict[str, Any]:
 
 
 def _start_export(
-    session: AwsSession, request: ExportRequest, if_busy: str, cancel: threading.Event
+    flow: Flow,
+    request: ExportRequest,
+    if_busy: str,
+    propagation: float,
+    cancel: threading.Event,
 ) -> str:
     from wizard.aws import export as aws_export
 
+    session = flow.session
+
+    def waiting(wait: PropagationWait) -> None:
+        err(wait.describe())
+
     for _ in range(BUSY_RETRIES):
         try:
-            return aws_export.start(session, request)
-        except aws_export.ExportBusy as busy:
+            return flow.start_export(
+                request, wait_for_propagation=propagation, on_wait=waiting, cancel=cancel
+            )
+        except ExportBusy as busy:
             if if_busy == "fail":
                 raise
             active = busy.active
@@ -496,7 +510,20 @@ def _start_export(
                 err(f"Waiting for export task {active.task_id} ({active.log_group}, "
                     f"{active.status}) to finish...")
             aws_export.wait_until_idle(session, request.region, cancel=cancel)
-    return aws_export.start(session, request)
+    return flow.start_export(request, wait_for_propagation=propagation, cancel=cancel)
+
+
+def propagation_wait(args: argparse.Namespace, bucket: str) -> float:
+    """--propagation-wait, or by default PROPAGATION_WAIT when an apply of this machine
+    changed the bucket in the last RECENT_APPLY seconds (its changes may still propagate)."""
+    from wizard.aws.journal import applied_recently, default_journal_dir
+
+    if args.propagation_wait is not None:
+        if args.propagation_wait < 0:
+            raise UsageError("--propagation-wait: give 0 or more seconds.")
+        return float(args.propagation_wait)
+    recent = applied_recently(default_journal_dir(), bucket, RECENT_APPLY)
+    return PROPAGATION_WAIT if recent else 0.0
 
 
 def run_test_export(args: argparse.Namespace) -> int:
@@ -508,7 +535,9 @@ def run_test_export(args: argparse.Namespace) -> int:
     if args.lines < 0:
         raise UsageError("--lines: give 0 or more lines.")
     from_ms, to_ms = export_window(args)
+    propagation = propagation_wait(args, args.bucket)
     session = open_session(args)
+    flow = Flow(session)
     request = aws_export.ExportRequest(
         region=session.region,
         log_group=args.log_group,
@@ -521,7 +550,7 @@ def run_test_export(args: argparse.Namespace) -> int:
     session.identity()  # credentials first: a clearer error than CreateExportTask's
 
     def job(cancel: threading.Event) -> tuple[str, ExportResult | None]:
-        task_id = _start_export(session, request, args.if_busy, cancel)
+        task_id = _start_export(flow, request, args.if_busy, propagation, cancel)
         err(f"Started export task {task_id}: {request.log_group} -> "
             f"s3://{request.bucket}/{request.prefix}/{task_id}/ "
             f"({_iso(from_ms)} to {_iso(to_ms)})")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from wizard.core.outcomes import RollbackReport
+    from wizard.core.state import ExportTaskInfo
 
 # Exit codes shared by every command (see DESIGN.md "Conventions").
 EXIT_OK = 0
@@ -88,3 +89,27 @@ class DriftError(ApplyError):
 
 class ApplyCancelled(ApplyError, Cancelled):
     """The user stopped an apply: the current call finished, then the rest was rolled back."""
+
+
+class ExportBusy(WizardError):
+    """CloudWatch Logs runs one export task per account and region; another one is active."""
+
+    def __init__(self, active: ExportTaskInfo, region: str) -> None:
+        super().__init__(
+            f"Another export task is active in {region}: {active.task_id} for "
+            f"{active.log_group} ({active.status}). CloudWatch Logs runs one export task at a "
+            "time per account and region (Resource limit exceeded).",
+            fix="Wait for it (--if-busy wait) or cancel it (--if-busy cancel, or "
+            f"aws logs cancel-export-task --task-id {active.task_id}).",
+        )
+        self.active = active
+        self.region = region
+
+
+class ExportRefused(AwsError):
+    """CreateExportTask refused with one of the documented permission texts (``aws_error``):
+    the destination is broken, or a policy change has not reached CloudWatch Logs yet."""
+
+    def __init__(self, message: str, aws_error: str, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix, code="ExportRefused", operation="CreateExportTask")
+        self.aws_error = aws_error

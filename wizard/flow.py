@@ -31,7 +31,7 @@ from wizard.core.state import (
 )
 from wizard.core.text import count
 from wizard.core.validate import parse_duration_ms
-from wizard.errors import UsageError
+from wizard.errors import Cancelled, ExportRefused, UsageError
 
 if TYPE_CHECKING:
     # The AWS layer (boto3) loads on first use, so that a face can draw its first screen
@@ -139,6 +139,33 @@ def _elsewhere(bucket: inventory.BucketSummary, region: str) -> BucketOption:
         False,
         f"in {bucket.region or 'an unknown region'}: exports need a bucket in {region}",
     )
+
+
+# Policy changes reach CloudWatch Logs eventually ("typically less than a few seconds, in some
+# cases several minutes", KMS developer guide): a test export right after an apply waits up to
+# this long, trying again after 2, 4, 8, 16, 16... seconds.
+PROPAGATION_WAIT = 120.0
+PROPAGATION_FIRST_RETRY = 2.0
+PROPAGATION_MAX_RETRY = 16.0
+
+
+@dataclass(frozen=True)
+class PropagationWait:
+    """A test export was refused although the policies allow it: waiting for them to reach
+    CloudWatch Logs, then trying again."""
+
+    refused: str  # AWS's text
+    waited: float  # seconds so far
+    limit: float  # seconds at most
+    retry_in: float
+
+    def describe(self) -> str:
+        return (
+            f"AWS refused the export ({self.refused.split('. ')[0]}), but the bucket and key "
+            "policies allow it: policy changes take seconds, sometimes minutes, to reach "
+            f"CloudWatch Logs. Trying again in {self.retry_in:.0f} s (waited {self.waited:.0f} "
+            f"of at most {self.limit:.0f} s)."
+        )
 
 
 PREPARED_SERVICES = ("kms", "s3", "logs")  # what steps 2-7 call, in the order they do
@@ -378,11 +405,62 @@ class Flow:
             stream_prefix=state.stream_prefix or None,
         )
 
-    def start_export(self, request: aws_export.ExportRequest) -> str:
-        """The task id; raises ExportBusy when another task is active (offer wait / cancel)."""
+    def start_export(
+        self,
+        request: aws_export.ExportRequest,
+        *,
+        wait_for_propagation: float = 0.0,
+        on_wait: Callable[[PropagationWait], None] | None = None,
+        cancel: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> str:
+        """The task id; raises ExportBusy when another task is active (offer wait / cancel).
+
+        KMS and S3 policy changes reach CloudWatch Logs seconds (sometimes minutes) after they
+        are written. When the export is refused with a documented permission text although
+        the doctor finds the destination healthy, the change is still propagating: it is
+        tried again, with backoff, for up to ``wait_for_propagation`` seconds (faces pass
+        PROPAGATION_WAIT after an apply), and ``on_wait`` hears why before each wait.
+        """
         from wizard.aws import export as aws_export
 
-        return aws_export.start(self.session, request)
+        started = clock()
+        delay = PROPAGATION_FIRST_RETRY
+        healthy: bool | None = None
+        stop = cancel or threading.Event()
+        while True:
+            try:
+                return aws_export.start(self.session, request)
+            except ExportRefused as refused:
+                waited = clock() - started
+                if waited + delay > wait_for_propagation:
+                    if waited > 0:
+                        refused.message += (
+                            f" It was still refused after {int(waited)} s of waiting for policy "
+                            "changes to reach CloudWatch Logs."
+                        )
+                        refused.args = (refused.message,)
+                    raise
+                if healthy is None:
+                    healthy = self.destination_healthy(request)
+                if not healthy:
+                    raise  # the doctor explains what is wrong; waiting would not help
+                if on_wait is not None:
+                    on_wait(PropagationWait(refused.aws_error, waited, wait_for_propagation,
+                                            delay))
+                if stop.wait(delay):
+                    raise Cancelled("Stopped waiting for the policies to propagate.") from None
+                delay = min(delay * 2, PROPAGATION_MAX_RETRY)
+
+    def destination_healthy(self, request: aws_export.ExportRequest) -> bool:
+        """The doctor's verdict on the destination as it is (its own key)."""
+        from wizard.aws import snapshot
+
+        choices = Choices(
+            region=request.region, bucket=request.bucket, prefix=request.prefix,
+            log_group=request.log_group,
+        )
+        return doctor.is_healthy(doctor.diagnose(snapshot.read(self.session, choices), choices))
 
     def wait_export(
         self,

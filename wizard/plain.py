@@ -37,8 +37,15 @@ from wizard.core.validate import (
     parse_duration_ms,
     prefix_problem,
 )
-from wizard.errors import ApplyCancelled, ApplyError, Cancelled, DriftError, WizardError
-from wizard.flow import Flow, Review, Step, WizardState
+from wizard.errors import (
+    ApplyCancelled,
+    ApplyError,
+    Cancelled,
+    DriftError,
+    ExportBusy,
+    WizardError,
+)
+from wizard.flow import PROPAGATION_WAIT, Flow, Review, Step, WizardState
 from wizard.terminal import COMMANDS_HINT as COMMANDS_HINT  # re-exported for callers
 from wizard.terminal import _isatty, supports_color
 from wizard.terminal import tui_unavailable_reason as tui_unavailable_reason
@@ -654,10 +661,25 @@ class PlainWizard:
 
     def _start_export(self, request: aws_export.ExportRequest) -> str | None:
         """The task id; when another task is active, ask whether to wait, cancel it or stop."""
+        cancel = threading.Event()
+        patience = PROPAGATION_WAIT if self.state.applied is not None else 0.0
         while True:
             try:
-                return self.flow.start_export(request)
-            except aws_export.ExportBusy as busy:
+                return self._in_worker(
+                    lambda: self.flow.start_export(
+                        request,
+                        wait_for_propagation=patience,
+                        on_wait=lambda wait: self.out.line(wait.describe(), "warning"),
+                        cancel=cancel,
+                    ),
+                    cancel,
+                    "Ctrl+C: stopping the wait ...",
+                )
+            except Cancelled:
+                self.out.line("Stopped waiting; the destination changes stay in place.")
+                self._say_journal()
+                return None
+            except ExportBusy as busy:
                 other = busy.active
                 self.out.line(
                     f"Another export task is active in {request.region}: {other.task_id} "

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from tests.aws.conftest import (
+    DEMO_BUCKET,
     DEMO_GROUP,
+    DEMO_KEY,
     REGION,
     CliRunner,
     StartSandbox,
@@ -22,9 +24,9 @@ from tests.aws.conftest import (
     session_for,
 )
 from wizard.aws import export
-from wizard.aws.export import ExportBusy, ExportRequest, gunzip_lines
+from wizard.aws.export import ExportRequest, gunzip_lines
 from wizard.core.state import ExportTaskInfo
-from wizard.errors import AwsError, Cancelled, WizardError
+from wizard.errors import AwsError, Cancelled, ExportBusy, WizardError
 from wizard.sandbox.server import Sandbox
 
 BUCKET = "demo-sse-s3"  # SSE-S3: only the bucket policy matters
@@ -293,3 +295,51 @@ def test_command_no_wait(ready: Sandbox, cli: CliRunner) -> None:
     run = cli("test-export", "--bucket", BUCKET, "--log-group", DEMO_GROUP, "--no-wait", "--json")
     assert run.code == 0 and run.json()["status"] == "PENDING"
     export.wait_until_idle(session_for(ready), REGION)
+
+
+# --- eventual consistency -----------------------------------------------------------------
+
+
+def test_right_after_an_apply_the_export_waits_for_the_policies_to_propagate(
+    start_sandbox: StartSandbox, cli: CliRunner
+) -> None:
+    """The done-when of the propagation work: with a 5 s delay, apply then test-export at
+    once end COMPLETED, exit 0, saying why it waited."""
+    start_sandbox(scenario="demo", propagation_delay=5.0)
+    applied = cli("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--yes")
+    assert applied.code == 0, applied.err
+    run = cli("test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP, "--json")
+    assert run.code == 0, run.err
+    assert run.json()["status"] == "COMPLETED"
+    assert "policy changes take seconds, sometimes minutes, to reach CloudWatch Logs" in run.err
+    assert "Trying again in 2 s" in run.err
+
+
+def test_without_a_recent_apply_a_refused_export_fails_at_once(
+    start_sandbox: StartSandbox, cli: CliRunner
+) -> None:
+    start_sandbox(scenario="demo", propagation_delay=5.0)
+    run = cli("test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP)
+    assert run.code == 2
+    assert "GetBucketAcl call on the given bucket failed" in run.err
+    assert "Trying again" not in run.err
+
+
+def test_a_broken_destination_is_not_waited_for(
+    start_sandbox: StartSandbox, cli: CliRunner
+) -> None:
+    """Refused while the doctor also finds it broken: explained at once, no waiting."""
+    start_sandbox(scenario="demo")
+    run = cli("test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP,
+              "--propagation-wait", "60")
+    assert run.code == 2 and "Trying again" not in run.err
+    assert "cwl-export-wizard doctor --bucket" in run.err
+
+
+def test_the_wait_is_bounded_and_says_so(start_sandbox: StartSandbox, cli: CliRunner) -> None:
+    start_sandbox(scenario="demo", propagation_delay=60.0)
+    assert cli("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--yes").code == 0
+    run = cli("test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP,
+              "--propagation-wait", "3")
+    assert run.code == 2
+    assert "still refused after 2 s of waiting for policy changes" in run.err

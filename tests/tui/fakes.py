@@ -16,7 +16,6 @@ from typing import Any
 from tests.policies import deny_insecure_transport
 from wizard.aws.apply import ApplyResult, StepResult
 from wizard.aws.export import (
-    ExportBusy,
     ExportedObject,
     ExportRequest,
     ExportResult,
@@ -26,6 +25,7 @@ from wizard.aws.inventory import KeyOption, LogGroupSummary
 from wizard.core import doctor
 from wizard.core import plan as core_plan
 from wizard.core.arn import bucket_arn, object_arn
+from wizard.core.outcomes import StepStatus
 from wizard.core.presets import suggested_bucket_name
 from wizard.core.state import (
     BucketEncryption,
@@ -37,6 +37,7 @@ from wizard.core.state import (
     PublicAccessBlock,
     Snapshot,
 )
+from wizard.errors import ExportBusy
 from wizard.flow import BucketHealth, BucketOption, Flow, Review, WizardState
 from wizard.launch import LaunchOptions
 from wizard.tui.app import WizardApp
@@ -262,7 +263,7 @@ class FakeFlow(Flow):
               cancel: threading.Event | None = None) -> ApplyResult:
         steps = []
         for change in plan.changes:
-            step = StepResult(change, "applied", "done")
+            step = StepResult(change, StepStatus.APPLIED, "done")
             steps.append(step)
             if on_step is not None:
                 on_step(step)
@@ -271,7 +272,7 @@ class FakeFlow(Flow):
     def log_groups(self, region: str, pattern: str | None = None) -> list[LogGroupSummary]:
         return [g for g in GROUPS if not pattern or g.name.startswith(pattern)]
 
-    def start_export(self, request: ExportRequest) -> str:
+    def start_export(self, request: ExportRequest, **options: Any) -> str:
         if self.busy_export:
             raise ExportBusy(
                 ExportTaskInfo("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "/aws/lambda/orders-api",

@@ -10,10 +10,9 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tests.tui.fakes import BUCKETS, GROUPS, KEY_OPTIONS, NOW_MS, REGION, key
-from wizard.aws.export import ExportBusy
 from wizard.aws.inventory import KeyOption
 from wizard.core.state import ExportTaskInfo
-from wizard.errors import AwsError
+from wizard.errors import AwsError, ExportBusy
 from wizard.flow import BucketHealth, BucketOption, Step, WizardState
 from wizard.tui.screens.export import window_problem
 from wizard.tui.widgets.diff_view import diff_content

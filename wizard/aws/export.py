@@ -23,7 +23,9 @@ from wizard.aws.inventory import list_active_tasks, task_from_reply
 from wizard.aws.session import AwsSession, aws_call, error_code, error_message, translate
 from wizard.core import requirements as req
 from wizard.core.state import FINAL_TASK_STATUSES, ExportTaskInfo
-from wizard.errors import AwsError, Cancelled, WizardError
+from wizard.errors import AwsError, Cancelled, ExportBusy, ExportRefused, WizardError
+
+__all__ = ["ExportBusy", "ExportRefused"]  # raised here; defined with the other errors
 
 POLL_FIRST = 0.5
 POLL_MAX = 1.25  # the longest a short export's completion goes unnoticed (plus a round trip)
@@ -76,21 +78,6 @@ class ExportResult:
     @property
     def encryption(self) -> ObjectEncryption | None:
         return next((o.encryption for o in self.objects if o.encryption), None)
-
-
-class ExportBusy(WizardError):
-    """CloudWatch Logs runs one export task per account and region; another one is active."""
-
-    def __init__(self, active: ExportTaskInfo, region: str) -> None:
-        super().__init__(
-            f"Another export task is active in {region}: {active.task_id} for "
-            f"{active.log_group} ({active.status}). CloudWatch Logs runs one export task at a "
-            "time per account and region (Resource limit exceeded).",
-            fix="Wait for it (--if-busy wait) or cancel it (--if-busy cancel, or "
-            f"aws logs cancel-export-task --task-id {active.task_id}).",
-        )
-        self.active = active
-        self.region = region
 
 
 def _utc(ms: int) -> str:
@@ -151,11 +138,8 @@ def start(session: AwsSession, request: ExportRequest) -> str:
                 operation="CreateExportTask",
             ) from exc
         if any(text.split(". ")[0] in message for text in _KNOWN_FAILURES):
-            raise AwsError(
-                f"CreateExportTask failed: {message}",
-                fix=_doctor_hint(request),
-                code=code,
-                operation="CreateExportTask",
+            raise ExportRefused(
+                f"CreateExportTask failed: {message}", message, fix=_doctor_hint(request)
             ) from exc
         raise translate(exc, "CreateExportTask") from exc
     except Exception as exc:

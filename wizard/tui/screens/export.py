@@ -17,15 +17,15 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 
 from wizard.core.state import ExportTaskInfo
 from wizard.core.validate import parse_duration_ms
-from wizard.errors import Cancelled
-from wizard.flow import Flow, Step
+from wizard.errors import Cancelled, ExportBusy
+from wizard.flow import PROPAGATION_WAIT, Flow, PropagationWait, Step
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets.option_lists import GROUP_PREFIX, LogGroupList
 from wizard.tui.widgets.validators import ProblemValidator
 
 if TYPE_CHECKING:
-    from wizard.aws.export import ExportBusy, ExportRequest, ExportResult
+    from wizard.aws.export import ExportRequest, ExportResult
     from wizard.aws.inventory import LogGroupSummary
 
 FILTER_DELAY = 0.3  # seconds of typing pause before asking CloudWatch Logs again
@@ -38,6 +38,14 @@ def window_problem(text: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+class PropagationProgress(Message):
+    """Posted from the export thread while it waits for policy changes to propagate."""
+
+    def __init__(self, wait: PropagationWait) -> None:
+        super().__init__()
+        self.wait = wait
 
 
 class ExportProgress(Message):
@@ -231,7 +239,14 @@ runs one export per account and region: if another one is active, wait for it or
     @work(thread=True, exit_on_error=False, group="export", exclusive=True)
     def run_export(self, request: ExportRequest) -> ExportResult:
         flow = self.flow
-        task_id = flow.start_export(request)
+        # Right after this run's apply, its changes may still be reaching CloudWatch Logs.
+        patience = PROPAGATION_WAIT if self.state.applied is not None else 0.0
+        task_id = flow.start_export(
+            request,
+            wait_for_propagation=patience,
+            on_wait=self._waiting,
+            cancel=self.cancel_event,
+        )
         self.post_message(
             ExportProgress(ExportTaskInfo(task_id, request.log_group, "PENDING"), 0.0)
         )
@@ -241,6 +256,18 @@ runs one export per account and region: if another one is active, wait for it or
             cancel=self.cancel_event,
         )
         return flow.collect_export(request, task)
+
+    def _waiting(self, wait: PropagationWait) -> None:
+        self.post_message(PropagationProgress(wait))  # from the worker thread
+
+    def on_propagation_progress(self, message: PropagationProgress) -> None:
+        self.show_status(
+            Content.assemble(
+                ("Waiting for the policies to propagate  ", "bold $text-warning"),
+                (message.wait.describe(), MUTED),
+                ("   x: cancel", MUTED),
+            )
+        )
 
     def _report(self, task: ExportTaskInfo, elapsed: float) -> None:
         self.post_message(ExportProgress(task, elapsed))  # from the worker thread
@@ -289,8 +316,6 @@ runs one export per account and region: if another one is active, wait for it or
 
     def job_failed(self, group: str, error: BaseException) -> None:
         if group == "export":
-            from wizard.aws.export import ExportBusy
-
             self._exporting = False
             if isinstance(error, ExportBusy):
                 self.show_busy_task(error)
