@@ -250,7 +250,7 @@ def _run_interactive(args: argparse.Namespace) -> int:
     """The full-screen wizard, or ``--plain`` prompts (also when no terminal can show the TUI)."""
     import os
 
-    from wizard.launch import LaunchOptions
+    from wizard.launch import LaunchOptions, launch_problem
 
     options = LaunchOptions.from_args(
         argparse.Namespace(
@@ -263,6 +263,15 @@ def _run_interactive(args: argparse.Namespace) -> int:
             repair=args.repair,
         )
     )
+    given = frozenset(
+        f"--{name.replace('launch_', '').replace('_', '-')}"
+        for name in _LAUNCH_OPTIONS
+        if getattr(args, name, None) not in (None, False)
+    )
+    problem = launch_problem(options, given)
+    if problem is not None:
+        print(f"error: {problem[0]}: {problem[1]}", file=sys.stderr)
+        return 2
     if args.plain:
         from wizard import plain
 

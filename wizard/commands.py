@@ -25,6 +25,7 @@ from wizard.core.validate import (
     account_problem,
     alias_problem,
     bucket_name_problem,
+    endpoint_problem,
     key_reference_problem,
     log_group_problem,
     normalize_alias,
@@ -32,6 +33,8 @@ from wizard.core.validate import (
     parse_time_ms,
     prefix_problem,
     region_problem,
+    seconds_problem,
+    stream_prefix_problem,
 )
 from wizard.errors import (
     EXIT_ERROR,
@@ -45,6 +48,7 @@ from wizard.errors import (
 )
 from wizard.flow import PROPAGATION_WAIT, Flow, PropagationWait, Review
 
+MAX_SAMPLE_LINES = 1000
 RECENT_APPLY = 15 * 60  # seconds: an apply this recent may still be propagating
 
 if TYPE_CHECKING:
@@ -98,11 +102,12 @@ def _check(problem: str | None, option: str) -> None:
 
 
 def validate_connection(args: argparse.Namespace) -> None:
-    if args.region:
+    if args.region is not None:
         _check(region_problem(args.region), "--region")
-    url = args.endpoint_url
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise UsageError(f"--endpoint-url: {url!r} is not an http:// or https:// URL.")
+    if args.endpoint_url is not None:
+        _check(endpoint_problem(args.endpoint_url), "--endpoint-url")
+    if args.profile is not None and (not args.profile.strip() or not args.profile.isprintable()):
+        raise UsageError(f"--profile: {args.profile!r} is not a profile name.")
 
 
 def validate_destination(args: argparse.Namespace) -> None:
@@ -234,7 +239,7 @@ def _review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
 def run_doctor(args: argparse.Namespace) -> int:
     from wizard.core import doctor
 
-    _, choices, review = _review(args)
+    flow, choices, review = _review(args)
     findings = list(review.findings)
     healthy = review.healthy
     snap = review.snapshot
@@ -244,7 +249,7 @@ def run_doctor(args: argparse.Namespace) -> int:
         colour = use_colour(sys.stdout)
         out(
             f"Destination s3://{choices.bucket}/{choices.prefix}/ with {key_words(snap, choices)} "
-            f"(account {snap.identity.account}, {choices.region})"
+            f"(account {snap.identity.account}; {flow.session.describe()})"
         )
         for line in render_findings(findings, colour):
             out(line)
@@ -348,6 +353,7 @@ def run_apply(args: argparse.Namespace) -> int:
     from wizard.aws import apply as aws_apply
 
     validate_destination(args)
+    _check(seconds_problem(args.lock_wait, 86_400), "--lock-wait")
     session = open_session(args)
     choices = choices_from(args, session)
     identity = session.identity()
@@ -356,8 +362,6 @@ def run_apply(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     # The lock is taken before the plan is read: a second apply waits for this one and then
     # plans from what this one wrote, so neither drops the other's grant.
-    if args.lock_wait < 0:
-        raise UsageError("--lock-wait: give 0 or more seconds.")
     aws_apply.acquire_lock(lock, wait=args.lock_wait, cancel=cancel, on_notice=err)
     try:
         review = flow.review(choices)
@@ -519,8 +523,7 @@ def propagation_wait(args: argparse.Namespace, bucket: str) -> float:
     from wizard.aws.journal import applied_recently, default_journal_dir
 
     if args.propagation_wait is not None:
-        if args.propagation_wait < 0:
-            raise UsageError("--propagation-wait: give 0 or more seconds.")
+        _check(seconds_problem(args.propagation_wait, 3_600), "--propagation-wait")
         return float(args.propagation_wait)
     recent = applied_recently(default_journal_dir(), bucket, RECENT_APPLY)
     return PROPAGATION_WAIT if recent else 0.0
@@ -530,10 +533,10 @@ def run_test_export(args: argparse.Namespace) -> int:
     from wizard.aws import export as aws_export
 
     validate_destination(args)
-    if args.stream_prefix is not None and not args.stream_prefix:
-        raise UsageError("--stream-prefix: give a non-empty prefix, or leave the option out.")
-    if args.lines < 0:
-        raise UsageError("--lines: give 0 or more lines.")
+    if args.stream_prefix is not None:
+        _check(stream_prefix_problem(args.stream_prefix), "--stream-prefix")
+    if not 0 <= args.lines <= MAX_SAMPLE_LINES:
+        raise UsageError(f"--lines: give 0 to {MAX_SAMPLE_LINES} lines.")
     from_ms, to_ms = export_window(args)
     propagation = propagation_wait(args, args.bucket)
     session = open_session(args)
@@ -702,6 +705,10 @@ def run_iam_policy(args: argparse.Namespace) -> int:
         _check(log_group_problem(args.log_group), "--log-group")
     if args.account is not None:
         _check(account_problem(args.account), "--account")
+    if args.region is not None:
+        from wizard.aws.session import region_known_problem
+
+        _check(region_known_problem(args.region), "--region")
     scope = PolicyScope(
         region=args.region,
         account=args.account,

@@ -31,12 +31,52 @@ class LaunchOptions:
         return cls(
             demo=bool(getattr(args, "demo", False)),
             scenario=getattr(args, "scenario", None) or "demo",
-            export_delay=float(getattr(args, "export_delay", None) or 2.0),
+            export_delay=float(
+                2.0 if getattr(args, "export_delay", None) is None else args.export_delay
+            ),
             profile=getattr(args, "profile", None),
             region=getattr(args, "region", None),
             endpoint_url=getattr(args, "endpoint_url", None),
             repair=getattr(args, "repair", None),
         )
+
+
+SCENARIOS = ("demo", "empty", "broken")  # = sandbox.scenarios.SCENARIO_NAMES (a test checks)
+
+
+def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, str] | None:
+    """(option, what is wrong) for launch options no wizard can start with; checked before
+    anything starts. ``given``: the options the user typed (a default is never wrong)."""
+    from wizard.core.validate import (
+        bucket_name_problem,
+        endpoint_problem,
+        region_problem,
+        seconds_problem,
+    )
+
+    if not options.demo:
+        for option in ("--scenario", "--export-delay"):
+            if option in given:
+                return option, "only the sandbox has scenarios and an export delay: add --demo."
+    if options.scenario not in SCENARIOS:
+        return "--scenario", f"{options.scenario!r} is not one of {', '.join(SCENARIOS)}."
+    problem = seconds_problem(options.export_delay, 3600)
+    if problem:
+        return "--export-delay", problem
+    if options.region is not None and (problem := region_problem(options.region)):
+        return "--region", problem
+    if options.endpoint_url is not None and (problem := endpoint_problem(options.endpoint_url)):
+        return "--endpoint-url", problem
+    if options.repair is not None and (problem := bucket_name_problem(options.repair)):
+        return "--repair", problem
+    if options.demo and (options.profile or options.endpoint_url):
+        return (
+            "--demo",
+            "the sandbox has its own credentials and endpoint: leave out "
+            + ("--profile" if options.profile else "--endpoint-url")
+            + ".",
+        )
+    return None
 
 
 def start_sandbox(options: LaunchOptions) -> Sandbox:

@@ -303,3 +303,56 @@ def test_aws_region_is_honoured_like_the_aws_cli(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AWS_REGION", "eu-west-3")
     session = AwsSession(credentials=("testing", "testing"))
     assert session.region == "eu-west-3"
+
+
+# --- the region and the profile, as the AWS CLI v2 finds them ---------------------------
+
+
+def test_aws_region_comes_before_aws_default_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    session = AwsSession()
+    assert session.region == "eu-west-1" and session.region_source == "AWS_REGION"
+    assert AwsSession(ConnectionOptions(region="ap-south-1")).region_source == "--region"
+    monkeypatch.delenv("AWS_REGION")
+    assert AwsSession().region == "us-east-1"
+
+
+def test_a_mistyped_aws_profile_is_one_line_in_every_command(
+    monkeypatch: pytest.MonkeyPatch, cli: CliRunner
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    for args in (("doctor", "--bucket", "abc"), ("plan", "--bucket", "abc", "--region",
+                                                  "eu-west-1")):
+        run = cli(*args)
+        assert run.code == 2
+        assert run.error_lines == [
+            "error: The AWS profile 'nope' (from AWS_PROFILE) is not in your AWS config."
+        ]
+        as_json = cli(*args, "--json")
+        assert as_json.code == 2 and "AWS_PROFILE" in as_json.json()["error"]["message"]
+
+
+def test_a_mistyped_aws_profile_in_plain_mode(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wizard import plain
+    from wizard.launch import LaunchOptions
+
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    code = plain.run(LaunchOptions())
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "Error: The AWS profile 'nope' (from AWS_PROFILE)" in err
+
+
+def test_the_sandbox_ignores_the_users_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    session = AwsSession(
+        ConnectionOptions(region="ap-northeast-1", endpoint_url="http://127.0.0.1:1"),
+        credentials=("testing", "testing"),
+    )
+    assert session.profile is None
+    assert session.describe() == "ap-northeast-1 (from --region), endpoint http://127.0.0.1:1"

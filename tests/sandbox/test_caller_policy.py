@@ -301,3 +301,21 @@ def test_with_every_permission_the_check_is_silent(
     run = cli("doctor", *REPAIR_ARGS, "--json")
     codes = {f["code"] for f in run.json()["findings"]}
     assert not codes & {"CALLER_MAY_NOT", "PERMISSION_CHECK_SKIPPED"}
+
+
+def test_a_bucket_we_may_not_read_is_not_called_another_accounts(
+    sandbox_with: StartWith, cli: CliRunner
+) -> None:
+    policy = _without(identity_policy(REPAIR_SCOPE), "s3:ListBucket")
+    policy["Statement"].append(
+        {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": "*"}
+    )
+    sandbox_with(policy)
+    run = cli("doctor", *REPAIR_ARGS, "--json")
+    errors = {f["code"]: f for f in run.json()["findings"] if f["severity"] == "error"}
+    assert "BUCKET_NOT_OWNED" not in errors
+    finding = errors["BUCKET_NOT_READABLE"]
+    assert "You may not read the bucket demo-broken-exports (s3:ListBucket)" in finding["message"]
+    assert "another AWS account" not in finding["message"]
+    plan = cli("plan", *REPAIR_ARGS)
+    assert plan.code == 1 and "s3:ListBucket" in plan.out

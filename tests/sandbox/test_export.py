@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from tests.policies import deny_insecure_transport
 from tests.sandbox.conftest import (
+    ACCOUNT,
     NO_RETRIES,
     REGION,
     Clients,
@@ -505,3 +506,50 @@ def test_repairing_the_demo_bucket_makes_the_export_work(aws: Clients) -> None:
             Bucket=BUCKET_BROKEN, ServerSideEncryptionConfiguration=encryption_before
         )
         aws.kms.put_key_policy(KeyId=key["Arn"], PolicyName="default", Policy=key_policy_before)
+
+
+# --- the encryption context follows S3 Bucket Key -----------------------------------------
+
+
+def _context_key(aws: Clients, pattern: str, operator: str) -> str:
+    arn: str = aws.kms.create_key(Description="context key")["KeyMetadata"]["Arn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "Logs", "Effect": "Allow",
+             "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+             "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
+             "Condition": {operator: {"kms:EncryptionContext:aws:s3:arn": pattern}}},
+        ],
+    }
+    aws.kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=json.dumps(policy))
+    return arn
+
+
+@pytest.mark.parametrize(
+    ("target", "bucket_key", "works"),
+    [("bucket", True, True), ("bucket", False, False), ("objects", False, True),
+     ("objects", True, False)],
+)
+def test_the_key_is_asked_with_the_bucket_or_the_object_arn(
+    aws: Clients, target: str, bucket_key: bool, works: bool
+) -> None:
+    name = unique("context")
+    pattern = f"arn:aws:s3:::{name}" if target == "bucket" else f"arn:aws:s3:::{name}/*"
+    key = _context_key(aws, pattern, "StringEquals" if target == "bucket" else "StringLike")
+    make_bucket(aws.s3, name, kms_key=key)
+    aws.s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                                   "KMSMasterKeyID": key},
+            "BucketKeyEnabled": bucket_key,
+        }]},
+    )
+    if not works:
+        assert export_error(aws, name)["Message"] == ERR_PUT_OBJECT_KMS
+        return
+    task = wait_settled(aws.logs, export(aws, name))
+    assert task["status"]["code"] == "COMPLETED", task

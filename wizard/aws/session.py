@@ -81,6 +81,26 @@ class _Shared:
     identity: Identity | None = None
 
 
+def _profile(options: ConnectionOptions) -> tuple[str | None, str]:
+    if options.profile:
+        return options.profile, "--profile"
+    for variable in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        value = os.environ.get(variable)
+        if value:
+            return value, variable
+    return None, "the default profile"
+
+
+def _region(options: ConnectionOptions, boto: boto3.session.Session) -> tuple[str | None, str]:
+    if options.region:
+        return options.region, "--region"
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        value = os.environ.get(variable)
+        if value:
+            return value, variable
+    return boto.region_name, "the profile"
+
+
 class AwsSession:
     """Clients per (service, region), created once and shared by threads.
 
@@ -88,8 +108,10 @@ class AwsSession:
     """
 
     region: str
+    region_source: str  # where the region came from: --region, AWS_REGION, ...
     endpoint_url: str | None
     profile: str | None
+    profile_source: str | None
 
     def __init__(
         self,
@@ -103,18 +125,29 @@ class AwsSession:
             kwargs["aws_secret_access_key"] = credentials[1]
             if len(credentials) > 2:
                 kwargs["aws_session_token"] = credentials[2]
+        sandboxed = credentials is not None
+        # The profile as the AWS CLI finds it: --profile, else AWS_PROFILE, else
+        # AWS_DEFAULT_PROFILE. Given credentials (the sandbox) use no profile at all, so a
+        # profile in the user's environment can neither break nor leak into a demo.
+        profile, source = _profile(options)
         try:
-            core = botocore.session.Session()
+            core = botocore.session.Session(
+                session_vars={"profile": (None, None, None, None)} if sandboxed else None
+            )
             core.register_component("data_loader", _shared_loader())
             boto = boto3.session.Session(
-                botocore_session=core, profile_name=options.profile, **kwargs
+                botocore_session=core, profile_name=None if sandboxed else profile, **kwargs
             )
-            if options.profile and options.profile not in boto.available_profiles:
-                raise bce.ProfileNotFound(profile=options.profile)
+            if not sandboxed and profile and profile not in boto.available_profiles:
+                raise UsageError(
+                    f"The AWS profile {profile!r} (from {source}) is not in your AWS config.",
+                    fix="Check 'aws configure list-profiles' (for SSO: 'aws configure sso'), "
+                    f"or correct {source}.",
+                )
+            # The AWS CLI v2's order: --region, AWS_REGION, AWS_DEFAULT_REGION, the profile.
+            region, region_source = _region(options, boto)
         except bce.BotoCoreError as exc:
             raise translate(exc) from exc
-        # boto3 reads AWS_DEFAULT_REGION; the AWS CLI v2 and the other SDKs also read AWS_REGION.
-        region = options.region or boto.region_name or os.environ.get("AWS_REGION")
         if not region:
             raise UsageError(
                 "No AWS region is set.",
@@ -138,8 +171,19 @@ class AwsSession:
             s3_config = config.merge(Config(s3={"addressing_style": "path"}))
         self._shared = _Shared(boto, config, s3_config, options.endpoint_url)
         self.region = region
+        self.region_source = region_source
         self.endpoint_url = endpoint_url
-        self.profile = options.profile
+        self.profile = None if sandboxed else profile
+        self.profile_source = None if sandboxed else source
+
+    def describe(self) -> str:
+        """Where calls go, for a header: "profile prod, eu-west-1 (from AWS_REGION), endpoint
+        http://127.0.0.1:4566"."""
+        parts = [f"profile {self.profile}"] if self.profile else []
+        parts.append(f"{self.region} (from {self.region_source})")
+        if self.endpoint_url:
+            parts.append(f"endpoint {self.endpoint_url}")
+        return ", ".join(parts)
 
     def prepare_clients(self, services: Iterable[str], region: str | None = None) -> None:
         """Create (and cache) these clients now, so that their first call does not pay for
@@ -177,6 +221,7 @@ class AwsSession:
                     endpoint_url=shared.endpoint_url,
                     config=config,
                 )
+                client.meta.events.register("after-call", _note_foreign_answer)
                 shared.clients[cache_key] = client
         return client
 
@@ -197,8 +242,10 @@ class AwsSession:
         other = object.__new__(AwsSession)
         other._shared = self._shared
         other.region = region
+        other.region_source = self.region_source
         other.endpoint_url = self.endpoint_url
         other.profile = self.profile
+        other.profile_source = self.profile_source
         return other
 
     def known_regions(self, partition: str | None = None) -> list[str]:
@@ -209,6 +256,16 @@ class AwsSession:
         for name in partitions:
             regions.update(boto.get_available_regions("ec2", partition_name=name))
         return sorted(regions)
+
+
+def region_known_problem(region: str) -> str | None:
+    """A region botocore has never heard of (no credentials needed to ask)."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", _shared_loader())
+    known: set[str] = set()
+    for partition in core.get_available_partitions():
+        known.update(core.get_available_regions("ec2", partition_name=partition))
+    return known_regions_problem(region, sorted(known))
 
 
 def known_regions_problem(region: str, known: list[str]) -> str | None:
@@ -318,6 +375,20 @@ _SSO = (
     bce.TokenRetrievalError,
     bce.SSOError,
 )
+
+
+def _note_foreign_answer(http_response: Any = None, parsed: Any = None, **_: Any) -> None:
+    """Mark an error that did not come from AWS (an HTML page from a proxy, a web server at
+    the wrong --endpoint-url): botocore would report it as code "500" with no words."""
+    if http_response is None or not isinstance(parsed, dict) or http_response.status_code < 300:
+        return
+    headers = {str(k).lower(): str(v) for k, v in http_response.headers.items()}
+    from_aws = any(h in headers for h in ("x-amzn-requestid", "x-amz-request-id", "x-amz-id-2"))
+    code = str(parsed.get("Error", {}).get("Code") or "")
+    if "html" in headers.get("content-type", "") or (not from_aws and code.isdigit()):
+        error = parsed.setdefault("Error", {})
+        error["ForeignEndpoint"] = str(http_response.url)
+        error["ForeignStatus"] = str(http_response.status_code)
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -433,6 +504,19 @@ def translate(exc: BaseException, operation: str | None = None) -> WizardError:
             operation=op,
         )
     if isinstance(exc, bce.ClientError):
+        foreign = exc.response.get("Error", {}).get("ForeignEndpoint")
+        if foreign:
+            status = exc.response["Error"].get("ForeignStatus", "?")
+            where = foreign.split("?")[0]
+            return AwsError(
+                f"{where} answered {op or 'the call'} with HTTP {status} and a page that is "
+                "not an AWS answer (a proxy, or a web server at the wrong endpoint).",
+                fix="Check --endpoint-url / AWS_ENDPOINT_URL and your proxy settings "
+                "(HTTPS_PROXY).",
+                details=details,
+                code="ForeignAnswer",
+                operation=op,
+            )
         code = error_code(exc) or "Unknown"
         message = _one_line(error_message(exc))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

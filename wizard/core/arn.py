@@ -24,11 +24,11 @@ PARTITIONS: tuple[Partition, ...] = (
     Partition("aws", ("",), "amazonaws.com"),  # the default: must stay last
 )
 
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
 
 
 def is_valid_region(region: str) -> bool:
-    return bool(REGION_PATTERN.match(region))
+    return REGION_PATTERN.fullmatch(region) is not None
 
 
 def partition_for_region(region: str) -> Partition:

@@ -7,8 +7,10 @@ TUI can validate as you type and the plain mode and the commands can refuse befo
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from wizard.core.arn import is_valid_region, parse_arn
 
@@ -16,15 +18,21 @@ from wizard.core.arn import is_valid_region, parse_arn
 # PREFIX/TASK_ID(36)/STREAM(512)/000000.gz and must fit S3's 1,024-byte limit.
 MAX_PREFIX_BYTES = 1024 - len("/") - 36 - len("/") - 512 - len("/000000.gz")
 
-_BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+# Every pattern is matched against the whole text (fullmatch): "$" would accept a trailing
+# newline, and \d any Unicode digit.
+_BUCKET_CHARS = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-_ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]{1,250}$")
+_ALIAS_NAME = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
 _KEY_ID = re.compile(
-    r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}"
 )
-_LOG_GROUP = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
-_DURATION = re.compile(r"^(\d+)\s*(m|min|h|d|w)$")
+_LOG_GROUP = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
+_DURATION = re.compile(r"([0-9]{1,9}) ?(m|min|h|d|w)")
+MAX_DURATION_MS = 10 * 366 * 86_400_000  # ten years: more is a typo
+# Epoch milliseconds from 1970 to the end of year 9999 (what a date can name).
+MAX_EPOCH_MS = 253_402_300_799_999
+_ACCOUNT = re.compile(r"[0-9]{12}")
 _DURATION_MS = {"m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 
@@ -36,7 +44,7 @@ def bucket_name_problem(name: str) -> str | None:
         return f"A bucket name has 3 to 63 characters; this one has {len(name)}."
     if name != name.lower():
         return "A bucket name uses lowercase letters only."
-    if not _BUCKET_CHARS.match(name):
+    if not _BUCKET_CHARS.fullmatch(name):
         bad = sorted({c for c in name if not (c.isalnum() or c in ".-")})
         if bad:
             return f"A bucket name may contain only a-z, 0-9, '.' and '-'; not {''.join(bad)!r}."
@@ -82,7 +90,7 @@ def prefix_problem(prefix: str) -> str | None:
 
 
 def normalize_alias(alias: str) -> str:
-    alias = alias.strip()
+    """``NAME`` or ``alias/NAME`` -> ``alias/NAME`` (check it with alias_problem first)."""
     return alias if alias.startswith("alias/") else f"alias/{alias}"
 
 
@@ -90,10 +98,12 @@ def alias_problem(alias: str) -> str | None:
     """For a key the wizard creates: ``NAME`` or ``alias/NAME``."""
     if not alias.strip():
         return "Enter an alias for the new key, for example alias/cwl-exports."
+    if alias != alias.strip():
+        return "An alias may not start or end with a space or a line break."
     name = normalize_alias(alias)
     if name.startswith("alias/aws/"):
         return "Aliases starting with alias/aws/ are reserved for AWS managed keys."
-    if not _ALIAS_NAME.match(name):
+    if not _ALIAS_NAME.fullmatch(name):
         return (
             "An alias may contain only letters, digits, '/', '_' and '-' "
             "(at most 256 characters with 'alias/')."
@@ -105,22 +115,25 @@ def key_reference_problem(reference: str) -> str | None:
     """An existing key: key id, key ARN, alias name or alias ARN."""
     if not reference:
         return "Enter a KMS key id, key ARN, alias (alias/NAME) or alias ARN."
-    if _KEY_ID.match(reference) or _ALIAS_NAME.match(reference):
+    if _KEY_ID.fullmatch(reference) or _ALIAS_NAME.fullmatch(reference):
         return None
     arn = parse_arn(reference)
-    if arn and arn.service == "kms" and arn.region and arn.account:
+    if (
+        arn
+        and arn.partition in ("aws", "aws-cn", "aws-us-gov")
+        and arn.service == "kms"
+        and is_valid_region(arn.region)
+        and _ACCOUNT.fullmatch(arn.account)
+    ):
         resource = arn.resource
-        if resource.startswith("key/") and _KEY_ID.match(resource[4:]):
+        if resource.startswith("key/") and _KEY_ID.fullmatch(resource[4:]):
             return None
-        if _ALIAS_NAME.match(resource):
+        if _ALIAS_NAME.fullmatch(resource):
             return None
     return (
         f"{reference!r} is not a KMS key id (a UUID or mrk-...), key ARN, "
         "alias (alias/NAME) or alias ARN."
     )
-
-
-_ACCOUNT = re.compile(r"[0-9]{12}")
 
 
 def account_problem(account: str) -> str | None:
@@ -131,13 +144,15 @@ def account_problem(account: str) -> str | None:
 
 
 def region_problem(region: str) -> str | None:
+    if not region:
+        return "Give a region name (for example ap-northeast-1)."
     if not is_valid_region(region):
         return f"{region!r} is not an AWS region name (for example ap-northeast-1)."
     return None
 
 
 def log_group_problem(name: str) -> str | None:
-    if not _LOG_GROUP.match(name):
+    if not _LOG_GROUP.fullmatch(name):
         return (
             "A log group name has 1 to 512 characters: "
             "letters, digits, and '_', '-', '/', '.', '#'."
@@ -145,18 +160,34 @@ def log_group_problem(name: str) -> str | None:
     return None
 
 
+def stream_prefix_problem(prefix: str) -> str | None:
+    """A log stream name prefix: 1 to 512 characters, no ':' or '*', no control characters."""
+    if not prefix:
+        return "Give a non-empty prefix, or leave the option out."
+    if len(prefix) > 512:
+        return f"A log stream name has at most 512 characters; this prefix has {len(prefix)}."
+    if any(c in ":*" or ord(c) < 32 or ord(c) == 127 for c in prefix):
+        return "A log stream name may not contain ':', '*' or control characters."
+    return None
+
+
 def parse_duration_ms(text: str) -> int:
     """``30m``, ``1h``, ``2d``, ``1w`` -> milliseconds. Raises ValueError with the reason."""
-    match = _DURATION.match(text.strip())
+    match = _DURATION.fullmatch(text.strip(" "))
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"{text!r} is not a duration such as 30m, 1h, 24h, 2d or 1w.")
-    return int(match.group(1)) * _DURATION_MS[match.group(2)]
+    value = int(match.group(1)) * _DURATION_MS[match.group(2)]
+    if value > MAX_DURATION_MS:
+        raise ValueError(f"{text!r} is longer than ten years.")
+    return value
 
 
 def parse_time_ms(text: str) -> int:
     """Epoch milliseconds, or an ISO-8601 time (UTC when no offset is given)."""
-    text = text.strip()
-    if text.isdigit():
+    text = text.strip(" ")
+    if text.isascii() and text.isdigit():
+        if len(text) > len(str(MAX_EPOCH_MS)) or int(text) > MAX_EPOCH_MS:
+            raise ValueError(f"{text} is after the year 9999: not a time in milliseconds.")
         value = int(text)
         if value < 10**11:
             raise ValueError(
@@ -164,6 +195,10 @@ def parse_time_ms(text: str) -> int:
                 f"({value * 1000})."
             )
         return value
+    if not text.isascii() or any(ord(c) < 32 for c in text):
+        raise ValueError(
+            f"{text!r} is not a time: use ISO-8601 (2026-11-26T09:00:00Z) or epoch milliseconds."
+        )
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -173,3 +208,30 @@ def parse_time_ms(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return int(moment.timestamp() * 1000)
+
+
+def endpoint_problem(url: str) -> str | None:
+    """An endpoint URL: http(s)://HOST[:PORT][/PATH], nothing a request could not go to."""
+    if not url.isascii() or any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        return f"{url!r} contains spaces or control characters."
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https"):
+        return f"{url!r} is not an http:// or https:// URL."
+    if not parsed.hostname:
+        return f"{url!r} names no host (for example http://127.0.0.1:4566)."
+    try:
+        port = parsed.port
+    except ValueError:
+        return f"{url!r} has a port that is not 1 to 65535."
+    if port == 0:
+        return f"{url!r} has a port that is not 1 to 65535."
+    if parsed.query or parsed.fragment:
+        return f"{url!r} has a query or fragment; give the endpoint alone."
+    return None
+
+
+def seconds_problem(value: float, most: float) -> str | None:
+    """A number of seconds: not negative, not NaN or infinite, at most ``most``."""
+    if not math.isfinite(value) or value < 0 or value > most:
+        return f"give 0 to {most:g} seconds, not {value!r}."
+    return None

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from moto.kms.models import kms_backends
+from moto.s3.models import s3_backends
 
 from wizard.core.arn import bucket_arn, object_arn
 from wizard.core.evaluate import Request, evaluate
@@ -148,10 +149,14 @@ def _kms_checks(request: Incoming, account: str) -> list[Check]:
     return checks
 
 
-def _s3_checks(request: Incoming) -> list[Check]:
+def _s3_checks(request: Incoming, account: str) -> list[Check]:
     action = permission("s3", request.operation)
     if request.bucket is None:
         return [Check(action, "*", {})]
+    if request.operation != "CreateBucket" and request.bucket not in s3_backends[account][
+        PARTITION
+    ].buckets:
+        return []  # S3 answers 404 for a bucket that does not exist, whoever asks
     resource = (
         object_arn(request.bucket, request.key, PARTITION)
         if request.key
@@ -178,7 +183,7 @@ def checks_for(request: Incoming, account: str) -> list[Check]:
     if request.service == "kms":
         return _kms_checks(request, account)
     if request.service == "s3":
-        return _s3_checks(request)
+        return _s3_checks(request, account)
     if request.service == "logs":
         return _logs_checks(request, account)
     if request.service == "ec2":

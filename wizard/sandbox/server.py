@@ -24,6 +24,7 @@ import binascii
 import contextlib
 import io
 import json
+import math
 import random
 import re
 import socket
@@ -150,11 +151,11 @@ class SandboxConfig:
             raise UsageError(f"Invalid region {self.region!r}.", "For example: ap-northeast-1")
         if not 0 <= self.port <= 65535:
             raise UsageError(f"Invalid port {self.port}: use 0 (any free port) to 65535.")
-        if self.export_delay < 0:
-            raise UsageError(f"Invalid export delay {self.export_delay}: it cannot be negative.")
-        if self.latency_ms < 0:
-            raise UsageError(f"Invalid latency {self.latency_ms} ms: it cannot be negative.")
-        if not 0 <= self.propagation_delay <= 3600:
+        if not math.isfinite(self.export_delay) or not 0 <= self.export_delay <= 3600:
+            raise UsageError(f"Invalid export delay {self.export_delay}: use 0 to 3600 seconds.")
+        if not 0 <= self.latency_ms <= 60_000:
+            raise UsageError(f"Invalid latency {self.latency_ms} ms: use 0 to 60000 ms.")
+        if not math.isfinite(self.propagation_delay) or not 0 <= self.propagation_delay <= 3600:
             raise UsageError(
                 f"Invalid propagation delay {self.propagation_delay}: use 0 to 3600 seconds."
             )

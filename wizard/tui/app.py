@@ -143,7 +143,11 @@ class WizardApp(App[int]):
             journal_dir = journal_dir or sandbox_journal_dir()
         else:
             session = user_session(self.options)
-            label = f"AWS profile {self.options.profile}" if self.options.profile else "AWS"
+            label = "AWS"
+            if session.profile:
+                label += f" profile {session.profile}"
+            if session.endpoint_url:
+                label += f" at {session.endpoint_url}"
         flow = Flow(session, journal_dir=journal_dir)
         identity = flow.identity()
         regions = tuple(flow.regions())
