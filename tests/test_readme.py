@@ -102,3 +102,20 @@ def test_demo_command_draws_the_first_step_and_quits_cleanly(tmp_path: Path) -> 
             process.kill()
             process.wait()
         os.close(leader)
+
+
+def test_the_readmes_caller_policy_is_what_iam_policy_prints() -> None:
+    import json
+    import shlex
+
+    from wizard.cli import build_parser
+    from wizard.core.iam_policy import PolicyScope, identity_policy
+
+    section = README.split("## Using it against a real account", 1)[1]
+    command = re.search(r"```bash\n(cwl-export-wizard iam-policy.+?)\n```", section, re.S)
+    shown = re.search(r"```json\n(.+?)\n```", section, re.S)
+    assert command and shown
+    args = build_parser().parse_args(shlex.split(command.group(1).replace("\\\n", " "))[1:])
+    scope = PolicyScope(region=args.region, account=args.account, bucket=args.bucket,
+                        prefix=args.prefix, key=args.key, log_group=args.log_group)
+    assert json.loads(shown.group(1)) == identity_policy(scope)
