@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,6 @@ from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, JOURNAL_TAG, Buc
 
 KEY_DELETION_WINDOW_DAYS = 7  # the minimum KMS allows: the shortest way back
 _NO_BUCKET = BucketState(name="", exists=False)
-SEARCH_WORKERS = 16  # DescribeKey calls in flight while a lost CreateKey is looked for
 
 _DELETE_OPERATION = {
     Action.PUT_PUBLIC_ACCESS_BLOCK: ("DeletePublicAccessBlock", "delete-public-access-block"),
@@ -104,8 +103,7 @@ def find_created_key(session: AwsSession, journal: Journal) -> FoundKey | None:
     with aws_call("ListKeys"):
         for page in kms.get_paginator("list_keys").paginate():
             key_ids.extend(entry["KeyId"] for entry in page.get("Keys", []))
-    with ThreadPoolExecutor(SEARCH_WORKERS, thread_name_prefix="kms-search") as pool:
-        described = list(pool.map(lambda key_id: _describe(kms, key_id), key_ids))
+    described = session.pool.fan_out([partial(_describe, kms, key_id) for key_id in key_ids])
     for meta in described:
         if meta is None or meta.get("KeyManager") == "AWS":
             continue

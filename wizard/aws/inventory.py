@@ -9,10 +9,13 @@ tests.benchmarks.run`` measures it).
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -44,6 +47,7 @@ ROTATION_WORKERS = 4
 ROTATION_BATCH = 0.3  # seconds between rotation batches sent to the screen
 CANCEL_CHECK = 0.2  # seconds between looks at the cancel event while waiting
 MAX_BUCKETS = 10_000  # ListBuckets' largest page: one round trip for most accounts
+LAST_EVENT_READS = 16  # DescribeLogStreams calls at a time (its quota: 25 a second)
 
 
 @dataclass(frozen=True)
@@ -293,35 +297,31 @@ def list_keys(
         wait(watched, timeout=CANCEL_CHECK, return_when=FIRST_COMPLETED)
         _cancelled(stop, "listing the KMS keys")
 
-    with (
-        ThreadPoolExecutor(1, thread_name_prefix="kms-aliases") as alias_reader,
-        ThreadPoolExecutor(DESCRIBE_WORKERS, thread_name_prefix="kms") as pool,
-    ):
-        aliases = alias_reader.submit(_aliases_by_key, kms)
-        try:
-            with aws_call("ListKeys"):
-                for page in _key_pages(kms):
-                    described += [
-                        pool.submit(_describe, kms, entry, stop)
-                        for entry in page.get("Keys", [])
-                    ]
-                    if not first_page:  # the rest of ListKeys would only slow the first rows
-                        first_page = len(described)
-                        while emitted < first_page:
-                            wait_for_progress()
-                            emit_ready()
-            listed = True
-            while emitted < len(described) or unnamed:
-                wait_for_progress()
-                emit_ready()
-            by_key = aliases.result()
-            result = [_option(state, by_key, region) for state in _results(described)]
-        except BaseException:
-            stop.set()  # workers not started yet return at once
-            aliases.cancel()
-            for future in described:
-                future.cancel()
-            raise
+    pool = session.pool  # leaf calls only: these never wait on the pool themselves
+    aliases = pool.submit(_aliases_by_key, kms)
+    try:
+        with aws_call("ListKeys"):
+            for page in _key_pages(kms):
+                described += [
+                    pool.submit(_describe, kms, entry, stop) for entry in page.get("Keys", [])
+                ]
+                if not first_page:  # the rest of ListKeys would only slow the first rows
+                    first_page = len(described)
+                    while emitted < first_page:
+                        wait_for_progress()
+                        emit_ready()
+        listed = True
+        while emitted < len(described) or unnamed:
+            wait_for_progress()
+            emit_ready()
+        by_key = aliases.result()
+        result = [_option(state, by_key, region) for state in _results(described)]
+    except BaseException:
+        stop.set()  # calls not started yet return at once
+        aliases.cancel()
+        for future in described:
+            future.cancel()
+        raise
     return _sort_options(result)
 
 
@@ -356,31 +356,41 @@ def key_rotations(
     kms = session.client("kms", region)
     stop = cancel or threading.Event()
     found: dict[str, bool | None] = {}
+    todo = iter([key.key_id for key in keys if key.rotation_applies and key.key_id])
+    todo_lock = threading.Lock()
+    arrived: queue.Queue[tuple[str, bool | None]] = queue.Queue()
 
-    def read(key_id: str) -> bool | None:
-        return None if stop.is_set() else rotation_status(kms, key_id)
+    def lane() -> None:
+        """One of ROTATION_WORKERS readers: the next key, until none is left (or stopped)."""
+        while not stop.is_set():
+            with todo_lock:
+                key_id = next(todo, None)
+            if key_id is None:
+                return
+            arrived.put((key_id, rotation_status(kms, key_id)))
 
-    with ThreadPoolExecutor(ROTATION_WORKERS, thread_name_prefix="kms-rotation") as pool:
-        futures = {
-            pool.submit(read, key.key_id): key.key_id
-            for key in keys
-            if key.rotation_applies and key.key_id
-        }
-        pending: set[Future[bool | None]] = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=ROTATION_BATCH)
-                _cancelled(stop, "reading key rotation")
-                batch = {futures[f]: f.result() for f in done}
-                found.update(batch)
-                if batch and on_batch is not None:
-                    on_batch(batch)
-        except BaseException:
-            stop.set()
-            for future in pending:
-                future.cancel()
-            raise
-    return found
+    lanes = [session.pool.submit(lane) for _ in range(ROTATION_WORKERS)]
+    try:
+        while True:
+            batch: dict[str, bool | None] = {}
+            deadline = time.monotonic() + ROTATION_BATCH
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    key_id, status = arrived.get(timeout=left)
+                except queue.Empty:
+                    break
+                batch[key_id] = status
+            _cancelled(stop, "reading key rotation")
+            found.update(batch)
+            if batch and on_batch is not None:
+                on_batch(batch)
+            if all(lane.done() for lane in lanes) and arrived.empty():
+                for lane_done in lanes:
+                    lane_done.result()  # a lane's error (not an AWS answer) surfaces here
+                return found
+    except BaseException:
+        stop.set()
+        raise
 
 
 # --- buckets ------------------------------------------------------------------------------
@@ -458,10 +468,12 @@ def list_log_groups(
             kwargs["nextToken"] = token
     if newest_first is None:
         newest_first = not pattern
-    return _with_last_event(logs, groups[:limit]) if newest_first else groups[:limit]
+    return _with_last_event(session, logs, groups[:limit]) if newest_first else groups[:limit]
 
 
-def _with_last_event(logs: Any, groups: list[LogGroupSummary]) -> list[LogGroupSummary]:
+def _with_last_event(
+    session: AwsSession, logs: Any, groups: list[LogGroupSummary]
+) -> list[LogGroupSummary]:
     """Each group's newest event time (its newest stream's), so a picker can put the most
     recently written first: that is where a test export finds data. One call per listed
     group, concurrently; a group whose streams cannot be read keeps ``last_event_ms`` None."""
@@ -479,8 +491,12 @@ def _with_last_event(logs: Any, groups: list[LogGroupSummary]) -> list[LogGroupS
 
     if not groups:
         return groups
-    with ThreadPoolExecutor(min(16, len(groups)), thread_name_prefix="logs") as pool:
-        return list(pool.map(newest, groups))
+    # At most LAST_EVENT_READS at a time: DescribeLogStreams allows 25 requests a second.
+    found: list[LogGroupSummary] = []
+    for start in range(0, len(groups), LAST_EVENT_READS):
+        chunk = groups[start : start + LAST_EVENT_READS]
+        found += session.pool.fan_out([partial(newest, group) for group in chunk])
+    return found
 
 
 def _log_group_arn(group: dict[str, Any]) -> str:

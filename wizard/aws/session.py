@@ -23,6 +23,7 @@ from botocore import exceptions as bce
 from botocore.config import Config
 
 from wizard import __version__
+from wizard.aws.pool import AwsPool
 from wizard.core.arn import parse_arn, partition_for_region
 from wizard.core.state import Identity
 from wizard.errors import AwsError, UsageError, WizardError
@@ -31,7 +32,8 @@ MAX_ATTEMPTS_ENV = "CWL_WIZARD_MAX_ATTEMPTS"
 DEFAULT_MAX_ATTEMPTS = 5
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 30
-MAX_POOL_CONNECTIONS = 40  # > inventory.DESCRIBE_WORKERS + its alias thread
+# Connections per client, and threads in the session's pool: every thread can hold one.
+MAX_POOL_CONNECTIONS = 40
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class _Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)
     clients: dict[tuple[str, str, int | None], Any] = field(default_factory=dict)
     identity: Identity | None = None
+    pool: AwsPool = field(default_factory=lambda: AwsPool(MAX_POOL_CONNECTIONS))
 
 
 def _profile(options: ConnectionOptions) -> tuple[str | None, str]:
@@ -184,6 +187,15 @@ class AwsSession:
         if self.endpoint_url:
             parts.append(f"endpoint {self.endpoint_url}")
         return ", ".join(parts)
+
+    @property
+    def pool(self) -> AwsPool:
+        """The session's threads for concurrent calls (shared by every region's session)."""
+        return self._shared.pool
+
+    def close(self) -> None:
+        """No new concurrent calls; the calls already running finish on their own."""
+        self._shared.pool.close()
 
     def prepare_clients(self, services: Iterable[str], region: str | None = None) -> None:
         """Create (and cache) these clients now, so that their first call does not pay for

@@ -8,7 +8,6 @@ review stays quick on a slow link.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -192,23 +191,26 @@ def read_bucket(session: AwsSession, name: str) -> BucketState:
     if not exists or not owned:
         return BucketState(name=name, exists=exists, owned=owned, region=region)
     s3 = session.client("s3", region)
-    with ThreadPoolExecutor(max_workers=5, thread_name_prefix="s3-read") as pool:
-        encryption = pool.submit(_encryption, s3, name)
-        policy = pool.submit(_policy, s3, name)
-        ownership = pool.submit(_ownership, s3, name)
-        pab = pool.submit(_public_access_block, s3, name)
-        lock = pool.submit(_object_lock, s3, name)
-        return BucketState(
-            name=name,
-            exists=True,
-            owned=True,
-            region=region,
-            encryption=encryption.result(),
-            policy=policy.result(),
-            object_ownership=ownership.result(),
-            public_access_block=pab.result(),
-            object_lock=lock.result(),
-        )
+    encryption, policy, ownership, pab, lock = session.pool.fan_out(
+        [
+            lambda: _encryption(s3, name),
+            lambda: _policy(s3, name),
+            lambda: _ownership(s3, name),
+            lambda: _public_access_block(s3, name),
+            lambda: _object_lock(s3, name),
+        ]
+    )
+    return BucketState(
+        name=name,
+        exists=True,
+        owned=True,
+        region=region,
+        encryption=encryption,  # type: ignore[arg-type]
+        policy=policy,  # type: ignore[arg-type]
+        object_ownership=ownership,  # type: ignore[arg-type]
+        public_access_block=pab,  # type: ignore[arg-type]
+        object_lock=bool(lock),
+    )
 
 
 def read_key(
@@ -227,21 +229,25 @@ def read_key(
         return KeyState(reference=reference, exists=False, region=region)
     meta = reply["KeyMetadata"]
     key_id = meta["KeyId"]
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="kms-read") as pool:
-        aliases = pool.submit(_key_aliases, kms, key_id)
-        policy = pool.submit(_key_policy, kms, key_id)
-        rotation = None
-        if meta.get("KeyManager") != KEY_MANAGER_AWS and meta.get("KeySpec") == KEY_SPEC_SYMMETRIC:
-            rotation = pool.submit(rotation_status, kms, key_id)
-        tags = pool.submit(_key_tags, kms, key_id) if with_tags else None
-        state = key_state_from_metadata(
-            reference,
-            meta,
-            aliases.result(),
-            policy=policy.result(),
-            rotation=rotation.result() if rotation else None,
-        )
-        return replace(state, tags=tags.result()) if tags is not None else state
+    rotates = meta.get("KeyManager") != KEY_MANAGER_AWS and meta.get("KeySpec") == (
+        KEY_SPEC_SYMMETRIC
+    )
+    aliases, policy, rotation, tags = session.pool.fan_out(
+        [
+            lambda: _key_aliases(kms, key_id),
+            lambda: _key_policy(kms, key_id),
+            lambda: rotation_status(kms, key_id) if rotates else None,
+            lambda: _key_tags(kms, key_id) if with_tags else None,
+        ]
+    )
+    state = key_state_from_metadata(
+        reference,
+        meta,
+        aliases,  # type: ignore[arg-type]
+        policy=policy,  # type: ignore[arg-type]
+        rotation=rotation,  # type: ignore[arg-type]
+    )
+    return replace(state, tags=tags) if with_tags else state  # type: ignore[arg-type]
 
 
 def _key_tags(kms: Any, key_id: str) -> tuple[tuple[str, str], ...] | None:
@@ -309,48 +315,35 @@ def read(session: AwsSession, choices: Choices) -> Snapshot:
     identity = session.identity()
     regional = session.for_region(choices.region)
     chosen_key = choices.key or choices.create_key_alias
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="snapshot") as pool:
-        bucket_future = pool.submit(read_bucket, regional, choices.bucket)
-        # A key to be created is looked for under its alias: a key the wizard created
-        # earlier (its tag says so) is reused; anyone else's is refused (doctor.alias_conflict).
-        key_future = (
-            pool.submit(
-                read_key,
-                regional,
-                chosen_key,
-                choices.region,
-                with_tags=bool(choices.create_key_alias),
-            )
-            if chosen_key
-            else None
-        )
-        group_future = (
-            pool.submit(read_log_group, regional, choices.log_group, choices.region)
-            if choices.log_group
-            else None
-        )
-        tasks_future = pool.submit(list_active_tasks, regional, choices.region)
-        bucket = bucket_future.result()
-        reference = bucket_key_reference(bucket)
-        key: KeyState | None
-        bucket_key: KeyState | None = None
-        if key_future is not None:
-            key = key_future.result()
-            if reference and not refers_to(reference, key):
-                # The doctor must know what the bucket uses now (aws/s3 by its ARN, say).
-                bucket_key = read_key(regional, reference, bucket.region or choices.region)
-        else:
-            key = (
-                read_key(regional, reference, bucket.region or choices.region)
-                if reference
-                else None
-            )
-        return Snapshot(
-            identity=identity,
-            region=choices.region,
-            bucket=bucket,
-            key=key,
-            log_group=group_future.result() if group_future else None,
-            active_tasks=tuple(tasks_future.result()),
-            bucket_key=bucket_key,
-        )
+    group = choices.log_group
+    # A key to be created is looked for under its alias: a key the wizard created earlier
+    # (its tag says so) is reused; anyone else's is refused (doctor.alias_conflict).
+    found = session.pool.fan_out(
+        [
+            lambda: read_bucket(regional, choices.bucket),
+            lambda: read_key(regional, chosen_key, choices.region,
+                             with_tags=bool(choices.create_key_alias)) if chosen_key else None,
+            lambda: read_log_group(regional, group, choices.region) if group else None,
+            lambda: list_active_tasks(regional, choices.region),
+        ]
+    )
+    bucket, chosen, log_group, tasks = found
+    assert isinstance(bucket, BucketState)
+    reference = bucket_key_reference(bucket)
+    key = chosen if isinstance(chosen, KeyState) else None
+    bucket_key: KeyState | None = None
+    if key is not None:
+        if reference and not refers_to(reference, key):
+            # The doctor must know what the bucket uses now (aws/s3 by its ARN, say).
+            bucket_key = read_key(regional, reference, bucket.region or choices.region)
+    elif reference:
+        key = read_key(regional, reference, bucket.region or choices.region)
+    return Snapshot(
+        identity=identity,
+        region=choices.region,
+        bucket=bucket,
+        key=key,
+        log_group=log_group if isinstance(log_group, LogGroupState) else None,
+        active_tasks=tuple(tasks),  # type: ignore[arg-type]
+        bucket_key=bucket_key,
+    )

@@ -1009,6 +1009,9 @@ class Fidelity:
             log.exception("settling export tasks failed")
         gate = self._take_gate(request.operation)
         if gate is not None:
+            # The whole request has arrived at "AWS" before it is held: a client killed now
+            # cannot take part of it back (its socket's reset would drop unread bytes).
+            _read_body(environ)
             try:
                 if not gate.hold(self._stopping):
                     # Dropped: the call never reached AWS (the client is gone by now).
