@@ -217,6 +217,10 @@ def pinned_world() -> Iterator[None]:
         )
         stack.enter_context(mock.patch("wizard.launch.start_sandbox", _pinned_sandbox))
         stack.enter_context(mock.patch.object(aws_journal, "datetime", _FrozenDatetime))
+        # A cursor that never blinks: the same picture whenever it is taken.
+        from textual.widgets import Input
+
+        stack.enter_context(mock.patch.object(Input, "_toggle_cursor", lambda _self: None))
         # Textual's loading dots take their colours from the wall clock: one frame, always.
         stack.enter_context(mock.patch.object(loading_indicator, "time", lambda: 0.0))
         # Only this module's view of ``secrets``: the real one stays random for everyone else.
@@ -230,7 +234,6 @@ def make_app(options: LaunchOptions) -> WizardApp:
         options,
         journal_dir=JOURNAL_DIR,
         clock=lambda: NOW_MS / 1000,
-        cursor_blink=False,
     )
 
 

@@ -492,7 +492,7 @@ async def test_plain_defaults_and_tui_defaults_make_the_same_plan(demo: Sandbox)
     plain_state = await asyncio.to_thread(_plain_choices, demo, CHOOSE_DEFAULTS)
     flow = Flow(launch.sandbox_session(demo))
     connection = Connection(flow, flow.identity(), tuple(flow.regions()), "sandbox", True)
-    app = WizardApp(LaunchOptions(demo=True), connection=connection, cursor_blink=False)
+    app = WizardApp(LaunchOptions(demo=True), connection=connection)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(10):  # region, key, bucket, bucket name: one Enter each, then Review
             await app.workers.wait_for_complete()

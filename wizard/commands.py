@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+from wizard import render
 from wizard.core.presets import DEFAULT_WINDOW
 from wizard.core.state import Choices, Snapshot
 from wizard.core.text import count
@@ -46,7 +47,9 @@ from wizard.errors import (
     UsageError,
     WizardError,
 )
-from wizard.flow import PROPAGATION_WAIT, Flow, PropagationWait, Review
+from wizard.flow import PROPAGATION_WAIT, BusyChoice, Flow, PropagationWait, Review
+from wizard.render import Line
+from wizard.terminal import supports_color
 
 MAX_SAMPLE_LINES = 1000
 RECENT_APPLY = 15 * 60  # seconds: an apply this recent may still be propagating
@@ -67,11 +70,15 @@ BUSY_RETRIES = 3
 
 
 def use_colour(stream: IO[str]) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+    """Colour only for a terminal that wants it: not with NO_COLOR, not with TERM=dumb."""
+    return supports_color(stream, os.environ)
+
+
+def show(lines: list[Line]) -> None:
+    """Rendered lines on stdout, coloured on a terminal (see wizard.render)."""
+    colour = use_colour(sys.stdout)
+    for line in lines:
+        out(render.paint(line, colour))
 
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "cyan": "36", "bold": "1", "dim": "2"}
@@ -213,19 +220,6 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
-def render_findings(findings: list[Finding], colour: bool) -> list[str]:
-    labels = {"error": ("ERROR", "red"), "warning": ("WARN", "yellow"), "info": ("INFO", "cyan")}
-    lines: list[str] = []
-    for finding in findings:
-        label, tint = labels.get(finding.severity.value, ("NOTE", "dim"))
-        lines.append(f"{paint(f'{label:<5}', tint, colour)}  {finding.code}  {finding.message}")
-        if finding.fix:
-            lines.append(f"       fix: {finding.fix}")
-        if finding.aws_error:
-            lines.append(f"       AWS would say: {finding.aws_error}")
-    return lines
-
-
 def _review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
     """Validate, open the session and review the destination (the doctor, the plan and the
     caller's own permissions), as the Review step of the wizard does."""
@@ -237,7 +231,6 @@ def _review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    from wizard.core import doctor
 
     flow, choices, review = _review(args)
     findings = list(review.findings)
@@ -246,21 +239,11 @@ def run_doctor(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"healthy": healthy, "findings": [finding_json(f) for f in findings]})
     else:
-        colour = use_colour(sys.stdout)
         out(
             f"Destination s3://{choices.bucket}/{choices.prefix}/ with {key_words(snap, choices)} "
             f"(account {snap.identity.account}; {flow.session.describe()})"
         )
-        for line in render_findings(findings, colour):
-            out(line)
-        errors = sum(f.severity is doctor.Severity.ERROR for f in findings)
-        warnings = sum(f.severity is doctor.Severity.WARNING for f in findings)
-        verdict = (
-            paint("healthy: an export should succeed", "green", colour)
-            if healthy
-            else paint("not healthy: exports would fail", "red", colour)
-        )
-        out(f"{count(errors, 'error')}, {count(warnings, 'warning')}: {verdict}.")
+        show([*render.findings(findings), render.verdict(findings)])
         if not healthy:
             err("fix: run 'cwl-export-wizard plan' with the same options to see the changes.")
     return EXIT_OK if healthy else EXIT_FINDINGS
@@ -289,6 +272,7 @@ def change_json(change: Any) -> dict[str, Any]:
         "before": change.before,
         "after": change.after,
         "diff": change.diff,
+        "notes": list(change.notes),
     }
 
 
@@ -299,50 +283,13 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def render_diff(diff: str, colour: bool) -> list[str]:
-    lines = []
-    for line in diff.rstrip("\n").splitlines():
-        if line.startswith(("+++", "---")):
-            lines.append(paint(line, "bold", colour))
-        elif line.startswith("+"):
-            lines.append(paint(line, "green", colour))
-        elif line.startswith("-"):
-            lines.append(paint(line, "red", colour))
-        elif line.startswith("@@"):
-            lines.append(paint(line, "cyan", colour))
-        else:
-            lines.append(line)
-    return lines
-
-
-def render_plan(plan: Plan, colour: bool) -> list[str]:
-    lines: list[str] = []
-    if plan.empty and not plan.blockers:
-        return ["No changes: the destination already works as it is."]
-    if plan.changes:
-        count = len(plan.changes)
-        lines.append(f"{count} change{'s' if count != 1 else ''}:")
-    for number, change in enumerate(plan.changes, 1):
-        lines.append("")
-        lines.append(paint(f"{number}. {change.action.value}  {change.target}", "bold", colour))
-        lines.append(f"   {change.summary}")
-        for diff_line in render_diff(change.diff, colour):
-            lines.append(f"   {diff_line}")
-    if plan.blockers:
-        lines.append("")
-        lines.append(paint("Blockers (the wizard will not apply this plan):", "red", colour))
-        lines.extend(f"  - {blocker}" for blocker in plan.blockers)
-    return lines
-
-
 def run_plan(args: argparse.Namespace) -> int:
     _, _, review = _review(args)
     plan = review.plan
     if args.json:
         print_json(plan_json(plan))
     else:
-        for line in render_plan(plan, use_colour(sys.stdout)):
-            out(line)
+        show(render.plan(plan))
     return EXIT_OK if plan.empty and not plan.blockers else EXIT_FINDINGS
 
 
@@ -350,7 +297,7 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from wizard.aws import apply as aws_apply
+    from wizard.aws.apply import StepResult
 
     validate_destination(args)
     _check(seconds_problem(args.lock_wait, 86_400), "--lock-wait")
@@ -358,17 +305,15 @@ def run_apply(args: argparse.Namespace) -> int:
     choices = choices_from(args, session)
     identity = session.identity()
     flow = Flow(session)
-    lock = aws_apply.destination_lock(None, identity.account, choices.region)
     cancel = threading.Event()
     # The lock is taken before the plan is read: a second apply waits for this one and then
     # plans from what this one wrote, so neither drops the other's grant.
-    aws_apply.acquire_lock(lock, wait=args.lock_wait, cancel=cancel, on_notice=err)
+    lock = flow.lock(choices.region, wait=args.lock_wait, on_notice=err, cancel=cancel)
     try:
         review = flow.review(choices)
         plan = review.plan
         if not args.json:
-            for line in render_plan(plan, use_colour(sys.stdout)):
-                out(line)
+            show(render.plan(plan))
         for finding in review.findings:
             if finding.code in ("CALLER_MAY_NOT", "PERMISSION_CHECK_SKIPPED"):
                 err(f"{finding.severity.value}: {finding.message}")
@@ -389,15 +334,12 @@ def run_apply(args: argparse.Namespace) -> int:
         )
         position = {id(c): i for i, c in enumerate(plan.changes, 1)}
 
-        def progress(step: aws_apply.StepResult) -> None:
+        def progress(step: StepResult) -> None:
             err(f"[{position.get(id(step.change), '+')}/{number}] {step.status.value}: "
                 f"{step.change.action.value} {step.change.target}: {step.message}")
 
         result = in_worker(
-            lambda stop: aws_apply.run(
-                session, plan, on_step=progress, on_notice=err, cancel=stop, lock=lock
-            ),
-            cancel,
+            lambda stop: flow.apply(plan, progress, stop, on_notice=err, lock=lock), cancel
         )
     finally:
         lock.release()
@@ -429,7 +371,7 @@ def run_apply(args: argparse.Namespace) -> int:
         if result.key_arn:
             out(f"New key: {result.key_arn}")
         out(f"Journal: {result.journal_path}")
-        out(f"Undo with: cwl-export-wizard undo {shlex.quote(str(result.journal_path))}")
+        out(f"Undo with: {render.undo_command(result.journal_path)}")
     return EXIT_OK
 
 
@@ -490,30 +432,24 @@ def _start_export(
     propagation: float,
     cancel: threading.Event,
 ) -> str:
-    from wizard.aws import export as aws_export
-
-    session = flow.session
-
     def waiting(wait: PropagationWait) -> None:
         err(wait.describe())
 
+    choice = {"fail": BusyChoice.STOP, "wait": BusyChoice.WAIT, "cancel": BusyChoice.CANCEL}[
+        if_busy
+    ]
     for _ in range(BUSY_RETRIES):
         try:
             return flow.start_export(
                 request, wait_for_propagation=propagation, on_wait=waiting, cancel=cancel
             )
         except ExportBusy as busy:
-            if if_busy == "fail":
-                raise
             active = busy.active
-            if if_busy == "cancel":
-                err(f"Cancelling export task {active.task_id} ({active.log_group}, "
+            if choice is not BusyChoice.STOP:
+                verb = "Cancelling" if choice is BusyChoice.CANCEL else "Waiting for"
+                err(f"{verb} export task {active.task_id} ({active.log_group}, "
                     f"{active.status})...")
-                aws_export.cancel_task(session, request.region, active.task_id)
-            else:
-                err(f"Waiting for export task {active.task_id} ({active.log_group}, "
-                    f"{active.status}) to finish...")
-            aws_export.wait_until_idle(session, request.region, cancel=cancel)
+            flow.clear_busy(request.region, active, choice, cancel=cancel)
     return flow.start_export(request, wait_for_propagation=propagation, cancel=cancel)
 
 
@@ -566,8 +502,8 @@ def run_test_export(args: argparse.Namespace) -> int:
                 last.append(task.status)
                 err(f"  {task.status} after {elapsed:.1f} s")
 
-        task = aws_export.wait(session, request.region, task_id, on_status=status, cancel=cancel)
-        return task_id, aws_export.collect(session, request, task, lines=args.lines)
+        task = flow.wait_export(request.region, task_id, on_status=status, cancel=cancel)
+        return task_id, flow.collect_export(request, task, lines=args.lines)
 
     task_id, result = in_worker(job)
     if result is None:
@@ -581,34 +517,8 @@ def run_test_export(args: argparse.Namespace) -> int:
     if args.json:
         print_json(export_json(result))
     else:
-        render_export(result, use_colour(sys.stdout))
+        show(render.export_result(result))
     return EXIT_OK if result.succeeded else EXIT_FINDINGS
-
-
-def render_export(result: ExportResult, colour: bool) -> None:
-    task = result.task
-    tint = "green" if result.succeeded else "red"
-    out(f"Export task {task.task_id}: {paint(task.status, tint, colour)}")
-    if result.objects:
-        out(f"Objects ({len(result.objects)}):")
-        for obj in result.objects:
-            out(f"  {obj.uri}  ({obj.size} bytes)")
-    encryption = result.encryption
-    if encryption is not None:
-        if encryption.algorithm == "aws:kms":
-            bucket_key = "on" if encryption.bucket_key else "off"
-            out(f"Encryption: SSE-KMS with {encryption.kms_key_id} (S3 Bucket Key {bucket_key})")
-        else:
-            out(f"Encryption: {encryption.algorithm or 'none'}")
-    if result.sample:
-        out(f"First {count(len(result.sample), 'line')} of {result.objects[0].uri}:")
-        for line in result.sample:
-            out(f"  {line}")
-    if result.explanation:
-        out(result.explanation)
-
-
-# --- undo ---------------------------------------------------------------------------------
 
 
 def report_json(report: RollbackReport) -> dict[str, Any]:
@@ -627,13 +537,6 @@ def report_json(report: RollbackReport) -> dict[str, Any]:
             for r in report.steps
         ],
     }
-
-
-def render_report_step(report: StepReport, colour: bool) -> list[str]:
-    tint = "red" if report.outcome.remains else "green"
-    lines = [f"{paint(report.outcome.value.upper(), tint, colour)}: {report.message}"]
-    lines += [f"    {command}" for command in report.manual]
-    return lines
 
 
 def run_undo(args: argparse.Namespace) -> int:
@@ -665,24 +568,19 @@ def run_undo(args: argparse.Namespace) -> int:
         for line in reversed(steps):
             out(f"  - {line}")
     confirm(f"Undo these changes in account {identity.account}?", args.yes)
-    colour = use_colour(sys.stdout)
+    flow = Flow(session, journal_dir=path.parent)
 
-    def show(report: StepReport) -> None:
+    def told(report: StepReport) -> None:
         if not args.json:
-            for line in render_report_step(report, colour):
-                out(line)
+            show(render.report_step(report))
 
     report = in_worker(
-        lambda stop: aws_apply.undo(session, path, on_report=show, on_notice=err, cancel=stop)
+        lambda stop: flow.undo(path, told, on_notice=err, cancel=stop)
     )
     if args.json:
         print_json(report_json(report))
-    elif report.complete:
-        out("The account is as it was before the apply (every document compared).")
     else:
-        out(f"{count(len(report.remaining), 'change')} of this apply remain in the account "
-            "(above, with the commands that finish them by hand); run undo again once you "
-            "have dealt with them.")
+        show([render.report_verdict(report)])
     return EXIT_OK if report.complete else EXIT_FINDINGS
 
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+EXIT_NO_INPUT = 3  # plain mode: the answers ran out (end of piped input)
+EXIT_INTERRUPTED = 130  # Ctrl+C, in every face (128 + SIGINT, as a shell reports it)
 
 
 class WizardError(Exception):

@@ -1,12 +1,17 @@
-"""The wizard's steps and choices, shared by every face (TUI, plain mode).
+"""The wizard itself: its steps and their order, its defaults, validators and policies, and
+its result, shared by every face (the TUI, plain mode and the commands).
 
-A face asks the flow for data (each method may block on AWS: call it from a worker thread),
-shows it, and hands the user's answer back. The flow holds no UI code and no policy logic:
-it joins the AWS layer (what is there) with the core (what it means and what to change).
+A face only asks and shows. It asks the flow what comes next (``next_step`` /
+``previous_step``, pure), what to offer (defaults), whether an answer will do (the
+``*_problem`` validators), and for data (``Flow`` methods, which may block on AWS: call
+them from a worker thread); it hands the answers back in a ``WizardState``. The flow holds
+no UI code and no policy logic of its own: it joins the AWS layer (what is there) with the
+core (what it means and what to change).
 """
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -30,8 +35,8 @@ from wizard.core.state import (
     Snapshot,
 )
 from wizard.core.text import count
-from wizard.core.validate import parse_duration_ms
-from wizard.errors import Cancelled, ExportRefused, UsageError
+from wizard.core.validate import alias_problem, normalize_alias, parse_duration_ms
+from wizard.errors import Cancelled, ExportBusy, ExportRefused, UsageError
 
 if TYPE_CHECKING:
     # The AWS layer (boto3) loads on first use, so that a face can draw its first screen
@@ -39,6 +44,7 @@ if TYPE_CHECKING:
     from wizard.aws import apply as aws_apply
     from wizard.aws import export as aws_export
     from wizard.aws import inventory
+    from wizard.aws.lock import DestinationLock
     from wizard.aws.session import AwsSession
 
 
@@ -100,6 +106,22 @@ class Review:
         return doctor.is_healthy(self.findings)
 
 
+# The word that confirms an apply on a real account (any case, spaces around ignored).
+CONFIRM_WORD = "apply"
+
+
+def confirmed(text: str) -> bool:
+    return text.strip().lower() == CONFIRM_WORD
+
+
+class BusyChoice(Enum):
+    """What to do when another export task is active (one per account and region)."""
+
+    WAIT = "wait"  # wait for it to finish, then start ours
+    CANCEL = "cancel"  # cancel it, wait until it has stopped, then start ours
+    STOP = "stop"  # start nothing (fail, or skip the test export)
+
+
 @dataclass
 class WizardState:
     """The answers so far. Faces fill it step by step; Back keeps earlier answers."""
@@ -118,6 +140,20 @@ class WizardState:
     result: aws_export.ExportResult | None = None
     repair: bool = False
 
+    def for_region(self, region: str) -> WizardState:
+        """The state after choosing ``region``: keys and buckets are regional, so the answers
+        after the region start again (the prefix and the window carry over)."""
+        if region == self.region:
+            return self
+        return WizardState(region=region, prefix=self.prefix, window=self.window)
+
+    @property
+    def applied_changes(self) -> bool:
+        """Changes were made in this run: the steps before the apply cannot be taken back."""
+        return self.applied is not None and any(
+            step.status.value == "applied" for step in self.applied.steps
+        )
+
     def choices(self) -> Choices:
         if not self.region or not self.bucket:
             raise ValueError("region and bucket must be chosen first")
@@ -130,6 +166,177 @@ class WizardState:
             prefix=self.prefix,
             log_group=self.log_group,
         )
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """The proof a face shows at the end of a test export, in words every face uses."""
+
+    succeeded: bool
+    verdict: str
+    objects: tuple[str, ...]  # "s3://bucket/key  (724 bytes)"
+    more_objects: int  # beyond the first MAX_OBJECTS_SHOWN
+    proof: tuple[tuple[str, str], ...]  # (what, value): algorithm, key, alias, bucket key
+    sample_title: str
+    sample: tuple[str, ...]
+    explanation: str | None
+    repeat: str  # the AWS CLI command that repeats this export
+    journal: str | None
+    undo: str | None  # None: nothing to undo, or the sandbox (it forgets everything)
+
+
+MAX_OBJECTS_SHOWN = 8
+
+
+def undo_command(journal: object) -> str:
+    return f"cwl-export-wizard undo {shlex.quote(str(journal))}"
+
+
+def result_view(
+    state: WizardState, result: aws_export.ExportResult, *, sandbox: bool,
+    key_alias: str | None = None,
+) -> ResultView:
+    from wizard.core.cli_equivalent import export_command
+
+    task = result.task
+    encryption = result.encryption
+    count_objects = len(result.objects)
+    if result.succeeded:
+        kms = encryption is not None and encryption.algorithm == SSE_KMS
+        verdict = (
+            f"The export worked. CloudWatch Logs wrote {count(count_objects, 'object')} for "
+            f"{task.log_group} into s3://{state.bucket}/{state.prefix}"
+            + (", encrypted with your key." if kms else ".")
+        )
+    else:
+        verdict = f"The export task ended {task.status} without data."
+    proof: list[tuple[str, str]] = []
+    if encryption is None:
+        proof.append(("Encryption", "not inspected"))
+    else:
+        proof.append(("Algorithm", encryption.algorithm or "none"))
+        proof.append(("KMS key", encryption.kms_key_id or "-"))
+        if key_alias:
+            proof.append(("Key alias", key_alias))
+        proof.append(("Bucket key", "enabled" if encryption.bucket_key else "not enabled"))
+    first = result.objects[0].key.split("/")[-2] if result.objects else ""
+    applied = state.applied
+    journal = str(applied.journal_path) if applied is not None else None
+    return ResultView(
+        succeeded=result.succeeded,
+        verdict=verdict,
+        objects=tuple(
+            f"{o.uri}  ({o.size} bytes)" for o in result.objects[:MAX_OBJECTS_SHOWN]
+        ),
+        more_objects=max(0, count_objects - MAX_OBJECTS_SHOWN),
+        proof=tuple(proof),
+        sample_title=f"First decrypted lines of {first}" if first else "First decrypted lines",
+        sample=result.sample,
+        explanation=result.explanation,
+        repeat=export_command(
+            state.region or "", task.log_group, state.bucket or "", state.prefix,
+            task.from_ms or 0, task.to_ms or 0, state.stream_prefix,
+        ),
+        journal=journal,
+        undo=undo_command(journal) if journal and not sandbox and state.applied_changes else None,
+    )
+
+
+def cli_header(state: WizardState, account: str | None = None) -> tuple[str, ...]:
+    """The comment at the top of the AWS CLI script of a plan."""
+    from wizard import __version__
+
+    key = (
+        f"a new key {state.create_key_alias}" if state.create_key_alias
+        else state.key or "the bucket's key"
+    )
+    where = f"account {account}, " if account else ""
+    return (
+        f"Made by cwl-export-wizard {__version__} for s3://{state.bucket}/{state.prefix}/ "
+        f"with {key} ({where}{state.region}).",
+        "Review it, run it (bash FILE), then prove the destination works with:",
+        f"cwl-export-wizard test-export --region {state.region} --bucket {state.bucket} "
+        f"--prefix {state.prefix} --log-group LOG_GROUP",
+    )
+
+
+def save_script(text: str, state: WizardState, folder: Path | None = None) -> Path:
+    """Write a plan's AWS CLI script into ``folder`` (the current one), never over a file."""
+    base = (folder or Path.cwd()) / f"cwl-export-wizard-{state.bucket or 'plan'}"
+    path = base.with_suffix(".sh")
+    number = 2
+    while path.exists():
+        path = base.with_name(f"{base.name}-{number}.sh")
+        number += 1
+    with path.open("x", encoding="utf-8") as handle:
+        handle.write(text)
+    path.chmod(0o700)
+    return path
+
+
+def farewell(state: WizardState, *, sandbox: bool) -> list[str]:
+    """What a face leaves on the terminal when the wizard ends: what was changed, the journal,
+    how to undo it (where that can work), and the export's first object."""
+    lines: list[str] = []
+    applied = state.applied
+    if applied is not None and state.applied_changes:
+        made = sum(1 for s in applied.steps if s.status.value == "applied")
+        where = "in the sandbox" if sandbox else "in AWS"
+        lines.append(f"{count(made, 'change')} made {where}; journal: {applied.journal_path}")
+        if not sandbox:
+            lines.append(f"Undo them with: {undo_command(applied.journal_path)}")
+        else:
+            lines.append("The sandbox forgets everything when it stops: nothing to undo.")
+    elif state.review is not None:
+        lines.append("Nothing was changed.")
+    result = state.result
+    if result is not None:
+        if result.succeeded and result.objects:
+            lines.append(f"Test export {result.task.task_id}: {result.task.status}; first "
+                         f"object: {result.objects[0].uri}")
+        else:
+            lines.append(f"Test export {result.task.task_id}: {result.task.status}, no data.")
+    return lines
+
+
+# --- the order of the steps (pure: the same in every face) ----------------------------------
+
+
+def next_step(state: WizardState, current: Step) -> Step | None:
+    """The step after ``current`` (None: the wizard is done). Nothing to apply: straight from
+    Review to the test export."""
+    if current is Step.RESULT:
+        return None
+    if current is Step.REVIEW and state.review is not None and state.review.plan.empty:
+        return Step.EXPORT
+    return Step(current.value + 1)
+
+
+def previous_step(state: WizardState, current: Step) -> Step | None:
+    """The step Back goes to (None: there is no way back). Once changes were applied, the
+    steps before Apply would show a world that no longer exists: Apply is the point of no
+    return (a face offers to start over instead)."""
+    if current is Step.REGION:
+        return None
+    if current is Step.APPLY:
+        return None if state.applied_changes else Step.REVIEW
+    if current is Step.EXPORT:
+        if state.applied_changes:
+            return Step.APPLY
+        return Step.REVIEW
+    return Step(current.value - 1)
+
+
+# --- what an answer may be -----------------------------------------------------------------
+
+
+def window_problem(text: str) -> str | None:
+    """The test export's window: 30m, 1h, 24h, 2d, 1w..."""
+    try:
+        parse_duration_ms(text)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def _elsewhere(bucket: inventory.BucketSummary, region: str) -> BucketOption:
@@ -243,6 +450,25 @@ class Flow:
 
     def alias_taken(self, region: str, alias: str) -> bool:
         return any(alias in o.key.aliases for o in self._keys.get(region, []))
+
+    def key_alias(self, region: str | None, key: str | None) -> str | None:
+        """A key's first alias (people know keys by alias), from the keys listed so far."""
+        if not region or not key:
+            return None
+        for option in self._keys.get(region, []):
+            if key in (option.key.arn, option.key.key_id) and option.key.aliases:
+                return option.key.aliases[0]
+        return None
+
+    def alias_problem(self, region: str, text: str) -> str | None:
+        """The new key's alias: valid, and not the alias of a key already listed."""
+        problem = alias_problem(text)
+        if problem is None and self.alias_taken(region, normalize_alias(text)):
+            return (
+                f"{normalize_alias(text)} already exists in {region}: choose that key in the "
+                "list, or give the new key another alias."
+            )
+        return problem
 
     # Step 3 ------------------------------------------------------------------------------
     def buckets(self, region: str) -> list[BucketOption]:
@@ -363,20 +589,51 @@ class Flow:
         plan: core_plan.Plan,
         on_step: Callable[[aws_apply.StepResult], None] | None = None,
         cancel: threading.Event | None = None,
+        *,
+        on_notice: Callable[[str], None] | None = None,
+        lock: DestinationLock | None = None,
+        lock_wait: float | None = None,
     ) -> aws_apply.ApplyResult:
+        """Apply ``plan`` (journal, drift check, rollback); ``lock``: one the caller holds
+        already (see ``lock``), else one is taken for the apply."""
         from wizard.aws import apply as aws_apply
 
+        options = {} if lock_wait is None else {"lock_wait": lock_wait}
         return aws_apply.run(
-            self.session, plan, journal_dir=self.journal_dir, on_step=on_step, cancel=cancel
+            self.session, plan, journal_dir=self.journal_dir, on_step=on_step,
+            on_notice=on_notice, cancel=cancel, lock=lock, **options,
         )
 
+    def lock(
+        self,
+        region: str,
+        *,
+        wait: float,
+        on_notice: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> DestinationLock:
+        """Take the one-apply-at-a-time lock of the account and region now (the commands
+        plan under it, so a second apply plans from the first one's result). Release it."""
+        from wizard.aws import apply as aws_apply
+
+        lock = aws_apply.destination_lock(self.journal_dir, self.identity().account, region)
+        aws_apply.acquire_lock(lock, wait=wait, cancel=cancel, on_notice=on_notice)
+        return lock
+
     def undo(
-        self, journal_path: Path, on_report: Callable[[StepReport], None] | None = None
+        self,
+        journal_path: Path,
+        on_report: Callable[[StepReport], None] | None = None,
+        *,
+        on_notice: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> RollbackReport:
         """Put back what an apply changed (its journal), judging each step by reading AWS."""
         from wizard.aws import apply as aws_apply
 
-        return aws_apply.undo(self.session, journal_path, on_report=on_report)
+        return aws_apply.undo(
+            self.session, journal_path, on_report=on_report, on_notice=on_notice, cancel=cancel
+        )
 
     # Step 6 ------------------------------------------------------------------------------
     def log_groups(
@@ -472,6 +729,28 @@ class Flow:
         from wizard.aws import export as aws_export
 
         return aws_export.wait(self.session, region, task_id, on_status=on_status, cancel=cancel)
+
+    def clear_busy(
+        self,
+        region: str,
+        active: ExportTaskInfo,
+        choice: BusyChoice,
+        on_status: Callable[[ExportTaskInfo, float], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Make room for a test export while ``active`` runs: wait for it, or cancel it and
+        wait until it has stopped (a cancelled task passes PENDING_CANCEL first)."""
+        from wizard.aws import export as aws_export
+
+        if choice is BusyChoice.STOP:
+            raise ExportBusy(active, region)
+        if choice is BusyChoice.CANCEL:
+            aws_export.cancel_task(self.session, region, active.task_id)
+        aws_export.wait_until_idle(self.session, region, on_status=on_status, cancel=cancel)
+
+    def close(self) -> None:
+        """The run is over: the AWS layer's threads take no more work."""
+        self.session.close()
 
     def cancel_export(self, region: str, task_id: str) -> None:
         from wizard.aws import export as aws_export

@@ -126,8 +126,11 @@ def test_plan_json_and_exit_code(demo: Sandbox, cli: CliRunner) -> None:
         "PutKeyPolicy", "PutBucketEncryption", "PutBucketPolicy"
     ]
     for change in data["changes"]:
-        assert set(change) == {"action", "target", "summary", "before", "after", "diff"}
+        assert set(change) == {"action", "target", "summary", "before", "after", "diff", "notes"}
         assert change["diff"].startswith("---")
+    assert "carries no aws:SourceAccount" in data["changes"][0]["notes"][0]  # the key's why
+    human = cli("plan", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY)
+    assert "   note: CWLExportWizardLogsUseKey carries no aws:SourceAccount" in human.out
 
 
 def test_plan_human_output_is_numbered_and_plain_without_a_terminal(

@@ -156,7 +156,7 @@ async def test_first_screen_does_not_wait_for_the_sandbox(tmp_path: Path) -> Non
     from wizard.tui.app import WizardApp
     from wizard.tui.screens.base import StepScreen
 
-    app = WizardApp(LaunchOptions(demo=True), journal_dir=tmp_path, cursor_blink=False)
+    app = WizardApp(LaunchOptions(demo=True), journal_dir=tmp_path)
     try:
         async with app.run_test(size=ui.SIZE) as pilot:
             for _ in range(500):

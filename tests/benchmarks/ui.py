@@ -191,7 +191,7 @@ async def first_screen_in_process(journal_dir: Path) -> tuple[float, float, floa
     from wizard.tui.app import WizardApp
     from wizard.tui.screens.base import StepScreen
 
-    app = WizardApp(LaunchOptions(demo=True), journal_dir=journal_dir, cursor_blink=False)
+    app = WizardApp(LaunchOptions(demo=True), journal_dir=journal_dir)
     began = time.perf_counter()
     first = connected = 0.0
     try:
@@ -453,7 +453,6 @@ async def pilot_flow(
     )
     app = WizardApp(
         LaunchOptions(demo=True), connection=connection, journal_dir=journal_dir,
-        cursor_blink=False,
     )
     app.features = frozenset({*app.features, "debug"})  # Textual times non-event messages
     monitor = UiMonitor(app=app)

@@ -11,12 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from tests.isolation import isolate_aws
 from wizard.launch import LaunchOptions
 from wizard.tui.app import WizardApp
 
 EXPORT_DELAY = 0.3
+
+
+@pytest.fixture(autouse=True)
+def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cursor that never blinks: snapshots do not depend on when they are taken (the way
+    harlequin's tests do it; the product keeps Textual's blinking cursor)."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda _self: None)
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +41,6 @@ def make_app(isolated_aws: Path) -> Iterator[Callable[..., WizardApp]]:
         options: LaunchOptions | None = None, cls: type[WizardApp] = WizardApp, **kwargs: Any
     ) -> WizardApp:
         kwargs.setdefault("journal_dir", isolated_aws)
-        kwargs.setdefault("cursor_blink", False)
         app = cls(options or LaunchOptions(demo=True, export_delay=EXPORT_DELAY), **kwargs)
         apps.append(app)
         return app

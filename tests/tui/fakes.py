@@ -190,6 +190,7 @@ class FakeFlow(Flow):
         self._keys = {}
         self.busy_export = busy_export
         self.prepared: list[str] = []  # regions whose clients were prepared
+        self.listings = 0  # key listings made
 
     def prepare_clients(self, region: str) -> None:
         self.prepared.append(region)
@@ -208,6 +209,7 @@ class FakeFlow(Flow):
     def keys(self, region: str, on_page: Callable[[list[KeyOption]], None] | None = None,
              cancel: threading.Event | None = None) -> list[KeyOption]:
         # As AWS lists them: rotation is read afterwards (key_rotations).
+        self.listings += 1
         listed = [replace(o, key=replace(o.key, rotation_enabled=None)) for o in KEY_OPTIONS]
         self._keys[region] = listed
         return listed
@@ -312,5 +314,5 @@ def fake_app(
     )
     return WizardApp(
         LaunchOptions(demo=sandbox), connection=connection, state=state, start=start,
-        clock=lambda: NOW_MS / 1000, cursor_blink=False,
+        clock=lambda: NOW_MS / 1000,
     )

@@ -52,7 +52,6 @@ def repair_app(sandbox: Sandbox, journal_dir: Path) -> WizardApp:
         LaunchOptions(demo=True, repair=BUCKET),
         connection=connection,
         journal_dir=journal_dir,
-        cursor_blink=False,
     )
 
 

@@ -122,7 +122,10 @@ async def apply_and_export(
     await pilot.press("enter")
     await wait_until(pilot, lambda: screen.finished, "apply finished")
     assert not error_text(app), error_text(app)
-    assert "cwl-export-wizard undo" in screen_text(app)
+    shown = screen_text(app)
+    assert "Journal" in shown
+    assert "cwl-export-wizard undo" not in shown  # the sandbox forgets everything: no undo
+    assert not screen.can_go_back()  # the point of no return: start over instead
     await pilot.press("enter")
     await at_step(pilot, Step.EXPORT)
     if before_export is not None:
@@ -206,10 +209,26 @@ async def test_existing_key_and_existing_bucket(make_app: MakeApp) -> None:
         assert SID_KEY_USE in key_policy_sids(app, "alias/demo-exports")
         assert_export_proved(app, "demo-sse-s3", key_arn)
 
-        # Back to Review reads the destination again: now healthy, an empty plan.
+        # Back after an apply shows what was done (Apply is the point of no return, with
+        # Apply still ticked); starting over reads the destination again: now healthy.
         await pilot.press("escape")
-        await at_step(pilot, Step.EXPORT)
+        export = await at_step(pilot, Step.EXPORT)
+        assert "✓ Apply" in str(export.query_one("#indicator").render())
         await pilot.press("escape")
+        screen = await at_step(pilot, Step.APPLY)
+        assert "All 3 changes are made" in screen_text(app)
+        assert not screen.can_go_back()
+        await pilot.press("n")
+        await at_step(pilot, Step.REGION)
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await highlight(pilot, "#buckets", BUCKET_PREFIX + "demo-sse-s3")
+        badge = app.screen.query_one("#buckets")
+        await wait_until(pilot, lambda: badge.health_of("demo-sse-s3") is not None, "badge")
+        assert badge.health_of("demo-sse-s3").healthy  # type: ignore[union-attr]
+        await pilot.press("enter")
         await at_step(pilot, Step.REVIEW)
         review = app.state.review
         assert review is not None and review.plan.empty and review.healthy
@@ -360,8 +379,9 @@ async def test_quitting_before_apply_changes_nothing(make_app: MakeApp, key: str
         await at_step(pilot, Step.APPLY)
         await pilot.press(key)
         await wait_until(pilot, lambda: not app.is_running, "the app quit")
-    assert app.return_value == 0
+    assert app.return_value == (130 if key == "ctrl+c" else 0)  # as plain mode and the shell
     assert sandbox_state(app) == before
+    assert app.farewell_lines == ["Nothing was changed."]
 
 
 async def test_no_credentials_offers_the_sandbox(make_app: MakeApp, monkeypatch: Any) -> None:

@@ -7,26 +7,19 @@ screen stylesheet it has not read) and a footer rebuild (every key re-mounted).
 
 from __future__ import annotations
 
-import gc
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
 from textual.css.stylesheet import Stylesheet
 
-from tests.tui.fakes import KEY_ARN, KEY_ID, KEY_OPTIONS, REGION, FakeFlow, fake_app
+from tests.tui.fakes import KEY_ARN, KEY_OPTIONS, REGION, FakeFlow, fake_app
 from tests.tui.pilot_helpers import at_step, error_text, wait_until
 from wizard.core.state import KeyState
 from wizard.errors import Cancelled
 from wizard.flow import Step, WizardState
-from wizard.tui.app import (
-    LEAVING_SCREEN_CALM,
-    LEAVING_SCREEN_CHECK,
-    WORKER_THREADS,
-    WizardApp,
-)
+from wizard.tui.app import WizardApp
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.help import HelpScreen
 from wizard.tui.screens.key import KeyScreen
@@ -87,14 +80,6 @@ async def test_the_footer_is_refreshed_only_when_its_keys_change() -> None:
         assert len(refreshes) == 2
 
 
-async def test_the_next_steps_clients_are_prepared_while_the_region_is_chosen() -> None:
-    flow = FakeFlow()
-    app = fake_app(Step.REGION, flow=flow)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await at_step(pilot, Step.REGION)
-        await wait_until(pilot, lambda: flow.prepared == [REGION], "clients prepared")
-
-
 def test_prepare_clients_creates_each_service_client_of_the_region(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -153,7 +138,11 @@ async def test_the_key_step_goes_on_without_waiting_for_the_rotation_column() ->
         await pilot.press("enter")
         await wait_until(pilot, flow.cancelled.is_set, "the rotation read stopped")
         await at_step(pilot, Step.BUCKET)
-        assert app.rotation_cache.get(REGION, {}) == {}
+        flow.release.set()
+        await pilot.press("escape")  # back: the read goes on where it stopped
+        screen = await at_step(pilot, Step.KEY)
+        assert flow.rotation_reads == 2
+        assert "rotation on" in row_text(screen.query_one(KeyList), KEY_OPTIONS[1].key.arn or "")
 
 
 async def test_the_rotation_column_fills_in_and_is_kept_for_a_return() -> None:
@@ -165,69 +154,19 @@ async def test_the_rotation_column_fills_in_and_is_kept_for_a_return() -> None:
         archive = KEY_OPTIONS[1].key
         assert "rotation off" in row_text(screen.query_one(KeyList), KEY_ARN)
         assert "rotation on" in row_text(screen.query_one(KeyList), archive.arn or "")
-        assert app.rotation_cache[REGION] == {KEY_ID: False, archive.key_id: True}
         assert flow.rotation_reads == 1
         await pilot.press("enter")
         await at_step(pilot, Step.BUCKET)
         await pilot.press("escape")
-        screen = await at_step(pilot, Step.KEY)
+        again = await at_step(pilot, Step.KEY)
+        assert again is screen  # the same screen, with what it loaded
         assert "rotation on" in row_text(screen.query_one(KeyList), archive.arn or "")
         assert flow.rotation_reads == 1  # known: not read again
+        assert flow.listings == 1  # nor the keys
 
 
 def row_text(keys: KeyList, arn: str) -> str:
     return str(keys.get_option(KEY_PREFIX + arn).prompt.content)  # type: ignore[union-attr]
-
-
-def worker_threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if t.name.startswith("wizard-worker")}
-
-
-async def test_the_app_starts_its_worker_threads_before_the_first_step() -> None:
-    before = worker_threads()  # other apps' threads may still be ending
-    app = fake_app(Step.REGION)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await at_step(pilot, Step.REGION)
-        started = worker_threads() - before
-        assert len(started) == WORKER_THREADS
-    for _ in range(500):  # and ends them when it exits (a bound on polls, not a timing)
-        if not any(t.is_alive() for t in started):
-            break
-        time.sleep(0.01)
-    assert not any(t.is_alive() for t in started)
-
-
-async def test_the_app_keeps_the_garbage_collector_off_its_long_lived_objects() -> None:
-    """A full collection walks every object and stops every thread: with the AWS models
-    loaded it took up to 270 ms. The app freezes what lives as long as it does, and thaws it
-    when it exits."""
-    gc.unfreeze()
-    flow = FakeFlow()
-    app = fake_app(Step.REGION, flow=flow)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await at_step(pilot, Step.REGION)
-        await wait_until(pilot, lambda: flow.prepared == [REGION], "clients prepared")
-        await app.workers.wait_for_complete()
-        assert gc.get_freeze_count() > 0
-        await pilot.press("enter")  # the key step's listing: what it loaded is frozen too
-        await at_step(pilot, Step.KEY)
-        listed = app.key_cache[REGION]
-        walked = gc.get_objects()  # every object a collection walks (frozen ones are not)
-        assert not any(listed is o for o in walked), "the key list is walked by collections"
-    assert gc.get_freeze_count() == 0
-
-
-async def test_a_left_screen_is_removed_after_the_next_one_is_up() -> None:
-    """Removing a screen is a message through each of its widgets: done while the next
-    screen is built and drawn, it took over 100 ms. The left screen waits a moment."""
-    app = fake_app(Step.REGION)
-    async with app.run_test(size=(120, 40)) as pilot:
-        region = await at_step(pilot, Step.REGION)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, KeyScreen), "the key step")
-        assert region.is_attached  # suspended, not yet removed
-        await wait_until(pilot, lambda: not region.is_attached, "the region screen removed")
-        assert isinstance(app.screen, KeyScreen)
 
 
 async def test_a_job_replaced_by_a_newer_one_reports_nothing() -> None:
@@ -261,29 +200,54 @@ class HeldKeysFlow(FakeFlow):
         return super().keys(region, on_page, cancel)
 
 
-async def test_a_left_screen_waits_while_the_next_step_loads() -> None:
+async def test_a_step_left_while_it_loads_picks_up_on_return() -> None:
+    """Leaving the key step while its keys load stops the listing; coming back lists them."""
     flow = HeldKeysFlow()
     app = fake_app(Step.REGION, flow=flow)
     async with app.run_test(size=(120, 40)) as pilot:
-        region = await at_step(pilot, Step.REGION)
+        await at_step(pilot, Step.REGION)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, KeyScreen), "the key step")
-        await pilot.pause(LEAVING_SCREEN_CALM + 2 * LEAVING_SCREEN_CHECK)
-        assert region.is_attached  # the key step is still loading
+        key_screen = app.screen
+        await pilot.press("escape")
+        await at_step(pilot, Step.REGION)
         flow.release.set()
-        await wait_until(pilot, lambda: not region.is_attached, "the region screen removed")
+        await pilot.press("enter")
+        screen = await at_step(pilot, Step.KEY)
+        assert screen is key_screen and screen.can_go_next()
 
 
-async def test_a_left_screen_stops_its_jobs_and_timers_at_once() -> None:
-    """It is kept a while (suspended): nothing it started may run meanwhile."""
+async def test_a_left_step_runs_no_timer_and_no_job() -> None:
+    """A step kept for Back is paused: nothing it started runs while another is shown."""
     app = fake_app(Step.REGION)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await at_step(pilot, Step.REGION)
-        fired: list[str] = []
-        screen.set_timer(0.05, lambda: fired.append("timer"))
+        # Whenever it fires, the timer notes whether its step was on screen: a slow machine
+        # may leave the step late (the timer then fires while it is shown, which is fine),
+        # but a timer of a step that is not shown must never fire.
+        fired_away: list[bool] = []
+        screen.timer(0.3, lambda: fired_away.append(app.screen is not screen))
         release = threading.Event()
         job = screen.run_worker(lambda: release.wait(10), thread=True, group="probe")
-        screen.leave()
-        await pilot.pause(0.3)  # the timer's time has come and gone
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        await pilot.pause(0.5)  # the timer's time has come and gone
         release.set()
-        assert fired == [] and job.is_cancelled
+        assert True not in fired_away and job.is_cancelled
+        assert screen.is_attached  # kept for Back
+
+
+async def test_a_new_region_forgets_the_later_steps() -> None:
+    app = fake_app(Step.REGION)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await at_step(pilot, Step.REGION)
+        await pilot.press("enter")
+        key_screen = await at_step(pilot, Step.KEY)
+        await pilot.press("escape")
+        await at_step(pilot, Step.REGION)
+        regions = app.screen.query_one("#regions")
+        regions.focus()
+        await pilot.press("down", "enter")  # another region
+        screen = await at_step(pilot, Step.KEY)
+        assert screen is not key_screen
+        assert app.state.region != REGION

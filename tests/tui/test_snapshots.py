@@ -52,7 +52,7 @@ def test_step1_region(snap_compare: Compare) -> None:
 
 def test_step1_no_credentials(snap_compare: Compare, monkeypatch: Any) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)  # a region, but no credentials anywhere
-    app = WizardApp(LaunchOptions(), cursor_blink=False)
+    app = WizardApp(LaunchOptions())
 
     async def failed(pilot: Pilot[Any]) -> None:
         button = pilot.app.screen.query_one("#sandbox")

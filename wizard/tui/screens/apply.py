@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import shlex
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
@@ -18,7 +19,7 @@ from wizard.core.outcomes import RollbackReport, StepStatus
 from wizard.core.plan import Change, Plan
 from wizard.core.text import count
 from wizard.errors import ApplyError, DriftError, WizardError
-from wizard.flow import Step
+from wizard.flow import CONFIRM_WORD, Step, confirmed, undo_command
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets.facts import Facts
@@ -26,21 +27,20 @@ from wizard.tui.widgets.facts import Facts
 if TYPE_CHECKING:
     from wizard.aws.apply import ApplyResult, StepResult
 
-CONFIRM_WORD = "apply"
-
+PENDING, RUNNING, NOT_STARTED = "pending", "running", "not started"
 _STATUS = {
-    "pending": ("○", MUTED),
-    "running": ("◐", "bold $text-accent"),
+    PENDING: ("○", MUTED),
+    RUNNING: ("◐", "bold $text-accent"),
     StepStatus.APPLIED.value: ("✓", "bold $text-success"),
     StepStatus.UNCHANGED.value: ("=", "$text-success"),
     StepStatus.FAILED.value: ("✗", "bold $text-error"),
     StepStatus.ROLLED_BACK.value: ("↺", "bold $text-warning"),
     StepStatus.NOT_ROLLED_BACK.value: ("!", "bold $text-error"),
-    "not started": ("-", MUTED),
+    NOT_STARTED: ("-", MUTED),
 }
 
 
-class StepApplied(Message):
+class StepApplied(Message, bubble=False):
     """Posted from the apply thread after each change (and each rollback)."""
 
     def __init__(self, result: StepResult) -> None:
@@ -48,8 +48,16 @@ class StepApplied(Message):
         self.result = result
 
 
-def undo_command(journal: str) -> str:
-    return f"cwl-export-wizard undo {shlex.quote(journal)}"
+class ApplyFinished(Message, bubble=False):
+    def __init__(self, result: ApplyResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class UndoFinished(Message, bubble=False):
+    def __init__(self, report: RollbackReport) -> None:
+        super().__init__()
+        self.report = report
 
 
 def report_content(report: RollbackReport) -> Content:
@@ -85,11 +93,20 @@ This step **changes your AWS account** (or the sandbox), in the order shown on R
 
 Before each write the wizard re-reads the target: if someone changed it since the Review,
 nothing is overwritten (drift). If a change fails, the changes made so far are **rolled
-back**. Every step is recorded in a **journal** file; `cwl-export-wizard undo JOURNAL`
-restores what it changed.
+back**: each one is read again, put back if it is as the wizard left it, and named if
+someone changed it since. Every step is recorded in a **journal** file;
+`cwl-export-wizard undo JOURNAL` restores what it changed.
+
+Once changes are made there is no going back to the earlier steps (they would show an
+account that no longer exists): **n** starts over from the region.
 
 Quitting while changes are being applied asks first, then rolls back before it quits.
 """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "start_over", "Start over", id="wizard.start_over",
+                tooltip="A new run from the region step (the changes made stay)."),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -102,6 +119,7 @@ Quitting while changes are being applied asks first, then rolls back before it q
         self.started = False
         self.finished = False
         self.result: ApplyResult | None = None
+        self._plan: Plan | None = None  # the plan the rows show
 
     @property
     def plan(self) -> Plan:
@@ -112,11 +130,7 @@ Quitting while changes are being applied asks first, then rolls back before it q
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="apply"):
             yield Static(id="intro")
-            with Vertical(id="changes"):
-                for number, change in enumerate(self.plan.changes, 1):
-                    with Horizontal(classes="change"):
-                        yield Static(classes="icon")
-                        yield Static(self.change_text(number, change, "pending"), classes="text")
+            yield Vertical(id="changes")
             yield ProgressBar(id="progress", show_eta=False)
             yield Static(id="outcome")
             yield Facts(id="journal")
@@ -130,8 +144,17 @@ Quitting while changes are being applied asks first, then rolls back before it q
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.show_plan()
+
+    def resume_work(self) -> None:
+        # Back on Review may have planned again: show the plan that will be applied.
+        if not self.started and self._plan != self.plan:
+            self.show_plan()
+
+    def show_plan(self) -> None:
         plan = self.plan
-        self.statuses = ["pending"] * len(plan.changes)
+        self._plan = plan
+        self.statuses = [PENDING] * len(plan.changes)
         where = "the local AWS sandbox" if self.wizard.is_sandbox else (
             f"AWS account {self.wizard.connection.identity.account}"
             if self.wizard.connection else "AWS"
@@ -142,13 +165,19 @@ Quitting while changes are being applied asks first, then rolls back before it q
                 f", region {self.state.region}:",
             )
         )
+        changes = self.query_one("#changes", Vertical)
+        changes.remove_children()
+        changes.mount_all(
+            Horizontal(Static(classes="icon"), Static(classes="text"), classes="change")
+            for _ in plan.changes
+        )
         progress = self.query_one(ProgressBar)
         progress.total = max(1, len(plan.changes))
+        progress.progress = 0
         progress.display = False
         self.query_one("#outcome").display = False
-        self.render_changes()
+        self.call_after_refresh(self.render_changes)
         word = self.query_one("#confirm-word", Input)
-        word.cursor_blink = self.wizard.cursor_blink
         label = self.query_one("#confirm-label", Label)
         if self.wizard.is_sandbox:
             label.update("Sandbox: press Enter on Apply to make these changes.")
@@ -165,13 +194,13 @@ Quitting while changes are being applied asks first, then rolls back before it q
         return Content.assemble(
             (f"{number}. {change.action.value}", "bold"),
             f"  {change.summary}",
-            ("" if status == "pending" else f"  ({status})", style),
+            ("" if status == PENDING else f"  ({status})", style),
         )
 
     def render_changes(self) -> None:
         """Each change's status: an icon, and the word once it has one."""
         rows = self.query("#changes > .change")
-        changes = self.plan.changes
+        changes = self._plan.changes if self._plan is not None else ()
         for number, (row, status) in enumerate(zip(rows, self.statuses, strict=False), 1):
             icon, style = _STATUS.get(status, ("?", ""))
             row.query_one(".icon", Static).update(Content.styled(icon, style))
@@ -182,7 +211,7 @@ Quitting while changes are being applied asks first, then rolls back before it q
     # Confirmation ----------------------------------------------------------------------------
     @on(Input.Submitted, "#confirm-word")
     def word_submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip().lower() == CONFIRM_WORD:
+        if confirmed(event.value):
             self.start_apply()
         else:
             self.refuse(f"Type {CONFIRM_WORD} to make the changes, or press Escape to go back.")
@@ -199,54 +228,51 @@ Quitting while changes are being applied asks first, then rolls back before it q
         self.query_one("#confirm").display = False
         self.query_one(ProgressBar).display = True
         if self.statuses:
-            self.statuses[0] = "running"
+            self.statuses[0] = RUNNING
         self.render_changes()
         self.busy("apply", "Applying the changes...")
         self.query_one("#apply", VerticalScroll).focus()
         self.run_apply(self.plan)
 
     @work(thread=True, exit_on_error=False, group="apply", exclusive=True)
-    def run_apply(self, plan: Plan) -> ApplyResult:
+    def run_apply(self, plan: Plan) -> None:
         def report(result: StepResult) -> None:
             self.post_message(StepApplied(result))  # thread-safe
             self.go_on.wait()  # the user is being asked whether to stop
 
-        return self.flow.apply(plan, on_step=report, cancel=self.cancel_event)
+        self.post_message(
+            ApplyFinished(self.flow.apply(plan, on_step=report, cancel=self.cancel_event))
+        )
 
     @work(thread=True, exit_on_error=False, group="undo", exclusive=True)
-    def run_undo(self, journal: Path) -> RollbackReport:
-        return self.flow.undo(journal)
+    def run_undo(self, journal: Path) -> None:
+        self.post_message(UndoFinished(self.flow.undo(journal)))
 
     def on_step_applied(self, message: StepApplied) -> None:
         result = message.result
-        changes = self.plan.changes
+        changes = self._plan.changes if self._plan is not None else ()
         index = next((i for i, c in enumerate(changes) if c is result.change), None)
         if index is None:
             index = next((i for i, c in enumerate(changes) if c == result.change), None)
         if index is None:
-            return
+            return  # a change merged again after another writer's (not on the list)
         self.statuses[index] = result.status.value
         if result.status in (StepStatus.APPLIED, StepStatus.UNCHANGED):
             self.query_one(ProgressBar).progress = index + 1
-            if index + 1 < len(self.statuses) and self.statuses[index + 1] == "pending":
-                self.statuses[index + 1] = "running"
+            if index + 1 < len(self.statuses) and self.statuses[index + 1] == PENDING:
+                self.statuses[index + 1] = RUNNING
         self.render_changes()
 
-    def job_done(self, group: str, result: Any) -> None:
-        if group == "undo":
-            self.rolled_back(result)
-            return
-        if group != "apply":
-            return
+    def on_apply_finished(self, message: ApplyFinished) -> None:
+        result = message.result
+        self.state.applied = result
         if self.stop_requested:
             # Every change landed before the stop took effect: undo them from the journal.
-            self.state.applied = result
             self.busy("undo", "Stopping: rolling back the changes made...")
             self.run_undo(result.journal_path)
             return
         self.finished = True
         self.result = result
-        self.state.applied = result
         journal = str(result.journal_path)
         self.show_outcome(
             Content.assemble(
@@ -257,15 +283,17 @@ Quitting while changes are being applied asks first, then rolls back before it q
                 "Next runs a test export to prove the destination works.",
             )
         )
-        self.query_one("#journal", Facts).show(
-            [("Journal", journal), ("Undo all", undo_command(journal))]
-        )
-        self.set_hint("Changes made · Enter: test export")
-        self.update_nav()
+        facts = [("Journal", journal)]
+        if not self.wizard.is_sandbox:  # the sandbox forgets everything when it stops
+            facts.append(("Undo all", undo_command(journal)))
+        self.query_one("#journal", Facts).show(facts)
+        self.set_hint("Changes made · Enter: test export · n: start over")
+        self.refresh_indicator()
         self.query_one("#next", Button).focus()
         self.wizard.apply_finished()
 
-    def rolled_back(self, report: RollbackReport) -> None:
+    def on_undo_finished(self, message: UndoFinished) -> None:
+        report = message.report
         self.finished = True
         for step in report.steps:
             if step.index < len(self.statuses):
@@ -275,10 +303,18 @@ Quitting while changes are being applied asks first, then rolls back before it q
                     else StepStatus.ROLLED_BACK.value
                 )
         self.render_changes()
-        self.state.applied = None
+        if report.complete:
+            self.state.applied = None
+        self.wizard.farewell_lines.extend(_report_lines(report))
         self.show_outcome(report_content(report))
-        self.update_nav()
+        self.refresh_indicator()
         self.wizard.apply_finished()
+
+    def refresh_indicator(self) -> None:
+        from wizard.tui.widgets import StepIndicator
+
+        self.query_one(StepIndicator).refresh_state(self.wizard)
+        self.update_nav()
 
     def job_failed(self, group: str, error: BaseException) -> None:
         if group == "undo":
@@ -293,26 +329,28 @@ Quitting while changes are being applied asks first, then rolls back before it q
         self.finished = True
         self.show_error(error)
         for i, status in enumerate(self.statuses):
-            if status in ("running", "pending"):
-                self.statuses[i] = "not started"
+            if status in (RUNNING, PENDING):
+                self.statuses[i] = NOT_STARTED
         self.render_changes()
         lines: list[Content] = []
         journal: str | None = None
         if isinstance(error, ApplyError):
-            journal = error.journal_path
             if error.report is not None and error.report.touched:
                 lines.append(report_content(error.report))
-            if error.restored_everything:
-                journal = None  # nothing to undo: the account is as it was
+                self.wizard.farewell_lines.extend(_report_lines(error.report))
+            if not error.restored_everything:
+                journal = error.journal_path  # something remains: undo can finish it
         if isinstance(error, DriftError):
             lines.append(Content("Go Back to Review: it reads the current state again."))
         if isinstance(error, WizardError) and not lines and not journal:
             lines.append(Content.styled("Nothing was changed.", MUTED))
         self.show_outcome(Content("\n").join(lines))
         if journal:
-            self.query_one("#journal", Facts).show(
-                [("Journal", journal), ("Undo all", undo_command(journal))]
-            )
+            facts = [("Journal", journal)]
+            if not self.wizard.is_sandbox:
+                facts.append(("Finish with", undo_command(journal)))
+                self.wizard.farewell_lines.append(f"Finish with: {undo_command(journal)}")
+            self.query_one("#journal", Facts).show(facts)
         self.set_hint("Escape: back to Review")
         self.update_nav()
         self.query_one("#back", Button).focus()
@@ -329,6 +367,20 @@ Quitting while changes are being applied asks first, then rolls back before it q
 
     def can_go_next(self) -> bool:
         return self.finished and self.result is not None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start_over":
+            return True if self.state.applied_changes and self.finished else None
+        return super().check_action(action, parameters)
+
+    def action_start_over(self) -> None:
+        if self.state.applied_changes and self.finished:
+            self.wizard.start_over()
+
+    def commands(self) -> Iterable[SystemCommand]:
+        if self.state.applied_changes and self.finished:
+            yield SystemCommand("Start over", "A new run from the region step",
+                                self.action_start_over)
 
     def quit_needs_confirmation(self) -> bool:
         return self.locked()
@@ -350,3 +402,11 @@ Quitting while changes are being applied asks first, then rolls back before it q
     def release_threads(self) -> None:
         self.cancel_event.set()
         self.go_on.set()
+
+
+def _report_lines(report: RollbackReport) -> list[str]:
+    """A rollback's outcome for the terminal, once the screen is gone."""
+    from wizard import render
+
+    lines = [line.text for step in report.steps for line in render.report_step(step)]
+    return [*lines, render.report_verdict(report).text]

@@ -1,25 +1,32 @@
-"""What every step screen shares: header, step indicator, Back/Next, errors, loading, footer.
+"""What every step screen shares: header, step indicator, Back/Next, errors, loading, key bar.
 
-Each AWS call runs in a thread worker (one group per job). A worker's end arrives here as
-``Worker.StateChanged``: success goes to ``job_done(group, result)``, an exception to
+A step's screen is installed once and reused (see ``WizardApp``). Its AWS calls run in thread
+workers, one group per job; a worker hands its result to the screen as a typed message
+(``post_result``), and its failure arrives as ``Worker.StateChanged`` and goes to
 ``job_failed(group, error)``, which shows the message and the fix (never a traceback).
+
+When another step is shown, the screen pauses: its workers are cancelled and its timers
+stopped (``pause_work``); when it is shown again it picks up what is still missing
+(``resume_work``). A dialog over the screen (help, a question) pauses nothing.
 """
 
 from __future__ import annotations
 
-import gc
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import events
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Button, Input, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from wizard.flow import Flow, Step, WizardState
+from wizard.flow import Flow, Step, WizardState, previous_step
 from wizard.tui.widgets import BusyLine, ErrorPanel, StepIndicator
 from wizard.tui.widgets.key_bar import KeyBar
 
@@ -57,6 +64,8 @@ class StepScreen(Screen[None]):
         super().__init__()
         self._jobs: dict[str, str] = {}
         self._key_bar_shown: tuple[tuple[str, str, bool], ...] | None = None  # its keys
+        self._timers_running: list[Timer] = []
+        self._paused = False
 
     # Shortcuts -----------------------------------------------------------------------------
     @property
@@ -118,9 +127,43 @@ class StepScreen(Screen[None]):
         for field in self.query(Input):
             field.compact = short
 
+    # Life cycle ----------------------------------------------------------------------------
+    def on_screen_suspend(self) -> None:
+        if self in self.app.screen_stack:
+            return  # a dialog is over the screen: its work goes on
+        self._paused = True
+        self.app.workers.cancel_node(self)
+        for timer in self._timers_running:
+            timer.stop()
+        self._timers_running.clear()
+        self._jobs.clear()
+        self.pause_work()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(StepIndicator).refresh_state(self.wizard)
+        if self._paused:
+            self._paused = False
+            self._show_busy()
+            self.resume_work()
+        self.update_nav()
+
+    def pause_work(self) -> None:
+        """Another step is shown: what this step was doing has stopped (subclasses note what
+        they still need)."""
+
+    def resume_work(self) -> None:
+        """The step is shown again: pick up what pause_work left."""
+
+    def timer(self, delay: float, callback: Any) -> Timer:
+        """A one-off timer that stops when the step is left."""
+        timer = self.set_timer(delay, callback)
+        self._timers_running = [t for t in self._timers_running if t is not timer]
+        self._timers_running.append(timer)
+        return timer
+
     # Navigation ----------------------------------------------------------------------------
     def can_go_back(self) -> bool:
-        return self.STEP is not Step.REGION and not self.locked()
+        return previous_step(self.state, self.STEP) is not None and not self.locked()
 
     def can_go_next(self) -> bool:
         return not self.locked()
@@ -182,6 +225,23 @@ class StepScreen(Screen[None]):
             event.stop()
             self.action_back()
 
+    def key_help(self) -> list[tuple[str, str, str]]:
+        """(key, what it does, more) of the keys that work on this step, for the help."""
+        found: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for _node, binding, _enabled, tooltip in self.active_bindings.values():
+            if binding.action in seen or not binding.description:
+                continue
+            if not (binding.show or binding.tooltip):  # a list's arrows, a field's editing
+                continue
+            seen.add(binding.action)
+            found.append((self.app.get_key_display(binding), binding.description, tooltip))
+        return found
+
+    def commands(self) -> Iterable[SystemCommand]:
+        """This step's entries in the command palette (Ctrl+P)."""
+        return ()
+
     # Jobs (thread workers) ---------------------------------------------------------------
     def busy(self, group: str, text: str) -> None:
         """Show the loading state of a job about to start."""
@@ -206,6 +266,12 @@ class StepScreen(Screen[None]):
             busy.hide()
         self.update_nav()
 
+    def post_result(self, message: Message) -> None:
+        """From a worker thread: hand its result over, unless the job was replaced or the
+        step left meanwhile (then nobody waits for it)."""
+        if not get_current_worker().is_cancelled:
+            self.post_message(message)
+
     def _group_active(self, group: str, finished: Worker[Any]) -> bool:
         """Another worker of this group still runs (an exclusive job was restarted)."""
         return any(
@@ -218,21 +284,12 @@ class StepScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker: Worker[Any] = event.worker
-        group = worker.group
         if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
-        if not self._group_active(group, worker):
-            self.idle(group)
-        if event.state is WorkerState.SUCCESS:
-            self.job_done(group, worker.result)
-            # What a job loaded stays for Back and Next (the app's caches): keep it out of
-            # the full garbage collections, which stop every thread (see WizardApp).
-            gc.freeze()
-        elif event.state is WorkerState.ERROR:
-            self.job_failed(group, worker.error or RuntimeError("unknown error"))
-
-    def job_done(self, group: str, result: Any) -> None:
-        """A job finished; subclasses show its result."""
+        if not self._group_active(worker.group, worker):
+            self.idle(worker.group)
+        if event.state is WorkerState.ERROR:
+            self.job_failed(worker.group, worker.error or RuntimeError("unknown error"))
 
     def job_failed(self, group: str, error: BaseException) -> None:
         self.show_error(error)
@@ -258,13 +315,6 @@ class StepScreen(Screen[None]):
 
     def request_stop(self) -> None:
         """Quit was confirmed while work that must finish runs (see ApplyScreen)."""
-
-    def leave(self) -> None:
-        """The wizard moved on. The screen is kept (suspended) until all is calm, then
-        removed (see WizardApp.goto); what it started stops now: its jobs, its timers."""
-        self.app.workers.cancel_node(self)
-        for timer in list(self._timers):  # a node's timers (textual==8.2.8 keeps them here)
-            timer.stop()
 
     def release_threads(self) -> None:
         """The app is closing: let this screen's worker threads return promptly."""

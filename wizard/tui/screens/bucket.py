@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 
@@ -18,6 +18,38 @@ from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets.option_lists import BUCKET_PREFIX, CREATE_ID, BucketList
 from wizard.tui.widgets.validators import ProblemValidator
+
+
+class BucketsListed(Message, bubble=False):
+    def __init__(self, buckets: list[BucketOption]) -> None:
+        super().__init__()
+        self.buckets = buckets
+
+
+class OtherBucketsListed(Message, bubble=False):
+    """The other regions' buckets (listed greyed, with why)."""
+
+    def __init__(self, buckets: list[BucketOption]) -> None:
+        super().__init__()
+        self.buckets = buckets
+
+
+class HealthChecked(Message, bubble=False):
+    def __init__(self, name: str, key: str | None, health: BucketHealth) -> None:
+        super().__init__()
+        self.name = name
+        self.key = key
+        self.health = health
+
+
+class NameChecked(Message, bubble=False):
+    """Whether a new bucket's name is free (None) or why not."""
+
+    def __init__(self, name: str, problem: str | None) -> None:
+        super().__init__()
+        self.name = name
+        self.problem = problem
+
 
 AVAILABILITY_DELAY = 0.4  # seconds of typing pause before asking S3 whether a name is free
 HEALTH_DELAY = 0.25  # seconds a bucket stays highlighted before its health is checked
@@ -52,8 +84,11 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         self._next_pending = False
         self._health_timer: Timer | None = None
         self._health_asked: set[tuple[str, str | None]] = set()
+        self._health: dict[tuple[str, str | None], BucketHealth] = {}
         self._health_arrived: dict[str, BucketHealth] = {}
         self._health_flush = False
+        self._buckets: list[BucketOption] | None = None
+        self._others: list[BucketOption] | None = None
 
     @property
     def aws_region(self) -> str:
@@ -83,8 +118,6 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
                 "Which bucket receives the exports? Buckets in ", (self.aws_region, "bold"), ":"
             )
         )
-        for field in self.query(Input):
-            field.cursor_blink = self.wizard.cursor_blink
         state = self.state
         self.query_one("#prefix", Input).value = state.prefix
         name = self.query_one("#bucket-name", Input)
@@ -92,70 +125,80 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
             name.value = state.bucket
         else:
             name.value = self.flow.suggested_bucket(self.aws_region)
-        cached = self.wizard.bucket_cache.get(self.aws_region)
-        if cached is not None:
-            self.show_buckets(cached)
-        else:
+        self.busy("buckets", f"Listing the buckets of {self.aws_region}...")
+        self.load_buckets(self.aws_region)
+
+    def pause_work(self) -> None:
+        self._health_asked = set(self._health)  # a check under way was cancelled: ask again
+        self._checking = None
+        self._next_pending = False
+
+    def resume_work(self) -> None:
+        if self._buckets is None:
             self.busy("buckets", f"Listing the buckets of {self.aws_region}...")
             self.load_buckets(self.aws_region)
-        others = self.wizard.other_bucket_cache.get(self.aws_region)
-        if cached is not None:
-            if others is None:
-                self.load_other_buckets(self.aws_region)
-            else:
-                self.query_one(BucketList).show_others(others, self.aws_region)
+            return
+        if self._others is None:
+            self.load_other_buckets(self.aws_region)
+        listing = self.query_one(BucketList)
+        # The key may have changed on the key step: the badges are the doctor's with it.
+        listing.set_health({})
+        for name in self._eager(self._buckets, listing.highlighted_id):
+            self._check_health(name)
+        self._show_health()
+        self._sync_new_bucket(listing.highlighted_id)
 
     # Loading -------------------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, group="buckets", exclusive=True)
-    def load_buckets(self, region: str) -> list[BucketOption]:
-        return self.flow.region_buckets(region)
+    def load_buckets(self, region: str) -> None:
+        self.post_result(BucketsListed(self.flow.region_buckets(region)))
 
     @work(thread=True, exit_on_error=False, group="others", exclusive=True)
-    def load_other_buckets(self, region: str) -> list[BucketOption]:
+    def load_other_buckets(self, region: str) -> None:
         # Started once the region's buckets are shown: parsing every bucket of the account
         # (5,000 in the benchmark) beside the region's would hold up the rows that matter.
-        return self.flow.other_region_buckets(region)
+        self.post_result(OtherBucketsListed(self.flow.other_region_buckets(region)))
 
     @work(thread=True, exit_on_error=False, group="health")
-    def load_health(self, name: str, key: str | None) -> tuple[str, str | None, BucketHealth]:
-        return name, key, self.flow.bucket_health(self.aws_region, name, key)
+    def load_health(self, name: str, key: str | None) -> None:
+        self.post_result(HealthChecked(name, key, self.flow.bucket_health(self.aws_region,
+                                                                          name, key)))
 
     @work(thread=True, exit_on_error=False, group="availability", exclusive=True)
-    def check_availability(self, name: str) -> tuple[str, str | None]:
-        return name, self.flow.bucket_availability(name)
+    def check_availability(self, name: str) -> None:
+        self.post_result(NameChecked(name, self.flow.bucket_availability(name)))
 
-    def job_done(self, group: str, result: Any) -> None:
-        if group == "buckets":
-            self.wizard.bucket_cache[self.aws_region] = result
-            self.show_buckets(result)
-            others = self.wizard.other_bucket_cache.get(self.aws_region)
-            if others is not None:
-                self.query_one(BucketList).show_others(others, self.aws_region)
-            else:
-                self.load_other_buckets(self.aws_region)
-        elif group == "others":
-            self.wizard.other_bucket_cache[self.aws_region] = result
-            if self._loaded:  # else show_buckets' caller adds them
-                self.query_one(BucketList).show_others(result, self.aws_region)
-        elif group == "health":
-            name, key, health = result
-            self.wizard.health_cache[(self.aws_region, name, key)] = health
-            if key == self._key:
-                self._health_arrived[name] = health
-                if not self._health_flush:
-                    # After the messages already queued: badges that arrived together
-                    # change the list together.
-                    self._health_flush = True
-                    self.call_later(self._show_health)
-        elif group == "availability":
-            name, problem = result
-            self._availability[name] = problem
-            if self._checking == name:
-                self._checking = None
-            self._show_name_problem()
-            if self._next_pending:
-                self._next_pending = False
-                self.action_next()
+    def on_buckets_listed(self, message: BucketsListed) -> None:
+        self._buckets = message.buckets
+        self.show_buckets(message.buckets)
+        if self._others is not None:
+            self.query_one(BucketList).show_others(self._others, self.aws_region)
+        else:
+            self.load_other_buckets(self.aws_region)
+
+    def on_other_buckets_listed(self, message: OtherBucketsListed) -> None:
+        self._others = message.buckets
+        if self._loaded:  # else show_buckets' caller adds them
+            self.query_one(BucketList).show_others(message.buckets, self.aws_region)
+
+    def on_health_checked(self, message: HealthChecked) -> None:
+        self._health[(message.name, message.key)] = message.health
+        if message.key == self._key:
+            self._health_arrived[message.name] = message.health
+            if not self._health_flush:
+                # After the messages already queued: badges that arrived together change
+                # the list together.
+                self._health_flush = True
+                self.call_later(self._show_health)
+
+    def on_name_checked(self, message: NameChecked) -> None:
+        self._availability[message.name] = message.problem
+        if self._checking == message.name:
+            self._checking = None
+        self._show_name_problem()
+        if self._next_pending:
+            self._next_pending = False
+            self.action_next()
 
     def job_failed(self, group: str, error: BaseException) -> None:
         if group == "health":
@@ -185,7 +228,7 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
     def _check_health(self, name: str) -> None:
         """Show the bucket's badge: cached, asked already, or asked now."""
         key = self._key
-        health = self.wizard.health_cache.get((self.aws_region, name, key))
+        health = self._health.get((name, key))
         if health is not None:
             self._health_arrived[name] = health
         elif (name, key) not in self._health_asked:
@@ -208,7 +251,7 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
             self._check_health(name)
             self._show_health()
 
-        self._health_timer = self.set_timer(HEALTH_DELAY, check)
+        self._health_timer = self.timer(HEALTH_DELAY, check)
 
     def show_buckets(self, buckets: list[BucketOption]) -> None:
         self._loaded = True
@@ -218,16 +261,21 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         existing = not state.create_bucket and state.bucket
         if not existing or not listing.highlight_id(BUCKET_PREFIX + str(state.bucket)):
             listing.highlight_id(CREATE_ID)
-        # Health: the first few buckets now, the others when highlighted (1,000 buckets
-        # would be 12,000 AWS calls, and the checks would starve every other worker).
-        usable = [b.name for b in buckets if b.usable]
-        chosen = (listing.highlighted_id or "").removeprefix(BUCKET_PREFIX)
-        for name in usable[:HEALTH_EAGER] + ([chosen] if chosen in usable else []):
+        for name in self._eager(buckets, listing.highlighted_id):
             self._check_health(name)
         self._show_health()
         self._sync_new_bucket(listing.highlighted_id)
-        listing.focus()
+        if not isinstance(self.focused, Input):  # never take the cursor from a field
+            listing.focus()
         self.update_nav()
+
+    @staticmethod
+    def _eager(buckets: list[BucketOption], highlighted: str | None) -> list[str]:
+        """Health: the first few buckets now, the others when highlighted (1,000 buckets
+        would be 12,000 AWS calls, and the checks would starve every other worker)."""
+        usable = [b.name for b in buckets if b.usable]
+        chosen = (highlighted or "").removeprefix(BUCKET_PREFIX)
+        return usable[:HEALTH_EAGER] + ([chosen] if chosen in usable[HEALTH_EAGER:] else [])
 
     # The new bucket's name -------------------------------------------------------------------
     def _show_detail(self, highlighted: str | None) -> None:
@@ -283,7 +331,7 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
             if self.query_one("#bucket-name", Input).value == name:
                 self.check_availability(name)
 
-        self._timer = self.set_timer(AVAILABILITY_DELAY, check)
+        self._timer = self.timer(AVAILABILITY_DELAY, check)
 
     def _name_problem(self) -> tuple[str | None, str | None]:
         """(problem, good news) about the typed name."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,9 +16,15 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Label, OptionList, Static
 
 from wizard.core.state import ExportTaskInfo
-from wizard.core.validate import parse_duration_ms
 from wizard.errors import Cancelled, ExportBusy
-from wizard.flow import PROPAGATION_WAIT, Flow, PropagationWait, Step
+from wizard.flow import (
+    PROPAGATION_WAIT,
+    BusyChoice,
+    Flow,
+    PropagationWait,
+    Step,
+    window_problem,
+)
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets.option_lists import GROUP_PREFIX, LogGroupList
@@ -32,12 +38,20 @@ FILTER_DELAY = 0.3  # seconds of typing pause before asking CloudWatch Logs agai
 WINDOWS = ("1h", "24h", "7d")
 
 
-def window_problem(text: str) -> str | None:
-    try:
-        parse_duration_ms(text)
-    except ValueError as exc:
-        return str(exc)
-    return None
+class GroupsListed(Message, bubble=False):
+    def __init__(self, groups: list[LogGroupSummary]) -> None:
+        super().__init__()
+        self.groups = groups
+
+
+class ExportFinished(Message, bubble=False):
+    def __init__(self, result: ExportResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class OtherTaskCleared(Message, bubble=False):
+    """The other export task has finished or stopped: ours can start."""
 
 
 class PropagationProgress(Message):
@@ -80,7 +94,9 @@ runs one export per account and region: if another one is active, wait for it or
         Binding("x", "cancel_export", "Cancel export", id="wizard.cancel_export",
                 tooltip="Stop the export task and stop waiting for it."),
         Binding("w", "wait_other", "Wait for the other task", id="wizard.wait_other",
-                show=False),
+                show=False, tooltip="Wait until the other export task has finished."),
+        Binding("n", "start_over", "Start over", id="wizard.start_over_export",
+                tooltip="A new run from the region step (the changes made stay)."),
     ]
 
     def __init__(self) -> None:
@@ -133,8 +149,6 @@ runs one export per account and region: if another one is active, wait for it or
                 " for the test?",
             )
         )
-        for field in self.query(Input):
-            field.cursor_blink = self.wizard.cursor_blink
         self.query_one("#window", Input).value = state.window
         self.query_one("#stream", Input).value = state.stream_prefix or ""
         self.query_one("#other-task").display = False
@@ -143,9 +157,19 @@ runs one export per account and region: if another one is active, wait for it or
         self.load_groups(None)
 
     # Log groups ------------------------------------------------------------------------------
+    def resume_work(self) -> None:
+        if not self._groups_loaded:
+            self.busy("groups", f"Listing the log groups of {self.aws_region}...")
+            self.load_groups(self.query_one("#filter", Input).value.strip() or None)
+        self._exporting = False  # leaving stopped the wait (the task runs on in AWS)
+        self.update_nav()
+
     @work(thread=True, exit_on_error=False, group="groups", exclusive=True)
-    def load_groups(self, pattern: str | None) -> list[LogGroupSummary]:
-        return self.flow.log_groups(self.aws_region, pattern)
+    def load_groups(self, pattern: str | None) -> None:
+        self.post_result(GroupsListed(self.flow.log_groups(self.aws_region, pattern)))
+
+    def on_groups_listed(self, message: GroupsListed) -> None:
+        self.show_groups(message.groups)
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
@@ -158,7 +182,7 @@ runs one export per account and region: if another one is active, wait for it or
             self.busy("groups", "Searching the log groups...")
             self.load_groups(pattern)
 
-        self._filter_timer = self.set_timer(FILTER_DELAY, query)
+        self._filter_timer = self.timer(FILTER_DELAY, query)
 
     @on(Input.Submitted, "#filter")
     def filter_submitted(self) -> None:
@@ -237,7 +261,7 @@ runs one export per account and region: if another one is active, wait for it or
         self.run_export(request)
 
     @work(thread=True, exit_on_error=False, group="export", exclusive=True)
-    def run_export(self, request: ExportRequest) -> ExportResult:
+    def run_export(self, request: ExportRequest) -> None:
         flow = self.flow
         # Right after this run's apply, its changes may still be reaching CloudWatch Logs.
         patience = PROPAGATION_WAIT if self.state.applied is not None else 0.0
@@ -255,7 +279,7 @@ runs one export per account and region: if another one is active, wait for it or
             on_status=self._report,
             cancel=self.cancel_event,
         )
-        return flow.collect_export(request, task)
+        self.post_result(ExportFinished(flow.collect_export(request, task)))
 
     def _waiting(self, wait: PropagationWait) -> None:
         self.post_message(PropagationProgress(wait))  # from the worker thread
@@ -290,29 +314,28 @@ runs one export per account and region: if another one is active, wait for it or
         )
         self.query_one("#task").display = True
 
-    def job_done(self, group: str, result: Any) -> None:
-        if group == "groups":
-            self.show_groups(result)
-        elif group == "export":
-            self._exporting = False
-            self.state.result = result
-            if result.succeeded:
-                self.wizard.goto(Step.RESULT)
-                return
-            self.show_status(
-                Content.assemble(
-                    ("Task ", MUTED), result.task.task_id, "  ",
-                    (result.task.status, "bold $text-warning"),
-                )
+    def on_export_finished(self, message: ExportFinished) -> None:
+        result = message.result
+        self._exporting = False
+        self.state.result = result
+        if result.succeeded:
+            self.wizard.goto(Step.RESULT)
+            return
+        self.show_status(
+            Content.assemble(
+                ("Task ", MUTED), result.task.task_id, "  ",
+                (result.task.status, "bold $text-warning"),
             )
-            self.show_error(
-                result.explanation or "The export wrote no data.",
-                "Widen the window, pick another log group, or go Back to Review.",
-            )
-            self.wizard.exit_code = 1
-            self.update_nav()
-        elif group == "other":
-            self.start_export()
+        )
+        self.show_error(
+            result.explanation or "The export wrote no data.",
+            "Widen the window or pick another log group, then Start export again.",
+        )
+        self.wizard.exit_code = 1
+        self.update_nav()
+
+    def on_other_task_cleared(self, message: OtherTaskCleared) -> None:
+        self.start_export()
 
     def job_failed(self, group: str, error: BaseException) -> None:
         if group == "export":
@@ -371,14 +394,11 @@ runs one export per account and region: if another one is active, wait for it or
 
     @work(thread=True, exit_on_error=False, group="other", exclusive=True)
     def handle_other(self, task: ExportTaskInfo, cancel: bool) -> None:
-        flow = self.flow
-        if cancel:
-            flow.cancel_export(self.aws_region, task.task_id)
-        flow.wait_export(
-            self.aws_region, task.task_id,
-            on_status=self._report,
-            cancel=self.cancel_event,
+        choice = BusyChoice.CANCEL if cancel else BusyChoice.WAIT
+        self.flow.clear_busy(
+            self.aws_region, task, choice, on_status=self._report, cancel=self.cancel_event
         )
+        self.post_result(OtherTaskCleared())
 
     def action_cancel_export(self) -> None:
         if not self._exporting and "other" not in self._jobs:
@@ -392,7 +412,13 @@ runs one export per account and region: if another one is active, wait for it or
     def cancel_task(self, task_id: str) -> None:
         self.flow.cancel_export(self.aws_region, task_id)
 
+    def action_start_over(self) -> None:
+        if self.state.applied_changes and not self._exporting:
+            self.wizard.start_over()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start_over":
+            return True if self.state.applied_changes and not self._exporting else None
         if action == "cancel_export":
             return True if self._exporting or "other" in self._jobs else None
         if action == "wait_other":

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
-from wizard.core.validate import alias_problem, normalize_alias
+from wizard.core.validate import normalize_alias
 from wizard.flow import Step
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets.option_lists import CREATE_ID, KEY_PREFIX, KeyList
@@ -21,6 +22,30 @@ from wizard.tui.widgets.validators import ProblemValidator
 if TYPE_CHECKING:
     from wizard.aws.inventory import KeyOption
     from wizard.core.state import KeyState
+
+
+class KeyPage(Message, bubble=False):
+    """Keys described so far (rows to show before the whole list is in)."""
+
+    def __init__(self, options: list[KeyOption]) -> None:
+        super().__init__()
+        self.options = options
+
+
+class KeysListed(Message, bubble=False):
+    """Every key of the region, sorted: usable first."""
+
+    def __init__(self, options: list[KeyOption]) -> None:
+        super().__init__()
+        self.options = options
+
+
+class RotationRead(Message, bubble=False):
+    """Rotation statuses that arrived, by key id."""
+
+    def __init__(self, found: dict[str, bool | None]) -> None:
+        super().__init__()
+        self.found = found
 
 
 class KeyScreen(StepScreen):
@@ -45,6 +70,9 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
     def __init__(self) -> None:
         super().__init__()
         self._loaded = False
+        self._options: list[KeyOption] = []
+        self._rotation: dict[str, bool | None] = {}
+        self._alias_edited = False  # the user typed in the alias field: never overwrite it
 
     @property
     def aws_region(self) -> str:
@@ -77,47 +105,50 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
             )
         )
         alias = self.query_one("#alias", Input)
-        alias.cursor_blink = self.wizard.cursor_blink
         alias.disabled = True
-        cached = self.wizard.key_cache.get(self.aws_region)
-        if cached is not None:
-            self.show_keys(cached)
-        else:
+        self.busy("keys", f"Loading the KMS keys of {self.aws_region}...")
+        self.load_keys(self.aws_region)
+
+    def pause_work(self) -> None:
+        pass  # the listing and the rotation read were cancelled; resume_work picks them up
+
+    def resume_work(self) -> None:
+        if not self._loaded:
             self.busy("keys", f"Loading the KMS keys of {self.aws_region}...")
             self.load_keys(self.aws_region)
+        else:
+            self._read_rotation()
 
     # Loading -------------------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, group="keys", exclusive=True)
-    def load_keys(self, region: str) -> list[KeyOption]:
+    def load_keys(self, region: str) -> None:
         def page(options: list[KeyOption]) -> None:
-            self.app.call_from_thread(self._show_page, options)
+            self.post_result(KeyPage(options))
 
-        cancel = get_current_worker().cancelled_event  # set when the screen goes away
-        return self.flow.keys(region, on_page=page, cancel=cancel)
+        cancel = get_current_worker().cancelled_event  # set when the step is left
+        self.post_result(KeysListed(self.flow.keys(region, on_page=page, cancel=cancel)))
 
     # Not a busy job: the rotation column is a nicety, and Next does not wait for it.
     @work(thread=True, exit_on_error=False, group="rotation", exclusive=True)
-    def load_rotation(self, region: str, keys: list[KeyState]) -> dict[str, bool | None]:
+    def load_rotation(self, region: str, keys: list[KeyState]) -> None:
         def batch(found: dict[str, bool | None]) -> None:
-            self.app.call_from_thread(self._show_rotation, region, found)
+            self.post_result(RotationRead(found))
 
         cancel = get_current_worker().cancelled_event
-        return self.flow.key_rotations(region, keys, on_batch=batch, cancel=cancel)
+        self.flow.key_rotations(region, keys, on_batch=batch, cancel=cancel)
 
-    def _show_page(self, options: list[KeyOption]) -> None:
+    def on_key_page(self, message: KeyPage) -> None:
         # Batches are appended as they arrive; the whole sorted list replaces them once.
-        if self.is_mounted and not self._loaded:
-            self.query_one(KeyList).add_keys(options)
+        if not self._loaded:
+            self.query_one(KeyList).add_keys(message.options)
 
-    def _show_rotation(self, region: str, found: dict[str, bool | None]) -> None:
-        self.wizard.rotation_cache.setdefault(region, {}).update(found)
-        if self.is_mounted:
-            self.query_one(KeyList).set_rotation(found)
+    def on_rotation_read(self, message: RotationRead) -> None:
+        self._rotation.update(message.found)
+        self.query_one(KeyList).set_rotation(message.found)
 
-    def job_done(self, group: str, result: Any) -> None:
-        if group == "keys":
-            self.wizard.key_cache[self.aws_region] = result
-            self.show_keys(result)
+    def on_keys_listed(self, message: KeysListed) -> None:
+        self._options = message.options
+        self.show_keys(message.options)
 
     def job_failed(self, group: str, error: BaseException) -> None:
         if group == "rotation":  # the rows stay usable: say so without the error panel
@@ -132,8 +163,7 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
 
     def show_keys(self, options: list[KeyOption]) -> None:
         keys = self.query_one(KeyList)
-        known = self.wizard.rotation_cache.get(self.aws_region, {})
-        keys.set_rotation(known)
+        keys.set_rotation(self._rotation)
         keys.show_keys(options)
         state = self.state
         if state.create_key_alias:
@@ -144,32 +174,34 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
                 keys.highlight_id(CREATE_ID)
         # The rest in a message of its own: with 1,000 rows, one handler for all of it took
         # the UI thread over 100 ms on a busy machine.
-        self.call_later(self._keys_shown, options, known)
+        self.call_later(self._keys_shown)
 
-    def _keys_shown(self, options: list[KeyOption], known: dict[str, bool | None]) -> None:
+    def _read_rotation(self) -> None:
+        unread = [
+            o.key for o in self._options
+            if o.key.rotation_applies and o.key.key_id not in self._rotation
+        ]
+        if unread:
+            self.load_rotation(self.aws_region, unread)
+
+    def _keys_shown(self) -> None:
         if not self.is_mounted:
             return
         self._loaded = True
-        unread = [o.key for o in options if o.key.rotation_applies and o.key.key_id not in known]
-        if unread:
-            self.load_rotation(self.aws_region, unread)
+        self._read_rotation()
         state = self.state
         keys = self.query_one(KeyList)
         alias = self.query_one("#alias", Input)
-        alias.value = state.create_key_alias or self.flow.suggested_alias(self.aws_region)
+        if not self._alias_edited:
+            alias.value = state.create_key_alias or self.flow.suggested_alias(self.aws_region)
         self._sync_alias(keys.highlighted_id)
-        keys.focus()
+        if not isinstance(self.focused, Input):  # never take the cursor from a field
+            keys.focus()
         self.update_nav()
 
     # Choosing ------------------------------------------------------------------------------
     def alias_problem(self, value: str) -> str | None:
-        problem = alias_problem(value)
-        if problem is None and self.flow.alias_taken(self.aws_region, normalize_alias(value)):
-            return (
-                f"{normalize_alias(value)} already exists in {self.aws_region}: choose that key "
-                "in the list, or give the new key another alias."
-            )
-        return problem
+        return self.flow.alias_problem(self.aws_region, value)
 
     def _sync_alias(self, highlighted: str | None) -> None:
         creating = highlighted == CREATE_ID
@@ -197,6 +229,8 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
 
     @on(Input.Changed, "#alias")
     def alias_changed(self) -> None:
+        if self.query_one("#alias", Input).has_focus:
+            self._alias_edited = True
         self._show_alias_problem()
 
     @on(Input.Submitted, "#alias")

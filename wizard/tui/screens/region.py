@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -22,6 +24,22 @@ from wizard.tui.widgets.error_panel import error_parts
 from wizard.tui.widgets.option_lists import ChoiceList
 
 SANDBOX_TEXT = "Starting the local AWS sandbox..."
+
+
+class Connected(Message, bubble=False):
+    """The connect worker's result: who and where the wizard works."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__()
+        self.connection = connection
+
+
+class RepairRead(Message, bubble=False):
+    """The repair worker's result: the choices that fix the bucket."""
+
+    def __init__(self, state: WizardState) -> None:
+        super().__init__()
+        self.state = state
 
 
 class RegionScreen(StepScreen):
@@ -86,8 +104,8 @@ Nothing is changed in AWS before the Apply step (step 5).
 
     # Connecting ----------------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, group="connect", exclusive=True)
-    def connect(self, demo: bool) -> Connection:
-        return self.wizard.open_connection(demo)
+    def connect(self, demo: bool) -> None:
+        self.post_result(Connected(self.wizard.open_connection(demo)))
 
     def set_connected_view(self, connected: bool) -> None:
         for selector in ("#identity", "#question", "#regions", "#repair"):
@@ -134,13 +152,20 @@ Nothing is changed in AWS before the Apply step (step 5).
     def can_go_next(self) -> bool:
         return self.wizard.connection is not None and not self.is_busy
 
-    def job_done(self, group: str, result: Any) -> None:
-        if group == "connect":
-            self.clear_error()
-            self.wizard.connected(result)
-            self.show_connection(result)
-        elif group == "repair":
-            self.wizard.begin_repair(result)
+    def on_connected(self, message: Connected) -> None:
+        self.clear_error()
+        self.wizard.connected(message.connection)
+        self.show_connection(message.connection)
+
+    def on_repair_read(self, message: RepairRead) -> None:
+        self.wizard.begin_repair(message.state)
+
+    def resume_work(self) -> None:
+        if self.wizard.connection is None and not self._connect_failed:
+            self.busy("connect", SANDBOX_TEXT if self.wizard.options.demo else "Connecting...")
+            self.connect(self.wizard.options.demo)
+        elif self.wizard.connection is not None:
+            self.show_connection(self.wizard.connection)
 
     def job_failed(self, group: str, error: BaseException) -> None:
         if group != "connect":
@@ -198,9 +223,9 @@ Nothing is changed in AWS before the Apply step (step 5).
             return False
         state = self.state
         if region != state.region:
-            # Keys and buckets are regional: earlier choices do not carry over.
-            self.wizard.state = WizardState(region=region, prefix=state.prefix,
-                                            window=state.window)
+            # Keys and buckets are regional: the later steps start again.
+            self.wizard.state = state.for_region(region)
+            self.wizard.reset_after(Step.REGION)
         return True
 
     @on(OptionList.OptionSelected, "#regions")
@@ -233,5 +258,12 @@ Nothing is changed in AWS before the Apply step (step 5).
         self.read_repair(bucket)
 
     @work(thread=True, exit_on_error=False, group="repair", exclusive=True)
-    def read_repair(self, bucket: str) -> WizardState:
-        return self.flow.repair_state(bucket)
+    def read_repair(self, bucket: str) -> None:
+        self.post_result(RepairRead(self.flow.repair_state(bucket)))
+
+    def commands(self) -> Iterable[SystemCommand]:
+        if self.wizard.connection is not None:
+            yield SystemCommand(
+                "Repair a bucket", "Diagnose and fix an existing bucket whose exports fail",
+                self.action_repair,
+            )

@@ -54,7 +54,6 @@ class RepairScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         flow: Flow | None = getattr(self.app, "flow", None)
-        self.query_one("#repair-name", Input).cursor_blink = getattr(self.app, "cursor_blink", True)
         if flow is not None:
             self.load(flow)
 

@@ -12,19 +12,14 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Static
 
-from wizard.core.cli_equivalent import export_command
-from wizard.core.text import count as plural
-from wizard.flow import Step
-from wizard.tui.screens.apply import undo_command
+from wizard.flow import Step, result_view
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets.facts import Fact, Facts
-from wizard.tui.widgets.option_lists import human_size
 
 if TYPE_CHECKING:
     from wizard.aws.export import ExportResult
 
-MAX_OBJECTS_SHOWN = 8
 
 
 class ResultScreen(StepScreen):
@@ -48,6 +43,8 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "export_again", "Export again", id="wizard.export_again",
                 tooltip="Back to the test export step."),
+        Binding("n", "start_over", "Start over", id="wizard.start_over_result",
+                tooltip="A new run from the region step."),
         Binding("enter", "next", "Done", show=False, id="wizard.result_done"),
     ]
 
@@ -69,81 +66,39 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.resume_work()
+
+    def resume_work(self) -> None:
         result = self.state.result
         if result is not None:
             self.show_result(result)
 
-    def key_alias(self, key_arn: str | None) -> str | None:
-        """The alias of the key that encrypted the objects, from what the wizard knows."""
-        state = self.state
-        if state.create_key_alias:
-            return state.create_key_alias
-        for options in self.wizard.key_cache.values():
-            for option in options:
-                if key_arn and option.key.arn == key_arn and option.key.aliases:
-                    return option.key.aliases[0]
-        review = state.review
-        key = review.snapshot.key if review else None
-        if key is not None and key.aliases and (not key_arn or key.arn == key_arn):
-            return key.aliases[0]
-        return None
-
     def show_result(self, result: ExportResult) -> None:
         state = self.state
-        count = len(result.objects)
-        self.query_one("#verdict", Static).update(
-            Content.assemble(
-                ("✓ The export worked. ", "bold $text-success"),
-                f"CloudWatch Logs wrote {plural(count, 'object')} for "
-                f"{result.task.log_group} into ",
-                (f"s3://{state.bucket}/{state.prefix}", "bold"),
-                ", encrypted with your key." if result.encryption and
-                result.encryption.algorithm == "aws:kms" else ".",
-            )
-        )
-        lines = [
-            Content.assemble((obj.uri, "bold"), (f"  {human_size(obj.size)}", MUTED))
-            for obj in result.objects[:MAX_OBJECTS_SHOWN]
-        ]
-        if count > MAX_OBJECTS_SHOWN:
-            lines.append(Content.styled(f"... and {count - MAX_OBJECTS_SHOWN} more", MUTED))
-        self.query_one("#objects", Static).update(Content("\n").join(lines))
-
         encryption = result.encryption
-        proof: list[Fact]
-        if encryption is None:
-            proof = [("Encryption", "not inspected")]
-        else:
-            alias = self.key_alias(encryption.kms_key_id)
-            proof = [
-                ("Algorithm", Content.styled(encryption.algorithm or "none", "bold")),
-                ("KMS key", encryption.kms_key_id or "-"),
-            ]
-            if alias:
-                proof.append(("Key alias", alias))
-            proof.append(("Bucket key", "enabled" if encryption.bucket_key else "not enabled"))
-        self.query_one("#encryption", Facts).show(proof)
-
-        stream = result.objects[0].key.split("/")[-2] if result.objects else ""
-        self.query_one("#sample-title", Static).update(
-            Content(f"First decrypted lines of {stream}")
+        key = encryption.kms_key_id if encryption is not None else None
+        alias = state.create_key_alias or self.flow.key_alias(state.region, key)
+        view = result_view(state, result, sandbox=self.wizard.is_sandbox, key_alias=alias)
+        mark = ("✓ ", "bold $text-success") if view.succeeded else ("✗ ", "bold $text-error")
+        self.query_one("#verdict", Static).update(Content.assemble(mark, view.verdict))
+        lines = [Content(line) for line in view.objects]
+        if view.more_objects:
+            lines.append(Content.styled(f"... and {view.more_objects} more", MUTED))
+        self.query_one("#objects", Static).update(Content("\n").join(lines))
+        self.query_one("#encryption", Facts).show(list(view.proof))
+        self.query_one("#sample-title", Static).update(Content(view.sample_title))
+        sample = (
+            Content("\n").join(Content(line) for line in view.sample)
+            if view.sample
+            else Content.styled(view.explanation or "(no lines)", MUTED)
         )
-        sample = Content("\n").join(Content(line) for line in result.sample) if result.sample \
-            else Content.styled(result.explanation or "(no lines)", MUTED)
         self.query_one("#sample", Static).update(sample)
-
-        task = result.task
-        command = export_command(
-            state.region or "", task.log_group, state.bucket or "", state.prefix,
-            task.from_ms or 0, task.to_ms or 0, state.stream_prefix,
-        )
-        steps: list[Fact] = [("Repeat this export", command)]
-        applied = state.applied
-        if applied is not None:
-            journal = str(applied.journal_path)
-            steps.append(("Journal", journal))
-            steps.append(("Undo the changes", undo_command(journal)))
-        else:
+        steps: list[Fact] = [("Repeat this export", view.repeat)]
+        if view.journal:
+            steps.append(("Journal", view.journal))
+        if view.undo:
+            steps.append(("Undo the changes", view.undo))
+        if not view.journal:
             steps.append(("Journal", "none: the wizard changed nothing"))
         self.query_one("#next-steps", Facts).show(steps)
 
@@ -157,3 +112,6 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
 
     def action_back(self) -> None:
         self.wizard.goto(Step.EXPORT)
+
+    def action_start_over(self) -> None:
+        self.wizard.start_over()

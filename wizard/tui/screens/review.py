@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from wizard.core.cli_equivalent import aws_cli_commands, render
+from wizard.core.cli_equivalent import script
 from wizard.core.plan import Change, Plan
-from wizard.flow import Review, Step
+from wizard.flow import Review, Step, cli_header, save_script
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets import DiffView, FindingsList
 
 
+class ReviewRead(Message, bubble=False):
+    def __init__(self, review: Review) -> None:
+        super().__init__()
+        self.review = review
+
+
 def choices_line(screen: StepScreen) -> Content:
     state = screen.state
+    review = state.review
+    known = review.snapshot.key if review is not None else None
     if state.create_key_alias:
         key = f"new key {state.create_key_alias}"
     elif state.key:
-        key = screen.wizard.key_label(state.key) or state.key
+        key = screen.flow.key_alias(state.region, state.key) or (
+            known.display_name if known is not None and known.exists else state.key
+        )
     else:
         key = "the bucket's current key"
     bucket = f"new bucket {state.bucket}" if state.create_bucket else f"s3://{state.bucket}"
@@ -73,7 +85,11 @@ it did not write); Next stays disabled until you change your choices (Back).
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "toggle_cli", "CLI commands", id="wizard.cli",
-                tooltip="Show or hide the equivalent AWS CLI commands."),
+                tooltip="Show or hide the same changes as an AWS CLI script."),
+        Binding("y", "copy_cli", "Copy script", show=False, id="wizard.copy_cli",
+                tooltip="Copy the AWS CLI script to the clipboard."),
+        Binding("s", "save_cli", "Save script", show=False, id="wizard.save_cli",
+                tooltip="Save the AWS CLI script to a file in the current folder."),
         Binding("enter", "next", "Next", show=False, id="wizard.review_next"),
     ]
 
@@ -96,19 +112,28 @@ it did not write); Next stays disabled until you change your choices (Back).
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.read()
+
+    def resume_work(self) -> None:
+        self.read()  # the choices may have changed since: always the account as it is now
+
+    def read(self) -> None:
+        self.review = None
         for widget_id in ("#blockers", "#cli", "#findings-title", "#changes-title"):
             self.query_one(widget_id).display = False
+        self.query_one("#changes", Vertical).remove_children()
+        self.query_one(FindingsList).show_findings(())
         self.query_one("#banner", Static).update(choices_line(self))
+        self.clear_error()
         self.busy("review", "Reading the bucket, its policy and the key...")
         self.load_review()
 
     @work(thread=True, exit_on_error=False, group="review", exclusive=True)
-    def load_review(self) -> Review:
-        return self.flow.review(self.state.choices())
+    def load_review(self) -> None:
+        self.post_result(ReviewRead(self.flow.review(self.state.choices())))
 
-    def job_done(self, group: str, result: object) -> None:
-        if group == "review" and isinstance(result, Review):
-            self.show_review(result)
+    def on_review_read(self, message: ReviewRead) -> None:
+        self.show_review(message.review)
 
     def job_failed(self, group: str, error: BaseException) -> None:
         super().job_failed(group, error)
@@ -161,6 +186,10 @@ it did not write); Next stays disabled until you change your choices (Back).
             )
         for number, change in enumerate(plan.changes, 1):
             widgets.append(Static(change_title(number, change), classes="change-title"))
+            widgets.extend(
+                Static(Content.styled(f"Note: {note}", MUTED), classes="change-note")
+                for note in change.notes
+            )
             widgets.append(DiffView(change.diff))
         changes.mount_all(widgets)
         self.query_one("#cli", Static).update(self.cli_text(plan))
@@ -171,12 +200,17 @@ it did not write); Next stays disabled until you change your choices (Back).
     def cli_text(self, plan: Plan) -> Content:
         if plan.empty:
             return Content.styled("No AWS CLI commands: nothing to change.", MUTED)
-        region = self.state.region or ""
-        text = render(aws_cli_commands(plan, region))
-        return Content.assemble(
-            ("The same changes with the AWS CLI (KEY_ARN: the new key's ARN)\n\n", "bold"),
-            text.rstrip("\n"),
-        )
+        text = self.cli_script(plan)
+        creates_key = any(c.action.value == "CreateKey" for c in plan.changes)
+        heading = "The same changes as an AWS CLI script"
+        if creates_key:
+            heading += " (KEY_ARN holds the new key's ARN)"
+        heading += " · y: copy · s: save to a file\n\n"
+        return Content.assemble((heading, "bold"), text.rstrip("\n"))
+
+    def cli_script(self, plan: Plan) -> str:
+        state = self.state
+        return script(plan, state.region or "", cli_header(state))
 
     def action_toggle_cli(self) -> None:
         cli = self.query_one("#cli", Static)
@@ -186,12 +220,39 @@ it did not write); Next stays disabled until you change your choices (Back).
             # After the layout that gives the panel its place.
             self.call_after_refresh(scroll.scroll_to_widget, cli, top=True, animate=False)
 
+    def action_copy_cli(self) -> None:
+        if self.review is None or self.review.plan.empty:
+            return
+        self.app.copy_to_clipboard(self.cli_script(self.review.plan))
+        self.notify("The AWS CLI script is on the clipboard.", timeout=4)
+
+    def action_save_cli(self) -> None:
+        if self.review is None or self.review.plan.empty:
+            return
+        try:
+            path = save_script(self.cli_script(self.review.plan), self.state)
+        except OSError as error:
+            self.notify(f"Could not save the script: {error}", severity="error", markup=False)
+            return
+        self.notify(f"Saved: {path} (run it with: bash {path})", timeout=8, markup=False)
+
+    def commands(self) -> Iterable[SystemCommand]:
+        if self.review is not None and not self.review.plan.empty:
+            yield SystemCommand("Show the AWS CLI script", "The same changes as AWS CLI commands",
+                                self.action_toggle_cli)
+            yield SystemCommand("Copy the AWS CLI script", "To the clipboard",
+                                self.action_copy_cli)
+            yield SystemCommand("Save the AWS CLI script", "To a file in the current folder",
+                                self.action_save_cli)
+
     def can_go_next(self) -> bool:
         return self.review is not None and not self.review.plan.blockers and not self.is_busy
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_cli":
             return True if self.review is not None else None
+        if action in ("copy_cli", "save_cli"):
+            return True if self.review is not None and not self.review.plan.empty else None
         return super().check_action(action, parameters)
 
     def action_next(self) -> None:

@@ -23,11 +23,23 @@ class StepIndicator(Widget):
     """
 
     where: reactive[str] = reactive("")
+    # Steps done whatever the current one is (an apply that was made stays ticked on Back).
+    done: reactive[frozenset[Step]] = reactive(frozenset())
 
     def __init__(self, step: Step, where: str = "", *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.step = step
         self.set_reactive(StepIndicator.where, where)
+
+    def refresh_state(self, wizard: object) -> None:
+        """Follow the run: where the wizard works, and what has been done."""
+        self.where = str(getattr(wizard, "subtitle", self.where))
+        state = getattr(wizard, "state", None)
+        applied = bool(state is not None and state.applied_changes)
+        exported = bool(state is not None and state.result is not None)
+        self.done = frozenset(
+            [*([Step.APPLY] if applied else []), *([Step.EXPORT] if exported else [])]
+        )
 
     def render(self) -> Content:
         title = Content.styled(self.step.indicator, "bold $text-accent")
@@ -41,7 +53,7 @@ class StepIndicator(Widget):
         for step in Step:
             if parts:
                 parts.append("  ")
-            if step.value < self.step.value:
+            if step is not self.step and (step.value < self.step.value or step in self.done):
                 parts.append((f"✓ {step.title}", "$text-success"))
             elif step is self.step:
                 parts.append((f"● {step.title}", "bold $text-accent"))
