@@ -6,14 +6,12 @@ and checks both what was printed and (with boto3) what the sandbox now holds.
 
 from __future__ import annotations
 
-import _thread
 import asyncio
 import io
 import json
 import re
-import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +22,14 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
+from textual.pilot import Pilot
 
 from wizard import launch, plain
+from wizard.asking import TerminalAsker
 from wizard.core.requirements import SID_GET_BUCKET_ACL, SID_KEY_USE, SID_PUT_OBJECT
 from wizard.core.validate import normalize_alias
-from wizard.flow import Flow, WizardState
+from wizard.errors import ApplyCancelled
+from wizard.flow import Flow, Step, WizardState
 from wizard.launch import LaunchOptions
 from wizard.plain import PlainWizard, Printer, supports_color, tui_unavailable_reason
 from wizard.sandbox.server import Fault, Sandbox, SandboxConfig
@@ -196,11 +197,11 @@ def run_plain(
     with keyboard() as kb:
         kb.type(keys)
         if during is None:
-            return plain.run(options)
+            return plain.run(options, asker=TerminalAsker())
         driver = threading.Thread(target=during, args=(kb,), daemon=True)
         driver.start()
         try:
-            return plain.run(options)
+            return plain.run(options, asker=TerminalAsker())
         finally:
             driver.join(5)
 
@@ -225,13 +226,14 @@ def test_fresh_setup_ends_with_decrypted_lines(
     text = out.out
     for step in range(1, 8):
         assert f"Step {step} of 7 - " in text
-    assert re.search(r"\[1/\d\] PutKeyPolicy on .* \.\.\. done", text)
+    assert re.search(r"^\[1/\d\] applied: PutKeyPolicy ", text, re.M)
     # One line of status changes; PENDING/RUNNING show when a poll lands before the end.
     assert re.search(r"^export task [\w-]+: (\w+ \d+\.\ds / )*COMPLETED \d+\.\ds$", text, re.M)
     uri = re.search(rf"s3://{NEW_BUCKET}/exportedlogs/[\w-]+/\S+/000000\.gz", text)
     assert uri, text
-    assert "encrypted: aws:kms with arn:aws:kms:" in text
-    sample = text.split("Decrypted sample", 1)[1]
+    assert re.search(r"^  Algorithm +aws:kms$", text, re.M)
+    assert re.search(r"^  KMS key +arn:aws:kms:", text, re.M)
+    sample = text.split("First decrypted lines of", 1)[1]
     assert re.search(r"^\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S", sample, re.M)
     assert "Journal" in text and "aws logs create-export-task" in text
     assert demo.stops == [True]  # type: ignore[attr-defined]
@@ -262,7 +264,7 @@ def test_repair_broken_bucket(demo: Sandbox, capsys: pytest.CaptureFixture[str])
     assert code == 0, out.out + out.err
     text = out.out
     assert "Step 1 of 7" not in text  # the choices come from the bucket
-    assert "Step 4 of 7 - Review" in text and "Error:" in text.split("Step 5", 1)[0]
+    assert "Step 4 of 7 - Review" in text and "ERROR  " in text.split("Step 5", 1)[0]
     assert "s3://demo-broken-exports/exportedlogs/" in text and "000000.gz" in text
 
     after = json.loads(s3.get_bucket_policy(Bucket="demo-broken-exports")["Policy"])
@@ -296,7 +298,7 @@ def test_bad_bucket_name_is_refused_then_a_good_one_accepted(
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
     assert "Destination: a new bucket my-logs-2026, prefix exportedlogs/" in out.out
-    assert "Stopped; nothing was changed." in out.out
+    assert "Stopped.\nNothing was changed." in out.out
     assert account_state(demo) == before
 
 
@@ -309,7 +311,7 @@ def test_ctrl_c_before_apply_changes_nothing(
     out = capsys.readouterr()
     assert code == plain.EXIT_CANCELLED
     assert "Step 4 of 7 - Review" in out.out  # the plan was shown...
-    assert out.out.rstrip().endswith("Cancelled; nothing was changed.")  # ...and not applied
+    assert out.out.rstrip().endswith("Cancelled.\nNothing was changed.")  # ...and not applied
     assert "Traceback" not in out.out + out.err
     assert account_state(demo) == before
     assert demo.stops == [True]  # type: ignore[attr-defined]
@@ -336,8 +338,8 @@ class _Watch(Printer):
         self.needle = needle
         self.seen = threading.Event()
 
-    def write(self, text: str, style: str | None = None) -> None:
-        super().write(text, style)
+    def write(self, text: str, style: str | None = None, end: str = "") -> None:
+        super().write(text, style, end)
         if self.needle in text:
             self.seen.set()
 
@@ -358,7 +360,7 @@ def test_cancel_during_apply_rolls_back(
     flow = Flow(launch.sandbox_session(slow_sandbox))
     before = account_state(slow_sandbox)
     printer = _Watch("[1/")
-    wizard = PlainWizard(flow, sandbox=True, out=printer)
+    wizard = PlainWizard(flow, sandbox=True, ask=TerminalAsker(), out=printer)
     state = _fresh_state(flow)
     plan = flow.review(state.choices()).plan
     assert len(plan.changes) >= 3
@@ -370,61 +372,11 @@ def test_cancel_during_apply_rolls_back(
 
     presser = threading.Thread(target=press_ctrl_c_after_the_first_step, daemon=True)
     presser.start()
-    assert wizard.apply(plan, cancel=cancel) is False
+    with pytest.raises(ApplyCancelled) as cancelled:
+        wizard.apply_plan(plan, cancel)
     presser.join()
-    text = capsys.readouterr().out
-    assert "[1/" in text and "Rolled back" in text
-    assert account_state(slow_sandbox) == before
-
-
-@pytest.fixture
-def sigint_as_in_a_terminal() -> Iterator[None]:
-    """Ctrl+C raises KeyboardInterrupt: a runner that started the tests in the background
-    may have set SIGINT to "ignore", and then interrupt_main() does nothing."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
-@pytest.mark.slow
-@pytest.mark.usefixtures("sigint_as_in_a_terminal")
-def test_ctrl_c_during_apply_in_a_whole_run(
-    monkeypatch: pytest.MonkeyPatch, slow_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A real KeyboardInterrupt in the main thread while the apply worker runs."""
-    assert threading.current_thread() is threading.main_thread()
-    before = account_state(slow_sandbox)
-    real_stop = slow_sandbox.stop
-    monkeypatch.setattr(slow_sandbox, "stop", lambda: None)
-    monkeypatch.setattr(launch, "start_sandbox", lambda options: slow_sandbox)
-    first_step = threading.Event()
-    noticed = threading.Event()  # the main thread took the Ctrl+C
-    original_line = Printer.line
-
-    def line(self: Printer, text: str = "", style: str | None = None, **kw: Any) -> None:
-        original_line(self, text, style, **kw)
-        if text.startswith("Ctrl+C: finishing"):
-            noticed.set()
-        if text.startswith("[1/") and not first_step.is_set():  # the apply worker's thread
-            first_step.set()
-            _thread.interrupt_main()  # what Ctrl+C in a terminal does
-            # The next steps wait until the main thread has seen it (it polls every 0.2 s):
-            # on a loaded machine the rest of the apply could otherwise finish first. And a
-            # Ctrl+C that never arrives fails this step, instead of the run going on to the
-            # export prompts with no more input to read.
-            if not noticed.wait(30):
-                raise AssertionError("the main thread never took the Ctrl+C")
-
-    monkeypatch.setattr(Printer, "line", line)
-    try:
-        code = run_plain(LaunchOptions(demo=True), CHOOSE_DEFAULTS + "y")
-    finally:
-        monkeypatch.setattr(slow_sandbox, "stop", real_stop)
-    out = capsys.readouterr()
-    assert code == plain.EXIT_CANCELLED, out.out + out.err
-    assert "Ctrl+C: finishing the current AWS call, then rolling back" in out.out
-    assert "Rolled back" in out.out and "Step 6 of 7" not in out.out
-    assert "Traceback" not in out.out + out.err
+    assert cancelled.value.restored_everything
+    assert "[1/" in capsys.readouterr().out
     assert account_state(slow_sandbox) == before
 
 
@@ -434,33 +386,58 @@ def test_ctrl_c_during_apply_in_a_whole_run(
 def _plain_choices(sandbox: Sandbox, keys: str) -> WizardState:
     """Drive the plain face to the confirmation, decline, quit: the state it built."""
     flow = Flow(launch.sandbox_session(sandbox))
-    wizard = PlainWizard(flow, sandbox=True, out=Printer(io.StringIO(), color=False))
+    wizard = PlainWizard(
+        flow, sandbox=True, ask=TerminalAsker(), out=Printer(io.StringIO(), color=False)
+    )
     with keyboard() as kb:
         kb.type(keys, "n", DOWN, ENTER)  # don't apply; "Quit without changes"
         assert wizard.run() == 0
     return wizard.state
 
 
-@pytest.mark.slow
-def test_plain_and_tui_make_the_same_plan(demo: Sandbox) -> None:
-    """The TUI commits WizardState the same way (wizard/tui/screens/region, key, bucket.py):
-    key = the option's ARN or the new alias (normalized), bucket = the name, create_bucket,
-    prefix as typed. Equal choices must give equal plans, for defaults and for typed answers."""
+async def _tui_review(demo: Sandbox, drive: Callable[[Pilot[Any]], Awaitable[None]]) -> Any:
+    """The real TUI on the same sandbox, driven by ``drive`` up to Review: (state, review)."""
+    from tests.tui.pilot_helpers import at_step
+    from wizard.tui.app import WizardApp
+    from wizard.tui.connection import Connection
+
     flow = Flow(launch.sandbox_session(demo))
-    default_key = flow.default_key(flow.keys(REGION))
-    assert default_key is not None and default_key.key.arn
+    connection = Connection(flow, flow.identity(), tuple(flow.regions()), "sandbox", True)
+    app = WizardApp(LaunchOptions(demo=True), connection=connection)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot)
+        await at_step(pilot, Step.REVIEW)
+        return app.state
+
+
+@pytest.mark.slow
+async def test_plain_defaults_and_tui_defaults_make_the_same_plan(demo: Sandbox) -> None:
+    """Both real faces, Enter at every step up to Review: the same choices and plan."""
+    from tests.tui.pilot_helpers import at_step
+
+    async def enter_only(pilot: Pilot[Any]) -> None:
+        for step in (Step.REGION, Step.KEY, Step.BUCKET):
+            await at_step(pilot, step)
+            await pilot.press("enter")
+        await pilot.press("enter")  # the new bucket's name, as suggested
+
+    # questionary runs its own event loop: give it a thread of its own.
+    plain_state = await asyncio.to_thread(_plain_choices, demo, CHOOSE_DEFAULTS)
+    tui_state = await _tui_review(demo, enter_only)
+    assert plain_state.review is not None and tui_state.review is not None
+    assert tui_state.choices() == plain_state.choices()
+    assert tui_state.review.plan == plain_state.review.plan
+
+
+@pytest.mark.slow
+async def test_plain_and_tui_given_the_same_answers_make_the_same_plan(demo: Sandbox) -> None:
+    """Typed answers in both real faces: a new key "team-exports", the existing bucket
+    demo-sse-s3, the prefix app/logs."""
+    from tests.tui.pilot_helpers import at_step, highlight, type_into
+    from wizard.tui.widgets.option_lists import BUCKET_PREFIX, CREATE_ID
+
+    flow = Flow(launch.sandbox_session(demo))
     buckets = [b.name for b in flow.buckets(REGION)]
-
-    # 1. Every default: the session's region, the first usable key, a new suggested bucket.
-    plain_state = _plain_choices(demo, CHOOSE_DEFAULTS)
-    tui_state = WizardState(region=flow.default_region, prefix="exportedlogs", window="24h")
-    tui_state.key, tui_state.create_key_alias = default_key.key.arn, None
-    tui_state.bucket, tui_state.create_bucket = flow.suggested_bucket(REGION), True
-    assert plain_state.choices() == tui_state.choices()
-    assert plain_state.review is not None
-    assert plain_state.review.plan == flow.review(tui_state.choices()).plan
-
-    # 2. Typed answers: a new key "team-exports", the existing demo-sse-s3, prefix app/logs.
     downs = DOWN * (1 + buckets.index("demo-sse-s3"))  # "Create a new bucket" comes first
     typed = (
         ENTER  # region
@@ -468,44 +445,30 @@ def test_plain_and_tui_make_the_same_plan(demo: Sandbox) -> None:
         + downs + ENTER  # the bucket
         + CTRL_U + "app/logs" + ENTER  # prefix
     )
-    plain_state = _plain_choices(demo, typed)
-    tui_state = WizardState(region=REGION, prefix="exportedlogs", window="24h")
-    tui_state.key, tui_state.create_key_alias = None, normalize_alias("team-exports")
-    tui_state.bucket, tui_state.create_bucket = "demo-sse-s3", False
-    tui_state.prefix = "app/logs"
-    assert plain_state.choices() == tui_state.choices()
-    assert plain_state.review is not None
-    plan = flow.review(tui_state.choices()).plan
-    assert plain_state.review.plan == plan
-    assert [c.action.value for c in plan.changes][:3] == [
+
+    async def type_the_answers(pilot: Pilot[Any]) -> None:
+        await at_step(pilot, Step.REGION)
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        await highlight(pilot, "#keys", CREATE_ID)
+        await pilot.press("enter")
+        await type_into(pilot, "#alias", "team-exports")
+        await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await highlight(pilot, "#buckets", BUCKET_PREFIX + "demo-sse-s3")
+        await type_into(pilot, "#prefix", "app/logs")
+        await pilot.press("enter")
+
+    plain_state = await asyncio.to_thread(_plain_choices, demo, typed)
+    tui_state = await _tui_review(demo, type_the_answers)
+    assert plain_state.review is not None and tui_state.review is not None
+    assert tui_state.choices() == plain_state.choices()
+    assert plain_state.choices().create_key_alias == normalize_alias("team-exports")
+    assert (plain_state.bucket, plain_state.prefix) == ("demo-sse-s3", "app/logs")
+    assert tui_state.review.plan == plain_state.review.plan
+    assert [c.action.value for c in plain_state.review.plan.changes][:3] == [
         "CreateKey", "EnableKeyRotation", "CreateAlias"
     ]
-
-
-@pytest.mark.slow
-async def test_plain_defaults_and_tui_defaults_make_the_same_plan(demo: Sandbox) -> None:
-    """Both real faces, Enter at every step up to Review: the same choices and plan."""
-    from wizard.tui.app import WizardApp
-    from wizard.tui.connection import Connection
-
-    # questionary runs its own event loop: give it a thread of its own.
-    plain_state = await asyncio.to_thread(_plain_choices, demo, CHOOSE_DEFAULTS)
-    flow = Flow(launch.sandbox_session(demo))
-    connection = Connection(flow, flow.identity(), tuple(flow.regions()), "sandbox", True)
-    app = WizardApp(LaunchOptions(demo=True), connection=connection)
-    async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(10):  # region, key, bucket, bucket name: one Enter each, then Review
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            if app.state.review is not None:
-                break
-            await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        tui_review = app.state.review
-    assert tui_review is not None, "the TUI did not reach Review with Enter alone"
-    assert plain_state.review is not None
-    assert app.state.choices() == plain_state.choices()
-    assert tui_review.plan == plain_state.review.plan
 
 
 # ------------------------------------------------------------------------------ errors
@@ -523,7 +486,7 @@ def test_failed_apply_step_is_explained_and_rolled_back(
         code = run_plain(LaunchOptions(demo=True), CHOOSE_DEFAULTS + "y")
         out = capsys.readouterr()
         assert code == 2, out.out + out.err
-        assert re.search(r"\[6/6\] PutBucketPolicy on .* \.\.\. failed", out.out)
+        assert re.search(r"^\[6/6\] failed: PutBucketPolicy ", out.out, re.M)
         assert "rolled back" in out.out and "The account is as it was before." in out.err
         errors = [line for line in out.err.splitlines() if line.startswith("Error: ")]
         assert len(errors) == 1 and "PutBucketPolicy" in errors[0], out.err

@@ -47,7 +47,16 @@ from wizard.errors import (
     UsageError,
     WizardError,
 )
-from wizard.flow import PROPAGATION_WAIT, BusyChoice, Flow, PropagationWait, Review
+from wizard.flow import (
+    PROPAGATION_WAIT,
+    BusyChoice,
+    Flow,
+    PropagationWait,
+    Review,
+    WizardState,
+    result_view,
+    undo_command,
+)
 from wizard.render import Line
 from wizard.terminal import supports_color
 
@@ -332,11 +341,10 @@ def run_apply(args: argparse.Namespace) -> int:
             f"Apply {count(number, 'change')} to account {identity.account} in {choices.region}?",
             args.yes,
         )
-        position = {id(c): i for i, c in enumerate(plan.changes, 1)}
+        position = {id(c): str(i) for i, c in enumerate(plan.changes, 1)}
 
         def progress(step: StepResult) -> None:
-            err(f"[{position.get(id(step.change), '+')}/{number}] {step.status.value}: "
-                f"{step.change.action.value} {step.change.target}: {step.message}")
+            err(render.apply_step(position.get(id(step.change), "+"), number, step).text)
 
         result = in_worker(
             lambda stop: flow.apply(plan, progress, stop, on_notice=err, lock=lock), cancel
@@ -371,7 +379,7 @@ def run_apply(args: argparse.Namespace) -> int:
         if result.key_arn:
             out(f"New key: {result.key_arn}")
         out(f"Journal: {result.journal_path}")
-        out(f"Undo with: {render.undo_command(result.journal_path)}")
+        out(f"Undo with: {undo_command(result.journal_path)}")
     return EXIT_OK
 
 
@@ -517,7 +525,9 @@ def run_test_export(args: argparse.Namespace) -> int:
     if args.json:
         print_json(export_json(result))
     else:
-        show(render.export_result(result))
+        state = WizardState(region=request.region, bucket=request.bucket, prefix=request.prefix,
+                            stream_prefix=request.stream_prefix)
+        show(render.result(result_view(state, result, sandbox=False)))
     return EXIT_OK if result.succeeded else EXIT_FINDINGS
 
 

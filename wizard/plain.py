@@ -1,76 +1,72 @@
 """The plain face: the same wizard, line by line, for terminals where a full-screen app is not.
 
 Serial consoles, screen readers, CI logs, narrow panes and pasted transcripts get the same
-steps, checks, previews and safety as the TUI: questionary prompts (select lists, validated
-text, an explicit confirmation) and plain text output that reads top to bottom. Colour is
-used only on a terminal that supports it, and never carries meaning on its own.
+steps, checks, previews and safety as the TUI. The flow (wizard.flow) decides everything: the
+order of the steps, the defaults, what an answer may be, what to do when another export is
+active, what the result says. This module only asks (wizard.asking: questionary prompts on a
+terminal, numbered lines from piped input) and prints (wizard.render's lines, coloured only on
+a terminal that wants it; colour never carries meaning on its own).
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
-from enum import Enum
-from typing import Any, TextIO, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-import questionary
-
-from wizard import launch
-from wizard.aws import apply as aws_apply
-from wizard.aws import export as aws_export
-from wizard.core import doctor
-from wizard.core.cli_equivalent import export_command
-from wizard.core.outcomes import RollbackReport, StepStatus
-from wizard.core.plan import Change, Plan
+from wizard import launch, render
+from wizard.asking import Asker, EndOfInput, LineAsker, Option, TerminalAsker
+from wizard.core.outcomes import RollbackReport
+from wizard.core.plan import Plan
 from wizard.core.presets import DEFAULT_SAMPLE_LINES
 from wizard.core.state import KEY_MANAGER_AWS, ExportTaskInfo
-from wizard.core.text import count
-from wizard.core.validate import (
-    alias_problem,
-    bucket_name_problem,
-    normalize_alias,
-    parse_duration_ms,
-    prefix_problem,
-)
+from wizard.core.validate import bucket_name_problem, normalize_alias, prefix_problem
 from wizard.errors import (
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_NO_INPUT,
+    EXIT_OK,
     ApplyCancelled,
     ApplyError,
     Cancelled,
     DriftError,
     ExportBusy,
+    UsageError,
     WizardError,
 )
-from wizard.flow import PROPAGATION_WAIT, Flow, Review, Step, WizardState
+from wizard.flow import (
+    CONFIRM_WORD,
+    PROPAGATION_WAIT,
+    BusyChoice,
+    Flow,
+    Review,
+    Step,
+    WizardState,
+    confirmed,
+    farewell,
+    next_step,
+    result_view,
+    undo_command,
+    window_problem,
+)
+from wizard.render import Line
 from wizard.terminal import COMMANDS_HINT as COMMANDS_HINT  # re-exported for callers
 from wizard.terminal import _isatty, supports_color
 from wizard.terminal import tui_unavailable_reason as tui_unavailable_reason
 
-EXIT_CANCELLED = 130  # the shell's code for a program ended by Ctrl+C (128 + SIGINT)
-CANCELLED_NOTHING_CHANGED = "Cancelled; nothing was changed."
-CANCELLED_NO_INPUT = "Input ended; nothing was changed."
+if TYPE_CHECKING:
+    from wizard.aws.apply import ApplyResult, StepResult
+    from wizard.aws.export import ExportRequest
+
+EXIT_CANCELLED = EXIT_INTERRUPTED
+NOTHING_CHANGED = "Nothing was changed."
 
 _CREATE = "\0create"  # the select value of "create a new ..." (no key ARN or bucket looks like it)
 _T = TypeVar("_T")
-
-
-# Terminal checks live in wizard.terminal so the TUI can start without questionary.
-
-
-_STYLES = {
-    "header": "1",
-    "error": "31",
-    "warning": "33",
-    "ok": "32",
-    "dim": "2",
-    "add": "32",
-    "remove": "31",
-    "hunk": "36",
-}
 
 
 class Printer:
@@ -79,7 +75,7 @@ class Printer:
     def __init__(self, stream: TextIO | None = None, color: bool | None = None) -> None:
         self._stream = stream
         self._color = color
-        self._lock = threading.Lock()  # the apply worker prints progress too
+        self._lock = threading.Lock()
 
     @property
     def stream(self) -> TextIO:
@@ -91,14 +87,9 @@ class Printer:
             self._color = supports_color(self.stream, os.environ)
         return self._color
 
-    def styled(self, text: str, style: str | None) -> str:
-        if not style or not self.color or not text:
-            return text
-        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
-
-    def write(self, text: str, style: str | None = None) -> None:
-        with self._lock:
-            self.stream.write(self.styled(text, style))
+    def write(self, text: str, style: str | None = None, end: str = "") -> None:
+        with self._lock:  # a whole line at once: the worker threads print progress too
+            self.stream.write(render.paint(Line(text, style), self.color) + end)
             self.stream.flush()
 
     @property
@@ -120,26 +111,16 @@ class Printer:
                 break_long_words=False,  # ARNs, URIs and names stay whole
                 break_on_hyphens=False,
             )
-        self.write(text, style)
-        self.write("\n")
+        self.write(text, style, end="\n")
+
+    def lines(self, lines: Iterable[Line], *, wrap: bool = True) -> None:
+        for line in lines:
+            self.line(line.text, line.style, wrap=wrap and not line.verbatim)
 
     def header(self, step: Step) -> None:
         self.line()
-        self.line(step.indicator, "header")
+        self.line(step.indicator, "bold")
         self.line("-" * len(step.indicator))
-
-    def diff(self, text: str, indent: str = "    ") -> None:
-        for raw in text.splitlines():
-            style = None
-            if raw.startswith(("+++", "---")):
-                style = "dim"
-            elif raw.startswith("+"):
-                style = "add"
-            elif raw.startswith("-"):
-                style = "remove"
-            elif raw.startswith("@@"):
-                style = "hunk"
-            self.line(indent + raw, style, wrap=False)
 
     def error(self, error: WizardError) -> None:
         # One line and the fix: an expected failure never shows a traceback.
@@ -148,156 +129,112 @@ class Printer:
         if error.fix:
             text += f"\nFix: {error.fix}"
         with self._lock:
-            stream.write(self.styled(text, "error") + "\n")
+            stream.write(render.paint(Line(text, "error"), self.color) + "\n")
             stream.flush()
 
 
-# ------------------------------------------------------------------------------ prompts
+class _Ended(Exception):
+    """The run ends here with ``code`` (what to say was said already)."""
 
-
-class Phase(Enum):
-    CHOOSING = "choosing"  # nothing has been changed yet
-    APPLYING = "applying"
-    APPLIED = "applied"  # changes are in place (or there were none to make)
-
-
-def _bool_or_message(problem: str | None) -> bool | str:
-    return True if problem is None else problem
-
-
-def _duration_problem(text: str) -> str | None:
-    try:
-        parse_duration_ms(text)
-    except ValueError as error:
-        return str(error)
-    return None
-
-
-def _size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 class PlainWizard:
-    """One plain-mode run over a Flow: prompts on the app session, output through a Printer."""
+    """One plain-mode run over a Flow: questions through an Asker, output through a Printer."""
 
-    def __init__(self, flow: Flow, *, sandbox: bool, out: Printer | None = None) -> None:
+    def __init__(
+        self, flow: Flow, *, sandbox: bool, ask: Asker, out: Printer | None = None
+    ) -> None:
         self.flow = flow
         self.sandbox = sandbox
+        self.ask = ask
         self.out = out or Printer()
-        self.phase = Phase.CHOOSING
         self.state = WizardState()
+        self._steps: dict[Step, Callable[[], Step | None]] = {
+            Step.REGION: self.choose_region,
+            Step.KEY: self.choose_key,
+            Step.BUCKET: self.choose_bucket,
+            Step.REVIEW: self.review,
+            Step.APPLY: self.apply,
+            Step.EXPORT: self.export,
+            Step.RESULT: self.result,
+        }
 
     # Entry ------------------------------------------------------------------------------
     def run(self, repair: str | None = None) -> int:
         try:
-            return self._run(repair)
+            step: Step | None = Step.REGION
+            if repair:
+                self.state = self.repair(repair)
+                step = Step.REVIEW
+            while step is not None:
+                step = self._steps[step]()
+            result = self.state.result
+            return EXIT_OK if result is None or result.succeeded else EXIT_FINDINGS
+        except _Ended as ended:
+            return ended.code
         except KeyboardInterrupt:
-            return self._interrupted()
-        except EOFError:  # Ctrl+D, or the end of piped input: nobody is left to answer
-            return self._interrupted(CANCELLED_NO_INPUT)
+            return self._end("Cancelled.", EXIT_INTERRUPTED)
+        except (EndOfInput, EOFError):  # the end of piped input, or Ctrl+D at a prompt
+            return self._end("The input ended before every question was answered.",
+                             EXIT_NO_INPUT)
         except WizardError as error:
             self.out.error(error)
-            if isinstance(error, ApplyError):
-                self._say_report(error.report)
-                if not error.restored_everything:
-                    self._say_journal(error.journal_path)
-            return error.exit_code
+            return self._end("", error.exit_code)
 
-    def _run(self, repair: str | None) -> int:
-        if repair:
-            self.state = self.repair(repair)
-        else:
-            self.state = self.choose(WizardState())
-        while True:
-            review = self.review(self.state)
-            decision = self.decide(review)
-            if decision == "quit":
-                self.out.line("Stopped; nothing was changed.")
-                return 0
-            if decision == "back":
-                self.state = self.choose(self.state)  # every answer so far is the default
-                continue
-            self.phase = Phase.APPLYING
-            try:
-                applied = self.apply(review.plan)
-            except DriftError as error:
-                # Someone changed a target since the preview: nothing was overwritten and the
-                # earlier steps were rolled back. Show the plan for what is there now.
-                self.out.error(error)
-                self._say_report(error.report)
-                if error.restored_everything:
-                    self.phase = Phase.CHOOSING
-                self.out.line("Reviewing again with the current state.")
-                continue
-            if not applied:
-                return EXIT_CANCELLED
-            break
-        self.phase = Phase.APPLIED
-        return self.export()
+    def _end(self, first: str, code: int) -> int:
+        """What was changed (journal, undo) whichever way the run ends."""
+        if first:
+            self.out.line()
+            self.out.line(first)
+        said = farewell(self.state, sandbox=self.sandbox)
+        for text in said:
+            self.out.line(text, wrap=False)
+        if not self.state.applied_changes and NOTHING_CHANGED not in said:
+            self.out.line(NOTHING_CHANGED)
+        return code
 
-    def _interrupted(self, message: str = CANCELLED_NOTHING_CHANGED) -> int:
-        self.out.line()
-        if self.phase is Phase.CHOOSING:
-            self.out.line(message)
-        else:
-            self.out.line("Cancelled. The changes already applied stay in place.")
-            self._say_journal()
-        return EXIT_CANCELLED
+    def _next(self, current: Step) -> Step | None:
+        return next_step(self.state, current)
 
-    def _say_report(self, report: RollbackReport | None) -> None:
+    def _say_rollback(self, report: RollbackReport | None) -> None:
         """What remains after a rollback, with the commands that finish it by hand."""
-        for step in report.remaining if report is not None else ():
-            self.out.line(f"Remains: {step.message}", "error")
-            for command in step.manual:
-                self.out.line(f"    {command}", wrap=False)
-
-    def _say_journal(self, path: object | None = None) -> None:
-        if path is None and self.state.applied is not None:
-            path = self.state.applied.journal_path
-        if path is None:
-            return
-        self.out.line(f"Journal of the changes: {path}", wrap=False)
-        if not self.sandbox:  # the sandbox forgets everything when it stops
-            undo = f"cwl-export-wizard undo {shlex.quote(str(path))}"
-            self.out.line(f"To undo them: {undo}", wrap=False)
+        self.out.lines(render.remaining(report))
 
     # Steps 1-3 ---------------------------------------------------------------------------
-    def choose(self, state: WizardState) -> WizardState:
-        """Steps 1 to 3; the answers in ``state`` (if any) are the defaults."""
+    def choose_region(self) -> Step | None:
         self.out.header(Step.REGION)
         self._say_identity()
         regions = self.flow.regions()
-        default_region = state.region if state.region in regions else self.flow.default_region
-        region = questionary.select(
+        state = self.state
+        default = state.region if state.region in regions else self.flow.default_region
+        region = self.ask.select(
             "Region of the log groups and the bucket:",
-            choices=regions,
-            default=default_region if default_region in regions else None,
-        ).unsafe_ask()
-        if region != state.region:
-            # Keys and buckets are per region: earlier picks no longer apply.
-            state = WizardState(prefix=state.prefix, window=state.window)
-        state.region = region
-        self.choose_key(state)
-        self.choose_bucket(state)
-        return state
+            [Option(r, r) for r in regions],
+            default if default in regions else None,
+        )
+        self.state = state.for_region(region)
+        return self._next(Step.REGION)
 
     def _say_identity(self) -> None:
         identity = self.flow.identity()
         where = "the sandbox (nothing real is touched)" if self.sandbox else "AWS"
         self.out.line(f"Signed in to {where} as {identity.arn} (account {identity.account}).")
 
-    def choose_key(self, state: WizardState) -> None:
+    @property
+    def region(self) -> str:
+        return self.state.region or self.flow.default_region
+
+    def choose_key(self) -> Step | None:
         self.out.header(Step.KEY)
-        region = state.region or self.flow.default_region
-        options = self.flow.keys(region)
+        state, region = self.state, self.region
+        listed = self.flow.keys(region)
         suggested = state.create_key_alias or self.flow.suggested_alias(region)
-        choices = [questionary.Choice(f"Create a new customer managed key ({suggested})", _CREATE)]
+        options = [Option(f"Create a new customer managed key ({suggested})", _CREATE)]
         unusable: list[tuple[str, str]] = []
-        for option in options:
+        for option in listed:
             key = option.key
             # Short titles: a select list cuts long lines at the terminal's width.
             title = key.display_name
@@ -307,82 +244,69 @@ class PlainWizard:
             reason = None if option.usable else (option.reason or "not usable for exports")
             if reason:
                 unusable.append((key.display_name, reason))
-            choices.append(questionary.Choice(title, key.arn or key.reference, disabled=reason))
+            options.append(Option(title, key.arn or key.reference, disabled=reason))
         self._say_unusable("Keys that cannot encrypt exports", unusable)
-        usable = {c.value for c in choices if not c.disabled}
-        default: str = _CREATE
+        usable = {o.value for o in options if o.disabled is None}
         if state.create_key_alias:
-            pass
-        elif state.key is not None and state.key in usable:
+            default = _CREATE
+        elif state.key in usable:
             default = state.key
         else:
-            first = self.flow.default_key(options)
+            first = self.flow.default_key(listed)
             default = first.key.arn if first is not None and first.key.arn else _CREATE
-        answer = questionary.select(
-            "KMS key that encrypts the exported logs:", choices=choices, default=default
-        ).unsafe_ask()
+        answer = self.ask.select("KMS key that encrypts the exported logs:", options, default)
         if answer != _CREATE:
             state.key, state.create_key_alias = answer, None
-            return
-
-        def validate(text: str) -> bool | str:
-            problem = alias_problem(text)
-            if problem is None and self.flow.alias_taken(region, normalize_alias(text)):
-                problem = (
-                    f"{normalize_alias(text)} already exists in {region}: "
-                    "select that key in the list, or choose another alias."
-                )
-            return _bool_or_message(problem)
-
-        alias = questionary.text(
-            "Alias for the new key:", default=suggested, validate=validate
-        ).unsafe_ask()
+            return self._next(Step.KEY)
+        alias = self.ask.text(
+            "Alias for the new key:", suggested,
+            validate=lambda text: self.flow.alias_problem(region, text),
+        )
         state.key, state.create_key_alias = None, normalize_alias(alias)
+        return self._next(Step.KEY)
 
-    def choose_bucket(self, state: WizardState) -> None:
+    def choose_bucket(self) -> Step | None:
         self.out.header(Step.BUCKET)
-        region = state.region or self.flow.default_region
-        options = self.flow.buckets(region)
+        state, region = self.state, self.region
+        listed = self.flow.buckets(region)
         suggested = (
             state.bucket if state.create_bucket and state.bucket
             else self.flow.suggested_bucket(region)
         )
-        choices = [questionary.Choice(f"Create a new bucket ({suggested})", _CREATE)]
+        options = [Option(f"Create a new bucket ({suggested})", _CREATE)]
         unusable = []
-        for option in options:
+        for option in listed:
             reason = None if option.usable else (option.reason or "not usable")
             if reason:
                 unusable.append((option.name, reason))
-            choices.append(questionary.Choice(option.name, option.name, disabled=reason))
+            options.append(Option(option.name, option.name, disabled=reason))
         self._say_unusable("Buckets that cannot receive these exports", unusable)
-        usable = {c.value for c in choices if not c.disabled}
+        usable = {o.value for o in options if o.disabled is None}
         default = state.bucket if not state.create_bucket and state.bucket in usable else _CREATE
-        answer = questionary.select(
-            "S3 bucket the logs are exported to:", choices=choices, default=default
-        ).unsafe_ask()
+        answer = self.ask.select("S3 bucket the logs are exported to:", options, default)
         if answer == _CREATE:
-            state.bucket = questionary.text(
-                "Name of the new bucket:",
-                default=suggested,
-                validate=self._validate_new_bucket,
+            state.bucket = self.ask.text(
+                "Name of the new bucket:", suggested, validate=self._new_bucket_problem,
                 # The availability check asks S3: only when the name is submitted.
-                validate_while_typing=False,
-            ).unsafe_ask()
+                check_while_typing=False,
+            )
             state.create_bucket = True
         else:
             state.bucket, state.create_bucket = answer, False
-            try:
-                health = self.flow.bucket_health(region, answer, state.key)
-            except WizardError as error:  # the review reads the bucket again and explains
-                self.out.line(f"Could not check {answer} yet: {error.message}")
-            else:
-                verdict = "ready" if health.healthy else f"{health.summary} (see the review)"
-                self.out.line(f"{answer}: {health.encryption}; {verdict}.")
-        state.prefix = questionary.text(
-            "Prefix (folder) for the exported objects:",
-            default=state.prefix,
-            validate=lambda text: _bool_or_message(prefix_problem(text)),
-        ).unsafe_ask()
+            self._say_health(answer)
+        state.prefix = self.ask.text(
+            "Prefix (folder) for the exported objects:", state.prefix, validate=prefix_problem
+        )
+        return self._next(Step.BUCKET)
+
+    def _say_health(self, bucket: str) -> None:
+        try:
+            health = self.flow.bucket_health(self.region, bucket, self.state.key)
+        except WizardError as error:  # the review reads the bucket again and explains
+            self.out.line(f"Could not check {bucket} yet: {error.message}")
+            return
+        verdict = "ready" if health.healthy else f"{health.summary} (see the review)"
+        self.out.line(f"{bucket}: {health.encryption}; {verdict}.")
 
     def _say_unusable(self, heading: str, items: list[tuple[str, str]]) -> None:
         """Why some entries are greyed out, as whole lines: the list itself is cut at the
@@ -393,20 +317,20 @@ class PlainWizard:
         for name, reason in items:
             self.out.line(f"  {name}: {reason}", "dim")
 
-    def _validate_new_bucket(self, name: str) -> bool | str:
+    def _new_bucket_problem(self, name: str) -> str | None:
         problem = bucket_name_problem(name)
         if problem is None:
             try:
                 problem = self.flow.bucket_availability(name)
             except WizardError as error:
-                problem = str(error)
-        return _bool_or_message(problem)
+                problem = error.message
+        return problem
 
     # Repair ------------------------------------------------------------------------------
     def repair(self, bucket: str) -> WizardState:
         problem = bucket_name_problem(bucket)
         if problem is not None:
-            raise WizardError(f"--repair {bucket}: {problem}", "Give the name of an S3 bucket.")
+            raise UsageError(f"--repair {bucket}: {problem}", "Give the name of an S3 bucket.")
         self.out.line(f"Repairing s3://{bucket}: steps 1 to 3 are read from the bucket.")
         self._say_identity()
         state = self.flow.repair_state(bucket)
@@ -419,8 +343,9 @@ class PlainWizard:
         return state
 
     # Step 4 ------------------------------------------------------------------------------
-    def review(self, state: WizardState) -> Review:
+    def review(self) -> Step | None:
         self.out.header(Step.REVIEW)
+        state = self.state
         review = self.flow.review(state.choices())
         state.review = review
         snap = review.snapshot
@@ -432,147 +357,110 @@ class PlainWizard:
             key = state.key or "the bucket's key"
         bucket = f"a new bucket {state.bucket}" if state.create_bucket else f"s3://{state.bucket}"
         self.out.line(f"Destination: {bucket}, prefix {state.prefix}/, key {key}, {state.region}.")
-        self.show_findings(review.findings)
-        self.show_plan(review.plan)
-        return review
-
-    def show_findings(self, findings: tuple[doctor.Finding, ...]) -> None:
-        if not findings:
-            self.out.line("Checks: no problems found.", "ok")
-            return
-        self.out.line(f"Checks: {count(len(findings), 'finding')}.")
-        for finding in findings:
-            label = finding.severity.value.capitalize()
-            style = {"error": "error", "warning": "warning"}.get(finding.severity.value)
-            self.out.line(f"  {label}: {finding.message} [{finding.code}]", style)
-            if finding.aws_error:
-                self.out.line(f"    AWS would say: {finding.aws_error}")
-            for statement in finding.statements:
-                self.out.line(f"    Involves: {statement}")
-            self.out.line(f"    Fix: {finding.fix}")
-
-    def show_plan(self, plan: Plan) -> None:
-        if plan.empty:
-            self.out.line("Plan: nothing to change.", "ok")
+        self.out.line()
+        if review.findings:
+            self.out.lines(render.findings(review.findings))
         else:
-            self.out.line(f"Plan: {count(len(plan.changes), 'change')}, in this order.")
-            for number, change in enumerate(plan.changes, 1):
-                self.out.line(f"  {number}. {change.summary}")
-                self.out.line(f"     {change.action.value} on {change.target}", "dim")
-                if change.diff:
-                    self.out.diff(change.diff, indent="     ")
-        for blocker in plan.blockers:
-            self.out.line(f"  Blocked: {blocker}", "error")
-        if plan.blockers:
-            self.out.line(
-                "  The plan alone cannot make exports work: resolve the blocked items "
-                "(or change your choices) first."
-            )
+            self.out.line("Checks: no problems found.", "ok")
+        self.out.line()
+        self.out.lines(render.plan(review.plan))
+        return self.decide(review)
 
-    def decide(self, review: Review) -> str:
-        """"apply" (also: nothing to apply), "back" or "quit"."""
+    def decide(self, review: Review) -> Step | None:
+        """Apply (or, with nothing to apply, the test export), change the choices, or quit."""
         plan = review.plan
+        back = Option("Change my choices (each answer so far is the default)", "back")
+        quit_ = Option("Quit without changes", "quit")
+        if plan.empty and review.healthy:
+            return self._next(Step.REVIEW)
         if plan.empty:
-            if review.healthy and not plan.blockers:
-                return "apply"
-            return questionary.select(
+            answer = self.ask.select(
                 "The wizard has nothing it may change that fixes this. What now?",
-                choices=[
-                    questionary.Choice("Change my choices", "back"),
-                    questionary.Choice("Run the test export anyway", "apply"),
-                    questionary.Choice("Quit", "quit"),
-                ],
-            ).unsafe_ask()
-        if plan.blockers:
+                [back, Option("Run the test export anyway", "go"), quit_], "back",
+            )
+        elif plan.blockers:
             # apply refuses a plan with blockers: the choices (or the account) must change first.
-            return questionary.select(
-                "The plan is blocked. What now?",
-                choices=[
-                    questionary.Choice("Change my choices", "back"),
-                    questionary.Choice("Quit without changes", "quit"),
-                ],
-            ).unsafe_ask()
-        number = len(plan.changes)
+            answer = self.ask.select("The plan is blocked. What now?", [back, quit_], "back")
+        elif self._approved(review):
+            answer = "go"
+        else:
+            self.out.line("Not applied.")
+            answer = self.ask.select("What now?", [back, quit_], "back")
+        if answer == "go":
+            return self._next(Step.REVIEW)
+        if answer == "back":
+            return Step.REGION
+        raise _Ended(self._end("Stopped.", EXIT_OK))
+
+    def _approved(self, review: Review) -> bool:
+        number = len(review.plan.changes)
         these = "this change" if number == 1 else f"these {number} changes"
         if self.sandbox:
-            approved = questionary.confirm(
-                f"Apply {these} to the sandbox?", default=False
-            ).unsafe_ask()
-        else:
-            identity = review.snapshot.identity
-            typed = questionary.text(
-                f"Type apply to make {these} in account {identity.account}, "
-                f"{review.snapshot.region} (anything else: don't):"
-            ).unsafe_ask()
-            approved = typed.strip() == "apply"
-        if approved:
-            return "apply"
-        self.out.line("Not applied; nothing was changed.")
-        return questionary.select(
-            "What now?",
-            choices=[
-                questionary.Choice("Change my choices", "back"),
-                questionary.Choice("Quit without changes", "quit"),
-            ],
-        ).unsafe_ask()
+            return self.ask.confirm(f"Apply {these} to the sandbox?", default=False)
+        typed = self.ask.text(
+            f"Type {CONFIRM_WORD} to make {these} in account {review.snapshot.identity.account}, "
+            f"{review.snapshot.region} (anything else: don't):",
+            "",
+        )
+        return confirmed(typed)
 
     # Step 5 ------------------------------------------------------------------------------
-    def apply(self, plan: Plan, cancel: threading.Event | None = None) -> bool:
-        """Apply in a worker thread. True: the changes are in place (or none were needed).
-
-        False: cancelled. Ctrl+C (or ``cancel`` set by another thread) lets the current AWS
-        call finish, then the apply layer rolls back what it did.
-        """
+    def apply(self) -> Step | None:
+        """Apply in a worker thread; Ctrl+C lets the current AWS call finish, then the apply
+        layer rolls back what it did."""
         self.out.header(Step.APPLY)
-        if plan.empty:
-            self.out.line("Nothing to apply: the destination is ready.")
-            return True
+        review = self.state.review
+        assert review is not None
+        plan = review.plan
+        cancel = threading.Event()
+        try:
+            self.state.applied = self.apply_plan(plan, cancel)
+        except DriftError as error:
+            # Someone changed a target since the preview: nothing was overwritten and the
+            # earlier steps were rolled back. Show the plan for what is there now.
+            self.out.error(error)
+            self._say_rollback(error.report)
+            self.out.line("Reviewing again with the current state.")
+            return Step.REVIEW
+        except ApplyError as error:  # cancelled, or a step failed: rolled back
+            if isinstance(error, ApplyCancelled):
+                self.out.line(error.message)
+            else:
+                self.out.error(error)
+            self._say_rollback(error.report)
+            code = EXIT_INTERRUPTED if isinstance(error, ApplyCancelled) else error.exit_code
+            if error.restored_everything:
+                raise _Ended(self._end("Rolled back: the destination is as it was before.",
+                                       code)) from None
+            self.out.line("Some changes could not be rolled back (above).", "error")
+            self.out.line(f"Journal of the changes: {error.journal_path}", wrap=False)
+            if not self.sandbox:
+                self.out.line(f"After dealing with them: {undo_command(error.journal_path)}",
+                              wrap=False)
+            raise _Ended(code) from None
+        if cancel.is_set():
+            raise _Ended(self._end("Every change had been made before Ctrl+C took effect.",
+                                   EXIT_INTERRUPTED))
+        self.out.line("Applied.", "ok")
+        return self._next(Step.APPLY)
+
+    def apply_plan(self, plan: Plan, cancel: threading.Event | None = None) -> ApplyResult:
+        """The apply's result; raises ApplyCancelled when ``cancel`` (or Ctrl+C) stopped it."""
         cancel = cancel or threading.Event()
         total = len(plan.changes)
+        position = {id(c): str(i) for i, c in enumerate(plan.changes, 1)}
 
-        def on_step(step: aws_apply.StepResult) -> None:
-            number = _index_of(plan.changes, step.change) + 1
-            word = {
-                StepStatus.APPLIED: "done",
-                StepStatus.UNCHANGED: "already in place",
-            }.get(step.status, step.status.value)
-            shown = step.message and step.status is not StepStatus.APPLIED
-            message = f" ({step.message})" if shown else ""
-            style = (
-                "error"
-                if step.status in (StepStatus.FAILED, StepStatus.NOT_ROLLED_BACK)
-                else None
-            )
-            self.out.line(
-                f"[{number}/{total}] {step.change.action.value} on {step.change.target} ... "
-                f"{word}{message}",
-                style,
-            )
+        def on_step(step: StepResult) -> None:
+            self.out.lines([render.apply_step(position.get(id(step.change), "+"), total, step)],
+                           wrap=False)
 
         self.out.line("Applying (Ctrl+C stops after the current AWS call and rolls back).")
-        try:
-            result = self._in_worker(
-                lambda: self.flow.apply(plan, on_step=on_step, cancel=cancel),
-                cancel,
-                "Ctrl+C: finishing the current AWS call, then rolling back ...",
-            )
-        except ApplyCancelled as error:
-            self.out.line(error.message)
-            self._say_report(error.report)
-            if error.restored_everything:
-                self.out.line("Rolled back; the destination is as it was before.")
-            else:
-                self.out.line("Some changes could not be rolled back (see above).", "error")
-                self._say_journal(error.journal_path)
-            return False
-        self.state.applied = result
-        if cancel.is_set():
-            self.out.line("Every change had been made before Ctrl+C took effect; they stay.")
-            self._say_journal()
-            return False
-        self.out.line("Applied.", "ok")
-        self._say_journal()
-        return True
+        return self._in_worker(
+            lambda: self.flow.apply(plan, on_step=on_step, cancel=cancel,
+                                    on_notice=lambda text: self.out.line(text, "warning")),
+            cancel,
+            "Ctrl+C: finishing the current AWS call, then rolling back ...",
+        )
 
     def _in_worker(self, work: Callable[[], _T], cancel: threading.Event, notice: str) -> _T:
         """Run ``work`` in a thread; Ctrl+C in this (main) thread sets ``cancel`` and waits on.
@@ -611,58 +499,38 @@ class PlainWizard:
         return value
 
     # Step 6 ------------------------------------------------------------------------------
-    def export(self) -> int:
+    def export(self) -> Step | None:
         state = self.state
         self.out.header(Step.EXPORT)
-        region = state.region or self.flow.default_region
-        groups = self.flow.log_groups(region)
+        groups = self.flow.log_groups(self.region)
         if not groups:
-            self.out.line(f"No log groups in {region}: there is nothing to export yet.")
-            self.out.header(Step.RESULT)
-            self.out.line("The destination is set up; run the wizard again once logs exist.")
-            self._say_journal()
-            return 0
+            self.out.line(f"No log groups in {self.region}: there is nothing to export yet.")
+            self.out.line("The destination is set up; run test-export once logs exist.")
+            raise _Ended(self._end("", EXIT_OK))
         names = [g.name for g in groups]
-        choices = [
-            questionary.Choice(f"{g.name}  ({_size(g.stored_bytes)} stored)", g.name)
-            for g in groups
-        ]
-        state.log_group = questionary.select(
-            "Log group for the test export:",
-            choices=choices,
-            default=state.log_group if state.log_group in names else names[0],
-        ).unsafe_ask()
-        state.window = questionary.text(
-            "Export the events of the last (30m, 1h, 24h, 2d, 1w):",
-            default=state.window,
-            validate=lambda text: _bool_or_message(_duration_problem(text)),
-        ).unsafe_ask()
-        state.stream_prefix = questionary.text(
+        state.log_group = self.ask.select(
+            "Log group for the test export (most recently written first):",
+            [Option(f"{g.name}  ({_size(g.stored_bytes)} stored)", g.name) for g in groups],
+            state.log_group if state.log_group in names else names[0],
+        )
+        state.window = self.ask.text(
+            "Export the events of the last (30m, 1h, 24h, 2d, 1w):", state.window,
+            validate=window_problem,
+        )
+        state.stream_prefix = self.ask.text(
             "Only streams whose name starts with (Enter: every stream):",
-            default=state.stream_prefix or "",
-        ).unsafe_ask().strip() or None
+            state.stream_prefix or "",
+        ).strip() or None
         request = Flow.export_request(state)
         task_id = self._start_export(request)
-        if task_id is None:
-            return 0
         task = self._wait_export(request.region, task_id)
-        if task is None:
-            return EXIT_CANCELLED
-        if task.status != "COMPLETED":
-            self.out.header(Step.RESULT)
-            self.out.line(aws_export.failure_explanation(task, request), "error")
-            self._say_journal()
-            self._say_repeat(request)
-            return 1
-        result = self.flow.collect_export(request, task, lines=DEFAULT_SAMPLE_LINES)
-        state.result = result
-        self.show_result(request, result)
-        return 0
+        state.result = self.flow.collect_export(request, task, lines=DEFAULT_SAMPLE_LINES)
+        return self._next(Step.EXPORT)
 
-    def _start_export(self, request: aws_export.ExportRequest) -> str | None:
-        """The task id; when another task is active, ask whether to wait, cancel it or stop."""
+    def _start_export(self, request: ExportRequest) -> str:
+        """The task id; when another task is active, ask whether to wait, cancel it or skip."""
         cancel = threading.Event()
-        patience = PROPAGATION_WAIT if self.state.applied is not None else 0.0
+        patience = PROPAGATION_WAIT if self.state.applied_changes else 0.0
         while True:
             try:
                 return self._in_worker(
@@ -676,147 +544,121 @@ class PlainWizard:
                     "Ctrl+C: stopping the wait ...",
                 )
             except Cancelled:
-                self.out.line("Stopped waiting; the destination changes stay in place.")
-                self._say_journal()
-                return None
+                raise _Ended(self._end("Stopped waiting.", EXIT_INTERRUPTED)) from None
             except ExportBusy as busy:
-                other = busy.active
-                self.out.line(
-                    f"Another export task is active in {request.region}: {other.task_id} "
-                    f"({other.log_group}, {other.status}). Only one may run at a time."
-                )
-                answer = questionary.select(
-                    "What now?",
-                    choices=[
-                        questionary.Choice("Wait for it to finish", "wait"),
-                        questionary.Choice(f"Cancel task {other.task_id}", "cancel"),
-                        questionary.Choice("Skip the test export", "skip"),
-                    ],
-                ).unsafe_ask()
-                if answer == "skip":
-                    self.out.line("Skipped the test export; the destination is set up.")
-                    self._say_journal()
-                    return None
-                if answer == "cancel":
-                    self.flow.cancel_export(request.region, other.task_id)
-                self._wait_export(request.region, other.task_id, theirs=True)
+                self._clear_busy(request.region, busy.active)
 
-    def _wait_export(
-        self, region: str, task_id: str, *, theirs: bool = False
-    ) -> ExportTaskInfo | None:
-        """Progress on one line: "export task ID: PENDING 0.5s / RUNNING 1.0s / COMPLETED 2.1s"."""
+    def _clear_busy(self, region: str, active: ExportTaskInfo) -> None:
+        self.out.line(
+            f"Another export task is active in {region}: {active.task_id} "
+            f"({active.log_group}, {active.status}). Only one may run at a time."
+        )
+        answer = BusyChoice(self.ask.select("What now?", [
+            Option("Wait for it to finish", BusyChoice.WAIT.value),
+            Option(f"Cancel task {active.task_id}", BusyChoice.CANCEL.value),
+            Option("Skip the test export", BusyChoice.STOP.value),
+        ], BusyChoice.WAIT.value))
+        if answer is BusyChoice.STOP:
+            raise _Ended(self._end("Skipped the test export.", EXIT_OK))
         cancel = threading.Event()
+        try:
+            self._in_worker(
+                lambda: self.flow.clear_busy(
+                    region, active, answer, on_status=self._status_printer(active.task_id),
+                    cancel=cancel,
+                ),
+                cancel,
+                "Ctrl+C: stopping the wait ...",
+            )
+        except Cancelled:
+            raise _Ended(self._end("Stopped waiting.", EXIT_INTERRUPTED)) from None
+        finally:
+            self.out.line()
+
+    def _status_printer(self, task_id: str) -> Callable[[ExportTaskInfo, float], None]:
+        """Progress on one line: "export task ID: PENDING 0.5s / RUNNING 1.0s / COMPLETED"."""
         seen: list[str] = []
 
         def on_status(info: ExportTaskInfo, elapsed: float) -> None:
             if seen and seen[-1] == info.status:
                 return
-            lead = f"export task {task_id}: " if not seen else " / "
+            lead = f"export task {info.task_id or task_id}: " if not seen else " / "
             seen.append(info.status)
             self.out.write(f"{lead}{info.status} {elapsed:.1f}s")
 
+        return on_status
+
+    def _wait_export(self, region: str, task_id: str) -> ExportTaskInfo:
+        cancel = threading.Event()
         try:
             task = self._in_worker(
-                lambda: self.flow.wait_export(region, task_id, on_status=on_status, cancel=cancel),
+                lambda: self.flow.wait_export(
+                    region, task_id, on_status=self._status_printer(task_id), cancel=cancel
+                ),
                 cancel,
-                "Ctrl+C: stopping the wait ...",
+                "Ctrl+C: stopping the wait and cancelling the task ...",
             )
         except Cancelled:
             task = None
         finally:
-            if seen:
-                self.out.line()
+            self.out.line()
         if task is not None and not cancel.is_set():
             return task
-        if theirs:
-            raise KeyboardInterrupt  # the user gave up waiting for somebody else's task
         try:
             self.flow.cancel_export(region, task_id)
             self.out.line(f"Cancelled the export task {task_id}.")
         except WizardError as error:  # it may have finished meanwhile
             self.out.line(f"The export task {task_id} could not be cancelled: {error.message}")
-        self.out.line("The destination changes stay in place.")
-        self._say_journal()
-        return None
+        raise _Ended(self._end("Stopped the test export.", EXIT_INTERRUPTED))
 
     # Step 7 ------------------------------------------------------------------------------
-    def show_result(
-        self, request: aws_export.ExportRequest, result: aws_export.ExportResult
-    ) -> None:
+    def result(self) -> Step | None:
         self.out.header(Step.RESULT)
-        task = result.task
-        self.out.line(f"Export task {task.task_id}: {task.status}.", "ok")
-        chosen = self._key_arn()
-        if result.objects:
-            self.out.line(f"Exported objects ({len(result.objects)}):")
-        for obj in result.objects:
-            self.out.line(f"  {obj.uri}  ({_size(obj.size)})", wrap=False)
-            enc = obj.encryption
-            if enc is None:
-                continue  # not inspected: the first objects already show the encryption
-            if enc.algorithm is None:
-                proof = "not encrypted"
-            elif enc.kms_key_id:
-                mine = " - the chosen key" if chosen and enc.kms_key_id == chosen else ""
-                proof = f"{enc.algorithm} with {enc.kms_key_id}{mine}"
-            else:
-                proof = enc.algorithm
-            bucket_key = ", S3 Bucket Key on" if enc.bucket_key else ""
-            self.out.line(f"    encrypted: {proof}{bucket_key}")
-        if result.explanation:
-            self.out.line(result.explanation, "warning")
-        if result.sample:
-            first = result.objects[0].key.rsplit("/", 1)[-1] if result.objects else "the object"
-            self.out.line(f"Decrypted sample (the first {len(result.sample)} lines of {first}):")
-            for text in result.sample:
-                self.out.line(f"  {text}", wrap=False)
-        self._say_journal()
-        self._say_repeat(request)
-
-    def _key_arn(self) -> str | None:
-        applied = self.state.applied
-        if applied is not None and applied.key_arn:
-            return applied.key_arn
-        review = self.state.review
-        if review is not None and review.snapshot.key is not None:
-            return review.snapshot.key.arn
-        return self.state.key
-
-    def _say_repeat(self, request: aws_export.ExportRequest) -> None:
-        self.out.line("To repeat this export:")
-        self.out.line(
-            wrap=False,
-            text="  "
-            + export_command(
-                request.region,
-                request.log_group,
-                request.bucket,
-                request.prefix,
-                request.from_ms,
-                request.to_ms,
-                request.stream_prefix,
-            )
-        )
+        state = self.state
+        assert state.result is not None
+        encryption = state.result.encryption
+        key = encryption.kms_key_id if encryption is not None else None
+        alias = state.create_key_alias or self.flow.key_alias(state.region, key)
+        view = result_view(state, state.result, sandbox=self.sandbox, key_alias=alias)
+        self.out.lines(render.result(view))
+        return self._next(Step.RESULT)
 
 
-def _index_of(changes: tuple[Change, ...], change: Change) -> int:
-    for index, candidate in enumerate(changes):
-        if candidate is change:
-            return index
-    for index, candidate in enumerate(changes):
-        if candidate == change:
-            return index
-    return len(changes) - 1
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 # ------------------------------------------------------------------------------ entry
 
 
-def run(options: launch.LaunchOptions) -> int:
+def asker_for_this_terminal() -> Asker:
+    """questionary when a person types at a terminal, numbered lines when answers are piped.
+
+    With stdout redirected to a file (``--plain > log``) the prompts are drawn on stderr, so
+    the log holds the wizard's lines and not the prompts' redraws.
+    """
+    if not _isatty(sys.stdin):
+        return LineAsker()
+    if _isatty(sys.stdout):
+        return TerminalAsker()
+    if _isatty(sys.stderr):
+        from prompt_toolkit.output import create_output
+
+        return TerminalAsker(output=create_output(stdout=sys.stderr))
+    return LineAsker()
+
+
+def run(options: launch.LaunchOptions, asker: Asker | None = None) -> int:
     """``cwl-export-wizard --plain [--demo] [--repair BUCKET]``: the exit code."""
     out = Printer()
     sandbox = None
+    flow = None
     try:
+        ask = asker if asker is not None else asker_for_this_terminal()
         if options.demo:
             out.line("Starting the sandbox (a local emulation of AWS; nothing real is touched) ...")
             sandbox = launch.start_sandbox(options)
@@ -824,15 +666,18 @@ def run(options: launch.LaunchOptions) -> int:
         else:
             session = launch.user_session(options)
         journal_dir = launch.sandbox_journal_dir() if options.demo else None
-        wizard = PlainWizard(Flow(session, journal_dir=journal_dir), sandbox=options.demo, out=out)
+        flow = Flow(session, journal_dir=journal_dir)
+        wizard = PlainWizard(flow, sandbox=options.demo, ask=ask, out=out)
         return wizard.run(repair=options.repair)
     except KeyboardInterrupt:
         out.line()
-        out.line(CANCELLED_NOTHING_CHANGED)
-        return EXIT_CANCELLED
+        out.line(f"Cancelled. {NOTHING_CHANGED}")
+        return EXIT_INTERRUPTED
     except WizardError as error:
         out.error(error)
         return error.exit_code
     finally:
+        if flow is not None:
+            flow.close()
         if sandbox is not None:
             sandbox.stop()

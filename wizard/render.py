@@ -8,22 +8,25 @@ same everywhere. Styles: "bold", "error", "warning", "ok", "info", "dim", "add",
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 from wizard.core.doctor import Finding, Severity
-from wizard.core.outcomes import Outcome, RollbackReport, StepReport
+from wizard.core.outcomes import Outcome, RollbackReport, StepReport, StepStatus
 from wizard.core.plan import Plan
 from wizard.core.text import count
 
 if TYPE_CHECKING:
-    from wizard.aws.export import ExportResult
+    from wizard.aws.apply import StepResult
+    from wizard.flow import ResultView
 
 
 class Line(NamedTuple):
     text: str
     style: str | None = None
+    # Kept whole on a narrow terminal: a command, a URI, a JSON diff or a log line must
+    # still work when copied; prose may wrap at word boundaries.
+    verbatim: bool = False
 
 
 _ANSI = {
@@ -51,7 +54,7 @@ def findings(found: Iterable[Finding]) -> list[Line]:
         label, style = _LABEL[finding.severity]
         lines.append(Line(f"{label:<5}  {finding.code}  {finding.message}", style))
         for statement in finding.statements:
-            lines.append(Line(f"       involves: {statement}"))
+            lines.append(Line(f"       involves: {statement}", verbatim=True))
         if finding.fix:
             lines.append(Line(f"       fix: {finding.fix}"))
         if finding.aws_error:
@@ -88,7 +91,7 @@ def diff(text: str, indent: str = "") -> list[Line]:
             style = "remove"
         elif raw.startswith("@@"):
             style = "hunk"
-        lines.append(Line(indent + raw, style))
+        lines.append(Line(indent + raw, style, verbatim=True))
     return lines
 
 
@@ -111,6 +114,20 @@ def plan(planned: Plan) -> list[Line]:
     return lines
 
 
+# --- apply and rollback ----------------------------------------------------------------------
+
+
+def apply_step(position: str, total: int, step: StepResult) -> Line:
+    """``[2/6] applied: PutKeyPolicy alias/exports``, and why when it is not plainly done."""
+    change = step.change
+    style = "error" if step.status in (StepStatus.FAILED, StepStatus.NOT_ROLLED_BACK) else None
+    why = f" - {step.message}" if step.message else ""
+    return Line(
+        f"[{position}/{total}] {step.status.value}: {change.action.value} {change.target}{why}",
+        style,
+    )
+
+
 # --- rollback and undo -------------------------------------------------------------------------
 
 
@@ -118,7 +135,7 @@ def report_step(step: StepReport) -> list[Line]:
     style = "error" if step.outcome.remains else ("ok" if step.outcome is Outcome.RESTORED
                                                   else None)
     lines = [Line(f"{step.outcome.value.upper()}: {step.message}", style)]
-    lines.extend(Line(f"    {command}") for command in step.manual)
+    lines.extend(Line(f"    {command}", verbatim=True) for command in step.manual)
     return lines
 
 
@@ -138,37 +155,34 @@ def remaining(report: RollbackReport | None) -> list[Line]:
     lines: list[Line] = []
     for step in report.remaining if report is not None else ():
         lines.append(Line(f"remains: {step.message}", "error"))
-        lines.extend(Line(f"    {command}") for command in step.manual)
+        lines.extend(Line(f"    {command}", verbatim=True) for command in step.manual)
     return lines
-
-
-def undo_command(journal: object) -> str:
-    return f"cwl-export-wizard undo {shlex.quote(str(journal))}"
 
 
 # --- the test export --------------------------------------------------------------------------
 
 
-def export_result(result: ExportResult, chosen_key: str | None = None) -> list[Line]:
-    task = result.task
-    lines = [Line(f"Export task {task.task_id}: {task.status}",
-                  "ok" if result.succeeded else "error")]
-    if result.objects:
-        lines.append(Line(f"Objects ({len(result.objects)}):"))
-        lines.extend(Line(f"  {obj.uri}  ({obj.size} bytes)") for obj in result.objects)
-    encryption = result.encryption
-    if encryption is not None:
-        if encryption.algorithm == "aws:kms":
-            bucket_key = "on" if encryption.bucket_key else "off"
-            mine = " - the chosen key" if chosen_key and encryption.kms_key_id == chosen_key else ""
-            lines.append(Line(f"Encryption: SSE-KMS with {encryption.kms_key_id}{mine} "
-                              f"(S3 Bucket Key {bucket_key})"))
-        else:
-            lines.append(Line(f"Encryption: {encryption.algorithm or 'none'}"))
-    if result.sample:
-        lines.append(Line(f"First {count(len(result.sample), 'line')} of "
-                          f"{result.objects[0].uri}:"))
-        lines.extend(Line(f"  {text}") for text in result.sample)
-    if result.explanation:
-        lines.append(Line(result.explanation, "warning"))
+def result(view: ResultView) -> list[Line]:
+    """The end of a test export: the verdict, the objects, the proof of encryption, the
+    decrypted lines and what to do next (the same words as the TUI's Result step)."""
+    lines = [Line(view.verdict, "ok" if view.succeeded else "error")]
+    if view.objects:
+        lines.append(Line("Objects:"))
+        lines.extend(Line(f"  {uri}", verbatim=True) for uri in view.objects)
+        if view.more_objects:
+            lines.append(Line(f"  ... and {view.more_objects} more", "dim"))
+    lines.append(Line("Encryption:"))
+    width = max(len(what) for what, _ in view.proof)
+    lines.extend(Line(f"  {what:<{width}}  {value}", verbatim=True) for what, value in view.proof)
+    if view.sample:
+        lines.append(Line(f"{view.sample_title}:"))
+        lines.extend(Line(f"  {text}", verbatim=True) for text in view.sample)
+    if view.explanation:
+        lines.append(Line(view.explanation, "warning"))
+    lines.append(Line("Repeat this export:"))
+    lines.append(Line(f"  {view.repeat}", verbatim=True))
+    if view.journal:
+        lines.append(Line(f"Journal: {view.journal}", verbatim=True))
+    if view.undo:
+        lines.append(Line(f"Undo the changes: {view.undo}", verbatim=True))
     return lines

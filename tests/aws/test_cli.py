@@ -219,13 +219,3 @@ def test_without_a_command_and_without_a_terminal_the_tui_explains(cli: CliRunne
 def test_interactive_options_before_a_command_are_refused(cli: CliRunner) -> None:
     run = cli("--region", "ap-northeast-1", "doctor", "--bucket", "good-bucket")
     assert run.code == 2 and "put command options after the command" in run.err
-
-
-def test_plain_mode_is_wired(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "wizard", "--plain", "--demo", "--export-delay", "0.3"],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, check=False,
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert "Step 1 of 7" in done.stdout
-    assert done.returncode == 130  # input ended: nothing was changed
