@@ -21,12 +21,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wizard.aws.session import AwsSession, aws_call, error_code, translate
+from wizard.core import keys
 from wizard.core.arn import parse_arn, partition_for_region
 from wizard.core.state import (
     ACTIVE_TASK_STATUSES,
-    KEY_MANAGER_AWS,
     KEY_SPEC_SYMMETRIC,
-    KEY_STATE_ENABLED,
     KEY_USAGE_ENCRYPT,
     ExportTaskInfo,
     KeyState,
@@ -100,26 +99,6 @@ def list_regions(session: AwsSession) -> list[str]:
 
 
 # --- keys ---------------------------------------------------------------------------------
-
-
-def key_unusable_reason(key: KeyState, region: str) -> str | None:
-    """Why a key cannot encrypt this region's exports, or None when it can."""
-    if not key.exists:
-        return "the key does not exist (or you may not see it)"
-    if key.manager == KEY_MANAGER_AWS:
-        return "AWS managed key: its key policy cannot be changed to allow CloudWatch Logs"
-    if key.state != KEY_STATE_ENABLED:
-        if key.state == "PendingDeletion":
-            return "pending deletion"
-        return f"{(key.state or 'unknown state').lower()}: only Enabled keys can encrypt"
-    if key.spec != KEY_SPEC_SYMMETRIC or key.usage != KEY_USAGE_ENCRYPT:
-        return (
-            f"asymmetric or not for encryption ({key.spec}, {key.usage}): exports need a "
-            f"{KEY_SPEC_SYMMETRIC} {KEY_USAGE_ENCRYPT} key"
-        )
-    if key.region and key.region != region:
-        return f"in {key.region}: the key must be in the bucket's region {region}"
-    return None
 
 
 def key_state_from_metadata(
@@ -207,7 +186,7 @@ def _describe(kms: Any, entry: dict[str, str], stop: threading.Event) -> KeyStat
 
 def _option(state: KeyState, aliases: dict[str, list[str]], region: str) -> KeyOption:
     state = replace(state, aliases=tuple(sorted(aliases.get(state.key_id or "", ()))))
-    reason = key_unusable_reason(state, region)
+    reason = keys.unusable_reason(state, region)
     return KeyOption(state, reason is None, reason)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from wizard.core import keys
 from wizard.core import requirements as req
 from wizard.core.arn import key_arn as make_key_arn
 from wizard.core.arn import logs_principal, parse_arn
@@ -28,6 +29,7 @@ from wizard.core.evaluate import (
     statement_applies,
     unknown_operators,
 )
+from wizard.core.keys import KeyDefect
 from wizard.core.policy import (
     BUCKET_POLICY_LIMIT,
     KEY_POLICY_LIMIT,
@@ -42,9 +44,6 @@ from wizard.core.state import (
     AWS_MANAGED_S3_ALIAS,
     DSSE_KMS,
     KEY_MANAGER_AWS,
-    KEY_SPEC_SYMMETRIC,
-    KEY_STATE_ENABLED,
-    KEY_USAGE_ENCRYPT,
     SSE_KMS,
     SSE_S3,
     Choices,
@@ -133,15 +132,6 @@ def refers_to(reference: str | None, key: KeyState | None) -> bool:
     return resource.startswith("alias/") and resource in key.aliases
 
 
-def _is_aws_managed_reference(reference: str | None) -> bool:
-    """S3's aws:kms with no key id means aws/s3; an alias under alias/aws/ is AWS managed."""
-    if reference is None:
-        return True
-    parsed = parse_arn(reference)
-    name = parsed.resource if parsed is not None else reference
-    return name.startswith("alias/aws/")
-
-
 def _arn_of(key: KeyState | None, reference: str | None, snapshot: Snapshot) -> str | None:
     if key is not None:
         if key.arn:
@@ -197,13 +187,6 @@ def alias_conflict(snapshot: Snapshot, choices: Choices) -> tuple[str, str] | No
     )
 
 
-def _key_region(key: KeyState) -> str | None:
-    if key.region:
-        return key.region
-    parsed = parse_arn(key.arn) if key.arn else None
-    return parsed.region if parsed is not None else None
-
-
 def key_problems(use: KeyInUse, snapshot: Snapshot, choices: Choices) -> list[Finding]:
     """Errors that make the key in use unusable for exports; the planner blocks on them."""
     if use.mode in (KeyMode.NEW, KeyMode.NONE):
@@ -215,56 +198,41 @@ def key_problems(use: KeyInUse, snapshot: Snapshot, choices: Choices) -> list[Fi
         f"{choices.region}, or let the wizard create one."
     )
     if key is None:
-        if use.mode is KeyMode.BUCKET and _is_aws_managed_reference(use.reference):
+        if use.mode is KeyMode.BUCKET and keys.is_aws_managed_reference(use.reference):
             return [_aws_managed_finding(whose, use.reference or AWS_MANAGED_S3_ALIAS, choose)]
-        return [
-            Finding(
-                "KEY_NOT_FOUND",
-                Severity.ERROR,
-                f"{whose} ({use.reference}) was not found in {choices.region}, or you may not "
-                "describe it. S3 does not check the key, so exports would fail when they write.",
-                f"Check the key id or alias. {choose}",
-                req.ERR_PUT_OBJECT_KMS,
-            )
-        ]
-    if key.manager == KEY_MANAGER_AWS or any(a.startswith("alias/aws/") for a in key.aliases):
-        return [_aws_managed_finding(whose, key.display_name, choose)]
+        key = KeyState(use.reference or "", exists=False)
     found: list[Finding] = []
-    if key.state != KEY_STATE_ENABLED:
-        found.append(
-            Finding(
-                "KEY_NOT_ENABLED",
-                Severity.ERROR,
-                f"{whose} ({key.display_name}) is {key.state or 'not enabled'}: KMS refuses to "
-                "make data keys with it, so S3 cannot encrypt the exported objects.",
-                f"Enable the key (or cancel its deletion) in the KMS console. {choose}",
-                req.ERR_PUT_OBJECT_KMS,
+    for defect in keys.defects(key, choices.region):
+        if defect is KeyDefect.MISSING:
+            message = (
+                f"{whose} ({use.reference}) was not found in {choices.region}, or you may not "
+                "describe it. S3 does not check the key, so exports would fail when they write."
             )
-        )
-    if key.spec != KEY_SPEC_SYMMETRIC or key.usage != KEY_USAGE_ENCRYPT:
-        found.append(
-            Finding(
-                "KEY_NOT_SYMMETRIC",
-                Severity.ERROR,
+            fix = f"Check the key id or alias. {choose}"
+        elif defect is KeyDefect.AWS_MANAGED:
+            found.append(_aws_managed_finding(whose, key.display_name, choose))
+            continue
+        elif defect is KeyDefect.NOT_ENABLED:
+            message = (
+                f"{whose} ({key.display_name}) is {key.state or 'not enabled'}: KMS refuses to "
+                "make data keys with it, so S3 cannot encrypt the exported objects."
+            )
+            fix = f"Enable the key (or cancel its deletion) in the KMS console. {choose}"
+        elif defect is KeyDefect.NOT_SYMMETRIC:
+            message = (
                 f"{whose} ({key.display_name}) is a {key.spec or 'non-symmetric'} key for "
                 f"{key.usage or 'other uses'}; S3 encrypts only with symmetric "
-                "encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT).",
-                choose,
-                req.ERR_PUT_OBJECT_KMS,
+                "encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)."
             )
-        )
-    region = _key_region(key)
-    if region is not None and region != choices.region:
-        found.append(
-            Finding(
-                "KEY_WRONG_REGION",
-                Severity.ERROR,
-                f"{whose} ({key.display_name}) is in {region}, but the bucket and the log group "
-                f"are in {choices.region}: S3 can only use a key from its own region.",
-                choose,
-                req.ERR_PUT_OBJECT_KMS,
+            fix = choose
+        else:
+            message = (
+                f"{whose} ({key.display_name}) is in {keys.key_region(key)}, but the bucket and "
+                f"the log group are in {choices.region}: S3 can only use a key from its own "
+                "region."
             )
-        )
+            fix = choose
+        found.append(Finding(defect.code, Severity.ERROR, message, fix, req.ERR_PUT_OBJECT_KMS))
     return found
 
 
@@ -381,7 +349,7 @@ def _encryption_findings(
     if will_set and (use.mode is KeyMode.NEW or not refers_to(encryption.kms_key_id, use.key)):
         current = encryption.kms_key_id
         current_key = snapshot.bucket_key
-        if _is_aws_managed_reference(current) or (
+        if keys.is_aws_managed_reference(current) or (
             current_key is not None and current_key.manager == KEY_MANAGER_AWS
         ):
             return [
@@ -535,9 +503,17 @@ def deny_blocker(
     return f"{finding.message} {finding.fix}"
 
 
-def _group_denies(
+def evaluate_requests(
+    doc: PolicyDocument | None, requests: Iterable[req.ServiceRequest]
+) -> list[tuple[req.ServiceRequest, Evaluation]]:
+    return [(r, evaluate(doc, r.request)) for r in requests]
+
+
+def deny_groups(
     evaluations: Sequence[tuple[req.ServiceRequest, Evaluation]],
 ) -> dict[int, tuple[Statement, list[req.ServiceRequest]]]:
+    """The requests each Deny statement blocks, by statement (the doctor's findings and the
+    planner's blockers name the same statements)."""
     groups: dict[int, tuple[Statement, list[req.ServiceRequest]]] = {}
     for service_request, evaluation in evaluations:
         if evaluation.decision is not Decision.EXPLICIT_DENY:
@@ -601,12 +577,10 @@ def _bucket_policy_findings(snapshot: Snapshot, choices: Choices) -> list[Findin
     if not readable:
         return findings
     dest = Destination.of(snapshot.identity, choices)
-    evaluations = [
-        (r, evaluate(doc, r.request))
-        for r in req.service_requests(dest, choices.log_group)
-        if r.target == "bucket"
-    ]
-    for statement, requests in _group_denies(evaluations).values():
+    evaluations = evaluate_requests(
+        doc, (r for r in req.service_requests(dest, choices.log_group) if r.target == "bucket")
+    )
+    for statement, requests in deny_groups(evaluations).values():
         findings.append(_deny_finding("bucket policy", statement, requests))
 
     # Judged without Deny statements: what is missing once the user settles the Denies.
@@ -741,18 +715,13 @@ def _key_policy_findings(snapshot: Snapshot, choices: Choices, use: KeyInUse) ->
         for r in req.service_requests(dest, choices.log_group, use.arn, bucket_key=bucket_key)
         if r.target == "key"
     ]
-    denied: dict[int, Statement] = {}
-    blocked: req.ServiceRequest | None = None
+    for statement, requests in deny_groups(evaluate_requests(doc, key_requests)).values():
+        findings.append(_deny_finding("key policy", statement, requests))
+    # Judged without Deny statements: what is missing once the user settles the Denies.
     allow_only = without_denies(doc) if doc is not None else None
-    for service_request in key_requests:
-        evaluation = evaluate(doc, service_request.request)
-        if evaluation.decision is Decision.EXPLICIT_DENY:
-            for statement in evaluation.deciding:
-                if statement.index not in denied:
-                    denied[statement.index] = statement
-                    findings.append(_deny_finding("key policy", statement, [service_request]))
-        if blocked is None and not evaluate(allow_only, service_request.request).allowed:
-            blocked = service_request
+    blocked = next(
+        (r for r in key_requests if not evaluate(allow_only, r.request).allowed), None
+    )
     if blocked is not None:
         findings.append(_key_blocked_finding(doc, key, blocked, bucket_key))
     elif doc is not None:

@@ -16,7 +16,7 @@ Rules (DESIGN.md, aws-facts.md):
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,17 +42,18 @@ from wizard.core.doctor import (
     KeyMode,
     bucket_problems,
     deny_blocker,
+    deny_groups,
+    evaluate_requests,
     key_in_use,
     key_problems,
     refers_to,
     without_denies,
 )
-from wizard.core.evaluate import Decision, evaluate
+from wizard.core.evaluate import evaluate
 from wizard.core.policy import (
     BUCKET_POLICY_LIMIT,
     KEY_POLICY_LIMIT,
     PolicyDocument,
-    Statement,
     canonical_json,
     empty_policy,
     parse_policy,
@@ -124,18 +125,6 @@ def _change(
 
 def _blocker(finding: Finding) -> str:
     return f"{finding.message} {finding.fix}"
-
-
-def _deny_groups(
-    doc: PolicyDocument, requests: Sequence[req.ServiceRequest]
-) -> dict[int, tuple[Statement, list[req.ServiceRequest]]]:
-    groups: dict[int, tuple[Statement, list[req.ServiceRequest]]] = {}
-    for service_request in requests:
-        evaluation = evaluate(doc, service_request.request)
-        if evaluation.decision is Decision.EXPLICIT_DENY:
-            for statement in evaluation.deciding:
-                groups.setdefault(statement.index, (statement, []))[1].append(service_request)
-    return groups
 
 
 def _count_phrase(added: int, updated: int, noun: str) -> str:
@@ -250,7 +239,7 @@ def _key_policy_change(
     ]
     blockers = [
         deny_blocker("key policy", statement, blocked)
-        for statement, blocked in _deny_groups(doc, requests).values()
+        for statement, blocked in deny_groups(evaluate_requests(doc, requests)).values()
     ]
     allow_only = without_denies(doc)
     if all(evaluate(allow_only, r.request).allowed for r in requests):
@@ -388,7 +377,7 @@ def _bucket_policy_change(
     requests = [r for r in req.service_requests(dest, choices.log_group) if r.target == "bucket"]
     blockers = [
         deny_blocker("bucket policy", statement, blocked)
-        for statement, blocked in _deny_groups(doc, requests).values()
+        for statement, blocked in deny_groups(evaluate_requests(doc, requests)).values()
     ]
     allow_only = without_denies(doc)
     missing = {r.request.action for r in requests if not evaluate(allow_only, r.request).allowed}

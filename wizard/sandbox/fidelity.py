@@ -44,6 +44,7 @@ from moto.kms.models import Key, kms_backends
 from moto.logs.models import logs_backends
 from moto.s3.models import FakeBucket, s3_backends
 
+from wizard.core import keys
 from wizard.core.arn import bucket_arn, object_arn, parse_arn
 from wizard.core.evaluate import Request, RequestPrincipal, evaluate
 from wizard.core.policy import PolicyDocument, parse_policy
@@ -65,12 +66,12 @@ from wizard.core.state import (
     DEFAULT_PREFIX,
     DSSE_KMS,
     KEY_MANAGER_AWS,
-    KEY_SPEC_SYMMETRIC,
     KEY_STATE_ENABLED,
     KEY_USAGE_ENCRYPT,
     SSE_KMS,
     SSE_S3,
     Destination,
+    KeyState,
 )
 from wizard.sandbox.scenarios import ensure_aws_managed_key
 
@@ -486,17 +487,18 @@ def bucket_crypto(account: str, bucket: FakeBucket, config: Any = ...) -> Bucket
 
 
 def key_unusable_by_s3(crypto: BucketCrypto) -> bool:
-    """Problems no key policy can fix: DSSE, no key, AWS managed, not enabled, asymmetric."""
+    """Problems no key policy can fix: DSSE, no key, or a key with a defect (wizard.core.keys:
+    the same decision the key list and the doctor make)."""
     if crypto.algorithm == DSSE_KMS:  # not supported by exports (aws-facts.md)
         return True
     key = crypto.key
-    return (
-        key is None
-        or key.key_manager == KEY_MANAGER_AWS  # its policy can never allow the logs principal
-        or key.key_state != KEY_STATE_ENABLED
-        or key.key_usage != KEY_USAGE_ENCRYPT
-        or key.key_spec != KEY_SPEC_SYMMETRIC
+    if key is None:
+        return True
+    state = KeyState(
+        key.id, exists=True, key_id=key.id, arn=key.arn, region=key.region,
+        manager=key.key_manager, state=key.key_state, spec=key.key_spec, usage=key.key_usage,
     )
+    return bool(keys.defects(state, key.region))  # resolve_key found it in the bucket's region
 
 
 def caller_request(account: str, action: str, resource: str, **context: str) -> Request:
