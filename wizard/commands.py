@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from wizard import render
+from wizard import launch, render
 from wizard.core.presets import DEFAULT_WINDOW
 from wizard.core.state import Choices, Snapshot
 from wizard.core.text import count
@@ -54,8 +54,10 @@ from wizard.flow import (
     PropagationWait,
     Review,
     WizardState,
+    applied_recently,
     result_view,
     undo_command,
+    undo_preview,
 )
 from wizard.render import Line
 from wizard.terminal import supports_color
@@ -64,6 +66,7 @@ MAX_SAMPLE_LINES = 1000
 RECENT_APPLY = 15 * 60  # seconds: an apply this recent may still be propagating
 
 if TYPE_CHECKING:
+    from wizard.aws.apply import StepResult
     from wizard.aws.export import ExportRequest, ExportResult
     from wizard.aws.session import AwsSession
     from wizard.core.doctor import Finding
@@ -141,21 +144,7 @@ def validate_destination(args: argparse.Namespace) -> None:
 
 def open_session(args: argparse.Namespace, region: str | None = None) -> AwsSession:
     """The user's session; refuses a region botocore does not know, before any AWS call."""
-    from wizard.aws.session import AwsSession, ConnectionOptions, known_regions_problem
-
-    session = AwsSession(
-        ConnectionOptions(
-            profile=args.profile,
-            region=region or args.region,
-            endpoint_url=args.endpoint_url,
-        )
-    )
-    problem = region_problem(session.region) or known_regions_problem(
-        session.region, session.known_regions()
-    )
-    if problem:
-        raise UsageError(problem, fix="Pass --region with a region such as ap-northeast-1.")
-    return session
+    return launch.checked_session(args.profile, region or args.region, args.endpoint_url)
 
 
 def choices_from(args: argparse.Namespace, session: AwsSession) -> Choices:
@@ -306,8 +295,6 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from wizard.aws.apply import StepResult
-
     validate_destination(args)
     _check(seconds_problem(args.lock_wait, 86_400), "--lock-wait")
     session = open_session(args)
@@ -464,18 +451,14 @@ def _start_export(
 def propagation_wait(args: argparse.Namespace, bucket: str) -> float:
     """--propagation-wait, or by default PROPAGATION_WAIT when an apply of this machine
     changed the bucket in the last RECENT_APPLY seconds (its changes may still propagate)."""
-    from wizard.aws.journal import applied_recently, default_journal_dir
-
     if args.propagation_wait is not None:
         _check(seconds_problem(args.propagation_wait, 3_600), "--propagation-wait")
         return float(args.propagation_wait)
-    recent = applied_recently(default_journal_dir(), bucket, RECENT_APPLY)
+    recent = applied_recently(bucket, RECENT_APPLY)
     return PROPAGATION_WAIT if recent else 0.0
 
 
 def run_test_export(args: argparse.Namespace) -> int:
-    from wizard.aws import export as aws_export
-
     validate_destination(args)
     if args.stream_prefix is not None:
         _check(stream_prefix_problem(args.stream_prefix), "--stream-prefix")
@@ -485,14 +468,9 @@ def run_test_export(args: argparse.Namespace) -> int:
     propagation = propagation_wait(args, args.bucket)
     session = open_session(args)
     flow = Flow(session)
-    request = aws_export.ExportRequest(
-        region=session.region,
-        log_group=args.log_group,
-        bucket=args.bucket,
-        prefix=args.prefix,
-        from_ms=from_ms,
-        to_ms=to_ms,
-        stream_prefix=args.stream_prefix,
+    request = Flow.make_export_request(
+        session.region, args.log_group, args.bucket, args.prefix, from_ms, to_ms,
+        args.stream_prefix,
     )
     session.identity()  # credentials first: a clearer error than CreateExportTask's
 
@@ -550,13 +528,10 @@ def report_json(report: RollbackReport) -> dict[str, Any]:
 
 
 def run_undo(args: argparse.Namespace) -> int:
-    from wizard.aws import apply as aws_apply
-    from wizard.aws import journal as aws_journal
-
     validate_connection(args)
     path = Path(args.journal).expanduser()
-    journal = aws_journal.load(path)
-    steps = aws_apply.journal_summary(path)
+    journal = undo_preview(path)
+    steps = journal.steps
     if journal.endpoint and not (args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
         args.endpoint_url = journal.endpoint  # the apply went to an emulator: so does undo
     session = open_session(args, region=args.region or journal.region)
@@ -614,9 +589,7 @@ def run_iam_policy(args: argparse.Namespace) -> int:
     if args.account is not None:
         _check(account_problem(args.account), "--account")
     if args.region is not None:
-        from wizard.aws.session import region_known_problem
-
-        _check(region_known_problem(args.region), "--region")
+        _check(launch.region_known_problem(args.region), "--region")
     scope = PolicyScope(
         region=args.region,
         account=args.account,

@@ -327,6 +327,40 @@ def previous_step(state: WizardState, current: Step) -> Step | None:
     return Step(current.value - 1)
 
 
+# --- journals ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UndoPreview:
+    """What ``undo JOURNAL`` is about to do, read from the journal (no AWS call)."""
+
+    account: str
+    region: str
+    endpoint: str | None
+    steps: tuple[str, ...]  # the steps that may have changed something, oldest first
+
+
+def undo_preview(path: Path) -> UndoPreview:
+    """Read a journal for undo; a UsageError names the file and what is wrong with it."""
+    from wizard.aws import apply as aws_apply
+    from wizard.aws import journal as aws_journal
+
+    journal = aws_journal.load(path)
+    return UndoPreview(
+        journal.account, journal.region, journal.endpoint,
+        tuple(aws_apply.journal_summary(path)),
+    )
+
+
+def applied_recently(bucket: str, within: float, journal_dir: Path | None = None) -> bool:
+    """An apply on this machine changed ``bucket`` (or its key) less than ``within`` seconds
+    ago: its changes may still be reaching CloudWatch Logs."""
+    from wizard.aws import journal as aws_journal
+
+    folder = journal_dir or aws_journal.default_journal_dir()
+    return aws_journal.applied_recently(folder, bucket, within)
+
+
 # --- what an answer may be -----------------------------------------------------------------
 
 
@@ -650,16 +684,9 @@ class Flow:
         if not state.region or not state.bucket or not state.log_group:
             raise ValueError("region, bucket and log group must be chosen first")
         to_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-        from wizard.aws import export as aws_export
-
-        return aws_export.ExportRequest(
-            region=state.region,
-            log_group=state.log_group,
-            bucket=state.bucket,
-            prefix=state.prefix,
-            from_ms=to_ms - parse_duration_ms(state.window),
-            to_ms=to_ms,
-            stream_prefix=state.stream_prefix or None,
+        return Flow.make_export_request(
+            state.region, state.log_group, state.bucket, state.prefix,
+            to_ms - parse_duration_ms(state.window), to_ms, state.stream_prefix or None,
         )
 
     def start_export(
@@ -747,6 +774,18 @@ class Flow:
         if choice is BusyChoice.CANCEL:
             aws_export.cancel_task(self.session, region, active.task_id)
         aws_export.wait_until_idle(self.session, region, on_status=on_status, cancel=cancel)
+
+    @staticmethod
+    def make_export_request(
+        region: str, log_group: str, bucket: str, prefix: str, from_ms: int, to_ms: int,
+        stream_prefix: str | None = None,
+    ) -> aws_export.ExportRequest:
+        from wizard.aws import export as aws_export
+
+        return aws_export.ExportRequest(
+            region=region, log_group=log_group, bucket=bucket, prefix=prefix, from_ms=from_ms,
+            to_ms=to_ms, stream_prefix=stream_prefix,
+        )
 
     def close(self) -> None:
         """The run is over: the AWS layer's threads take no more work."""

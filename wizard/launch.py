@@ -110,6 +110,33 @@ def user_session(options: LaunchOptions) -> AwsSession:
     )
 
 
+def checked_session(
+    profile: str | None, region: str | None, endpoint_url: str | None
+) -> AwsSession:
+    """The user's session for a command; refuses a region botocore does not know, before any
+    AWS call."""
+    from wizard.aws.session import AwsSession, ConnectionOptions, known_regions_problem
+    from wizard.core.validate import region_problem
+    from wizard.errors import UsageError
+
+    session = AwsSession(
+        ConnectionOptions(profile=profile, region=region, endpoint_url=endpoint_url)
+    )
+    problem = region_problem(session.region) or known_regions_problem(
+        session.region, session.known_regions()
+    )
+    if problem:
+        raise UsageError(problem, fix="Pass --region with a region such as ap-northeast-1.")
+    return session
+
+
+def region_known_problem(region: str) -> str | None:
+    """A region botocore has never heard of (no credentials needed to ask)."""
+    from wizard.aws.session import region_known_problem as known_problem
+
+    return known_problem(region)
+
+
 def sandbox_journal_dir() -> Path:
     """Journals of sandbox runs go to one temporary folder, never beside real ones: the
     sandbox forgets everything when it stops, so they could only confuse a later undo."""
