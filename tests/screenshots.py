@@ -356,10 +356,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.screenshots", description="Make the README screenshots."
     )
-    parser.add_argument("--out", type=Path, default=OUT_DIR,
-                        help=f"directory for the PNGs (default: {OUT_DIR})")
-    parser.add_argument("--keep-svg", action="store_true",
-                        help="also keep each screen's SVG (after the font change) beside its PNG")
+    parser.add_argument(
+        "--out", type=Path, default=OUT_DIR, help=f"directory for the PNGs (default: {OUT_DIR})"
+    )
+    parser.add_argument(
+        "--keep-svg",
+        action="store_true",
+        help="also keep each screen's SVG (after the font change) beside its PNG",
+    )
     args = parser.parse_args(argv)
     began = time.perf_counter()
     print(f"Writing {len(OUTPUT_NAMES)} screenshots to {args.out}/")

@@ -27,7 +27,7 @@ ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 
 def spoil(valid: str, allowed: str) -> st.SearchStrategy[str]:
     """``valid`` with one character no value of this flag may end with appended."""
-    bad = st.characters(blacklist_characters=allowed, blacklist_categories=("Cs",))
+    bad = st.characters(blacklist_characters=allowed, blacklist_categories=["Cs"])
     return bad.map(lambda c: valid + c)
 
 
@@ -39,35 +39,72 @@ LOWER_DIGITS = string.ascii_lowercase + string.digits
 BAD = {
     "--bucket": st.one_of(
         spoil("my-bucket", LOWER_DIGITS),
-        shapes("", "My-Bucket", "my_bucket", "-bucket", "a" * 64, "192.168.1.1", "xn--abc",
-               "a..b", "bück", "nlbucket\n", " bucket"),
+        shapes(
+            "",
+            "My-Bucket",
+            "my_bucket",
+            "-bucket",
+            "a" * 64,
+            "192.168.1.1",
+            "xn--abc",
+            "a..b",
+            "bück",
+            "nlbucket\n",
+            " bucket",
+        ),
     ),
-    "--prefix": shapes("/exportedlogs", "exportedlogs/", "a//b", "logs\n", "logs*", "x" * 700,
-                       "", "a\x01b"),
+    "--prefix": shapes(
+        "/exportedlogs", "exportedlogs/", "a//b", "logs\n", "logs*", "x" * 700, "", "a\x01b"
+    ),
     "--log-group": st.one_of(
         spoil("/aws/lambda/fn", string.ascii_letters + string.digits + "._-/#"),
         shapes("", "a" * 513, "/aws/lambda/fn\n", "with space"),
     ),
     "--key": shapes(
-        "alias/demo\n", f"{UUID}\n", f"arn:aws:kms:ap-northeast-1:12:key/{UUID}",
-        f"arn:aws:kms:ap-northeast-1:123456789012:key/{UUID}\n", "alias/", "alias/a b",
-        f"key/{UUID}", UUID.upper(), "xyz", "", f"arn:aws:s3:::bucket/{UUID}",
+        "alias/demo\n",
+        f"{UUID}\n",
+        f"arn:aws:kms:ap-northeast-1:12:key/{UUID}",
+        f"arn:aws:kms:ap-northeast-1:123456789012:key/{UUID}\n",
+        "alias/",
+        "alias/a b",
+        f"key/{UUID}",
+        UUID.upper(),
+        "xyz",
+        "",
+        f"arn:aws:s3:::bucket/{UUID}",
         f"arn:aws:kms:nowhere:123456789012:key/{UUID}",
     ),
-    "--create-key": shapes("alias/aws/mine", "alias/a b", "a\nb", "alias/" + "x" * 300, "", " ",
-                           "alias/x\n"),
+    "--create-key": shapes(
+        "alias/aws/mine", "alias/a b", "a\nb", "alias/" + "x" * 300, "", " ", "alias/x\n"
+    ),
     "--region": st.one_of(
         spoil("ap-northeast-1", LOWER_DIGITS),
-        shapes("", "us-east-1\n", "US-EAST-1", "xx", "us-east-" + ARABIC_DIGITS[1],
-               "zz-nowhere-9"),
+        shapes("", "us-east-1\n", "US-EAST-1", "xx", "us-east-" + ARABIC_DIGITS[1], "zz-nowhere-9"),
     ),
-    "--endpoint-url": shapes("http://", "ftp://example.com", "http://h:99999", "http://h:0",
-                             "http:// h", "http://h?x=1", "localhost:4566", "", "http://h\n"),
+    "--endpoint-url": shapes(
+        "http://",
+        "ftp://example.com",
+        "http://h:99999",
+        "http://h:0",
+        "http:// h",
+        "http://h?x=1",
+        "localhost:4566",
+        "",
+        "http://h\n",
+    ),
     "--profile": shapes("", " ", "a\nb", "no-such-profile"),
-    "--since": shapes("0h", "1y", "\n1h", "-1h", "99999999999d", ARABIC_DIGITS[1] + "h", "",
-                      "1h\n", "1.5h"),
-    "--from": shapes(ARABIC_DIGITS * 2, "99999999999999999999", "2026-13-01", "123", "", "now",
-                     "2026-11-26T09:00:00Z\n"),
+    "--since": shapes(
+        "0h", "1y", "\n1h", "-1h", "99999999999d", ARABIC_DIGITS[1] + "h", "", "1h\n", "1.5h"
+    ),
+    "--from": shapes(
+        ARABIC_DIGITS * 2,
+        "99999999999999999999",
+        "2026-13-01",
+        "123",
+        "",
+        "now",
+        "2026-11-26T09:00:00Z\n",
+    ),
     "--to": shapes(ARABIC_DIGITS * 2, "99999999999999999999", "2026-02-30", "", "yesterday"),
     "--stream-prefix": shapes("", "a:b", "a*", "a\x01", "x" * 513),
     "--lines": shapes("-1", "1001", "abc", "1e3", ""),
@@ -81,22 +118,64 @@ BAD = {
 }
 # The flags each command takes, with the other required arguments valid.
 COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "doctor": (("doctor", "--bucket", "ok-bucket"),
-               ("--bucket", "--prefix", "--log-group", "--key", "--create-key", "--region",
-                "--endpoint-url", "--profile")),
-    "plan": (("plan", "--bucket", "ok-bucket"),
-             ("--bucket", "--prefix", "--log-group", "--key", "--create-key", "--region",
-              "--endpoint-url", "--profile")),
-    "apply": (("apply", "--bucket", "ok-bucket", "--yes"),
-              ("--bucket", "--prefix", "--key", "--create-key", "--region", "--endpoint-url",
-               "--lock-wait")),
-    "test-export": (("test-export", "--bucket", "ok-bucket", "--log-group", "/ok/group"),
-                    ("--bucket", "--prefix", "--log-group", "--region", "--since", "--from",
-                     "--to", "--stream-prefix", "--lines", "--propagation-wait",
-                     "--if-busy")),
-    "iam-policy": (("iam-policy",),
-                   ("--bucket", "--prefix", "--key", "--create-key", "--log-group",
-                    "--account", "--region")),
+    "doctor": (
+        ("doctor", "--bucket", "ok-bucket"),
+        (
+            "--bucket",
+            "--prefix",
+            "--log-group",
+            "--key",
+            "--create-key",
+            "--region",
+            "--endpoint-url",
+            "--profile",
+        ),
+    ),
+    "plan": (
+        ("plan", "--bucket", "ok-bucket"),
+        (
+            "--bucket",
+            "--prefix",
+            "--log-group",
+            "--key",
+            "--create-key",
+            "--region",
+            "--endpoint-url",
+            "--profile",
+        ),
+    ),
+    "apply": (
+        ("apply", "--bucket", "ok-bucket", "--yes"),
+        (
+            "--bucket",
+            "--prefix",
+            "--key",
+            "--create-key",
+            "--region",
+            "--endpoint-url",
+            "--lock-wait",
+        ),
+    ),
+    "test-export": (
+        ("test-export", "--bucket", "ok-bucket", "--log-group", "/ok/group"),
+        (
+            "--bucket",
+            "--prefix",
+            "--log-group",
+            "--region",
+            "--since",
+            "--from",
+            "--to",
+            "--stream-prefix",
+            "--lines",
+            "--propagation-wait",
+            "--if-busy",
+        ),
+    ),
+    "iam-policy": (
+        ("iam-policy",),
+        ("--bucket", "--prefix", "--key", "--create-key", "--log-group", "--account", "--region"),
+    ),
 }
 CASES = [(command, flag) for command, (_, flags) in COMMANDS.items() for flag in flags]
 
@@ -137,11 +216,16 @@ def refused_cleanly(run: object, args: list[str]) -> None:
 
 
 @pytest.mark.parametrize(("command", "flag"), CASES, ids=[f"{c} {f}" for c, f in CASES])
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_a_bad_value_is_refused_before_any_aws_call(
-    sandbox: Sandbox, isolated: Path, cli: CliRunner, command: str, flag: str,
+    sandbox: Sandbox,
+    isolated: Path,
+    cli: CliRunner,
+    command: str,
+    flag: str,
     data: st.DataObject,
 ) -> None:
     base, _ = COMMANDS[command]
@@ -172,24 +256,31 @@ SANDBOX_BAD = {
     ("flag", "value"), [(f, v) for f, values in SANDBOX_BAD.items() for v in values]
 )
 def test_the_sandbox_refuses_bad_options_before_it_starts(
-    cli: CliRunner, flag: str, value: str
+    cli: CliRunner, flag: str, value: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def started(self: Sandbox) -> None:
+        # Accepted: it would serve until stopped. Fail now rather than hang.
+        raise AssertionError(f"the sandbox started with {flag} {value!r}")
+
+    monkeypatch.setattr(Sandbox, "start", started)
     args = ["sandbox", flag, value]
     refused_cleanly(cli(*args), args)
 
 
 LAUNCH_BAD = [
-    ["--demo", "--scenario", "foo"], ["--export-delay", "-5"], ["--scenario", "broken"],
-    ["--demo", "--repair", "Bad_Name"], ["--demo", "--export-delay", "nan"],
-    ["--demo", "--region", "xx"], ["--endpoint-url", "http://"],
+    ["--demo", "--scenario", "foo"],
+    ["--export-delay", "-5"],
+    ["--scenario", "broken"],
+    ["--demo", "--repair", "Bad_Name"],
+    ["--demo", "--export-delay", "nan"],
+    ["--demo", "--region", "xx"],
+    ["--endpoint-url", "http://"],
     ["--demo", "--profile", "prod"],
 ]
 
 
 @pytest.mark.parametrize("args", LAUNCH_BAD, ids=[" ".join(a) for a in LAUNCH_BAD])
-def test_launch_options_are_checked_before_anything_starts(
-    cli: CliRunner, args: list[str]
-) -> None:
+def test_launch_options_are_checked_before_anything_starts(cli: CliRunner, args: list[str]) -> None:
     run = cli(*args)
     refused_cleanly(run, args)
     assert run.err.startswith("error: --")

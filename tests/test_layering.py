@@ -14,9 +14,7 @@ FORBIDDEN = ("boto3", "botocore", "textual", "questionary", "moto", "prompt_tool
 
 
 def core_modules() -> list[str]:
-    return sorted(
-        f"wizard.core.{info.name}" for info in pkgutil.iter_modules(wizard.core.__path__)
-    )
+    return sorted(f"wizard.core.{info.name}" for info in pkgutil.iter_modules(wizard.core.__path__))
 
 
 def test_core_has_modules() -> None:
@@ -65,8 +63,8 @@ def _runtime_imports(path: Path) -> list[tuple[int, str]]:
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.orelse:
-                visit(child)
+            for branch in node.orelse:
+                visit(branch)
             return
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
@@ -76,7 +74,8 @@ def _runtime_imports(path: Path) -> list[tuple[int, str]]:
         for child in ast.iter_child_nodes(node):
             visit(child)
 
-    visit(ast.parse(path.read_text(encoding="utf-8")))
+    tree: ast.AST = ast.parse(path.read_text(encoding="utf-8"))
+    visit(tree)
     return found
 
 

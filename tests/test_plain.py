@@ -181,9 +181,7 @@ def account_state(sandbox: Sandbox) -> dict[str, Any]:
         except s3.exceptions.ClientError:
             policy = None
         try:
-            encryption = s3.get_bucket_encryption(Bucket=name)[
-                "ServerSideEncryptionConfiguration"
-            ]
+            encryption = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]
         except s3.exceptions.ClientError:
             encryption = None
         buckets[name] = (policy, json.dumps(encryption, sort_keys=True))
@@ -441,9 +439,16 @@ async def test_plain_and_tui_given_the_same_answers_make_the_same_plan(demo: San
     downs = DOWN * (1 + buckets.index("demo-sse-s3"))  # "Create a new bucket" comes first
     typed = (
         ENTER  # region
-        + "\x1b[A" + ENTER + CTRL_U + "team-exports" + ENTER  # up to "Create a new key"
-        + downs + ENTER  # the bucket
-        + CTRL_U + "app/logs" + ENTER  # prefix
+        + "\x1b[A"
+        + ENTER
+        + CTRL_U
+        + "team-exports"
+        + ENTER  # up to "Create a new key"
+        + downs
+        + ENTER  # the bucket
+        + CTRL_U
+        + "app/logs"
+        + ENTER  # prefix
     )
 
     async def type_the_answers(pilot: Pilot[Any]) -> None:
@@ -467,7 +472,9 @@ async def test_plain_and_tui_given_the_same_answers_make_the_same_plan(demo: San
     assert (plain_state.bucket, plain_state.prefix) == ("demo-sse-s3", "app/logs")
     assert tui_state.review.plan == plain_state.review.plan
     assert [c.action.value for c in plain_state.review.plan.changes][:3] == [
-        "CreateKey", "EnableKeyRotation", "CreateAlias"
+        "CreateKey",
+        "EnableKeyRotation",
+        "CreateAlias",
     ]
 
 

@@ -39,9 +39,13 @@ def test_demo_and_test_commands_are_documented_and_match_ci() -> None:
     demo = fenced_command("Try it in one minute (no AWS account needed)")
     tests = fenced_command("Run the tests")
     assert demo.endswith("pip install . && cwl-export-wizard --demo")
-    assert tests.endswith("pip install -e '.[test]' && python -m pytest -q")
+    assert tests.endswith("pip install -e '.[test]' && python -m pytest -q -n 4")
     ci = (ROOT / ".ci" / "run").read_text()
-    for step in ("python3 -m venv .venv", "pip install -q -e '.[test]'", "python -m pytest -q"):
+    for step in (
+        "python3 -m venv .venv",
+        "pip install -q -e '.[test]'",
+        "python -m pytest -q -n 4",
+    ):
         assert step in ci, f".ci/run does not run {step!r} like the README"
 
 
@@ -116,6 +120,12 @@ def test_the_readmes_caller_policy_is_what_iam_policy_prints() -> None:
     shown = re.search(r"```json\n(.+?)\n```", section, re.S)
     assert command and shown
     args = build_parser().parse_args(shlex.split(command.group(1).replace("\\\n", " "))[1:])
-    scope = PolicyScope(region=args.region, account=args.account, bucket=args.bucket,
-                        prefix=args.prefix, key=args.key, log_group=args.log_group)
+    scope = PolicyScope(
+        region=args.region,
+        account=args.account,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        key=args.key,
+        log_group=args.log_group,
+    )
     assert json.loads(shown.group(1)) == identity_policy(scope)

@@ -25,8 +25,14 @@ from tests.screenshots import (
 
 def rich_svg(*lines: Text | str, width: int = 20) -> str:
     """What Textual's export_screenshot() makes: Rich's SVG export."""
-    console = Console(width=width, record=True, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", legacy_windows=False)
+    console = Console(
+        width=width,
+        record=True,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        legacy_windows=False,
+    )
     for line in lines:
         console.print(line)
     return console.export_svg(title="test")
@@ -84,8 +90,11 @@ def test_block_elements_become_rectangles_of_their_colour() -> None:
     out = solid_blocks(rich_svg(line, width=10))
     assert "▔" not in out
     assert ">x▊</text>" in out  # a text that is not only blocks stays text
-    rects = re.findall(r'<rect fill="#ff0000" x="([0-9.]+)" y="([0-9.]+)" width="([0-9.]+)" '
-                       r'height="([0-9.]+)"', out)
+    rects = re.findall(
+        r'<rect fill="#ff0000" x="([0-9.]+)" y="([0-9.]+)" width="([0-9.]+)" '
+        r'height="([0-9.]+)"',
+        out,
+    )
     # ▊: left three quarters of cell 0, the full line; ▔▔▔: one rectangle, top eighth of 3 cells
     assert [tuple(float(v) for v in r) for r in rects] == [
         (0.0, 1.5, pytest.approx(9.15), pytest.approx(24.65)),

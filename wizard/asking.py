@@ -35,8 +35,12 @@ class Asker(Protocol):
     def select(self, question: str, options: Sequence[Option], default: str | None) -> str: ...
 
     def text(
-        self, question: str, default: str, validate: Validator | None = None,
-        *, check_while_typing: bool = True,
+        self,
+        question: str,
+        default: str,
+        validate: Validator | None = None,
+        *,
+        check_while_typing: bool = True,
     ) -> str: ...
 
     def confirm(self, question: str, default: bool = False) -> bool: ...
@@ -58,8 +62,12 @@ class TerminalAsker:
         return answer
 
     def text(
-        self, question: str, default: str, validate: Validator | None = None,
-        *, check_while_typing: bool = True,
+        self,
+        question: str,
+        default: str,
+        validate: Validator | None = None,
+        *,
+        check_while_typing: bool = True,
     ) -> str:
         import questionary
 
@@ -68,8 +76,11 @@ class TerminalAsker:
             return True if problem is None else problem
 
         answer: str = questionary.text(
-            question, default=default, validate=check,
-            validate_while_typing=check_while_typing, **self._extra,
+            question,
+            default=default,
+            validate=check,
+            validate_while_typing=check_while_typing,
+            **self._extra,
         ).unsafe_ask()
         return answer
 
@@ -133,8 +144,12 @@ class LineAsker:
         return None
 
     def text(
-        self, question: str, default: str, validate: Validator | None = None,
-        *, check_while_typing: bool = True,
+        self,
+        question: str,
+        default: str,
+        validate: Validator | None = None,
+        *,
+        check_while_typing: bool = True,
     ) -> str:
         shown = f" [{default}]" if default else ""
         self._say(f"? {question}{shown}")

@@ -58,8 +58,16 @@ def _key_choice(parser: argparse.ArgumentParser) -> None:
 
 # Options of the interactive faces (no COMMAND). Their dests differ from the commands' own
 # --profile/--region/... so that a subcommand's defaults never hide them (argparse quirk).
-_LAUNCH_OPTIONS = ("demo", "plain", "launch_scenario", "launch_export_delay", "repair",
-                   "launch_profile", "launch_region", "launch_endpoint_url")
+_LAUNCH_OPTIONS = (
+    "demo",
+    "plain",
+    "launch_scenario",
+    "launch_export_delay",
+    "repair",
+    "launch_profile",
+    "launch_region",
+    "launch_endpoint_url",
+)
 
 
 def _interactive(parser: argparse.ArgumentParser) -> None:

@@ -361,8 +361,10 @@ def run_apply(args: argparse.Namespace) -> int:
         out("")
         out(f"Applied {count(number, 'change')}.")
         if result.rounds > 1:
-            out("Another writer changed the destination meanwhile; its change and this one "
-                "were merged.")
+            out(
+                "Another writer changed the destination meanwhile; its change and this one "
+                "were merged."
+            )
         if result.key_arn:
             out(f"New key: {result.key_arn}")
         out(f"Journal: {result.journal_path}")
@@ -442,8 +444,7 @@ def _start_export(
             active = busy.active
             if choice is not BusyChoice.STOP:
                 verb = "Cancelling" if choice is BusyChoice.CANCEL else "Waiting for"
-                err(f"{verb} export task {active.task_id} ({active.log_group}, "
-                    f"{active.status})...")
+                err(f"{verb} export task {active.task_id} ({active.log_group}, {active.status})...")
             flow.clear_busy(request.region, active, choice, cancel=cancel)
     return flow.start_export(request, wait_for_propagation=propagation, cancel=cancel)
 
@@ -469,16 +470,23 @@ def run_test_export(args: argparse.Namespace) -> int:
     session = open_session(args)
     flow = Flow(session)
     request = Flow.make_export_request(
-        session.region, args.log_group, args.bucket, args.prefix, from_ms, to_ms,
+        session.region,
+        args.log_group,
+        args.bucket,
+        args.prefix,
+        from_ms,
+        to_ms,
         args.stream_prefix,
     )
     session.identity()  # credentials first: a clearer error than CreateExportTask's
 
     def job(cancel: threading.Event) -> tuple[str, ExportResult | None]:
         task_id = _start_export(flow, request, args.if_busy, propagation, cancel)
-        err(f"Started export task {task_id}: {request.log_group} -> "
+        err(
+            f"Started export task {task_id}: {request.log_group} -> "
             f"s3://{request.bucket}/{request.prefix}/{task_id}/ "
-            f"({_iso(from_ms)} to {_iso(to_ms)})")
+            f"({_iso(from_ms)} to {_iso(to_ms)})"
+        )
         if not args.wait:
             return task_id, None
         last: list[str] = []
@@ -494,17 +502,31 @@ def run_test_export(args: argparse.Namespace) -> int:
     task_id, result = in_worker(job)
     if result is None:
         if args.json:
-            print_json({"task_id": task_id, "status": "PENDING", "objects": [],
-                        "encryption": None, "sample": [], "explanation": None})
+            print_json(
+                {
+                    "task_id": task_id,
+                    "status": "PENDING",
+                    "objects": [],
+                    "encryption": None,
+                    "sample": [],
+                    "explanation": None,
+                }
+            )
         else:
-            out(f"Export task {task_id} started; check it with: aws logs describe-export-tasks "
-                f"--task-id {task_id}")
+            out(
+                f"Export task {task_id} started; check it with: aws logs describe-export-tasks "
+                f"--task-id {task_id}"
+            )
         return EXIT_OK
     if args.json:
         print_json(export_json(result))
     else:
-        state = WizardState(region=request.region, bucket=request.bucket, prefix=request.prefix,
-                            stream_prefix=request.stream_prefix)
+        state = WizardState(
+            region=request.region,
+            bucket=request.bucket,
+            prefix=request.prefix,
+            stream_prefix=request.stream_prefix,
+        )
         show(render.result(result_view(state, result, sandbox=False)))
     return EXIT_OK if result.succeeded else EXIT_FINDINGS
 
@@ -559,9 +581,7 @@ def run_undo(args: argparse.Namespace) -> int:
         if not args.json:
             show(render.report_step(report))
 
-    report = in_worker(
-        lambda stop: flow.undo(path, told, on_notice=err, cancel=stop)
-    )
+    report = in_worker(lambda stop: flow.undo(path, told, on_notice=err, cancel=stop))
     if args.json:
         print_json(report_json(report))
     else:

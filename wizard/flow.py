@@ -193,7 +193,10 @@ def undo_command(journal: object) -> str:
 
 
 def result_view(
-    state: WizardState, result: aws_export.ExportResult, *, sandbox: bool,
+    state: WizardState,
+    result: aws_export.ExportResult,
+    *,
+    sandbox: bool,
     key_alias: str | None = None,
 ) -> ResultView:
     from wizard.core.cli_equivalent import export_command
@@ -225,17 +228,20 @@ def result_view(
     return ResultView(
         succeeded=result.succeeded,
         verdict=verdict,
-        objects=tuple(
-            f"{o.uri}  ({o.size} bytes)" for o in result.objects[:MAX_OBJECTS_SHOWN]
-        ),
+        objects=tuple(f"{o.uri}  ({o.size} bytes)" for o in result.objects[:MAX_OBJECTS_SHOWN]),
         more_objects=max(0, count_objects - MAX_OBJECTS_SHOWN),
         proof=tuple(proof),
         sample_title=f"First decrypted lines of {first}" if first else "First decrypted lines",
         sample=result.sample,
         explanation=result.explanation,
         repeat=export_command(
-            state.region or "", task.log_group, state.bucket or "", state.prefix,
-            task.from_ms or 0, task.to_ms or 0, state.stream_prefix,
+            state.region or "",
+            task.log_group,
+            state.bucket or "",
+            state.prefix,
+            task.from_ms or 0,
+            task.to_ms or 0,
+            state.stream_prefix,
         ),
         journal=journal,
         undo=undo_command(journal) if journal and not sandbox and state.applied_changes else None,
@@ -247,7 +253,8 @@ def cli_header(state: WizardState, account: str | None = None) -> tuple[str, ...
     from wizard import __version__
 
     key = (
-        f"a new key {state.create_key_alias}" if state.create_key_alias
+        f"a new key {state.create_key_alias}"
+        if state.create_key_alias
         else state.key or "the bucket's key"
     )
     where = f"account {account}, " if account else ""
@@ -292,8 +299,10 @@ def farewell(state: WizardState, *, sandbox: bool) -> list[str]:
     result = state.result
     if result is not None:
         if result.succeeded and result.objects:
-            lines.append(f"Test export {result.task.task_id}: {result.task.status}; first "
-                         f"object: {result.objects[0].uri}")
+            lines.append(
+                f"Test export {result.task.task_id}: {result.task.status}; first "
+                f"object: {result.objects[0].uri}"
+            )
         else:
             lines.append(f"Test export {result.task.task_id}: {result.task.status}, no data.")
     return lines
@@ -347,7 +356,9 @@ def undo_preview(path: Path) -> UndoPreview:
 
     journal = aws_journal.load(path)
     return UndoPreview(
-        journal.account, journal.region, journal.endpoint,
+        journal.account,
+        journal.region,
+        journal.endpoint,
         tuple(aws_apply.journal_summary(path)),
     )
 
@@ -466,9 +477,7 @@ class Flow:
         """Whether rotation is on, by key id, read after the list and a few at a time."""
         from wizard.aws import inventory
 
-        return inventory.key_rotations(
-            self.session, region, keys, on_batch=on_batch, cancel=cancel
-        )
+        return inventory.key_rotations(self.session, region, keys, on_batch=on_batch, cancel=cancel)
 
     @staticmethod
     def default_key(options: list[inventory.KeyOption]) -> inventory.KeyOption | None:
@@ -634,8 +643,14 @@ class Flow:
 
         options = {} if lock_wait is None else {"lock_wait": lock_wait}
         return aws_apply.run(
-            self.session, plan, journal_dir=self.journal_dir, on_step=on_step,
-            on_notice=on_notice, cancel=cancel, lock=lock, **options,
+            self.session,
+            plan,
+            journal_dir=self.journal_dir,
+            on_step=on_step,
+            on_notice=on_notice,
+            cancel=cancel,
+            lock=lock,
+            **options,
         )
 
     def lock(
@@ -685,8 +700,13 @@ class Flow:
             raise ValueError("region, bucket and log group must be chosen first")
         to_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         return Flow.make_export_request(
-            state.region, state.log_group, state.bucket, state.prefix,
-            to_ms - parse_duration_ms(state.window), to_ms, state.stream_prefix or None,
+            state.region,
+            state.log_group,
+            state.bucket,
+            state.prefix,
+            to_ms - parse_duration_ms(state.window),
+            to_ms,
+            state.stream_prefix or None,
         )
 
     def start_export(
@@ -730,8 +750,7 @@ class Flow:
                 if not healthy:
                     raise  # the doctor explains what is wrong; waiting would not help
                 if on_wait is not None:
-                    on_wait(PropagationWait(refused.aws_error, waited, wait_for_propagation,
-                                            delay))
+                    on_wait(PropagationWait(refused.aws_error, waited, wait_for_propagation, delay))
                 if stop.wait(delay):
                     raise Cancelled("Stopped waiting for the policies to propagate.") from None
                 delay = min(delay * 2, PROPAGATION_MAX_RETRY)
@@ -741,7 +760,9 @@ class Flow:
         from wizard.aws import snapshot
 
         choices = Choices(
-            region=request.region, bucket=request.bucket, prefix=request.prefix,
+            region=request.region,
+            bucket=request.bucket,
+            prefix=request.prefix,
             log_group=request.log_group,
         )
         return doctor.is_healthy(doctor.diagnose(snapshot.read(self.session, choices), choices))
@@ -777,14 +798,24 @@ class Flow:
 
     @staticmethod
     def make_export_request(
-        region: str, log_group: str, bucket: str, prefix: str, from_ms: int, to_ms: int,
+        region: str,
+        log_group: str,
+        bucket: str,
+        prefix: str,
+        from_ms: int,
+        to_ms: int,
         stream_prefix: str | None = None,
     ) -> aws_export.ExportRequest:
         from wizard.aws import export as aws_export
 
         return aws_export.ExportRequest(
-            region=region, log_group=log_group, bucket=bucket, prefix=prefix, from_ms=from_ms,
-            to_ms=to_ms, stream_prefix=stream_prefix,
+            region=region,
+            log_group=log_group,
+            bucket=bucket,
+            prefix=prefix,
+            from_ms=from_ms,
+            to_ms=to_ms,
+            stream_prefix=stream_prefix,
         )
 
     def close(self) -> None:

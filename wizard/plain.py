@@ -178,8 +178,7 @@ class PlainWizard:
         except KeyboardInterrupt:
             return self._end("Cancelled.", EXIT_INTERRUPTED)
         except (EndOfInput, EOFError):  # the end of piped input, or Ctrl+D at a prompt
-            return self._end("The input ended before every question was answered.",
-                             EXIT_NO_INPUT)
+            return self._end("The input ended before every question was answered.", EXIT_NO_INPUT)
         except WizardError as error:
             self.out.error(error)
             return self._end("", error.exit_code)
@@ -259,7 +258,8 @@ class PlainWizard:
             state.key, state.create_key_alias = answer, None
             return self._next(Step.KEY)
         alias = self.ask.text(
-            "Alias for the new key:", suggested,
+            "Alias for the new key:",
+            suggested,
             validate=lambda text: self.flow.alias_problem(region, text),
         )
         state.key, state.create_key_alias = None, normalize_alias(alias)
@@ -270,7 +270,8 @@ class PlainWizard:
         state, region = self.state, self.region
         listed = self.flow.buckets(region)
         suggested = (
-            state.bucket if state.create_bucket and state.bucket
+            state.bucket
+            if state.create_bucket and state.bucket
             else self.flow.suggested_bucket(region)
         )
         options = [Option(f"Create a new bucket ({suggested})", _CREATE)]
@@ -286,7 +287,9 @@ class PlainWizard:
         answer = self.ask.select("S3 bucket the logs are exported to:", options, default)
         if answer == _CREATE:
             state.bucket = self.ask.text(
-                "Name of the new bucket:", suggested, validate=self._new_bucket_problem,
+                "Name of the new bucket:",
+                suggested,
+                validate=self._new_bucket_problem,
                 # The availability check asks S3: only when the name is submitted.
                 check_while_typing=False,
             )
@@ -376,7 +379,8 @@ class PlainWizard:
         if plan.empty:
             answer = self.ask.select(
                 "The wizard has nothing it may change that fixes this. What now?",
-                [back, Option("Run the test export anyway", "go"), quit_], "back",
+                [back, Option("Run the test export anyway", "go"), quit_],
+                "back",
             )
         elif plan.blockers:
             # apply refuses a plan with blockers: the choices (or the account) must change first.
@@ -430,17 +434,20 @@ class PlainWizard:
             self._say_rollback(error.report)
             code = EXIT_INTERRUPTED if isinstance(error, ApplyCancelled) else error.exit_code
             if error.restored_everything:
-                raise _Ended(self._end("Rolled back: the destination is as it was before.",
-                                       code)) from None
+                raise _Ended(
+                    self._end("Rolled back: the destination is as it was before.", code)
+                ) from None
             self.out.line("Some changes could not be rolled back (above).", "error")
             self.out.line(f"Journal of the changes: {error.journal_path}", wrap=False)
             if not self.sandbox:
-                self.out.line(f"After dealing with them: {undo_command(error.journal_path)}",
-                              wrap=False)
+                self.out.line(
+                    f"After dealing with them: {undo_command(error.journal_path)}", wrap=False
+                )
             raise _Ended(code) from None
         if cancel.is_set():
-            raise _Ended(self._end("Every change had been made before Ctrl+C took effect.",
-                                   EXIT_INTERRUPTED))
+            raise _Ended(
+                self._end("Every change had been made before Ctrl+C took effect.", EXIT_INTERRUPTED)
+            )
         self.out.line("Applied.", "ok")
         return self._next(Step.APPLY)
 
@@ -451,13 +458,18 @@ class PlainWizard:
         position = {id(c): str(i) for i, c in enumerate(plan.changes, 1)}
 
         def on_step(step: StepResult) -> None:
-            self.out.lines([render.apply_step(position.get(id(step.change), "+"), total, step)],
-                           wrap=False)
+            self.out.lines(
+                [render.apply_step(position.get(id(step.change), "+"), total, step)], wrap=False
+            )
 
         self.out.line("Applying (Ctrl+C stops after the current AWS call and rolls back).")
         return self._in_worker(
-            lambda: self.flow.apply(plan, on_step=on_step, cancel=cancel,
-                                    on_notice=lambda text: self.out.line(text, "warning")),
+            lambda: self.flow.apply(
+                plan,
+                on_step=on_step,
+                cancel=cancel,
+                on_notice=lambda text: self.out.line(text, "warning"),
+            ),
             cancel,
             "Ctrl+C: finishing the current AWS call, then rolling back ...",
         )
@@ -514,13 +526,17 @@ class PlainWizard:
             state.log_group if state.log_group in names else names[0],
         )
         state.window = self.ask.text(
-            "Export the events of the last (30m, 1h, 24h, 2d, 1w):", state.window,
+            "Export the events of the last (30m, 1h, 24h, 2d, 1w):",
+            state.window,
             validate=window_problem,
         )
-        state.stream_prefix = self.ask.text(
-            "Only streams whose name starts with (Enter: every stream):",
-            state.stream_prefix or "",
-        ).strip() or None
+        state.stream_prefix = (
+            self.ask.text(
+                "Only streams whose name starts with (Enter: every stream):",
+                state.stream_prefix or "",
+            ).strip()
+            or None
+        )
         request = Flow.export_request(state)
         task_id = self._start_export(request)
         task = self._wait_export(request.region, task_id)
@@ -553,18 +569,27 @@ class PlainWizard:
             f"Another export task is active in {region}: {active.task_id} "
             f"({active.log_group}, {active.status}). Only one may run at a time."
         )
-        answer = BusyChoice(self.ask.select("What now?", [
-            Option("Wait for it to finish", BusyChoice.WAIT.value),
-            Option(f"Cancel task {active.task_id}", BusyChoice.CANCEL.value),
-            Option("Skip the test export", BusyChoice.STOP.value),
-        ], BusyChoice.WAIT.value))
+        answer = BusyChoice(
+            self.ask.select(
+                "What now?",
+                [
+                    Option("Wait for it to finish", BusyChoice.WAIT.value),
+                    Option(f"Cancel task {active.task_id}", BusyChoice.CANCEL.value),
+                    Option("Skip the test export", BusyChoice.STOP.value),
+                ],
+                BusyChoice.WAIT.value,
+            )
+        )
         if answer is BusyChoice.STOP:
             raise _Ended(self._end("Skipped the test export.", EXIT_OK))
         cancel = threading.Event()
         try:
             self._in_worker(
                 lambda: self.flow.clear_busy(
-                    region, active, answer, on_status=self._status_printer(active.task_id),
+                    region,
+                    active,
+                    answer,
+                    on_status=self._status_printer(active.task_id),
                     cancel=cancel,
                 ),
                 cancel,

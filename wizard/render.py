@@ -30,8 +30,15 @@ class Line(NamedTuple):
 
 
 _ANSI = {
-    "bold": "1", "error": "31", "warning": "33", "ok": "32", "info": "36", "dim": "2",
-    "add": "32", "remove": "31", "hunk": "36",
+    "bold": "1",
+    "error": "31",
+    "warning": "33",
+    "ok": "32",
+    "info": "36",
+    "dim": "2",
+    "add": "32",
+    "remove": "31",
+    "hunk": "36",
 }
 
 
@@ -44,8 +51,11 @@ def paint(line: Line, colour: bool) -> str:
 
 # --- the doctor ------------------------------------------------------------------------------
 
-_LABEL = {Severity.ERROR: ("ERROR", "error"), Severity.WARNING: ("WARN", "warning"),
-          Severity.INFO: ("INFO", "info")}
+_LABEL = {
+    Severity.ERROR: ("ERROR", "error"),
+    Severity.WARNING: ("WARN", "warning"),
+    Severity.INFO: ("INFO", "info"),
+}
 
 
 def findings(found: Iterable[Finding]) -> list[Line]:
@@ -72,8 +82,11 @@ def verdict(found: Iterable[Finding]) -> Line:
             "would fail.",
             "error",
         )
-    return Line(f"{count(errors, 'error')}, {count(warnings, 'warning')}: healthy: an export "
-                "should succeed.", "ok")
+    return Line(
+        f"{count(errors, 'error')}, {count(warnings, 'warning')}: healthy: an export "
+        "should succeed.",
+        "ok",
+    )
 
 
 # --- the plan --------------------------------------------------------------------------------
@@ -132,8 +145,9 @@ def apply_step(position: str, total: int, step: StepResult) -> Line:
 
 
 def report_step(step: StepReport) -> list[Line]:
-    style = "error" if step.outcome.remains else ("ok" if step.outcome is Outcome.RESTORED
-                                                  else None)
+    style = (
+        "error" if step.outcome.remains else ("ok" if step.outcome is Outcome.RESTORED else None)
+    )
     lines = [Line(f"{step.outcome.value.upper()}: {step.message}", style)]
     lines.extend(Line(f"    {command}", verbatim=True) for command in step.manual)
     return lines

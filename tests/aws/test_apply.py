@@ -34,13 +34,17 @@ from wizard.sandbox.server import Sandbox
 NEW_BUCKET = "cwl-wizard-new-bucket"
 NEW_ALIAS = "alias/cwl-new"
 REPAIR = Choices(region=REGION, bucket=DEMO_BUCKET, key=DEMO_KEY)
-CREATE = Choices(
-    region=REGION, bucket=NEW_BUCKET, create_bucket=True, create_key_alias=NEW_ALIAS
-)
+CREATE = Choices(region=REGION, bucket=NEW_BUCKET, create_bucket=True, create_key_alias=NEW_ALIAS)
 REPAIR_WRITES = ("PutKeyPolicy", "PutBucketEncryption", "PutBucketPolicy")
 CREATE_WRITES = (
-    "CreateKey", "EnableKeyRotation", "CreateAlias", "CreateBucket", "PutPublicAccessBlock",
-    "PutBucketOwnershipControls", "PutBucketEncryption", "PutBucketPolicy",
+    "CreateKey",
+    "EnableKeyRotation",
+    "CreateAlias",
+    "CreateBucket",
+    "PutPublicAccessBlock",
+    "PutBucketOwnershipControls",
+    "PutBucketEncryption",
+    "PutBucketPolicy",
 )
 
 
@@ -73,8 +77,16 @@ def add_log_group(sandbox: Sandbox, name: str = "/app/orders") -> list[str]:
 
 def test_from_an_empty_account_to_a_working_export(empty: Sandbox, cli: CliRunner) -> None:
     messages = add_log_group(empty)
-    run = cli("apply", "--create-key", "alias/x", "--create-bucket", "--bucket", NEW_BUCKET,
-              "--yes", "--json")
+    run = cli(
+        "apply",
+        "--create-key",
+        "alias/x",
+        "--create-bucket",
+        "--bucket",
+        NEW_BUCKET,
+        "--yes",
+        "--json",
+    )
     assert run.code == 0, run.err
     applied = run.json()
     key_arn = applied["key_arn"]
@@ -83,15 +95,26 @@ def test_from_an_empty_account_to_a_working_export(empty: Sandbox, cli: CliRunne
     assert Path(applied["journal"]).is_file()
     assert "[8/8] applied" in run.err  # progress on stderr
 
-    export = cli("test-export", "--bucket", NEW_BUCKET, "--log-group", "/app/orders",
-                 "--prefix", "exportedlogs", "--json")
+    export = cli(
+        "test-export",
+        "--bucket",
+        NEW_BUCKET,
+        "--log-group",
+        "/app/orders",
+        "--prefix",
+        "exportedlogs",
+        "--json",
+    )
     assert export.code == 0, export.err
     result = export.json()
     task_id = result["task_id"]
     key = f"exportedlogs/{task_id}/web-1/000000.gz"
     assert result["objects"] == [f"s3://{NEW_BUCKET}/{key}"]
-    assert result["encryption"] == {"algorithm": "aws:kms", "kms_key_id": key_arn,
-                                    "bucket_key": True}
+    assert result["encryption"] == {
+        "algorithm": "aws:kms",
+        "kms_key_id": key_arn,
+        "bucket_key": True,
+    }
     head = empty.client("s3").head_object(Bucket=NEW_BUCKET, Key=key)
     assert head["SSEKMSKeyId"] == key_arn
     assert [line.split("Z ", 1)[1] for line in result["sample"]] == messages
@@ -114,8 +137,9 @@ def test_repairing_the_demo_bucket(demo: Sandbox, cli: CliRunner) -> None:
     assert "PutObject call on the given bucket failed" in codes["KEY_AWS_MANAGED"]["aws_error"]
     acl = next(f for f in report["findings"] if "GETBUCKETACL" in f["code"])
     assert "GetBucketAcl call on the given bucket failed" in acl["aws_error"]
-    assert all(set(f) == {"code", "severity", "message", "fix", "aws_error"}
-               for f in report["findings"])
+    assert all(
+        set(f) == {"code", "severity", "message", "fix", "aws_error"} for f in report["findings"]
+    )
     human = cli("doctor", "--bucket", DEMO_BUCKET)
     assert "ERROR  KEY_AWS_MANAGED" in human.out and "AWS would say: " in human.out
 
@@ -239,7 +263,10 @@ def test_a_plan_with_blockers_is_refused(demo: Sandbox, cli: CliRunner) -> None:
 
 
 FOREIGN = {
-    "Sid": "SomeoneElse", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
+    "Sid": "SomeoneElse",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:DeleteBucket",
     "Resource": f"arn:aws:s3:::{DEMO_BUCKET}",
 }
 
@@ -277,9 +304,15 @@ def test_drift_on_the_first_step_changes_nothing(demo: Sandbox) -> None:
     kms = demo.client("kms")
     key = snapshot.read_key(session, DEMO_KEY, REGION)
     policy = json.loads(key.policy or "{}")
-    policy["Statement"].append({"Sid": "Other", "Effect": "Allow", "Action": "kms:Describe*",
-                                "Principal": {"AWS": f"arn:aws:iam::{demo.account}:root"},
-                                "Resource": "*"})
+    policy["Statement"].append(
+        {
+            "Sid": "Other",
+            "Effect": "Allow",
+            "Action": "kms:Describe*",
+            "Principal": {"AWS": f"arn:aws:iam::{demo.account}:root"},
+            "Resource": "*",
+        }
+    )
     kms.put_key_policy(KeyId=key.key_id or "", PolicyName="default", Policy=json.dumps(policy))
     before = full_state(session, DEMO_BUCKET, (DEMO_KEY,))
     with pytest.raises(DriftError, match=r"The key policy of .* changed since the preview"):
@@ -364,15 +397,14 @@ def test_create_bucket_in_us_east_1_sends_no_location_constraint(
 ) -> None:
     sandbox = start_sandbox(scenario="empty", region="us-east-1")
     session = session_for(sandbox)
-    choices = Choices(region="us-east-1", bucket=NEW_BUCKET, create_bucket=True,
-                      create_key_alias=NEW_ALIAS)
+    choices = Choices(
+        region="us-east-1", bucket=NEW_BUCKET, create_bucket=True, create_key_alias=NEW_ALIAS
+    )
     apply.run(session, build(session, choices))
     assert snapshot.read_bucket(session, NEW_BUCKET).region == "us-east-1"
 
 
-def test_apply_without_yes_and_without_a_terminal_is_refused(
-    demo: Sandbox, cli: CliRunner
-) -> None:
+def test_apply_without_yes_and_without_a_terminal_is_refused(demo: Sandbox, cli: CliRunner) -> None:
     session = session_for(demo)
     before = full_state(session, DEMO_BUCKET, (DEMO_KEY,))
     run = cli("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY)
@@ -401,13 +433,22 @@ def test_create_key_on_someone_elses_alias_is_refused(demo: Sandbox, cli: CliRun
     from wizard.flow import Flow
 
     with pytest.raises(UsageError, match="already exists"):  # the TUI and plain mode
-        Flow(session).review(REPAIR.__class__(region=REGION, bucket=DEMO_BUCKET,
-                                              create_key_alias=DEMO_KEY))
+        Flow(session).review(
+            REPAIR.__class__(region=REGION, bucket=DEMO_BUCKET, create_key_alias=DEMO_KEY)
+        )
 
 
 def test_create_key_reuses_a_key_the_wizard_created(empty: Sandbox, cli: CliRunner) -> None:
-    first = cli("apply", "--bucket", NEW_BUCKET, "--create-bucket", "--create-key", NEW_ALIAS,
-                "--yes", "--json")
+    first = cli(
+        "apply",
+        "--bucket",
+        NEW_BUCKET,
+        "--create-bucket",
+        "--create-key",
+        NEW_ALIAS,
+        "--yes",
+        "--json",
+    )
     assert first.code == 0, first.err
     key_arn = first.json()["key_arn"]
     second = cli("doctor", "--bucket", NEW_BUCKET, "--create-key", NEW_ALIAS, "--json")

@@ -58,25 +58,41 @@ BAD_INPUT = [
     (["doctor", "--bucket", "Bad_Bucket"], "--bucket"),
     (["doctor", "--bucket", "ab"], "3 to 63"),
     (["plan", "--bucket", "good-bucket", "--key", "alias/k", "--prefix", "/logs"], "--prefix"),
-    (["plan", "--bucket", "good-bucket", "--key", "alias/k", "--prefix", "p" * 500],
-     "1,024-byte"),
+    (["plan", "--bucket", "good-bucket", "--key", "alias/k", "--prefix", "p" * 500], "1,024-byte"),
     (["plan", "--bucket", "good-bucket", "--key", "not a key"], "--key"),
-    (["apply", "--bucket", "good-bucket", "--create-key", "alias/aws/mine", "--yes"],
-     "--create-key"),
-    (["apply", "--bucket", "good-bucket", "--create-key", "bad alias!", "--yes"],
-     "--create-key"),
-    (["plan", "--bucket", "good-bucket", "--key", "alias/k", "--region", "mars-1"],
-     "--region"),
-    (["plan", "--bucket", "good-bucket", "--key", "alias/k", "--region", "ap-northeast-9"],
-     "not a known AWS region"),
-    (["test-export", "--bucket", "good-bucket", "--log-group", "/g",
-      "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-01T00:00:00Z"], "must be before"),
-    (["test-export", "--bucket", "good-bucket", "--log-group", "/g", "--from", "1700000000"],
-     "milliseconds"),
-    (["test-export", "--bucket", "good-bucket", "--log-group", "/g", "--since", "forever"],
-     "duration"),
-    (["test-export", "--bucket", "good-bucket", "--log-group", "bad group name!"],
-     "--log-group"),
+    (
+        ["apply", "--bucket", "good-bucket", "--create-key", "alias/aws/mine", "--yes"],
+        "--create-key",
+    ),
+    (["apply", "--bucket", "good-bucket", "--create-key", "bad alias!", "--yes"], "--create-key"),
+    (["plan", "--bucket", "good-bucket", "--key", "alias/k", "--region", "mars-1"], "--region"),
+    (
+        ["plan", "--bucket", "good-bucket", "--key", "alias/k", "--region", "ap-northeast-9"],
+        "not a known AWS region",
+    ),
+    (
+        [
+            "test-export",
+            "--bucket",
+            "good-bucket",
+            "--log-group",
+            "/g",
+            "--from",
+            "2026-01-02T00:00:00Z",
+            "--to",
+            "2026-01-01T00:00:00Z",
+        ],
+        "must be before",
+    ),
+    (
+        ["test-export", "--bucket", "good-bucket", "--log-group", "/g", "--from", "1700000000"],
+        "milliseconds",
+    ),
+    (
+        ["test-export", "--bucket", "good-bucket", "--log-group", "/g", "--since", "forever"],
+        "duration",
+    ),
+    (["test-export", "--bucket", "good-bucket", "--log-group", "bad group name!"], "--log-group"),
     (["doctor", "--bucket", "good-bucket", "--endpoint-url", "ftp://x"], "--endpoint-url"),
 ]
 
@@ -101,8 +117,15 @@ def test_bad_input_is_refused_before_any_aws_call(
 def test_bad_input_writes_nothing_to_a_live_account(
     start_sandbox: StartSandbox, cli: CliRunner
 ) -> None:
-    writes = ("PutBucketPolicy", "PutKeyPolicy", "PutBucketEncryption", "CreateBucket",
-              "CreateKey", "CreateAlias", "CreateExportTask")
+    writes = (
+        "PutBucketPolicy",
+        "PutKeyPolicy",
+        "PutBucketEncryption",
+        "CreateBucket",
+        "CreateKey",
+        "CreateAlias",
+        "CreateExportTask",
+    )
     sandbox = start_sandbox(scenario="demo", faults=tuple(f"{op}:AccessDenied" for op in writes))
     session = session_of(sandbox)
     before = full_state(session, DEMO_BUCKET, (DEMO_KEY,))
@@ -123,7 +146,9 @@ def test_plan_json_and_exit_code(demo: Sandbox, cli: CliRunner) -> None:
     data = run.json()
     assert set(data) == {"changes", "blockers"} and data["blockers"] == []
     assert [c["action"] for c in data["changes"]] == [
-        "PutKeyPolicy", "PutBucketEncryption", "PutBucketPolicy"
+        "PutKeyPolicy",
+        "PutBucketEncryption",
+        "PutBucketPolicy",
     ]
     for change in data["changes"]:
         assert set(change) == {"action", "target", "summary", "before", "after", "diff", "notes"}
@@ -140,7 +165,7 @@ def test_plan_human_output_is_numbered_and_plain_without_a_terminal(
     assert run.code == 1
     assert "1. PutKeyPolicy" in run.out and "3. PutBucketPolicy" in run.out
     assert "\033[" not in run.out
-    assert "+      \"Sid\": \"CWLExportWizardGetBucketAcl\"" in run.out
+    assert '+      "Sid": "CWLExportWizardGetBucketAcl"' in run.out
 
 
 def test_blocked_plan_exits_1_and_lists_blockers(demo: Sandbox, cli: CliRunner) -> None:
@@ -173,7 +198,12 @@ def test_doctor_in_a_subprocess(demo: Sandbox, tmp_path: Path) -> None:
     env = {**os.environ, **demo.env(), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "wizard", "doctor", "--bucket", DEMO_BUCKET],
-        capture_output=True, text=True, env=env, timeout=120, check=False, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
     )
     assert done.returncode == 1, done.stderr
     assert "ERROR  KEY_AWS_MANAGED" in done.stdout
@@ -187,9 +217,22 @@ def test_ctrl_c_during_apply_rolls_back(start_sandbox: StartSandbox, tmp_path: P
     before = full_state(session, DEMO_BUCKET, (DEMO_KEY,))
     env = {**os.environ, **sandbox.env(), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "wizard", "apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY,
-         "--yes"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "wizard",
+            "apply",
+            "--bucket",
+            DEMO_BUCKET,
+            "--key",
+            DEMO_KEY,
+            "--yes",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
         # As from a terminal: a runner that started us in the background may have made the
         # tests ignore SIGINT, and a child inherits that (Python then keeps it ignored).
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),

@@ -38,7 +38,11 @@ class Worker:
         env = {**os.environ, **sandbox.env(), "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.aws.apply_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,
         )
 
     def send(self, *args: str) -> None:
@@ -83,8 +87,9 @@ def reset(sandbox: Sandbox, original: dict[str, Any]) -> None:
         s3.put_bucket_encryption(
             Bucket=DEMO_BUCKET, ServerSideEncryptionConfiguration=original["encryption"]
         )
-    kms.put_key_policy(KeyId=original["key_id"], PolicyName="default",
-                       Policy=original["key_policy"])
+    kms.put_key_policy(
+        KeyId=original["key_id"], PolicyName="default", Policy=original["key_policy"]
+    )
 
 
 @pytest.mark.slow
@@ -103,8 +108,9 @@ def test_two_applies_at_once_never_lose_a_grant(
     for _ in range(TRIALS):
         reset(demo, original)
         for worker, prefix in zip(workers, PREFIXES, strict=True):
-            worker.send("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY,
-                        "--prefix", prefix, "--yes")
+            worker.send(
+                "apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--prefix", prefix, "--yes"
+            )
         answers = [worker.answer() for worker in workers]
         codes = tuple(a["code"] for a in answers)
         outcomes.append((codes[0], codes[1]))
@@ -122,8 +128,7 @@ def test_a_grant_removed_by_another_writer_meanwhile_is_merged_again(
 ) -> None:
     sandbox = start_sandbox(scenario="demo")
     session = session_for(sandbox)
-    choices = Choices(region=sandbox.region, bucket=DEMO_BUCKET, key=DEMO_KEY,
-                      prefix="mine")
+    choices = Choices(region=sandbox.region, bucket=DEMO_BUCKET, key=DEMO_KEY, prefix="mine")
     sandbox.client("s3").put_bucket_policy(Bucket=DEMO_BUCKET, Policy=NO_GRANT)
     plan = core_plan.build(snapshot.read(session, choices), choices)
     original = NO_GRANT
@@ -155,13 +160,14 @@ def test_an_apply_waits_for_another_and_names_it(
     lock = aws_apply.destination_lock(journal_dir, identity.account, demo.region)
     lock.acquire(journal="/tmp/their-journal.json")
     try:
-        run = cli("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--yes",
-                  "--lock-wait", "0")
+        run = cli("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--yes", "--lock-wait", "0")
     finally:
         lock.release()
     assert run.code == 2
-    assert f"Waiting for another apply on this account and region to finish: process " \
+    assert (
+        f"Waiting for another apply on this account and region to finish: process "
         f"{os.getpid()}" in run.err
+    )
     (error,) = run.error_lines
     assert "Another apply on this account and region is still running" in error
     assert "/tmp/their-journal.json" in error
@@ -184,8 +190,12 @@ def test_a_lock_left_by_a_killed_apply_is_taken_and_its_journal_named(
         "sys.stdin.readline()\n"
     )
     holder = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
     holder.kill()  # kill -9 while holding the lock: the kernel releases the flock

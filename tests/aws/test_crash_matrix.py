@@ -37,8 +37,14 @@ NEW_ALIAS = "alias/cwl-crash"
 CREATE = ("apply", "--bucket", NEW_BUCKET, "--create-bucket", "--create-key", NEW_ALIAS, "--yes")
 REPAIR = ("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--yes")
 CREATE_WRITES = (
-    "CreateKey", "EnableKeyRotation", "CreateAlias", "CreateBucket", "PutPublicAccessBlock",
-    "PutBucketOwnershipControls", "PutBucketEncryption", "PutBucketPolicy",
+    "CreateKey",
+    "EnableKeyRotation",
+    "CreateAlias",
+    "CreateBucket",
+    "PutPublicAccessBlock",
+    "PutBucketOwnershipControls",
+    "PutBucketEncryption",
+    "PutBucketPolicy",
 )
 REPAIR_WRITES = ("PutKeyPolicy", "PutBucketEncryption", "PutBucketPolicy")
 # The calls a rollback makes (the last write fails, so everything before it is put back),
@@ -73,7 +79,11 @@ def start_apply(sandbox: Sandbox, args: tuple[str, ...], cwd: Path) -> subproces
     env = {**os.environ, **sandbox.env(), "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "wizard", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
@@ -125,9 +135,11 @@ def outcome_of(report: dict[str, Any], action: str) -> str:
 
 # --- kill -9 while a write is in flight ---------------------------------------------------
 
-WRITE_POINTS = [("create", op, True) for op in CREATE_WRITES] + [
-    ("repair", op, True) for op in REPAIR_WRITES
-] + [("create", "CreateKey", False), ("create", "CreateBucket", False)]
+WRITE_POINTS = (
+    [("create", op, True) for op in CREATE_WRITES]
+    + [("repair", op, True) for op in REPAIR_WRITES]
+    + [("create", "CreateKey", False), ("create", "CreateBucket", False)]
+)
 
 
 @pytest.mark.slow
@@ -159,14 +171,20 @@ def test_kill_9_during_a_write_then_undo_restores_the_account(
     assert report["complete"], report
     assert state(sandbox, name) == before
     expected = "restored" if complete else "as before"
-    new_settings = ("EnableKeyRotation", "PutPublicAccessBlock", "PutBucketOwnershipControls",
-                    "PutBucketEncryption", "PutBucketPolicy")
+    new_settings = (
+        "EnableKeyRotation",
+        "PutPublicAccessBlock",
+        "PutBucketOwnershipControls",
+        "PutBucketEncryption",
+        "PutBucketPolicy",
+    )
     if name == "create" and operation in new_settings:
         expected = "with its bucket or key"  # a setting of the new key or bucket
     assert outcome_of(report, operation) == expected
     again = undo(cli, journal)  # a second undo finds everything as before
     assert again["complete"] and {s["outcome"] for s in again["steps"]} <= {
-        "as before", "with its bucket or key"
+        "as before",
+        "with its bucket or key",
     }
 
 
@@ -210,8 +228,11 @@ def test_a_denied_rollback_call_is_named_and_undo_finishes_it(
     occurrence: int,
 ) -> None:
     scenario, args, _ = flow(name)
-    denied = "AccessDeniedException" if operation in ("ScheduleKeyDeletion", "DeleteAlias",
-                                                        "PutKeyPolicy") else "AccessDenied"
+    denied = (
+        "AccessDeniedException"
+        if operation in ("ScheduleKeyDeletion", "DeleteAlias", "PutKeyPolicy")
+        else "AccessDenied"
+    )
     sandbox = start_sandbox(
         scenario=scenario,
         faults=("PutBucketPolicy:AccessDenied:1", f"{operation}:{denied}:1@{occurrence}"),
@@ -245,8 +266,13 @@ def test_undo_never_says_restored_while_something_differs(
     s3 = sandbox.client("s3")
     policy = json.loads(s3.get_bucket_policy(Bucket=DEMO_BUCKET)["Policy"])
     policy["Statement"].append(
-        {"Sid": "Later", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
-         "Resource": f"arn:aws:s3:::{DEMO_BUCKET}"}
+        {
+            "Sid": "Later",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:DeleteBucket",
+            "Resource": f"arn:aws:s3:::{DEMO_BUCKET}",
+        }
     )
     s3.put_bucket_policy(Bucket=DEMO_BUCKET, Policy=json.dumps(policy))
     journal = only_journal(journal_dir)
@@ -256,5 +282,6 @@ def test_undo_never_says_restored_while_something_differs(
     assert "as it was before the apply" not in run.out
     assert "1 change of this apply remain" in run.out
     assert f"put-bucket-policy --region ap-northeast-1 --bucket {DEMO_BUCKET}" in run.out
-    assert '"Sid":"Later"' in json.dumps(json.loads(s3.get_bucket_policy(
-        Bucket=DEMO_BUCKET)["Policy"]), separators=(",", ":"))  # never overwritten
+    assert '"Sid":"Later"' in json.dumps(
+        json.loads(s3.get_bucket_policy(Bucket=DEMO_BUCKET)["Policy"]), separators=(",", ":")
+    )  # never overwritten

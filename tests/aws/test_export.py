@@ -152,8 +152,13 @@ def test_poll_schedule_backs_off_to_about_a_second(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(export, "describe_task", describe)
     event = RecordingEvent()
     seen: list[str] = []
-    task = export.wait(None, REGION, "t-1", cancel=event,  # type: ignore[arg-type]
-                       on_status=lambda t, _: seen.append(t.status))
+    task = export.wait(
+        None,  # type: ignore[arg-type]
+        REGION,
+        "t-1",
+        cancel=event,
+        on_status=lambda t, _: seen.append(t.status),
+    )
     assert task.status == "COMPLETED" and len(calls) == 24 and seen[-1] == "COMPLETED"
     assert 0.25 <= event.waits[0] <= 0.5
     assert max(event.waits) <= 1.5  # a finished task is noticed within 1.5 s
@@ -163,9 +168,7 @@ def test_poll_schedule_backs_off_to_about_a_second(monkeypatch: pytest.MonkeyPat
 
 
 def test_wait_can_be_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        export, "describe_task", lambda *a: ExportTaskInfo("t", "/g", "RUNNING")
-    )
+    monkeypatch.setattr(export, "describe_task", lambda *a: ExportTaskInfo("t", "/g", "RUNNING"))
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled, match="keeps running"):
@@ -256,16 +259,26 @@ def test_missing_log_group(ready: Sandbox) -> None:
 
 
 def test_command_json_and_exit_codes(ready: Sandbox, cli: CliRunner) -> None:
-    run = cli("test-export", "--bucket", BUCKET, "--log-group", DEMO_GROUP, "--lines", "2",
-              "--json")
+    run = cli(
+        "test-export", "--bucket", BUCKET, "--log-group", DEMO_GROUP, "--lines", "2", "--json"
+    )
     assert run.code == 0, run.err
     data = run.json()
     assert set(data) == {"task_id", "status", "objects", "encryption", "sample", "explanation"}
     assert data["status"] == "COMPLETED" and len(data["objects"]) == 3
     assert data["encryption"] == {"algorithm": "AES256", "kms_key_id": None, "bucket_key": False}
     assert len(data["sample"]) == 2 and data["explanation"] is None
-    empty = cli("test-export", "--bucket", BUCKET, "--log-group", DEMO_GROUP,
-                "--from", "2020-01-01T00:00:00Z", "--to", "2020-01-02T00:00:00Z")
+    empty = cli(
+        "test-export",
+        "--bucket",
+        BUCKET,
+        "--log-group",
+        DEMO_GROUP,
+        "--from",
+        "2020-01-01T00:00:00Z",
+        "--to",
+        "2020-01-02T00:00:00Z",
+    )
     assert empty.code == 1
     assert "12 hours" in empty.out
 
@@ -279,13 +292,22 @@ def test_command_if_busy(start_sandbox: StartSandbox, cli: CliRunner) -> None:
     assert busy.code == 2
     assert len(busy.error_lines) == 1 and first in busy.error_lines[0]
     assert "--if-busy wait" in busy.err
-    waited = cli("test-export", "--bucket", BUCKET, "--log-group", DEMO_GROUP,
-                 "--if-busy", "wait", "--json")
+    waited = cli(
+        "test-export", "--bucket", BUCKET, "--log-group", DEMO_GROUP, "--if-busy", "wait", "--json"
+    )
     assert waited.code == 0, waited.err
     assert f"Waiting for export task {first}" in waited.err
     other = export.start(session_for(sandbox), request("/ecs/web"))
-    cancelled = cli("test-export", "--bucket", BUCKET, "--log-group", DEMO_GROUP,
-                    "--if-busy", "cancel", "--json")
+    cancelled = cli(
+        "test-export",
+        "--bucket",
+        BUCKET,
+        "--log-group",
+        DEMO_GROUP,
+        "--if-busy",
+        "cancel",
+        "--json",
+    )
     assert cancelled.code == 0, cancelled.err
     assert f"Cancelling export task {other}" in cancelled.err
     assert export.describe_task(session_for(sandbox), REGION, other).status == "CANCELLED"
@@ -330,8 +352,15 @@ def test_a_broken_destination_is_not_waited_for(
 ) -> None:
     """Refused while the doctor also finds it broken: explained at once, no waiting."""
     start_sandbox(scenario="demo")
-    run = cli("test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP,
-              "--propagation-wait", "60")
+    run = cli(
+        "test-export",
+        "--bucket",
+        DEMO_BUCKET,
+        "--log-group",
+        DEMO_GROUP,
+        "--propagation-wait",
+        "60",
+    )
     assert run.code == 2 and "Trying again" not in run.err
     assert "cwl-export-wizard doctor --bucket" in run.err
 
@@ -339,7 +368,8 @@ def test_a_broken_destination_is_not_waited_for(
 def test_the_wait_is_bounded_and_says_so(start_sandbox: StartSandbox, cli: CliRunner) -> None:
     start_sandbox(scenario="demo", propagation_delay=60.0)
     assert cli("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--yes").code == 0
-    run = cli("test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP,
-              "--propagation-wait", "3")
+    run = cli(
+        "test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP, "--propagation-wait", "3"
+    )
     assert run.code == 2
     assert "still refused after 2 s of waiting for policy changes" in run.err

@@ -97,9 +97,7 @@ def test_first_rows_do_not_wait_for_the_aliases(demo: Sandbox) -> None:
     def hold_aliases(**_: Any) -> None:
         assert first_rows_out.wait(10), "the first rows waited for ListAliases"
 
-    session.client("kms", REGION).meta.events.register(
-        "before-call.kms.ListAliases", hold_aliases
-    )
+    session.client("kms", REGION).meta.events.register("before-call.kms.ListAliases", hold_aliases)
     pages: list[list[KeyOption]] = []
 
     def on_page(options: list[KeyOption]) -> None:

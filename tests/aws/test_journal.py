@@ -46,9 +46,7 @@ def test_a_journal_folder_of_another_user_is_refused(tmp_path: Path) -> None:
         journal.private_dir(folder)
 
 
-def test_a_journal_others_may_write_is_not_trusted(
-    demo: Sandbox, cli: CliRunner
-) -> None:
+def test_a_journal_others_may_write_is_not_trusted(demo: Sandbox, cli: CliRunner) -> None:
     path = applied_journal(demo)
     path.chmod(0o666)
     run = cli("undo", str(path), "--yes")

@@ -20,23 +20,39 @@ ACCOUNT = "123456789012"
 NEW_BUCKET = f"cwl-exports-{ACCOUNT}-ap-northeast-1"
 
 
-def plain(*args: str, answers: str, cwd: Path, env: dict[str, str] | None = None
-          ) -> subprocess.CompletedProcess[str]:
+def plain(
+    *args: str, answers: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "wizard", "--plain", *args],
-        input=answers, capture_output=True, text=True, timeout=300, check=False, cwd=cwd,
+        input=answers,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=cwd,
         env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
     )
 
 
 def test_piped_answers_give_a_log_that_reads_top_to_bottom(tmp_path: Path) -> None:
-    answers = "\n".join([
-        "nowhere-1",  # not a region in the list: refused, asked again
-        "",  # region: the default
-        "", "", "", "",  # key, bucket: the defaults; the new bucket's name; the prefix
-        "y",  # apply to the sandbox
-        "", "", "",  # log group, window, every stream
-    ]) + "\n"
+    answers = (
+        "\n".join(
+            [
+                "nowhere-1",  # not a region in the list: refused, asked again
+                "",  # region: the default
+                "",
+                "",
+                "",
+                "",  # key, bucket: the defaults; the new bucket's name; the prefix
+                "y",  # apply to the sandbox
+                "",
+                "",
+                "",  # log group, window, every stream
+            ]
+        )
+        + "\n"
+    )
     done = plain("--demo", "--export-delay", "0.3", answers=answers, cwd=tmp_path)
     log = done.stdout
     assert done.returncode == 0, log + done.stderr
@@ -72,8 +88,13 @@ def test_answers_that_run_out_end_with_their_own_code(tmp_path: Path) -> None:
 def test_no_input_at_all_changes_nothing(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "wizard", "--plain", "--demo"],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, check=False,
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert "Step 1 of 7" in done.stdout
     assert done.returncode == EXIT_NO_INPUT, done.stdout + done.stderr
@@ -93,8 +114,12 @@ def test_ctrl_c_during_a_real_account_apply_rolls_back(
     before = full_state(session, "demo-broken-exports", (DEMO_KEY,)), _buckets(sandbox)
     process = subprocess.Popen(
         [sys.executable, "-m", "wizard", "--plain"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **sandbox.env(), "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **sandbox.env(), "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
         # As from a terminal: a runner that started us in the background may have made the
         # tests ignore SIGINT, and a child inherits that (Python then keeps it ignored).
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),

@@ -26,9 +26,11 @@ from wizard.sandbox.server import Sandbox
 
 
 def client_error(code: str, message: str, status: int = 400, op: str = "Op") -> bce.ClientError:
-    response = {"Error": {"Code": code, "Message": message}}
-    response["ResponseMetadata"] = {"HTTPStatusCode": status}  # type: ignore[dict-item]
-    return bce.ClientError(response, op)  # type: ignore[arg-type]
+    response: dict[str, Any] = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return bce.ClientError(response, op)
 
 
 def one_line(error: BaseException) -> None:
@@ -44,7 +46,7 @@ def test_access_denied_names_the_missing_permission_from_the_message() -> None:
     exc = client_error(
         "AccessDenied",
         "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: "
-        "s3:PutBucketPolicy on resource: \"arn:aws:s3:::my-bucket\" because no identity-based "
+        's3:PutBucketPolicy on resource: "arn:aws:s3:::my-bucket" because no identity-based '
         "policy allows the s3:PutBucketPolicy action",
         403,
         "PutBucketPolicy",
@@ -261,9 +263,23 @@ def test_no_credentials_in_a_clean_process(tmp_path: Path) -> None:
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "wizard", "plan", "--bucket", "some-bucket", "--key",
-         "alias/x", "--region", "ap-northeast-1"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "wizard",
+            "plan",
+            "--bucket",
+            "some-bucket",
+            "--key",
+            "alias/x",
+            "--region",
+            "ap-northeast-1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stderr.splitlines()[0] == "error: No AWS credentials were found."
@@ -278,8 +294,13 @@ def test_unreachable_endpoint_is_one_line_network_error(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("CWL_WIZARD_MAX_ATTEMPTS", "1")
     run = cli(
-        "doctor", "--bucket", "some-bucket", "--region", "ap-northeast-1",
-        "--endpoint-url", "http://127.0.0.1:1",
+        "doctor",
+        "--bucket",
+        "some-bucket",
+        "--region",
+        "ap-northeast-1",
+        "--endpoint-url",
+        "http://127.0.0.1:1",
     )
     assert run.code == 2
     assert len(run.error_lines) == 1
@@ -324,8 +345,10 @@ def test_a_mistyped_aws_profile_is_one_line_in_every_command(
     monkeypatch: pytest.MonkeyPatch, cli: CliRunner
 ) -> None:
     monkeypatch.setenv("AWS_PROFILE", "nope")
-    for args in (("doctor", "--bucket", "abc"), ("plan", "--bucket", "abc", "--region",
-                                                  "eu-west-1")):
+    for args in (
+        ("doctor", "--bucket", "abc"),
+        ("plan", "--bucket", "abc", "--region", "eu-west-1"),
+    ):
         run = cli(*args)
         assert run.code == 2
         assert run.error_lines == [

@@ -60,8 +60,10 @@ def test_configured_bucket(empty: Sandbox) -> None:
     s3.put_public_access_block(
         Bucket="full-bucket",
         PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": False,
-            "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": False,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
         },
     )
     s3.put_bucket_ownership_controls(
@@ -126,8 +128,12 @@ def test_read_with_chosen_key_and_missing_log_group(demo: Sandbox) -> None:
 def test_read_with_key_to_create(demo: Sandbox) -> None:
     snap = snapshot.read(
         session_for(demo),
-        Choices(region=REGION, bucket="new-bucket-name", create_bucket=True,
-                create_key_alias="alias/brand-new"),
+        Choices(
+            region=REGION,
+            bucket="new-bucket-name",
+            create_bucket=True,
+            create_key_alias="alias/brand-new",
+        ),
     )
     assert not snap.bucket.exists
     assert snap.key is not None and not snap.key.exists
@@ -143,8 +149,16 @@ def test_dsse_bucket_reads_its_key(demo: Sandbox) -> None:
     key = snapshot.read_key(session, DEMO_KEY, REGION)
     demo.client("s3").put_bucket_encryption(
         Bucket="demo-sse-s3",
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {
-            "SSEAlgorithm": "aws:kms:dsse", "KMSMasterKeyID": key.arn}}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms:dsse",
+                        "KMSMasterKeyID": key.arn,
+                    }
+                }
+            ]
+        },
     )
     snap = snapshot.read(session, Choices(region=REGION, bucket="demo-sse-s3"))
     assert snap.bucket.encryption is not None

@@ -98,14 +98,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"sandbox: {scale}, latency {args.latency_ms} ms, in a child process...")
             with RemoteSandbox(config, scale) as sandbox:
                 full = args.full_baselines
-                step("keys", lambda: bench.bench_keys(
-                    sandbox, naive_sample=args.keys + 10 if full else 100))
-                step("buckets", lambda: bench.bench_buckets(
-                    sandbox, naive_sample=args.buckets + 10 if full else 200))
-                step("log-groups", lambda: bench.bench_log_groups(
-                    sandbox, naive_pages=None if full else 40))
-                step("sample", lambda: bench.bench_sample(
-                    sandbox, uncompressed_bytes=args.object_mib << 20))
+                step(
+                    "keys",
+                    lambda: bench.bench_keys(sandbox, naive_sample=args.keys + 10 if full else 100),
+                )
+                step(
+                    "buckets",
+                    lambda: bench.bench_buckets(
+                        sandbox, naive_sample=args.buckets + 10 if full else 200
+                    ),
+                )
+                step(
+                    "log-groups",
+                    lambda: bench.bench_log_groups(sandbox, naive_pages=None if full else 40),
+                )
+                step(
+                    "sample",
+                    lambda: bench.bench_sample(sandbox, uncompressed_bytes=args.object_mib << 20),
+                )
                 step("export", lambda: bench.bench_export(sandbox, delay=args.export_delay))
                 step("ui", lambda: ui.bench_pilot_flow(sandbox))
     finally:

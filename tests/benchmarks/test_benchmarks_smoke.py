@@ -41,8 +41,16 @@ DEMO_KEYS = 3  # alias/demo-exports, alias/demo-disabled, alias/demo-signing
 
 @pytest.fixture(autouse=True)
 def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_DEFAULT_PROFILE"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_DEFAULT_PROFILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
@@ -170,9 +178,7 @@ async def test_first_screen_does_not_wait_for_the_sandbox(tmp_path: Path) -> Non
         app.stop_sandbox()
 
 
-def test_pilot_drives_the_wizard_with_the_monitor_on(
-    sandbox: LocalSandbox, tmp_path: Path
-) -> None:
+def test_pilot_drives_the_wizard_with_the_monitor_on(sandbox: LocalSandbox, tmp_path: Path) -> None:
     """The first steps only (the whole flow is tests/tui's, and the full run's)."""
     import textual.message_pump as message_pump
 

@@ -89,9 +89,7 @@ def bench_cli_startup(*, runs: int = 10, baseline_runs: int = 5) -> BenchResult:
         version = _run_times(command, runs, env)
         eager = _run_times([sys.executable, "-c", EAGER_IMPORTS], baseline_runs, env)
         floor = _run_times([sys.executable, "-c", "pass"], baseline_runs, env)
-        tui_import = _run_times(
-            [sys.executable, "-c", "import wizard.tui.app"], baseline_runs, env
-        )
+        tui_import = _run_times([sys.executable, "-c", "import wizard.tui.app"], baseline_runs, env)
     shown = " ".join(Path(c).name if i == 0 else c for i, c in enumerate(command))
     result.rows.append(
         Row(
@@ -148,8 +146,14 @@ def launch_in_pty(command: list[str], env: dict[str, str], timeout: float = 30.0
     env = {**env, "TERM": "xterm-256color", "COLUMNS": str(SIZE[0]), "LINES": str(SIZE[1])}
     began = time.perf_counter()
     process = subprocess.Popen(
-        command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
-        start_new_session=True, close_fds=True,
+        command,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        close_fds=True,
     )
     os.close(slave)
     screen = b""
@@ -452,7 +456,9 @@ async def pilot_flow(
         flow, flow.identity(), tuple(flow.regions()), "local AWS sandbox (scale)", sandbox=True
     )
     app = WizardApp(
-        LaunchOptions(demo=True), connection=connection, journal_dir=journal_dir,
+        LaunchOptions(demo=True),
+        connection=connection,
+        journal_dir=journal_dir,
     )
     app.features = frozenset({*app.features, "debug"})  # Textual times non-event messages
     monitor = UiMonitor(app=app)
@@ -488,7 +494,7 @@ async def pilot_flow(
         """The step's list shows rows besides "Create a new ..."."""
 
         def shown() -> bool:  # the screen may be up before its list is mounted
-            found = app.screen.query(kind) if showing(step)() else []
+            found: Any = app.screen.query(kind) if showing(step)() else []
             return any(listing.option_count > 1 for listing in found)
 
         return shown
@@ -545,8 +551,7 @@ async def pilot_flow(
 
                 def shown() -> bool:
                     names = [
-                        str(o.id).removeprefix(GROUP_PREFIX)
-                        for o in options(LogGroupList).options
+                        str(o.id).removeprefix(GROUP_PREFIX) for o in options(LogGroupList).options
                     ]
                     screen = app.screen
                     busy = isinstance(screen, StepScreen) and screen.is_busy

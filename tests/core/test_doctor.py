@@ -584,7 +584,6 @@ def test_demo_broken_bucket_diagnosis() -> None:
     assert json.dumps([f.code for f in findings])  # plain data, ready for --json
 
 
-
 def test_bucket_on_aws_s3_named_by_its_arn_is_an_error_when_another_key_is_chosen() -> None:
     """S3 names aws/s3 by its key ARN; the bucket's key as KMS describes it tells the truth."""
     current = aws_managed_key()

@@ -294,7 +294,10 @@ def test_condition_table(operator: str, values: Any, value: Any, expected: bool)
     context = {} if value is ABSENT else {KEY: value}
     assert statement_applies(statement, request(context=context)) is expected
     # The same condition in a Deny decides the other way round.
-    denied = evaluate(policy(allow(), {**allow(Condition={operator: {KEY: values}}), "Effect": "Deny"}), request(context=context))
+    denied = evaluate(
+        policy(allow(), {**allow(Condition={operator: {KEY: values}}), "Effect": "Deny"}),
+        request(context=context),
+    )
     assert denied.decision is (Decision.EXPLICIT_DENY if expected else Decision.ALLOW)
 
 
@@ -325,8 +328,12 @@ def test_conditions_and_across_blocks_and_keys() -> None:
         )
     )
     assert statement_applies(statement, request(context={"k:a": "1", "k:b": "3", "k:c": "true"}))
-    assert not statement_applies(statement, request(context={"k:a": "1", "k:b": "4", "k:c": "true"}))
-    assert not statement_applies(statement, request(context={"k:a": "1", "k:b": "2", "k:c": "false"}))
+    assert not statement_applies(
+        statement, request(context={"k:a": "1", "k:b": "4", "k:c": "true"})
+    )
+    assert not statement_applies(
+        statement, request(context={"k:a": "1", "k:b": "2", "k:c": "false"})
+    )
     assert not statement_applies(statement, request(context={"k:b": "2", "k:c": "true"}))
 
 
@@ -338,7 +345,9 @@ def test_condition_key_names_compare_case_insensitively() -> None:
 
 def test_policy_variables_stay_literal() -> None:
     statement = one(allow(Condition={"StringEquals": {"k:a": "${aws:SourceAccount}"}}))
-    assert not statement_applies(statement, request(context={"k:a": "111", "aws:SourceAccount": "111"}))
+    assert not statement_applies(
+        statement, request(context={"k:a": "111", "aws:SourceAccount": "111"})
+    )
     assert statement_applies(statement, request(context={"k:a": "${aws:SourceAccount}"}))
 
 
@@ -487,7 +496,10 @@ def test_org_deny_blocks_the_logs_service_principal() -> None:
 
 def test_org_deny_if_exists_still_blocks_but_service_exception_spares() -> None:
     # IfExists makes an absent key hold: the negated operator still applies the Deny.
-    if_exists = {**ORG_DENY, "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-abc123"}}}
+    if_exists = {
+        **ORG_DENY,
+        "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-abc123"}},
+    }
     # The usual repair: exempt AWS service principals from the organisation guard.
     exempt = {
         **ORG_DENY,
@@ -578,7 +590,10 @@ def test_unknown_operator_in_deny_does_not_apply_and_is_reported() -> None:
     assert unknown_operators(doc) == ["StringEqualz", "NullIfExists"]
     assert evaluate(doc, request(context={"k": "v"})).decision is Decision.IMPLICIT_DENY
     assert unknown_operators(None) == []
-    assert unknown_operators(policy(allow(Condition={"ForAllValues:ArnLikeIfExists": {"k": "*"}}))) == []
+    assert (
+        unknown_operators(policy(allow(Condition={"ForAllValues:ArnLikeIfExists": {"k": "*"}})))
+        == []
+    )
 
 
 def test_decision_values() -> None:

@@ -43,8 +43,14 @@ def test_the_list_and_the_doctor_agree_on_every_key(key: KeyState) -> None:
 
 def test_what_makes_a_key_unusable() -> None:
     good = KeyState(
-        "alias/k", exists=True, key_id="k", region=REGION, manager="CUSTOMER", state="Enabled",
-        spec="SYMMETRIC_DEFAULT", usage="ENCRYPT_DECRYPT",
+        "alias/k",
+        exists=True,
+        key_id="k",
+        region=REGION,
+        manager="CUSTOMER",
+        state="Enabled",
+        spec="SYMMETRIC_DEFAULT",
+        usage="ENCRYPT_DECRYPT",
     )
     assert keys.defects(good, REGION) == ()
     assert keys.defects(good, "eu-west-1") == (KeyDefect.WRONG_REGION,)
@@ -52,8 +58,13 @@ def test_what_makes_a_key_unusable() -> None:
     aws = KeyState("alias/aws/s3", exists=True, manager="AWS", state="Disabled")
     assert keys.defects(aws, REGION) == (KeyDefect.AWS_MANAGED,)  # nothing else matters
     both = KeyState(
-        "alias/s", exists=True, region=REGION, manager="CUSTOMER", state="Disabled",
-        spec="RSA_2048", usage="SIGN_VERIFY",
+        "alias/s",
+        exists=True,
+        region=REGION,
+        manager="CUSTOMER",
+        state="Disabled",
+        spec="RSA_2048",
+        usage="SIGN_VERIFY",
     )
     assert keys.defects(both, REGION) == (KeyDefect.NOT_ENABLED, KeyDefect.NOT_SYMMETRIC)
     assert keys.unusable_reason(both, REGION) == "disabled: only Enabled keys can encrypt"
@@ -77,8 +88,14 @@ def test_the_sandbox_refuses_exactly_the_keys_the_list_greys_out(key: KeyState) 
     if not key.exists or key.aliases:  # moto knows the key itself, not the aliases
         return
     key = KeyState(
-        key.reference, exists=True, key_id=key.key_id, region=REGION, manager=key.manager,
-        state=key.state, spec=key.spec, usage=key.usage,
+        key.reference,
+        exists=True,
+        key_id=key.key_id,
+        region=REGION,
+        manager=key.manager,
+        state=key.state,
+        spec=key.spec,
+        usage=key.usage,
     )
     crypto = BucketCrypto("aws:kms", key.reference, _MotoKey(key))  # type: ignore[arg-type]
     assert key_unusable_by_s3(crypto) == (keys.unusable_reason(key, REGION) is not None)

@@ -110,9 +110,18 @@ def test_not_action_not_resource() -> None:
             {"AWS": ["arn:aws:iam::1:root", "arn:aws:iam::2:user/a"]},
             {"AWS": ("arn:aws:iam::1:root", "arn:aws:iam::2:user/a")},
         ),
-        ({"Service": "logs.us-east-1.amazonaws.com"}, {"Service": ("logs.us-east-1.amazonaws.com",)}),
-        ({"Service": ["a.amazonaws.com", "b.amazonaws.com"]}, {"Service": ("a.amazonaws.com", "b.amazonaws.com")}),
-        ({"Federated": "cognito-identity.amazonaws.com"}, {"Federated": ("cognito-identity.amazonaws.com",)}),
+        (
+            {"Service": "logs.us-east-1.amazonaws.com"},
+            {"Service": ("logs.us-east-1.amazonaws.com",)},
+        ),
+        (
+            {"Service": ["a.amazonaws.com", "b.amazonaws.com"]},
+            {"Service": ("a.amazonaws.com", "b.amazonaws.com")},
+        ),
+        (
+            {"Federated": "cognito-identity.amazonaws.com"},
+            {"Federated": ("cognito-identity.amazonaws.com",)},
+        ),
         ({"CanonicalUser": "79a59df900b949e5"}, {"CanonicalUser": ("79a59df900b949e5",)}),
         (
             {"AWS": "arn:aws:iam::1:root", "Service": "s3.amazonaws.com"},
@@ -221,10 +230,19 @@ def error_of(source: Any, kind: str = "bucket policy") -> str:
         ('"x"', "the document must be a JSON object, not a string"),
         ("null", "the document must be a JSON object, not null"),
         ('{"Version": "2012-10-17"}', 'missing element "Statement"'),
-        ('{"Statement": [], "Statements": []}', 'unknown element "Statements" (did you mean "Statement"?)'),
-        ('{"Statement": [], "version": "2012-10-17"}', 'unknown element "version" (did you mean "Version"?)'),
+        (
+            '{"Statement": [], "Statements": []}',
+            'unknown element "Statements" (did you mean "Statement"?)',
+        ),
+        (
+            '{"Statement": [], "version": "2012-10-17"}',
+            'unknown element "version" (did you mean "Version"?)',
+        ),
         ('{"Statement": [], "Version": 2012}', "Version: must be a string, not a number"),
-        ('{"Statement": [], "Version": "2020-01-01"}', 'Version: must be "2012-10-17" or "2008-10-17"'),
+        (
+            '{"Statement": [], "Version": "2020-01-01"}',
+            'Version: must be "2012-10-17" or "2008-10-17"',
+        ),
         ('{"Statement": [], "Id": ["x"]}', "Id: must be a string, not an array"),
         ('{"Statement": "x"}', "Statement: must be an object or an array of objects, not a string"),
         ('{"Statement": [1]}', "Statement[0]: must be an object, not a number"),
@@ -240,7 +258,10 @@ def test_document_errors(source: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({"Actions": "s3:GetObject"}, 'Statement[1]: unknown element "Actions" (did you mean "Action"?)'),
+        (
+            {"Actions": "s3:GetObject"},
+            'Statement[1]: unknown element "Actions" (did you mean "Action"?)',
+        ),
         ({"effect": "Allow"}, 'Statement[1]: unknown element "effect" (did you mean "Effect"?)'),
         ({"Foo": 1}, 'Statement[1]: unknown element "Foo"'),
         ({"Effect": None}, 'Statement[1]: needs "Effect"'),
@@ -253,26 +274,65 @@ def test_document_errors(source: str, expected: str) -> None:
         ({"NotResource": "*"}, 'Statement[1]: has both "Resource" and "NotResource"'),
         ({"Principal": None}, 'Statement[1]: needs "Principal" or "NotPrincipal"'),
         ({"NotPrincipal": "*"}, 'Statement[1]: has both "Principal" and "NotPrincipal"'),
-        ({"Action": 5}, "Statement[1].Action: must be a string or an array of strings, not a number"),
+        (
+            {"Action": 5},
+            "Statement[1].Action: must be a string or an array of strings, not a number",
+        ),
         ({"Action": []}, "Statement[1].Action: must not be an empty array"),
         ({"Action": ["s3:A", 7]}, "Statement[1].Action[1]: must be a string, not a number"),
-        ({"Action": {"a": 1}}, "Statement[1].Action: must be a string or an array of strings, not an object"),
-        ({"Resource": None, "NotResource": [None]}, "Statement[1].NotResource[0]: must be a string, not null"),
+        (
+            {"Action": {"a": 1}},
+            "Statement[1].Action: must be a string or an array of strings, not an object",
+        ),
+        (
+            {"Resource": None, "NotResource": [None]},
+            "Statement[1].NotResource[0]: must be a string, not null",
+        ),
         ({"Resource": "\ud800"}, "Statement[1].Resource: contains a lone surrogate"),
         ({"Principal": "arn:aws:iam::1:root"}, 'Statement[1].Principal: must be "*" or an object'),
-        ({"Principal": ["*"]}, "Statement[1].Principal: must be \"*\" or an object, not an array"),
+        ({"Principal": ["*"]}, 'Statement[1].Principal: must be "*" or an object, not an array'),
         ({"Principal": {}}, "Statement[1].Principal: must name at least one principal"),
-        ({"Principal": {"aws": "*"}}, 'Statement[1].Principal: unknown principal type "aws" (did you mean "AWS"?)'),
+        (
+            {"Principal": {"aws": "*"}},
+            'Statement[1].Principal: unknown principal type "aws" (did you mean "AWS"?)',
+        ),
         ({"Principal": {"User": "x"}}, 'Statement[1].Principal: unknown principal type "User"'),
-        ({"Principal": {"AWS": 123456789012}}, "Statement[1].Principal.AWS: must be a string or an array"),
-        ({"Principal": {"Service": []}}, "Statement[1].Principal.Service: must not be an empty array"),
-        ({"Principal": None, "NotPrincipal": {"AWS": [1]}}, "Statement[1].NotPrincipal.AWS[0]: must be a string"),
-        ({"Condition": []}, "Statement[1].Condition: must be an object of condition operators, not an array"),
-        ({"Condition": {"StringEquals": "x"}}, "Statement[1].Condition.StringEquals: must be an object mapping"),
-        ({"Condition": {"StringEquals": {"k": {"a": 1}}}}, "Statement[1].Condition.StringEquals.k: a condition value must be a string, number or boolean, not an object"),
-        ({"Condition": {"StringEquals": {"k": None}}}, "Statement[1].Condition.StringEquals.k: a condition value must be a string, number or boolean, not null"),
-        ({"Condition": {"StringEquals": {"k": ["a", ["b"]]}}}, "Statement[1].Condition.StringEquals.k[1]: a condition value must be"),
-        ({"Condition": {"StringEquals": {"k": []}}}, "Statement[1].Condition.StringEquals.k: must not be an empty array"),
+        (
+            {"Principal": {"AWS": 123456789012}},
+            "Statement[1].Principal.AWS: must be a string or an array",
+        ),
+        (
+            {"Principal": {"Service": []}},
+            "Statement[1].Principal.Service: must not be an empty array",
+        ),
+        (
+            {"Principal": None, "NotPrincipal": {"AWS": [1]}},
+            "Statement[1].NotPrincipal.AWS[0]: must be a string",
+        ),
+        (
+            {"Condition": []},
+            "Statement[1].Condition: must be an object of condition operators, not an array",
+        ),
+        (
+            {"Condition": {"StringEquals": "x"}},
+            "Statement[1].Condition.StringEquals: must be an object mapping",
+        ),
+        (
+            {"Condition": {"StringEquals": {"k": {"a": 1}}}},
+            "Statement[1].Condition.StringEquals.k: a condition value must be a string, number or boolean, not an object",
+        ),
+        (
+            {"Condition": {"StringEquals": {"k": None}}},
+            "Statement[1].Condition.StringEquals.k: a condition value must be a string, number or boolean, not null",
+        ),
+        (
+            {"Condition": {"StringEquals": {"k": ["a", ["b"]]}}},
+            "Statement[1].Condition.StringEquals.k[1]: a condition value must be",
+        ),
+        (
+            {"Condition": {"StringEquals": {"k": []}}},
+            "Statement[1].Condition.StringEquals.k: must not be an empty array",
+        ),
     ],
 )
 def test_statement_errors(extra: dict[str, Any], expected: str) -> None:
@@ -396,8 +456,14 @@ def test_upsert_replaces_in_place() -> None:
 
 
 def test_upsert_mixed_replace_and_append_keeps_foreign_bytes() -> None:
-    foreign = {"Sid": "Foreign", "Resource": "*", "Effect": "Deny", "Principal": {"AWS": ["1", "2"]},
-               "NotAction": ["s3:B", "s3:A"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    foreign = {
+        "Sid": "Foreign",
+        "Resource": "*",
+        "Effect": "Deny",
+        "Principal": {"AWS": ["1", "2"]},
+        "NotAction": ["s3:B", "s3:A"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
     base = parse_policy(doc(wizard_statement("W2"), foreign, stmt()))
     result = upsert_statements(base, [wizard_statement("W1"), wizard_statement("W2", "s3:X")])
     assert [s.sid for s in result.statements] == ["W2", "Foreign", None, "W1"]
@@ -410,7 +476,11 @@ def test_upsert_duplicate_sids_in_document_replaces_first_only() -> None:
     second = wizard_statement("Dup", "s3:Second")
     base = parse_policy(doc(first, stmt(Sid="Other"), second))
     result = upsert_statements(base, [wizard_statement("Dup", "s3:New")])
-    assert [s.actions for s in result.statements] == [("s3:New",), ("s3:GetObject",), ("s3:Second",)]
+    assert [s.actions for s in result.statements] == [
+        ("s3:New",),
+        ("s3:GetObject",),
+        ("s3:Second",),
+    ]
     assert statement_by_sid(result, "Dup") == result.statements[0]
 
 

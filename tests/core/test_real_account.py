@@ -97,33 +97,40 @@ def test_a_condition_on_an_unconfirmed_key_is_a_warning() -> None:
 
 def test_a_tls_only_bucket_still_takes_exports() -> None:
     policy = doc(*req.bucket_statements(dest()), req.tls_only_statement(dest()))
-    findings = diagnose_with(bucket(policy), customer_key(doc(root_statement(),
-                                                              *req.key_statements(dest()))))
+    findings = diagnose_with(
+        bucket(policy), customer_key(doc(root_statement(), *req.key_statements(dest())))
+    )
     assert findings == []
 
 
 def test_a_new_bucket_refuses_plain_http_and_a_new_key_rotates() -> None:
     choices = choose(key=None, create_key_alias="alias/new", create_bucket=True)
     plan = build(snap(BucketState(BUCKET, exists=False), None), choices)
-    policy = json.loads(next(c.after for c in plan.changes if c.action is Action.PUT_BUCKET_POLICY)
-                        or "{}")
+    policy = json.loads(
+        next(c.after for c in plan.changes if c.action is Action.PUT_BUCKET_POLICY) or "{}"
+    )
     assert req.tls_only_statement(dest(choices)) in policy["Statement"]
     rotation = next(c for c in plan.changes if c.action is Action.ENABLE_KEY_ROTATION)
     assert json.loads(rotation.after or "{}") == {"KeyRotationEnabled": True}
 
 
 def test_the_wizards_own_key_is_not_flagged_for_rotation() -> None:
-    mine = customer_key(doc(root_statement(), *req.key_statements(dest())),
-                        rotation_enabled=False, tags=(("created-by", "cwl-export-wizard"),))
-    theirs = customer_key(doc(root_statement(), *req.key_statements(dest())),
-                          rotation_enabled=False)
+    mine = customer_key(
+        doc(root_statement(), *req.key_statements(dest())),
+        rotation_enabled=False,
+        tags=(("created-by", "cwl-export-wizard"),),
+    )
+    theirs = customer_key(
+        doc(root_statement(), *req.key_statements(dest())), rotation_enabled=False
+    )
     assert "KEY_ROTATION_OFF" not in codes(diagnose_with(healthy_bucket(), mine))
     assert "KEY_ROTATION_OFF" in codes(diagnose_with(healthy_bucket(), theirs))
 
 
 def test_a_bucket_we_may_not_read_is_said_so() -> None:
-    state = BucketState(BUCKET, exists=True, owned=True, region="ap-northeast-1",
-                        unreadable="s3:ListBucket")
+    state = BucketState(
+        BUCKET, exists=True, owned=True, region="ap-northeast-1", unreadable="s3:ListBucket"
+    )
     findings = diagnose_with(state, customer_key(doc(root_statement())))
     finding = only(findings, "BUCKET_NOT_READABLE")
     assert "(s3:ListBucket)" in finding.message and "another AWS account" not in finding.message
@@ -131,8 +138,9 @@ def test_a_bucket_we_may_not_read_is_said_so() -> None:
 
 
 def test_create_key_on_someone_elses_alias_is_a_conflict() -> None:
-    existing = customer_key(doc(root_statement()), aliases=("alias/new",),
-                            tags=(("team", "payments"),))
+    existing = customer_key(
+        doc(root_statement()), aliases=("alias/new",), tags=(("team", "payments"),)
+    )
     choices = choose(key=None, create_key_alias="alias/new")
     conflict = alias_conflict(snap(healthy_bucket(), existing), choices)
     assert conflict is not None and "--key alias/new" in conflict[1]

@@ -38,12 +38,21 @@ REPAIR_BUCKET, REPAIR_KEY = "demo-broken-exports", "alias/demo-exports"
 NEW_BUCKET, NEW_ALIAS = "cwl-caller-policy-test", "alias/cwl-caller-policy"
 
 REPAIR_SCOPE = PolicyScope(
-    region=REGION, account=ACCOUNT, bucket=REPAIR_BUCKET, key=REPAIR_KEY, log_group=GROUP,
+    region=REGION,
+    account=ACCOUNT,
+    bucket=REPAIR_BUCKET,
+    key=REPAIR_KEY,
+    log_group=GROUP,
     prefix="exportedlogs",
 )
 CREATE_SCOPE = PolicyScope(
-    region=REGION, account=ACCOUNT, bucket=NEW_BUCKET, create_bucket=True,
-    create_key_alias=NEW_ALIAS, log_group=GROUP, prefix="exportedlogs",
+    region=REGION,
+    account=ACCOUNT,
+    bucket=NEW_BUCKET,
+    create_bucket=True,
+    create_key_alias=NEW_ALIAS,
+    log_group=GROUP,
+    prefix="exportedlogs",
 )
 REPAIR_ARGS = ("--bucket", REPAIR_BUCKET, "--key", REPAIR_KEY)
 CREATE_ARGS = ("--bucket", NEW_BUCKET, "--create-bucket", "--create-key", NEW_ALIAS)
@@ -76,8 +85,9 @@ def sandbox_with(monkeypatch: pytest.MonkeyPatch) -> Iterator[StartWith]:
         while running:
             running.pop().stop()
         sandbox = Sandbox(
-            SandboxConfig(scenario="demo", region=REGION, export_delay=0.2,
-                          caller_policy=json.dumps(policy))
+            SandboxConfig(
+                scenario="demo", region=REGION, export_delay=0.2, caller_policy=json.dumps(policy)
+            )
         ).start()
         running.append(sandbox)
         for name, value in sandbox.env().items():
@@ -162,9 +172,13 @@ def test_the_printed_policy_carries_the_whole_flow_and_every_action_is_needed(
 
 def _scope_args(scope: PolicyScope) -> list[str]:
     args = ["--region", scope.region or "", "--account", scope.account or ""]
-    for option, value in (("--bucket", scope.bucket), ("--key", scope.key),
-                          ("--create-key", scope.create_key_alias),
-                          ("--log-group", scope.log_group), ("--prefix", scope.prefix)):
+    for option, value in (
+        ("--bucket", scope.bucket),
+        ("--key", scope.key),
+        ("--create-key", scope.create_key_alias),
+        ("--log-group", scope.log_group),
+        ("--prefix", scope.prefix),
+    ):
         if value:
             args += [option, value]
     if scope.create_bucket:
@@ -177,8 +191,12 @@ def _granted(policy: dict[str, Any]) -> list[str]:
     for statement in policy["Statement"]:
         for action in statement["Action"]:
             # Not needed by a run that goes well, each for a documented reason.
-            exempt = (*OPTIONAL_ACTIONS, *RECOVERY_ACTIONS, *OCCASIONAL_ACTIONS,
-                      *CONDITIONAL_ACTIONS)
+            exempt = (
+                *OPTIONAL_ACTIONS,
+                *RECOVERY_ACTIONS,
+                *OCCASIONAL_ACTIONS,
+                *CONDITIONAL_ACTIONS,
+            )
             if action not in exempt and action not in found:
                 found.append(action)
     return found
@@ -231,14 +249,19 @@ def test_the_generic_policy_parses_and_names_no_account() -> None:
 
 def test_a_refused_call_looks_like_aws_s(sandbox_with: StartWith) -> None:
     """S3 answers 403 AccessDenied, KMS AccessDeniedException; both name the action."""
-    sandbox = sandbox_with({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]})
+    sandbox = sandbox_with(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
+        }
+    )
     import boto3
     from botocore.exceptions import ClientError
 
     env = sandbox.env()
     session = boto3.session.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key="testing",
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key="testing",
         region_name=REGION,
     )
     s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
@@ -275,8 +298,9 @@ def test_the_doctor_warns_before_any_write_when_the_caller_lacks_an_action(
     assert warning["severity"] == "warning"
     assert f"apply: s3:PutBucketPolicy on arn:aws:s3:::{REPAIR_BUCKET}" in warning["message"]
     assert "rollback: s3:PutBucketPolicy" in warning["message"]
-    assert f"iam-policy --region {REGION} --account {ACCOUNT} --bucket {REPAIR_BUCKET}" in (
-        warning["fix"]
+    assert (
+        f"iam-policy --region {REGION} --account {ACCOUNT} --bucket {REPAIR_BUCKET}"
+        in (warning["fix"])
     )
     apply = cli("apply", *REPAIR_ARGS, "--yes")
     assert "warning: Your policies" in apply.err and apply.code == 2  # it stopped at that step
@@ -294,9 +318,7 @@ def test_without_the_simulator_the_check_says_it_was_skipped(
     assert "CALLER_MAY_NOT" not in findings
 
 
-def test_with_every_permission_the_check_is_silent(
-    sandbox_with: StartWith, cli: CliRunner
-) -> None:
+def test_with_every_permission_the_check_is_silent(sandbox_with: StartWith, cli: CliRunner) -> None:
     sandbox_with(identity_policy(REPAIR_SCOPE))
     run = cli("doctor", *REPAIR_ARGS, "--json")
     codes = {f["code"] for f in run.json()["findings"]}

@@ -516,12 +516,21 @@ def _context_key(aws: Clients, pattern: str, operator: str) -> str:
     policy = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-             "Action": "kms:*", "Resource": "*"},
-            {"Sid": "Logs", "Effect": "Allow",
-             "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
-             "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
-             "Condition": {operator: {"kms:EncryptionContext:aws:s3:arn": pattern}}},
+            {
+                "Sid": "Root",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "Logs",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {operator: {"kms:EncryptionContext:aws:s3:arn": pattern}},
+            },
         ],
     }
     aws.kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=json.dumps(policy))
@@ -530,8 +539,12 @@ def _context_key(aws: Clients, pattern: str, operator: str) -> str:
 
 @pytest.mark.parametrize(
     ("target", "bucket_key", "works"),
-    [("bucket", True, True), ("bucket", False, False), ("objects", False, True),
-     ("objects", True, False)],
+    [
+        ("bucket", True, True),
+        ("bucket", False, False),
+        ("objects", False, True),
+        ("objects", True, False),
+    ],
 )
 def test_the_key_is_asked_with_the_bucket_or_the_object_arn(
     aws: Clients, target: str, bucket_key: bool, works: bool
@@ -542,11 +555,17 @@ def test_the_key_is_asked_with_the_bucket_or_the_object_arn(
     make_bucket(aws.s3, name, kms_key=key)
     aws.s3.put_bucket_encryption(
         Bucket=name,
-        ServerSideEncryptionConfiguration={"Rules": [{
-            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
-                                                   "KMSMasterKeyID": key},
-            "BucketKeyEnabled": bucket_key,
-        }]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key,
+                    },
+                    "BucketKeyEnabled": bucket_key,
+                }
+            ]
+        },
     )
     if not works:
         assert export_error(aws, name)["Message"] == ERR_PUT_OBJECT_KMS

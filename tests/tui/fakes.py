@@ -72,13 +72,27 @@ ROOT_POLICY = json.dumps(
 
 
 def key(
-    alias: str, key_id: str, *, state: str = "Enabled", manager: str = "CUSTOMER",
-    spec: str = "SYMMETRIC_DEFAULT", usage: str = "ENCRYPT_DECRYPT", rotation: bool | None = False,
+    alias: str,
+    key_id: str,
+    *,
+    state: str = "Enabled",
+    manager: str = "CUSTOMER",
+    spec: str = "SYMMETRIC_DEFAULT",
+    usage: str = "ENCRYPT_DECRYPT",
+    rotation: bool | None = False,
 ) -> KeyState:
     return KeyState(
-        reference=alias, exists=True, key_id=key_id,
-        arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}", region=REGION, manager=manager,
-        state=state, spec=spec, usage=usage, aliases=(alias,), policy=ROOT_POLICY,
+        reference=alias,
+        exists=True,
+        key_id=key_id,
+        arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}",
+        region=REGION,
+        manager=manager,
+        state=state,
+        spec=spec,
+        usage=usage,
+        aliases=(alias,),
+        policy=ROOT_POLICY,
         rotation_enabled=rotation,
     )
 
@@ -86,15 +100,29 @@ def key(
 DEMO_KEY = key("alias/demo-exports", KEY_ID)
 KEY_OPTIONS = [
     KeyOption(DEMO_KEY, True, None),
-    KeyOption(key("alias/team-archive", "5e6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b", rotation=True),
-              True, None),
-    KeyOption(key("alias/aws/s3", AWS_KEY_ARN.rsplit("/", 1)[1], manager="AWS"), False,
-              "AWS managed key: its key policy cannot be changed to allow CloudWatch Logs"),
-    KeyOption(key("alias/demo-disabled", "7a7a7a7a-1111-2222-3333-444455556666",
-                  state="Disabled"), False, "disabled: only Enabled keys can encrypt"),
-    KeyOption(key("alias/demo-signing", "8b8b8b8b-1111-2222-3333-444455556666",
-                  spec="RSA_2048", usage="SIGN_VERIFY"), False,
-              "asymmetric or not for encryption (RSA_2048, SIGN_VERIFY)"),
+    KeyOption(
+        key("alias/team-archive", "5e6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b", rotation=True), True, None
+    ),
+    KeyOption(
+        key("alias/aws/s3", AWS_KEY_ARN.rsplit("/", 1)[1], manager="AWS"),
+        False,
+        "AWS managed key: its key policy cannot be changed to allow CloudWatch Logs",
+    ),
+    KeyOption(
+        key("alias/demo-disabled", "7a7a7a7a-1111-2222-3333-444455556666", state="Disabled"),
+        False,
+        "disabled: only Enabled keys can encrypt",
+    ),
+    KeyOption(
+        key(
+            "alias/demo-signing",
+            "8b8b8b8b-1111-2222-3333-444455556666",
+            spec="RSA_2048",
+            usage="SIGN_VERIFY",
+        ),
+        False,
+        "asymmetric or not for encryption (RSA_2048, SIGN_VERIFY)",
+    ),
 ]
 
 BUCKETS = [
@@ -102,23 +130,34 @@ BUCKETS = [
     BucketOption("demo-sse-s3", REGION, True),
     BucketOption(ORG_ONLY, REGION, True),
     BucketOption("team-exports", REGION, True),
-    BucketOption("demo-other-region", "us-west-2", False,
-                 f"in us-west-2: exports need a bucket in {REGION}"),
+    BucketOption(
+        "demo-other-region", "us-west-2", False, f"in us-west-2: exports need a bucket in {REGION}"
+    ),
 ]
 HEALTH = {
-    BROKEN: BucketHealth("SSE-KMS (alias/aws/s3)", False, "2 problem(s)", (
-        "The bucket policy does not let CloudWatch Logs read the bucket's ACL.",
-        "The bucket is encrypted with the AWS managed key aws/s3.",
-    )),
-    "demo-sse-s3": BucketHealth("SSE-S3", False, "1 problem(s)", (
-        "The bucket policy does not let CloudWatch Logs read the bucket's ACL.",
-    )),
-    ORG_ONLY: BucketHealth("SSE-KMS (alias/demo-exports)", False, "1 problem(s)", (
-        "The bucket policy's statement 'DenyOutsideOrganization' denies CloudWatch Logs.",
-    )),
+    BROKEN: BucketHealth(
+        "SSE-KMS (alias/aws/s3)",
+        False,
+        "2 problem(s)",
+        (
+            "The bucket policy does not let CloudWatch Logs read the bucket's ACL.",
+            "The bucket is encrypted with the AWS managed key aws/s3.",
+        ),
+    ),
+    "demo-sse-s3": BucketHealth(
+        "SSE-S3",
+        False,
+        "1 problem(s)",
+        ("The bucket policy does not let CloudWatch Logs read the bucket's ACL.",),
+    ),
+    ORG_ONLY: BucketHealth(
+        "SSE-KMS (alias/demo-exports)",
+        False,
+        "1 problem(s)",
+        ("The bucket policy's statement 'DenyOutsideOrganization' denies CloudWatch Logs.",),
+    ),
     "team-exports": BucketHealth("SSE-KMS (alias/team-archive)", True, "ready"),
 }
-
 
 
 def group(name: str, stored: int, created_days: int, last_ago_ms: int | None) -> LogGroupSummary:
@@ -151,19 +190,28 @@ def _logs_principal() -> dict[str, str]:
 def bucket_state(name: str) -> BucketState:
     """The hand-built buckets: broken (aws/s3 key, no GetBucketAcl), org-only (a foreign Deny)."""
     source = {
-        "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
-                         "aws:SourceAccount": [ACCOUNT]},
+        "StringEquals": {
+            "s3:x-amz-acl": "bucket-owner-full-control",
+            "aws:SourceAccount": [ACCOUNT],
+        },
         "ArnLike": {"aws:SourceArn": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"]},
     }
     put_object = {
-        "Sid": "AllowCloudWatchLogsPutObject", "Effect": "Allow", "Principal": _logs_principal(),
-        "Action": "s3:PutObject", "Resource": object_arn(name, "*"), "Condition": source,
+        "Sid": "AllowCloudWatchLogsPutObject",
+        "Effect": "Allow",
+        "Principal": _logs_principal(),
+        "Action": "s3:PutObject",
+        "Resource": object_arn(name, "*"),
+        "Condition": source,
     }
     if name == ORG_ONLY:
         statements: list[dict[str, Any]] = [
             {
-                "Sid": "DenyOutsideOrganization", "Effect": "Deny", "Principal": "*",
-                "Action": "s3:*", "Resource": [bucket_arn(name), object_arn(name, "*")],
+                "Sid": "DenyOutsideOrganization",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn(name), object_arn(name, "*")],
                 "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
             },
             put_object,
@@ -176,9 +224,13 @@ def bucket_state(name: str) -> BucketState:
         ]
         encryption = BucketEncryption("aws:kms", AWS_KEY_ARN, True)
     return BucketState(
-        name=name, exists=True, region=REGION, encryption=encryption,
+        name=name,
+        exists=True,
+        region=REGION,
+        encryption=encryption,
         policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
-        object_ownership="BucketOwnerEnforced", public_access_block=PublicAccessBlock(),
+        object_ownership="BucketOwnerEnforced",
+        public_access_block=PublicAccessBlock(),
     )
 
 
@@ -203,11 +255,21 @@ class FakeFlow(Flow):
         return IDENTITY
 
     def regions(self) -> list[str]:
-        return ["ap-northeast-1", "ap-southeast-1", "eu-central-1", "eu-west-1", "us-east-1",
-                "us-west-2"]
+        return [
+            "ap-northeast-1",
+            "ap-southeast-1",
+            "eu-central-1",
+            "eu-west-1",
+            "us-east-1",
+            "us-west-2",
+        ]
 
-    def keys(self, region: str, on_page: Callable[[list[KeyOption]], None] | None = None,
-             cancel: threading.Event | None = None) -> list[KeyOption]:
+    def keys(
+        self,
+        region: str,
+        on_page: Callable[[list[KeyOption]], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[KeyOption]:
         # As AWS lists them: rotation is read afterwards (key_rotations).
         self.listings += 1
         listed = [replace(o, key=replace(o.key, rotation_enabled=None)) for o in KEY_OPTIONS]
@@ -215,7 +277,9 @@ class FakeFlow(Flow):
         return listed
 
     def key_rotations(
-        self, region: str, keys: Iterable[KeyState],
+        self,
+        region: str,
+        keys: Iterable[KeyState],
         on_batch: Callable[[dict[str, bool | None]], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> dict[str, bool | None]:
@@ -261,8 +325,13 @@ class FakeFlow(Flow):
         findings = tuple(doctor.diagnose(snap, choices))
         return Review(snap, findings, core_plan.build(snap, choices))
 
-    def apply(self, plan: core_plan.Plan, on_step: Callable[[StepResult], None] | None = None,
-              cancel: threading.Event | None = None) -> ApplyResult:
+    def apply(
+        self,
+        plan: core_plan.Plan,
+        on_step: Callable[[StepResult], None] | None = None,
+        cancel: threading.Event | None = None,
+        **_: Any,
+    ) -> ApplyResult:
         steps = []
         for change in plan.changes:
             step = StepResult(change, StepStatus.APPLIED, "done")
@@ -277,42 +346,66 @@ class FakeFlow(Flow):
     def start_export(self, request: ExportRequest, **options: Any) -> str:
         if self.busy_export:
             raise ExportBusy(
-                ExportTaskInfo("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "/aws/lambda/orders-api",
-                               "RUNNING"),
+                ExportTaskInfo(
+                    "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "/aws/lambda/orders-api", "RUNNING"
+                ),
                 request.region,
             )
         return TASK_ID
 
-    def wait_export(self, region: str, task_id: str,
-                    on_status: Callable[[ExportTaskInfo, float], None] | None = None,
-                    cancel: threading.Event | None = None) -> ExportTaskInfo:
-        return ExportTaskInfo(TASK_ID, "/aws/lambda/demo-fn", "COMPLETED",
-                              from_ms=NOW_MS - 86_400_000, to_ms=NOW_MS)
+    def wait_export(
+        self,
+        region: str,
+        task_id: str,
+        on_status: Callable[[ExportTaskInfo, float], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ExportTaskInfo:
+        return ExportTaskInfo(
+            TASK_ID, "/aws/lambda/demo-fn", "COMPLETED", from_ms=NOW_MS - 86_400_000, to_ms=NOW_MS
+        )
 
-    def collect_export(self, request: ExportRequest, task: ExportTaskInfo, lines: int = 10
-                       ) -> ExportResult:
+    def collect_export(
+        self, request: ExportRequest, task: ExportTaskInfo, lines: int = 10
+    ) -> ExportResult:
         return export_result(request.bucket, request.prefix)
 
 
 def export_result(bucket: str, prefix: str) -> ExportResult:
     key = f"{prefix}/{TASK_ID}/2026-11-26-[$LATEST]3f1a9c0e5b7d4e2f8a6c1b0d9e8f7a6b/000000.gz"
-    task = ExportTaskInfo(TASK_ID, "/aws/lambda/demo-fn", "COMPLETED", destination=bucket,
-                          prefix=prefix, from_ms=NOW_MS - 86_400_000, to_ms=NOW_MS)
-    obj = ExportedObject(key, f"s3://{bucket}/{key}", 1_187,
-                         ObjectEncryption("aws:kms", KEY_ARN, True))
+    task = ExportTaskInfo(
+        TASK_ID,
+        "/aws/lambda/demo-fn",
+        "COMPLETED",
+        destination=bucket,
+        prefix=prefix,
+        from_ms=NOW_MS - 86_400_000,
+        to_ms=NOW_MS,
+    )
+    obj = ExportedObject(
+        key, f"s3://{bucket}/{key}", 1_187, ObjectEncryption("aws:kms", KEY_ARN, True)
+    )
     return ExportResult(task, (obj,), SAMPLE, None)
 
 
 def fake_app(
-    start: Any, state: WizardState | None = None, *, sandbox: bool = True,
+    start: Any,
+    state: WizardState | None = None,
+    *,
+    sandbox: bool = True,
     flow: FakeFlow | None = None,
 ) -> WizardApp:
     """An app on the fake flow, at ``start``, with a frozen clock and no cursor blink."""
     connection = Connection(
-        flow or FakeFlow(), IDENTITY, tuple((flow or FakeFlow()).regions()),
-        "local AWS sandbox (demo)" if sandbox else "AWS profile prod", sandbox=sandbox,
+        flow or FakeFlow(),
+        IDENTITY,
+        tuple((flow or FakeFlow()).regions()),
+        "local AWS sandbox (demo)" if sandbox else "AWS profile prod",
+        sandbox=sandbox,
     )
     return WizardApp(
-        LaunchOptions(demo=sandbox), connection=connection, state=state, start=start,
+        LaunchOptions(demo=sandbox),
+        connection=connection,
+        state=state,
+        start=start,
         clock=lambda: NOW_MS / 1000,
     )

@@ -28,9 +28,7 @@ async def wait_until(pilot: Pilot[Any], condition: Callable[[], bool], what: str
 
 
 def running_workers(app: WizardApp) -> list[str]:
-    return [
-        w.group for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)
-    ]
+    return [w.group for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
 
 
 def error_text(app: WizardApp) -> str:

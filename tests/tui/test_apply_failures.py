@@ -62,9 +62,7 @@ def destination(sandbox: Sandbox) -> dict[str, Any]:
     return {
         "policy": json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"]),
         "encryption": s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"],
-        "key-policy": json.loads(
-            kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
-        ),
+        "key-policy": json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from wizard.launch import LaunchOptions
 from wizard.tui.app import WizardApp
 from wizard.tui.screens.apply import ApplyScreen
 from wizard.tui.widgets import BusyLine
-from wizard.tui.widgets.option_lists import BUCKET_PREFIX, CREATE_ID, KEY_PREFIX
+from wizard.tui.widgets.option_lists import BUCKET_PREFIX, CREATE_ID, KEY_PREFIX, BucketList
 
 pytestmark = pytest.mark.slow
 
@@ -80,15 +81,20 @@ def sandbox_state(app: WizardApp) -> dict[str, Any]:
     buckets = sorted(b["Name"] for b in s3.list_buckets()["Buckets"])
     state: dict[str, Any] = {"buckets": buckets}
     for name in buckets:
-        state[f"policy:{name}"] = read(lambda n=name: s3.get_bucket_policy(Bucket=n)["Policy"])
+        state[f"policy:{name}"] = read(
+            partial(lambda n: s3.get_bucket_policy(Bucket=n)["Policy"], name)
+        )
         state[f"encryption:{name}"] = read(
-            lambda n=name: s3.get_bucket_encryption(Bucket=n)["ServerSideEncryptionConfiguration"]
+            partial(
+                lambda n: s3.get_bucket_encryption(Bucket=n)["ServerSideEncryptionConfiguration"],
+                name,
+            )
         )
     keys = sorted(k["KeyId"] for k in kms.list_keys()["Keys"])
     state["keys"] = keys
     for key_id in keys:
         state[f"key-policy:{key_id}"] = read(
-            lambda k=key_id: kms.get_key_policy(KeyId=k, PolicyName="default")["Policy"]
+            partial(lambda k: kms.get_key_policy(KeyId=k, PolicyName="default")["Policy"], key_id)
         )
     state["aliases"] = sorted(a["AliasName"] for a in kms.list_aliases()["Aliases"])
     state["tasks"] = len(logs.describe_export_tasks()["exportTasks"])
@@ -146,7 +152,6 @@ class RecordingApp(WizardApp):
     def open_connection(self, demo: bool) -> Any:
         self.at_connect = [self.screen.query_one(BusyLine).text]
         return super().open_connection(demo)
-
 
 
 async def test_fresh_setup_creates_key_and_bucket(make_app: MakeApp) -> None:
@@ -225,9 +230,10 @@ async def test_existing_key_and_existing_bucket(make_app: MakeApp) -> None:
         await pilot.press("enter")
         await at_step(pilot, Step.BUCKET)
         await highlight(pilot, "#buckets", BUCKET_PREFIX + "demo-sse-s3")
-        badge = app.screen.query_one("#buckets")
+        badge = app.screen.query_one("#buckets", BucketList)
         await wait_until(pilot, lambda: badge.health_of("demo-sse-s3") is not None, "badge")
-        assert badge.health_of("demo-sse-s3").healthy  # type: ignore[union-attr]
+        health = badge.health_of("demo-sse-s3")
+        assert health is not None and health.healthy
         await pilot.press("enter")
         await at_step(pilot, Step.REVIEW)
         review = app.state.review
@@ -244,8 +250,11 @@ async def test_repair_of_the_broken_bucket(make_app: MakeApp) -> None:
     async def export_while_another_runs() -> None:
         now = int(time.time() * 1000)
         other = client(app, "logs").create_export_task(
-            logGroupName="/ecs/web", fromTime=now - 3_600_000, to=now,
-            destination="demo-broken-exports", destinationPrefix="other",
+            logGroupName="/ecs/web",
+            fromTime=now - 3_600_000,
+            to=now,
+            destination="demo-broken-exports",
+            destinationPrefix="other",
         )["taskId"]
         await pilot.press("enter")
         panel = app.screen.query_one("#other-task")

@@ -88,9 +88,9 @@ def test_prepare_clients_creates_each_service_client_of_the_region(
 
     created: list[tuple[str, str | None]] = []
     monkeypatch.setattr(
-        AwsSession, "client", lambda self, service, region=None, **_: created.append(
-            (service, region)
-        )
+        AwsSession,
+        "client",
+        lambda self, service, region=None, **_: created.append((service, region)),
     )
     session = AwsSession.__new__(AwsSession)  # no credentials needed: client() is recorded
     Flow(session).prepare_clients("eu-west-1")
@@ -112,7 +112,9 @@ class SlowRotationFlow(FakeFlow):
         self.rotation_reads = 0
 
     def key_rotations(
-        self, region: str, keys: Iterable[KeyState],
+        self,
+        region: str,
+        keys: Iterable[KeyState],
         on_batch: Callable[[dict[str, bool | None]], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> dict[str, bool | None]:
@@ -178,7 +180,7 @@ async def test_a_job_replaced_by_a_newer_one_reports_nothing() -> None:
         screen = app.screen
         assert isinstance(screen, KeyScreen)
         told: list[str] = []
-        screen.notify = lambda message, **_: told.append(message)  # type: ignore[method-assign,assignment]
+        screen.notify = lambda message, **_: told.append(message)  # type: ignore[method-assign]
         screen.load_rotation(REGION, [o.key for o in KEY_OPTIONS])  # replaces the first
         await wait_until(pilot, flow.cancelled.is_set, "the first read stopped")
         flow.release.set()

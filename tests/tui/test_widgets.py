@@ -184,8 +184,11 @@ async def test_other_region_buckets_listed_when_few_else_one_line() -> None:
         buckets.show_buckets(here)
         buckets.show_others(BUCKETS[-1:], REGION)
         await pilot.pause()
-        assert [o.id for o in buckets.options] == ["create", "bucket:here",
-                                                     "bucket:demo-other-region"]
+        assert [o.id for o in buckets.options] == [
+            "create",
+            "bucket:here",
+            "bucket:demo-other-region",
+        ]
         many = [BucketOption(f"b{i}", "us-west-2", False, "elsewhere") for i in range(4001)]
         buckets.show_buckets(here)
         buckets.show_others(many, REGION)

@@ -37,17 +37,22 @@ _NO_BUCKET = BucketState(name="", exists=False)
 _DELETE_OPERATION = {
     Action.PUT_PUBLIC_ACCESS_BLOCK: ("DeletePublicAccessBlock", "delete-public-access-block"),
     Action.PUT_OWNERSHIP_CONTROLS: (
-        "DeleteBucketOwnershipControls", "delete-bucket-ownership-controls"
+        "DeleteBucketOwnershipControls",
+        "delete-bucket-ownership-controls",
     ),
     Action.PUT_BUCKET_ENCRYPTION: ("DeleteBucketEncryption", "delete-bucket-encryption"),
     Action.PUT_BUCKET_POLICY: ("DeleteBucketPolicy", "delete-bucket-policy"),
 }
 _PUT_OPTION = {
-    Action.PUT_PUBLIC_ACCESS_BLOCK: ("put-public-access-block",
-                                     "--public-access-block-configuration"),
+    Action.PUT_PUBLIC_ACCESS_BLOCK: (
+        "put-public-access-block",
+        "--public-access-block-configuration",
+    ),
     Action.PUT_OWNERSHIP_CONTROLS: ("put-bucket-ownership-controls", "--ownership-controls"),
-    Action.PUT_BUCKET_ENCRYPTION: ("put-bucket-encryption",
-                                   "--server-side-encryption-configuration"),
+    Action.PUT_BUCKET_ENCRYPTION: (
+        "put-bucket-encryption",
+        "--server-side-encryption-configuration",
+    ),
     Action.PUT_BUCKET_POLICY: ("put-bucket-policy", "--policy"),
 }
 
@@ -328,9 +333,7 @@ def delete_bucket(session: AwsSession, bucket: str) -> None:
 
 def before_file(journal: Journal, step: JournalStep) -> Path:
     """The step's "before" document beside the journal (0600), for a command to restore it."""
-    path = journal.path.with_name(
-        f"before-{journal.journal_id}-change-{step.index + 1}.json"
-    )
+    path = journal.path.with_name(f"before-{journal.journal_id}-change-{step.index + 1}.json")
     if step.before is not None:
         write_private(path, compact_json(json.loads(step.before)) + "\n")
     return path
@@ -343,27 +346,60 @@ def manual_restore(journal: Journal, step: JournalStep, key_arn: str | None) -> 
     if action is Action.PUT_KEY_POLICY:
         key_id = resolve(step.params.get("key_id"), key_arn) or "KEY_ID"
         return (
-            _quote("aws", "kms", "put-key-policy", "--region", region, "--key-id", key_id,
-                   "--policy-name", "default", "--policy", f"file://{before_file(journal, step)}"),
+            _quote(
+                "aws",
+                "kms",
+                "put-key-policy",
+                "--region",
+                region,
+                "--key-id",
+                key_id,
+                "--policy-name",
+                "default",
+                "--policy",
+                f"file://{before_file(journal, step)}",
+            ),
         )
     if action is Action.ENABLE_KEY_ROTATION:
         key_id = resolve(step.params.get("key_id"), key_arn) or "KEY_ID"
-        return (_quote("aws", "kms", "disable-key-rotation", "--region", region, "--key-id",
-                       key_id),)
+        return (
+            _quote("aws", "kms", "disable-key-rotation", "--region", region, "--key-id", key_id),
+        )
     bucket = step.params.get("bucket", "")
     if step.before is None:
-        return (_quote("aws", "s3api", _DELETE_OPERATION[action][1], "--region", region,
-                       "--bucket", bucket),)
+        return (
+            _quote(
+                "aws", "s3api", _DELETE_OPERATION[action][1], "--region", region, "--bucket", bucket
+            ),
+        )
     command, option = _PUT_OPTION[action]
     return (
-        _quote("aws", "s3api", command, "--region", region, "--bucket", bucket, option,
-               f"file://{before_file(journal, step)}"),
+        _quote(
+            "aws",
+            "s3api",
+            command,
+            "--region",
+            region,
+            "--bucket",
+            bucket,
+            option,
+            f"file://{before_file(journal, step)}",
+        ),
     )
 
 
 def manual_key_deletion(region: str, key_id: str) -> str:
-    return _quote("aws", "kms", "schedule-key-deletion", "--region", region, "--key-id", key_id,
-                  "--pending-window-in-days", str(KEY_DELETION_WINDOW_DAYS))
+    return _quote(
+        "aws",
+        "kms",
+        "schedule-key-deletion",
+        "--region",
+        region,
+        "--key-id",
+        key_id,
+        "--pending-window-in-days",
+        str(KEY_DELETION_WINDOW_DAYS),
+    )
 
 
 def manual_alias_deletion(region: str, alias: str) -> str:
@@ -379,5 +415,3 @@ def manual_bucket_deletion(region: str, bucket: str, objects: int) -> tuple[str,
         _quote("aws", "s3", "rm", f"s3://{bucket}", "--recursive", "--region", region),
         delete,
     )
-
-

@@ -67,8 +67,15 @@ __all__ = [
 MAX_ROUNDS = 3  # an apply and at most two merges of what another writer removed meanwhile
 _CREATES = (Action.CREATE_KEY, Action.CREATE_ALIAS, Action.CREATE_BUCKET)
 # Error codes after which a write may still have happened (its answer was lost).
-_UNCERTAIN = ("NetworkError", "InternalError", "InternalFailure", "ServiceUnavailable",
-              "KMSInternalException", "ServiceFailure", "Timeout")
+_UNCERTAIN = (
+    "NetworkError",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "KMSInternalException",
+    "ServiceFailure",
+    "Timeout",
+)
 
 
 @dataclass(frozen=True)
@@ -108,9 +115,11 @@ def acquire_lock(
     lock.acquire(wait=wait, on_wait=waiting, cancel=cancel)
     previous = lock.previous
     if previous is not None and on_notice is not None:
-        check = f" Check it with: cwl-export-wizard undo {previous.journal}" if (
-            previous.journal
-        ) else ""
+        check = (
+            f" Check it with: cwl-export-wizard undo {previous.journal}"
+            if (previous.journal)
+            else ""
+        )
         on_notice(
             f"An earlier apply ({previous.describe()}) ended without finishing; some of its "
             f"changes may be in place.{check}"
@@ -319,9 +328,7 @@ def _summary(report: RollbackReport) -> str:
     if report.complete:
         parts.append("The account is as it was before.")
     else:
-        parts.append(
-            "NOT rolled back: " + "; ".join(s.message for s in report.remaining) + "."
-        )
+        parts.append("NOT rolled back: " + "; ".join(s.message for s in report.remaining) + ".")
     return " ".join(parts)
 
 
@@ -473,7 +480,9 @@ class _Judge:
             now = moving.current(self.session, step, self.key_arn)
         except WizardError as error:
             self.report(
-                step, Outcome.FAILED, f"could not read {what}: {error.message}",
+                step,
+                Outcome.FAILED,
+                f"could not read {what}: {error.message}",
                 moving.manual_restore(self.journal, step, self.key_arn),
             )
             return
@@ -496,14 +505,18 @@ class _Judge:
             again = moving.current(self.session, step, self.key_arn)
         except WizardError as error:
             self.report(
-                step, Outcome.FAILED, f"could not put back {what}: {error.message}",
+                step,
+                Outcome.FAILED,
+                f"could not put back {what}: {error.message}",
                 moving.manual_restore(self.journal, step, self.key_arn),
             )
             return
         if again != step.before:
             self.report(
-                step, Outcome.FAILED, f"{what} still differs from before after it was written "
-                "back", moving.manual_restore(self.journal, step, self.key_arn),
+                step,
+                Outcome.FAILED,
+                f"{what} still differs from before after it was written back",
+                moving.manual_restore(self.journal, step, self.key_arn),
             )
             return
         self.report(step, Outcome.RESTORED, done)
@@ -519,7 +532,9 @@ class _Judge:
             objects = moving.bucket_object_count(session, bucket) if exists else 0
         except WizardError as error:
             self.report(
-                step, Outcome.FAILED, f"could not look at s3://{bucket}: {error.message}",
+                step,
+                Outcome.FAILED,
+                f"could not look at s3://{bucket}: {error.message}",
                 moving.manual_bucket_deletion(region, bucket, 1),
             )
             return
@@ -528,7 +543,8 @@ class _Judge:
             return
         if objects:
             self.report(
-                step, Outcome.KEPT,
+                step,
+                Outcome.KEPT,
                 f"kept the new bucket s3://{bucket}: it holds objects (exported logs, say), "
                 "and nothing is ever deleted with data in it",
                 moving.manual_bucket_deletion(region, bucket, objects),
@@ -536,7 +552,9 @@ class _Judge:
             return
         if keep:
             self.report(
-                step, Outcome.KEPT, f"kept the new bucket s3://{bucket}: {keep}",
+                step,
+                Outcome.KEPT,
+                f"kept the new bucket s3://{bucket}: {keep}",
                 moving.manual_bucket_deletion(region, bucket, 0),
             )
             return
@@ -546,13 +564,17 @@ class _Judge:
             gone = not moving.bucket_exists(session, bucket)
         except WizardError as error:
             self.report(
-                step, Outcome.FAILED, f"could not delete the new bucket s3://{bucket}: "
-                f"{error.message}", moving.manual_bucket_deletion(region, bucket, 0),
+                step,
+                Outcome.FAILED,
+                f"could not delete the new bucket s3://{bucket}: {error.message}",
+                moving.manual_bucket_deletion(region, bucket, 0),
             )
             return
         if not gone:
             self.report(
-                step, Outcome.FAILED, f"s3://{bucket} still exists after it was deleted",
+                step,
+                Outcome.FAILED,
+                f"s3://{bucket} still exists after it was deleted",
                 moving.manual_bucket_deletion(region, bucket, 0),
             )
             return
@@ -567,7 +589,9 @@ class _Judge:
             key = self.created_key()
         except WizardError as error:
             self.report(
-                step, Outcome.FAILED, f"could not look at the alias {alias}: {error.message}",
+                step,
+                Outcome.FAILED,
+                f"could not look at the alias {alias}: {error.message}",
                 (moving.manual_alias_deletion(region, alias),),
             )
             return
@@ -576,7 +600,8 @@ class _Judge:
             return
         if key is None or target != key.key_id:
             self.report(
-                step, Outcome.LEFT_CHANGED,
+                step,
+                Outcome.LEFT_CHANGED,
                 f"the alias {alias} now names another key ({target}), not the one this apply "
                 "created; it was left as it is",
                 (moving.manual_alias_deletion(region, alias),),
@@ -584,7 +609,9 @@ class _Judge:
             return
         if keep:
             self.report(
-                step, Outcome.KEPT, f"kept the alias {alias}: {keep}",
+                step,
+                Outcome.KEPT,
+                f"kept the alias {alias}: {keep}",
                 (moving.manual_alias_deletion(region, alias),),
             )
             return
@@ -594,13 +621,17 @@ class _Judge:
             gone = moving.alias_target(session, alias) is None
         except WizardError as error:
             self.report(
-                step, Outcome.FAILED, f"could not delete the alias {alias}: {error.message}",
+                step,
+                Outcome.FAILED,
+                f"could not delete the alias {alias}: {error.message}",
                 (moving.manual_alias_deletion(region, alias),),
             )
             return
         if not gone:
             self.report(
-                step, Outcome.FAILED, f"the alias {alias} still exists after it was deleted",
+                step,
+                Outcome.FAILED,
+                f"the alias {alias} still exists after it was deleted",
                 (moving.manual_alias_deletion(region, alias),),
             )
             return
@@ -613,11 +644,14 @@ class _Judge:
             key = self.created_key()
         except WizardError as error:
             self.report(
-                step, Outcome.FAILED,
+                step,
+                Outcome.FAILED,
                 f"could not look for the key this apply created: {error.message}",
-                ("# find the key tagged cwl-export-wizard:journal = "
-                 f"{self.journal.journal_id}, then:",
-                 moving.manual_key_deletion(region, "KEY_ID")),
+                (
+                    "# find the key tagged cwl-export-wizard:journal = "
+                    f"{self.journal.journal_id}, then:",
+                    moving.manual_key_deletion(region, "KEY_ID"),
+                ),
             )
             return
         if key is None:
@@ -625,13 +659,15 @@ class _Judge:
             return
         if key.state == "PendingDeletion":
             self.report(
-                step, Outcome.AS_BEFORE,
+                step,
+                Outcome.AS_BEFORE,
                 f"the new key {key.key_id} is already scheduled for deletion",
             )
             return
         if keep:
             self.report(
-                step, Outcome.KEPT,
+                step,
+                Outcome.KEPT,
                 f"kept the new key {key.arn} (it is live and billed): {keep}",
                 (moving.manual_key_deletion(region, key.key_id),),
             )
@@ -641,7 +677,8 @@ class _Judge:
             moving.schedule_key_deletion(session, key.key_id)
         except WizardError as error:
             self.report(
-                step, Outcome.FAILED,
+                step,
+                Outcome.FAILED,
                 f"could not schedule the new key {key.arn} for deletion (it is live and "
                 f"billed): {error.message}",
                 (moving.manual_key_deletion(region, key.key_id),),
@@ -678,9 +715,7 @@ class _Judge:
         bucket_kept = any(
             r.outcome.remains for s, r in self._by_step() if s.action is Action.CREATE_BUCKET
         )
-        key_keep = keep or (
-            "the new bucket that uses it was kept" if bucket_kept else None
-        )
+        key_keep = keep or ("the new bucket that uses it was kept" if bucket_kept else None)
         for step in reversed(self.journal.steps):
             if step.action is Action.CREATE_KEY and self._reached(step):
                 self.new_key(step, key_keep)

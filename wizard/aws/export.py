@@ -278,9 +278,7 @@ def _head(s3: Any, bucket: str, key: str) -> ObjectEncryption:
 
 
 def no_data_explanation(request: ExportRequest) -> str:
-    stream = (
-        f" in streams starting with {request.stream_prefix!r}" if request.stream_prefix else ""
-    )
+    stream = f" in streams starting with {request.stream_prefix!r}" if request.stream_prefix else ""
     return (
         f"The task completed but exported no log data: CloudWatch Logs found no exportable "
         f"events in {request.log_group}{stream} between {_utc(request.from_ms)} and "

@@ -288,7 +288,7 @@ def load(path: Path) -> Journal:
         steps = [_step(raw, i) for i, raw in enumerate(changes)]
         for step in steps:
             if step.part_of is not None and not 0 <= step.part_of < len(steps):
-                raise _Bad(f"change {step.index + 1}: \"part_of\" names no change")
+                raise _Bad(f'change {step.index + 1}: "part_of" names no change')
         created = _field(data, "created", dict, "the journal")
         if not all(isinstance(v, str) for v in created.values()):
             raise _Bad('"created" must map names to text')

@@ -64,7 +64,10 @@ def _read_holder(handle: IO[str]) -> Holder | None:
         if not isinstance(data, dict):
             return None
         return Holder(
-            int(data["pid"]), str(data["host"]), str(data["since"]), str(data["command"]),
+            int(data["pid"]),
+            str(data["host"]),
+            str(data["since"]),
+            str(data["command"]),
             data.get("journal"),
         )
     except (ValueError, KeyError, TypeError):

@@ -311,22 +311,39 @@ _SERVICE_OF: dict[str, str] = {
     **{
         op: "s3"
         for op in (
-            "CreateBucket", "DeleteBucket", "GetBucketLocation", "GetBucketPolicy",
-            "PutBucketPolicy", "DeleteBucketPolicy", "GetBucketOwnershipControls",
-            "PutBucketOwnershipControls", "GetObject",
+            "CreateBucket",
+            "DeleteBucket",
+            "GetBucketLocation",
+            "GetBucketPolicy",
+            "PutBucketPolicy",
+            "DeleteBucketPolicy",
+            "GetBucketOwnershipControls",
+            "PutBucketOwnershipControls",
+            "GetObject",
         )
     },
     **{
         op: "kms"
         for op in (
-            "CreateKey", "DescribeKey", "ListKeys", "ListAliases", "CreateAlias", "DeleteAlias",
-            "GetKeyPolicy", "PutKeyPolicy", "GetKeyRotationStatus", "ScheduleKeyDeletion",
+            "CreateKey",
+            "DescribeKey",
+            "ListKeys",
+            "ListAliases",
+            "CreateAlias",
+            "DeleteAlias",
+            "GetKeyPolicy",
+            "PutKeyPolicy",
+            "GetKeyRotationStatus",
+            "ScheduleKeyDeletion",
         )
     },
     **{
         op: "logs"
         for op in (
-            "CreateExportTask", "DescribeExportTasks", "CancelExportTask", "DescribeLogGroups",
+            "CreateExportTask",
+            "DescribeExportTasks",
+            "CancelExportTask",
+            "DescribeLogGroups",
             "DescribeLogStreams",
         )
     },
@@ -352,8 +369,14 @@ _EXPLICIT_DENY = re.compile(r"explicit deny in (?:an? )?([A-Za-z ]+?policy)", re
 
 _ACCESS_DENIED = frozenset(
     {
-        "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden", "403",
-        "AllAccessDisabled", "UnauthorizedAccess", "AuthorizationError",
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "Forbidden",
+        "403",
+        "AllAccessDisabled",
+        "UnauthorizedAccess",
+        "AuthorizationError",
     }
 )
 _EXPIRED = frozenset(
@@ -361,15 +384,27 @@ _EXPIRED = frozenset(
 )
 _INVALID_CREDENTIALS = frozenset(
     {
-        "InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId",
-        "SignatureDoesNotMatch", "AuthFailure", "IncompleteSignature", "InvalidSignatureException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AuthFailure",
+        "IncompleteSignature",
+        "InvalidSignatureException",
     }
 )
 _THROTTLED = frozenset(
     {
-        "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
-        "SlowDown", "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException",
-        "ProvisionedThroughputExceededException", "BandwidthLimitExceeded",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "SlowDown",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "ProvisionedThroughputExceededException",
+        "BandwidthLimitExceeded",
     }
 )
 _NETWORK = (

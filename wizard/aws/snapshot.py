@@ -222,9 +222,7 @@ def read_key(
     if arn and arn.service == "kms" and arn.region:
         region = arn.region  # a key ARN says where the key is
     kms = session.client("kms", region)
-    reply = _optional(
-        "DescribeKey", lambda: kms.describe_key(KeyId=reference), "NotFoundException"
-    )
+    reply = _optional("DescribeKey", lambda: kms.describe_key(KeyId=reference), "NotFoundException")
     if reply is None:
         return KeyState(reference=reference, exists=False, region=region)
     meta = reply["KeyMetadata"]
@@ -252,9 +250,7 @@ def read_key(
 
 def _key_tags(kms: Any, key_id: str) -> tuple[tuple[str, str], ...] | None:
     """The key's tags; None when they may not be read (then it counts as not the wizard's)."""
-    reply = _optional(
-        "ListResourceTags", lambda: kms.list_resource_tags(KeyId=key_id), *_DENIED
-    )
+    reply = _optional("ListResourceTags", lambda: kms.list_resource_tags(KeyId=key_id), *_DENIED)
     if reply is None:
         return None
     return tuple((str(t["TagKey"]), str(t["TagValue"])) for t in reply.get("Tags", []))
@@ -321,8 +317,13 @@ def read(session: AwsSession, choices: Choices) -> Snapshot:
     found = session.pool.fan_out(
         [
             lambda: read_bucket(regional, choices.bucket),
-            lambda: read_key(regional, chosen_key, choices.region,
-                             with_tags=bool(choices.create_key_alias)) if chosen_key else None,
+            lambda: (
+                read_key(
+                    regional, chosen_key, choices.region, with_tags=bool(choices.create_key_alias)
+                )
+                if chosen_key
+                else None
+            ),
             lambda: read_log_group(regional, group, choices.region) if group else None,
             lambda: list_active_tasks(regional, choices.region),
         ]

@@ -27,12 +27,31 @@ def aws_cli_commands(plan: Plan, region: str) -> list[CliStep]:
 
 
 def export_command(
-    region: str, log_group: str, bucket: str, prefix: str, from_ms: int, to_ms: int,
+    region: str,
+    log_group: str,
+    bucket: str,
+    prefix: str,
+    from_ms: int,
+    to_ms: int,
     stream_prefix: str | None = None,
 ) -> str:
-    parts = ["aws", "logs", "create-export-task", "--region", region,
-             "--log-group-name", log_group, "--from", str(from_ms), "--to", str(to_ms),
-             "--destination", bucket, "--destination-prefix", prefix]
+    parts = [
+        "aws",
+        "logs",
+        "create-export-task",
+        "--region",
+        region,
+        "--log-group-name",
+        log_group,
+        "--from",
+        str(from_ms),
+        "--to",
+        str(to_ms),
+        "--destination",
+        bucket,
+        "--destination-prefix",
+        prefix,
+    ]
     if stream_prefix:
         parts += ["--log-stream-name-prefix", stream_prefix]
     return " ".join(shlex.quote(p) for p in parts)
@@ -69,7 +88,11 @@ def format_command(step: CliStep) -> list[str]:
 def comment(text: str) -> list[str]:
     """A shell comment wrapped at WIDTH: every line starts with "#"."""
     return textwrap.wrap(
-        text, WIDTH, initial_indent="# ", subsequent_indent="#   ", break_long_words=False,
+        text,
+        WIDTH,
+        initial_indent="# ",
+        subsequent_indent="#   ",
+        break_long_words=False,
         break_on_hyphens=False,
     ) or ["#"]
 

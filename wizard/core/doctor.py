@@ -719,9 +719,7 @@ def _key_policy_findings(snapshot: Snapshot, choices: Choices, use: KeyInUse) ->
         findings.append(_deny_finding("key policy", statement, requests))
     # Judged without Deny statements: what is missing once the user settles the Denies.
     allow_only = without_denies(doc) if doc is not None else None
-    blocked = next(
-        (r for r in key_requests if not evaluate(allow_only, r.request).allowed), None
-    )
+    blocked = next((r for r in key_requests if not evaluate(allow_only, r.request).allowed), None)
     if blocked is not None:
         findings.append(_key_blocked_finding(doc, key, blocked, bucket_key))
     elif doc is not None:

@@ -76,9 +76,7 @@ def _sorted(names: list[str]) -> list[str]:
 
 
 def _kms(scope: PolicyScope, resource: str) -> str:
-    return (
-        f"arn:{scope.partition}:kms:{scope.region or '*'}:{scope.account or '*'}:{resource}"
-    )
+    return f"arn:{scope.partition}:kms:{scope.region or '*'}:{scope.account or '*'}:{resource}"
 
 
 def _existing_key(scope: PolicyScope) -> tuple[list[str], dict[str, Any] | None]:
@@ -135,9 +133,16 @@ def identity_policy(scope: PolicyScope) -> dict[str, Any]:
 
     # The bucket.
     bucket = bucket_arn(scope.bucket, partition) if scope.bucket else f"arn:{partition}:s3:::*"
-    reads = sorted({name for spec in REGISTRY.values() if spec.resource.value == "bucket"
-                    for name in spec.read if name != "s3:ListAllMyBuckets"}
-                   | {"s3:GetBucketObjectLockConfiguration"})
+    reads = sorted(
+        {
+            name
+            for spec in REGISTRY.values()
+            if spec.resource.value == "bucket"
+            for name in spec.read
+            if name != "s3:ListAllMyBuckets"
+        }
+        | {"s3:GetBucketObjectLockConfiguration"}
+    )
     statements.append(_statement("ReadBucket", reads, [bucket]))
     statements.append(
         _statement(
@@ -173,8 +178,9 @@ def identity_policy(scope: PolicyScope) -> dict[str, Any]:
             )
         )
         statements.append(
-            _statement("TagTheNewKey", ["kms:TagResource"], [_kms(scope, "key/*")],
-                       Condition=tagged)
+            _statement(
+                "TagTheNewKey", ["kms:TagResource"], [_kms(scope, "key/*")], Condition=tagged
+            )
         )
         statements.append(
             _statement(
@@ -246,8 +252,10 @@ def _change_resources(change: Change, choices: Choices, account: str, partition:
         return [bucket_arn(change.params.get("bucket", choices.bucket), partition)]
     if spec.resource.value == "alias":
         alias = change.params.get("alias", "")
-        return [f"arn:{partition}:kms:{region}:{account}:{alias}",
-                f"arn:{partition}:kms:{region}:{account}:key/*"]
+        return [
+            f"arn:{partition}:kms:{region}:{account}:{alias}",
+            f"arn:{partition}:kms:{region}:{account}:key/*",
+        ]
     key = change.params.get("key_id") or ""
     if change.action is Action.CREATE_KEY or NEW_KEY_ARN in key:
         return [f"arn:{partition}:kms:{region}:{account}:key/*"]
@@ -288,8 +296,11 @@ def needs(
         group = f"arn:{partition}:logs:{choices.region}:{account}:log-group:{choices.log_group}"
         found.append(Need("logs:CreateExportTask", group, "test export"))
     found.append(
-        Need("s3:GetObject",
-             f"{bucket_arn(choices.bucket, partition)}/{choices.prefix}/*", "test export")
+        Need(
+            "s3:GetObject",
+            f"{bucket_arn(choices.bucket, partition)}/{choices.prefix}/*",
+            "test export",
+        )
     )
     unique: list[Need] = []
     for need in found:
@@ -309,8 +320,18 @@ class PermissionCheck:
 
 def command_for(choices: Choices, account: str) -> str:
     """The ``iam-policy`` command that prints what a run with these choices needs."""
-    words = ["cwl-export-wizard", "iam-policy", "--region", choices.region,
-             "--account", account, "--bucket", choices.bucket, "--prefix", choices.prefix]
+    words = [
+        "cwl-export-wizard",
+        "iam-policy",
+        "--region",
+        choices.region,
+        "--account",
+        account,
+        "--bucket",
+        choices.bucket,
+        "--prefix",
+        choices.prefix,
+    ]
     if choices.create_key_alias:
         words += ["--create-key", choices.create_key_alias]
     elif choices.key:

@@ -35,24 +35,47 @@ _SERVICE_OF: dict[str, str] = {
     **{
         op: "s3"
         for op in (
-            "CreateBucket", "DeleteBucket", "GetBucketLocation", "GetBucketPolicy",
-            "PutBucketPolicy", "DeleteBucketPolicy", "GetBucketOwnershipControls",
-            "PutBucketOwnershipControls", "GetObject", "PutObject", "GetBucketAcl",
+            "CreateBucket",
+            "DeleteBucket",
+            "GetBucketLocation",
+            "GetBucketPolicy",
+            "PutBucketPolicy",
+            "DeleteBucketPolicy",
+            "GetBucketOwnershipControls",
+            "PutBucketOwnershipControls",
+            "GetObject",
+            "PutObject",
+            "GetBucketAcl",
         )
     },
     **{
         op: "kms"
         for op in (
-            "CreateKey", "DescribeKey", "ListKeys", "ListAliases", "CreateAlias", "DeleteAlias",
-            "GetKeyPolicy", "PutKeyPolicy", "GetKeyRotationStatus", "ScheduleKeyDeletion",
-            "EnableKeyRotation", "DisableKeyRotation", "ListResourceTags", "TagResource",
-            "Decrypt", "GenerateDataKey",
+            "CreateKey",
+            "DescribeKey",
+            "ListKeys",
+            "ListAliases",
+            "CreateAlias",
+            "DeleteAlias",
+            "GetKeyPolicy",
+            "PutKeyPolicy",
+            "GetKeyRotationStatus",
+            "ScheduleKeyDeletion",
+            "EnableKeyRotation",
+            "DisableKeyRotation",
+            "ListResourceTags",
+            "TagResource",
+            "Decrypt",
+            "GenerateDataKey",
         )
     },
     **{
         op: "logs"
         for op in (
-            "CreateExportTask", "DescribeExportTasks", "CancelExportTask", "DescribeLogGroups",
+            "CreateExportTask",
+            "DescribeExportTasks",
+            "CancelExportTask",
+            "DescribeLogGroups",
             "DescribeLogStreams",
         )
     },

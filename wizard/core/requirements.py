@@ -205,7 +205,9 @@ class ContextKey:
 # (S3 user guide, Bucket Key page); the rest is assumed. Change a row, not the code below.
 KMS_REQUEST_CONTEXT: tuple[ContextKey, ...] = (
     ContextKey(
-        "kms:EncryptionContext:aws:s3:arn", True, True,
+        "kms:EncryptionContext:aws:s3:arn",
+        True,
+        True,
         "the bucket ARN with S3 Bucket Key on, the object ARN with it off",
     ),
     ContextKey("kms:ViaService", False, True, "s3.REGION.amazonaws.com"),
@@ -269,7 +271,9 @@ def service_requests(
             STEP_PUT_TEST_OBJECT,
             "bucket",
             Request(
-                principal, "s3:PutObject", object_arn(dest.bucket, test_key, dest.partition),
+                principal,
+                "s3:PutObject",
+                object_arn(dest.bucket, test_key, dest.partition),
                 put_context,
             ),
             ERR_PUT_OBJECT,
@@ -278,7 +282,9 @@ def service_requests(
             STEP_PUT_DATA,
             "bucket",
             Request(
-                principal, "s3:PutObject", object_arn(dest.bucket, data_key, dest.partition),
+                principal,
+                "s3:PutObject",
+                object_arn(dest.bucket, data_key, dest.partition),
                 put_context,
             ),
             ERR_PUT_OBJECT,

@@ -83,9 +83,7 @@ def parse_caller_policy(text: str, source: str = "the caller policy") -> PolicyD
     # statement gets the caller as its principal ("*": whoever is judged, the caller).
     as_resource_policy = {
         **data,
-        "Statement": [
-            {**s, "Principal": "*"} if isinstance(s, dict) else s for s in statements
-        ],
+        "Statement": [{**s, "Principal": "*"} if isinstance(s, dict) else s for s in statements],
     }
     try:
         return parse_policy(as_resource_policy, kind="caller policy")
@@ -131,8 +129,10 @@ def _kms_checks(request: Incoming, account: str) -> list[Check]:
             unkeyed.append(Check("kms:TagResource", new_key, _request_tags(params)))
         return unkeyed
     checks: list[Check] = []
-    reference = params.get("TargetKeyId") if operation in ("CreateAlias", "UpdateAlias") else (
-        params.get("KeyId")
+    reference = (
+        params.get("TargetKeyId")
+        if operation in ("CreateAlias", "UpdateAlias")
+        else (params.get("KeyId"))
     )
     if operation in ("CreateAlias", "DeleteAlias", "UpdateAlias"):
         alias = str(params.get("AliasName") or "")
@@ -153,9 +153,10 @@ def _s3_checks(request: Incoming, account: str) -> list[Check]:
     action = permission("s3", request.operation)
     if request.bucket is None:
         return [Check(action, "*", {})]
-    if request.operation != "CreateBucket" and request.bucket not in s3_backends[account][
-        PARTITION
-    ].buckets:
+    if (
+        request.operation != "CreateBucket"
+        and request.bucket not in s3_backends[account][PARTITION].buckets
+    ):
         return []  # S3 answers 404 for a bucket that does not exist, whoever asks
     resource = (
         object_arn(request.bucket, request.key, PARTITION)
@@ -172,8 +173,7 @@ def _logs_checks(request: Incoming, account: str) -> list[Check]:
         return [Check(action, "*", {})]
     # UNCONFIRMED whether AWS checks "log-group:NAME" or "log-group:NAME:*";
     # iam-policy grants both, the sandbox checks the first.
-    return [Check(action, f"arn:{PARTITION}:logs:{request.region}:{account}:log-group:{group}",
-                  {})]
+    return [Check(action, f"arn:{PARTITION}:logs:{request.region}:{account}:log-group:{group}", {})]
 
 
 def checks_for(request: Incoming, account: str) -> list[Check]:
@@ -226,22 +226,38 @@ def authorize(
         base = caller_request(
             account, check.action, check.resource, **{"aws:RequestedRegion": request.region}
         )
-        judged = Request(base.principal, check.action, check.resource,
-                         {**base.context, **check.context})
+        judged = Request(
+            base.principal, check.action, check.resource, {**base.context, **check.context}
+        )
         if record is not None:
             record.append(judged)
         identity = evaluate(policy, judged)
         if identity.decision.value == "EXPLICIT_DENY":
-            raise _denied(request.service, check.action, check.resource, account,
-                          "an explicit deny in an identity-based policy")
+            raise _denied(
+                request.service,
+                check.action,
+                check.resource,
+                account,
+                "an explicit deny in an identity-based policy",
+            )
         if check.needs_key_policy:
             by_key = evaluate(check.key_policy, judged)
             if not by_key.allowed:
-                raise _denied(request.service, check.action, check.resource, account,
-                              f"no resource-based policy allows the {check.action} action")
+                raise _denied(
+                    request.service,
+                    check.action,
+                    check.resource,
+                    account,
+                    f"no resource-based policy allows the {check.action} action",
+                )
         if not identity.allowed:
-            raise _denied(request.service, check.action, check.resource, account,
-                          f"no identity-based policy allows the {check.action} action")
+            raise _denied(
+                request.service,
+                check.action,
+                check.resource,
+                account,
+                f"no identity-based policy allows the {check.action} action",
+            )
 
 
 def identity_allows(

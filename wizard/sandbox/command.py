@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from wizard.errors import WizardError
+from wizard.errors import UsageError, WizardError
 
 SCENARIOS = ("demo", "empty", "broken")  # kept equal to scenarios.SCENARIO_NAMES (a test checks)
 
@@ -75,7 +75,11 @@ def _config(args: argparse.Namespace) -> Any:
     from wizard.sandbox.caller import read_caller_policy
     from wizard.sandbox.server import Fault, SandboxConfig
 
-    policy = read_caller_policy(Path(args.caller_policy)) if args.caller_policy else None
+    policy = None
+    if args.caller_policy is not None:
+        if not args.caller_policy.strip():
+            raise UsageError("--caller-policy: give the path of a JSON policy file.")
+        policy = read_caller_policy(Path(args.caller_policy))
     config = SandboxConfig(
         scenario=args.scenario,
         region=args.region,

@@ -495,8 +495,15 @@ def key_unusable_by_s3(crypto: BucketCrypto) -> bool:
     if key is None:
         return True
     state = KeyState(
-        key.id, exists=True, key_id=key.id, arn=key.arn, region=key.region,
-        manager=key.key_manager, state=key.key_state, spec=key.key_spec, usage=key.key_usage,
+        key.id,
+        exists=True,
+        key_id=key.id,
+        arn=key.arn,
+        region=key.region,
+        manager=key.key_manager,
+        state=key.key_state,
+        spec=key.key_spec,
+        usage=key.key_usage,
     )
     return bool(keys.defects(state, key.region))  # resolve_key found it in the bucket's region
 
@@ -670,9 +677,7 @@ class ExportTasks:
         if not evaluate(policy, request).allowed:
             raise ApiError(EXPORT_DENIED_CODE, step.aws_error)
 
-    def _check_key(
-        self, crypto: BucketCrypto, steps: Sequence[ServiceRequest], skip: str
-    ) -> None:
+    def _check_key(self, crypto: BucketCrypto, steps: Sequence[ServiceRequest], skip: str) -> None:
         """The KMS requests S3 makes for these objects; ``skip``: the steps that are not for
         them (the test object's at the data write, and the other way round)."""
         if crypto.algorithm not in (SSE_KMS, DSSE_KMS):
@@ -1093,9 +1098,16 @@ class Fidelity:
         if seen.delay <= 0:
             return
         operation = request.operation
-        if request.service == "s3" and request.bucket and operation in (
-            "PutBucketPolicy", "DeleteBucketPolicy", "PutBucketEncryption",
-            "DeleteBucketEncryption",
+        if (
+            request.service == "s3"
+            and request.bucket
+            and operation
+            in (
+                "PutBucketPolicy",
+                "DeleteBucketPolicy",
+                "PutBucketEncryption",
+                "DeleteBucketEncryption",
+            )
         ):
             bucket = self._s3().buckets.get(request.bucket)
             if bucket is None:

@@ -342,7 +342,11 @@ def _seed_demo(s: _Seeder) -> None:
         {
             _lambda_stream(rng): _lambda_events(
                 # The newest events of the demo: the log group a picker offers first.
-                rng, s.region, hour_ago + 1_500_000 + i * 600_000, 4, demo_fn_lines
+                rng,
+                s.region,
+                hour_ago + 1_500_000 + i * 600_000,
+                4,
+                demo_fn_lines,
             )
             for i in range(3)
         },

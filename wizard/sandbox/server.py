@@ -87,9 +87,7 @@ SECRET_KEY = "testing"
 RNG_SEED = 20261126  # identifiers (key ids, task ids) are the same on every run
 THREAD_PREFIX = "cwl-sandbox"
 
-_FAULT = re.compile(
-    r"^([A-Za-z][A-Za-z0-9]*):([A-Za-z][A-Za-z0-9._]*)(?::(\d+))?(?:@(\d+))?\Z"
-)
+_FAULT = re.compile(r"^([A-Za-z][A-Za-z0-9]*):([A-Za-z][A-Za-z0-9._]*)(?::(\d+))?(?:@(\d+))?\Z")
 
 
 class SandboxError(WizardError):
@@ -447,8 +445,7 @@ class _Listings:
         if params.get("logGroupNamePrefix"):
             raise ApiError(
                 "InvalidParameterException",
-                "LogGroup name prefix and LogGroup name pattern are mutually exclusive "
-                "parameters.",
+                "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.",
             )
         pattern = str(params["logGroupNamePattern"])
         limit = _limit(params, "limit", 50, 50)
@@ -478,9 +475,22 @@ _RAW_KEY_ID = re.compile(
 # Regions every account has; the others (launched since 2019) need opting in.
 _DEFAULT_REGIONS = frozenset(
     {
-        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
-        "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1",
-        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "sa-east-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-north-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
         "ap-southeast-2",
     }
 )
@@ -660,8 +670,8 @@ class Sandbox:
             task_ids,
             propagation=Propagation(self.config.propagation_delay),
         )
-        policy = parse_caller_policy(self.config.caller_policy) if self.config.caller_policy else (
-            None
+        policy = (
+            parse_caller_policy(self.config.caller_policy) if self.config.caller_policy else (None)
         )
         account = self.account
         fidelity = Fidelity(
@@ -682,9 +692,11 @@ class Sandbox:
             ),
             simulate=lambda r: simulate(policy, r.params, account),
             identity_allows=(
-                (lambda r, a, key, ctx: identity_allows(
-                    policy, r, account, a, key, ctx, self.caller_requests
-                ))
+                (
+                    lambda r, a, key, ctx: identity_allows(
+                        policy, r, account, a, key, ctx, self.caller_requests
+                    )
+                )
                 if policy is not None
                 else None
             ),

@@ -263,8 +263,7 @@ class WizardApp(App[int]):
         if screen is not None and screen.quit_needs_confirmation():
             if self._quit_after_apply or isinstance(self.screen, ConfirmScreen):
                 self.notify(
-                    "Changes are being applied or rolled back: the wizard quits when that is "
-                    "done.",
+                    "Changes are being applied or rolled back: the wizard quits when that is done.",
                     severity="warning",
                     markup=False,
                 )

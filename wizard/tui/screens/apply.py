@@ -104,8 +104,13 @@ Quitting while changes are being applied asks first, then rolls back before it q
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "start_over", "Start over", id="wizard.start_over",
-                tooltip="A new run from the region step (the changes made stay)."),
+        Binding(
+            "n",
+            "start_over",
+            "Start over",
+            id="wizard.start_over",
+            tooltip="A new run from the region step (the changes made stay).",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -155,9 +160,14 @@ Quitting while changes are being applied asks first, then rolls back before it q
         plan = self.plan
         self._plan = plan
         self.statuses = [PENDING] * len(plan.changes)
-        where = "the local AWS sandbox" if self.wizard.is_sandbox else (
-            f"AWS account {self.wizard.connection.identity.account}"
-            if self.wizard.connection else "AWS"
+        where = (
+            "the local AWS sandbox"
+            if self.wizard.is_sandbox
+            else (
+                f"AWS account {self.wizard.connection.identity.account}"
+                if self.wizard.connection
+                else "AWS"
+            )
         )
         self.query_one("#intro", Static).update(
             Content.assemble(
@@ -379,8 +389,9 @@ Quitting while changes are being applied asks first, then rolls back before it q
 
     def commands(self) -> Iterable[SystemCommand]:
         if self.state.applied_changes and self.finished:
-            yield SystemCommand("Start over", "A new run from the region step",
-                                self.action_start_over)
+            yield SystemCommand(
+                "Start over", "A new run from the region step", self.action_start_over
+            )
 
     def quit_needs_confirmation(self) -> bool:
         return self.locked()

@@ -86,8 +86,8 @@ class StepScreen(Screen[None]):
     # Layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StepIndicator(self.STEP, self.wizard.subtitle, id="indicator")
-        body = VerticalScroll(id="body", can_focus=False) if self.SCROLL_BODY else Vertical(
-            id="body"
+        body = (
+            VerticalScroll(id="body", can_focus=False) if self.SCROLL_BODY else Vertical(id="body")
         )
         with body:
             yield from self.compose_body()

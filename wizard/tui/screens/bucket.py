@@ -161,8 +161,9 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
 
     @work(thread=True, exit_on_error=False, group="health")
     def load_health(self, name: str, key: str | None) -> None:
-        self.post_result(HealthChecked(name, key, self.flow.bucket_health(self.aws_region,
-                                                                          name, key)))
+        self.post_result(
+            HealthChecked(name, key, self.flow.bucket_health(self.aws_region, name, key))
+        )
 
     @work(thread=True, exit_on_error=False, group="availability", exclusive=True)
     def check_availability(self, name: str) -> None:
@@ -302,8 +303,7 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
                 Content.assemble(
                     (f"{name}: ", "bold"),
                     problems[0],
-                    (f" (+{len(problems) - 1} more on Review)" if len(problems) > 1 else "",
-                     MUTED),
+                    (f" (+{len(problems) - 1} more on Review)" if len(problems) > 1 else "", MUTED),
                 )
             )
 

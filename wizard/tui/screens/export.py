@@ -91,12 +91,28 @@ runs one export per account and region: if another one is active, wait for it or
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("x", "cancel_export", "Cancel export", id="wizard.cancel_export",
-                tooltip="Stop the export task and stop waiting for it."),
-        Binding("w", "wait_other", "Wait for the other task", id="wizard.wait_other",
-                show=False, tooltip="Wait until the other export task has finished."),
-        Binding("n", "start_over", "Start over", id="wizard.start_over_export",
-                tooltip="A new run from the region step (the changes made stay)."),
+        Binding(
+            "x",
+            "cancel_export",
+            "Cancel export",
+            id="wizard.cancel_export",
+            tooltip="Stop the export task and stop waiting for it.",
+        ),
+        Binding(
+            "w",
+            "wait_other",
+            "Wait for the other task",
+            id="wizard.wait_other",
+            show=False,
+            tooltip="Wait until the other export task has finished.",
+        ),
+        Binding(
+            "n",
+            "start_over",
+            "Start over",
+            id="wizard.start_over_export",
+            tooltip="A new run from the region step (the changes made stay).",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -117,8 +133,7 @@ runs one export per account and region: if another one is active, wait for it or
         yield Static(id="question")
         with Horizontal(classes="field"):
             yield Label("Filter", classes="field-label")
-            yield Input(placeholder="log group name prefix, for example /aws/lambda/",
-                        id="filter")
+            yield Input(placeholder="log group name prefix, for example /aws/lambda/", id="filter")
         yield LogGroupList(id="groups")
         with Horizontal(id="window-row", classes="field"):
             yield Label("Window", classes="field-label")
@@ -145,7 +160,8 @@ runs one export per account and region: if another one is active, wait for it or
         state = self.state
         self.query_one("#question", Static).update(
             Content.assemble(
-                "Which log group goes to ", (f"s3://{state.bucket}/{state.prefix}", "bold"),
+                "Which log group goes to ",
+                (f"s3://{state.bucket}/{state.prefix}", "bold"),
                 " for the test?",
             )
         )
@@ -275,7 +291,8 @@ runs one export per account and region: if another one is active, wait for it or
             ExportProgress(ExportTaskInfo(task_id, request.log_group, "PENDING"), 0.0)
         )
         task = flow.wait_export(
-            request.region, task_id,
+            request.region,
+            task_id,
             on_status=self._report,
             cancel=self.cancel_event,
         )
@@ -301,9 +318,12 @@ runs one export per account and region: if another one is active, wait for it or
         self._task_id = task.task_id
         self.show_status(
             Content.assemble(
-                ("Task ", MUTED), task.task_id, "  ",
+                ("Task ", MUTED),
+                task.task_id,
+                "  ",
                 (task.status, "bold $text-accent"),
-                ("  elapsed ", MUTED), f"{message.elapsed:.1f} s",
+                ("  elapsed ", MUTED),
+                f"{message.elapsed:.1f} s",
                 ("   x: cancel", MUTED),
             )
         )
@@ -323,7 +343,9 @@ runs one export per account and region: if another one is active, wait for it or
             return
         self.show_status(
             Content.assemble(
-                ("Task ", MUTED), result.task.task_id, "  ",
+                ("Task ", MUTED),
+                result.task.task_id,
+                "  ",
                 (result.task.status, "bold $text-warning"),
             )
         )

@@ -47,8 +47,10 @@ class HelpScreen(ModalScreen[None]):
         """This step's keys with what each does (the key line shows only their names)."""
         if not self.keys:
             return ""
-        rows = [f"- `{key}` — {what}" + (f": {more}" if more and more != what else "")
-                for key, what, more in self.keys]
+        rows = [
+            f"- `{key}` — {what}" + (f": {more}" if more and more != what else "")
+            for key, what, more in self.keys
+        ]
         return "**On this step**\n\n" + "\n".join(rows) + "\n\n"
 
     def action_close(self) -> None:

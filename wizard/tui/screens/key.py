@@ -178,7 +178,8 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
 
     def _read_rotation(self) -> None:
         unread = [
-            o.key for o in self._options
+            o.key
+            for o in self._options
             if o.key.rotation_applies and o.key.key_id not in self._rotation
         ]
         if unread:

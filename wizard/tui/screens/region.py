@@ -64,10 +64,20 @@ Nothing is changed in AWS before the Apply step (step 5).
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "repair", "Repair a bucket", id="wizard.repair",
-                tooltip="Diagnose and fix an existing bucket whose exports fail."),
-        Binding("s", "sandbox", "Try the sandbox", id="wizard.sandbox",
-                tooltip="Use the local AWS sandbox (a demo account) instead of AWS."),
+        Binding(
+            "r",
+            "repair",
+            "Repair a bucket",
+            id="wizard.repair",
+            tooltip="Diagnose and fix an existing bucket whose exports fail.",
+        ),
+        Binding(
+            "s",
+            "sandbox",
+            "Try the sandbox",
+            id="wizard.sandbox",
+            tooltip="Use the local AWS sandbox (a demo account) instead of AWS.",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -118,9 +128,12 @@ Nothing is changed in AWS before the Apply step (step 5).
         self.set_hint(self.hint())
         identity = connection.identity
         where = Content.assemble(
-            ("Account ", MUTED), (identity.account, "bold"),
-            ("   Identity ", MUTED), identity.arn,
-            ("\nConnected to ", MUTED), (connection.label, "bold"),
+            ("Account ", MUTED),
+            (identity.account, "bold"),
+            ("   Identity ", MUTED),
+            identity.arn,
+            ("\nConnected to ", MUTED),
+            (connection.label, "bold"),
         )
         if connection.sandbox:
             where = Content.assemble(
@@ -264,6 +277,7 @@ Nothing is changed in AWS before the Apply step (step 5).
     def commands(self) -> Iterable[SystemCommand]:
         if self.wizard.connection is not None:
             yield SystemCommand(
-                "Repair a bucket", "Diagnose and fix an existing bucket whose exports fail",
+                "Repair a bucket",
+                "Diagnose and fix an existing bucket whose exports fail",
                 self.action_repair,
             )

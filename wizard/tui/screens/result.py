@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from wizard.aws.export import ExportResult
 
 
-
 class ResultScreen(StepScreen):
     STEP = Step.RESULT
     CSS_PATH = Path(__file__).with_name("result.tcss")  # absolute: subclasses work too
@@ -41,10 +40,20 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "export_again", "Export again", id="wizard.export_again",
-                tooltip="Back to the test export step."),
-        Binding("n", "start_over", "Start over", id="wizard.start_over_result",
-                tooltip="A new run from the region step."),
+        Binding(
+            "e",
+            "export_again",
+            "Export again",
+            id="wizard.export_again",
+            tooltip="Back to the test export step.",
+        ),
+        Binding(
+            "n",
+            "start_over",
+            "Start over",
+            id="wizard.start_over_result",
+            tooltip="A new run from the region step.",
+        ),
         Binding("enter", "next", "Done", show=False, id="wizard.result_done"),
     ]
 

@@ -43,10 +43,14 @@ def choices_line(screen: StepScreen) -> Content:
         key = "the bucket's current key"
     bucket = f"new bucket {state.bucket}" if state.create_bucket else f"s3://{state.bucket}"
     return Content.assemble(
-        ("Region ", MUTED), (state.region or "?", "bold"),
-        ("   Key ", MUTED), (key, "bold"),
-        ("\nBucket ", MUTED), (bucket, "bold"),
-        ("   Prefix ", MUTED), (state.prefix, "bold"),
+        ("Region ", MUTED),
+        (state.region or "?", "bold"),
+        ("   Key ", MUTED),
+        (key, "bold"),
+        ("\nBucket ", MUTED),
+        (bucket, "bold"),
+        ("   Prefix ", MUTED),
+        (state.prefix, "bold"),
     )
 
 
@@ -84,12 +88,29 @@ it did not write); Next stays disabled until you change your choices (Back).
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "toggle_cli", "CLI commands", id="wizard.cli",
-                tooltip="Show or hide the same changes as an AWS CLI script."),
-        Binding("y", "copy_cli", "Copy script", show=False, id="wizard.copy_cli",
-                tooltip="Copy the AWS CLI script to the clipboard."),
-        Binding("s", "save_cli", "Save script", show=False, id="wizard.save_cli",
-                tooltip="Save the AWS CLI script to a file in the current folder."),
+        Binding(
+            "c",
+            "toggle_cli",
+            "CLI commands",
+            id="wizard.cli",
+            tooltip="Show or hide the same changes as an AWS CLI script.",
+        ),
+        Binding(
+            "y",
+            "copy_cli",
+            "Copy script",
+            show=False,
+            id="wizard.copy_cli",
+            tooltip="Copy the AWS CLI script to the clipboard.",
+        ),
+        Binding(
+            "s",
+            "save_cli",
+            "Save script",
+            show=False,
+            id="wizard.save_cli",
+            tooltip="Save the AWS CLI script to a file in the current folder.",
+        ),
         Binding("enter", "next", "Next", show=False, id="wizard.review_next"),
     ]
 
@@ -167,8 +188,9 @@ it did not write); Next stays disabled until you change your choices (Back).
         for widget_id in ("#findings-title", "#changes-title"):
             self.query_one(widget_id).display = True
         self.query_one("#changes-title", Static).update(
-            f"What the wizard will change ({len(plan.changes)})" if plan.changes else
-            "What the wizard will change"
+            f"What the wizard will change ({len(plan.changes)})"
+            if plan.changes
+            else "What the wizard will change"
         )
         changes = self.query_one("#changes", Vertical)
         changes.remove_children()
@@ -238,12 +260,15 @@ it did not write); Next stays disabled until you change your choices (Back).
 
     def commands(self) -> Iterable[SystemCommand]:
         if self.review is not None and not self.review.plan.empty:
-            yield SystemCommand("Show the AWS CLI script", "The same changes as AWS CLI commands",
-                                self.action_toggle_cli)
-            yield SystemCommand("Copy the AWS CLI script", "To the clipboard",
-                                self.action_copy_cli)
-            yield SystemCommand("Save the AWS CLI script", "To a file in the current folder",
-                                self.action_save_cli)
+            yield SystemCommand(
+                "Show the AWS CLI script",
+                "The same changes as AWS CLI commands",
+                self.action_toggle_cli,
+            )
+            yield SystemCommand("Copy the AWS CLI script", "To the clipboard", self.action_copy_cli)
+            yield SystemCommand(
+                "Save the AWS CLI script", "To a file in the current folder", self.action_save_cli
+            )
 
     def can_go_next(self) -> bool:
         return self.review is not None and not self.review.plan.blockers and not self.is_busy

@@ -40,8 +40,10 @@ class DiffView(Static):
     """
 
     def __init__(self, diff: str, *, id: str | None = None, classes: str | None = None) -> None:
-        content = diff_content(diff) if diff.strip() else Content.styled(
-            "(no document to compare)", MUTED
+        content = (
+            diff_content(diff)
+            if diff.strip()
+            else Content.styled("(no document to compare)", MUTED)
         )
         super().__init__(content, id=id, classes=classes)
         self.diff = diff

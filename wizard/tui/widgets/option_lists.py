@@ -200,8 +200,10 @@ class KeyList(ChoiceList):
             kept = {option.id: option for option in self.options}
         self._width = width
         shown_before, self._shown = self._shown, {}
-        items = [kept.get(CREATE_ID) or Option(Content.styled("+ Create a new key", "bold"),
-                                               id=CREATE_ID)]
+        items = [
+            kept.get(CREATE_ID)
+            or Option(Content.styled("+ Create a new key", "bold"), id=CREATE_ID)
+        ]
         items += self._rows(options, kept, shown_before)
         current = self.highlighted_id
         self.set_options(items)
@@ -244,8 +246,8 @@ def health_badge(health: BucketHealth | None, width: int = 24) -> Content:
     if health.healthy:
         return Content.assemble(encryption, "  ", ("✓ ready", "$text-success"))
     count = len(health.problems)
-    verdict = f"✗ {count} problem{'s' if count != 1 else ''} to fix" if count else (
-        f"✗ {health.summary}"
+    verdict = (
+        f"✗ {count} problem{'s' if count != 1 else ''} to fix" if count else (f"✗ {health.summary}")
     )
     return Content.assemble(encryption, "  ", (verdict, "$text-warning"))
 
@@ -262,13 +264,12 @@ def bucket_prompt(
 def others_prompt(others: Sequence[BucketOption], region: str) -> Content:
     """One line for many buckets of other regions."""
     return Content(
-        f"{len(others):,} buckets in other regions "
-        f"(not usable: exports need a bucket in {region})"
+        f"{len(others):,} buckets in other regions (not usable: exports need a bucket in {region})"
     )
 
 
 class BucketList(ChoiceList):
-    """"Create a new bucket" first, the region's buckets with a health badge, then the rest.
+    """ "Create a new bucket" first, the region's buckets with a health badge, then the rest.
 
     The rest (other regions) come later (``show_others``): one by one when they are few,
     else as one line. A health badge changes only its own row (``set_health``).
@@ -313,15 +314,12 @@ class BucketList(ChoiceList):
             for bucket in others:
                 self._buckets[bucket.name] = bucket
             self.add_options(
-                Option(self._prompt(b), id=BUCKET_PREFIX + b.name, disabled=True)
-                for b in others
+                Option(self._prompt(b), id=BUCKET_PREFIX + b.name, disabled=True) for b in others
             )
         else:
             with contextlib.suppress(OptionDoesNotExist):
                 self.remove_option(OTHERS_ID)
-            self.add_option(
-                Option(Row(others_prompt(others, region)), id=OTHERS_ID, disabled=True)
-            )
+            self.add_option(Option(Row(others_prompt(others, region)), id=OTHERS_ID, disabled=True))
 
     def health_of(self, name: str) -> BucketHealth | None:
         return self._health.get(name)
