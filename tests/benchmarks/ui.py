@@ -439,7 +439,7 @@ async def pilot_flow(
 
     from wizard.flow import Flow, Step
     from wizard.launch import LaunchOptions
-    from wizard.tui.app import WizardApp
+    from wizard.tui.app import WizardApp, settle_heap
     from wizard.tui.connection import Connection
     from wizard.tui.screens.base import StepScreen
     from wizard.tui.widgets.option_lists import (
@@ -455,6 +455,7 @@ async def pilot_flow(
     connection = Connection(
         flow, flow.identity(), tuple(flow.regions()), "local AWS sandbox (scale)", sandbox=True
     )
+    settle_heap()  # what WizardApp.open_connection does (this run brings its own connection)
     app = WizardApp(
         LaunchOptions(demo=True),
         connection=connection,
