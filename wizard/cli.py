@@ -233,25 +233,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors: keep main() returning
         return exc.code if isinstance(exc.code, int) else 2
-    launch_given = [
-        name for name in _LAUNCH_OPTIONS if getattr(args, name, None) not in (None, False)
-    ]
     if args.command is None:
         return _run_interactive(args)
-    if launch_given:
-        option = "--" + launch_given[0].replace("launch_", "").replace("_", "-")
+    problem = _move_global_options(args)
+    if problem is not None:
         parser.print_usage(sys.stderr)
-        print(
-            f"error: {option} before {args.command!r} belongs to the interactive wizard; "
-            f"put command options after the command: cwl-export-wizard {args.command} {option} ...",
-            file=sys.stderr,
-        )
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     if args.command == "sandbox":
         return _run_sandbox(args)
     from wizard.commands import dispatch
 
     return dispatch(args)
+
+
+# Options that may come before the command, as with the AWS CLI (``--profile prod doctor``):
+# the top-level dest, and the command's own.
+_GLOBAL_OPTIONS = {
+    "launch_profile": "profile",
+    "launch_region": "region",
+    "launch_endpoint_url": "endpoint_url",
+    "launch_scenario": "scenario",  # sandbox
+    "launch_export_delay": "export_delay",  # sandbox
+}
+
+
+def _option(dest: str) -> str:
+    return "--" + dest.replace("launch_", "").replace("_", "-")
+
+
+def _move_global_options(args: argparse.Namespace) -> str | None:
+    """Options given before the command become the command's own; what is wrong, or None.
+
+    Given on both sides with different values, or before a command that has no such option,
+    or an option only the interactive wizard has (--demo, --plain, --repair): refused.
+    """
+    for dest in ("demo", "plain", "repair"):
+        if getattr(args, dest, None) not in (None, False):
+            return (
+                f"{_option(dest)} is for the interactive wizard (without a command); "
+                f"{args.command!r} does not take it."
+            )
+    for before_dest, dest in _GLOBAL_OPTIONS.items():
+        before = getattr(args, before_dest, None)
+        if before is None:
+            continue
+        if not hasattr(args, dest):
+            return f"{args.command!r} does not take {_option(dest)}."
+        after = getattr(args, dest)
+        if after is not None and after != before:
+            return (
+                f"{_option(dest)} is given twice, {before} before {args.command!r} and {after} "
+                "after it: give it once."
+            )
+        setattr(args, dest, before)
+    return None
 
 
 def _run_interactive(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -259,6 +260,50 @@ def test_without_a_command_and_without_a_terminal_the_tui_explains(cli: CliRunne
     assert "doctor | plan | apply | test-export" in run.err
 
 
-def test_interactive_options_before_a_command_are_refused(cli: CliRunner) -> None:
-    run = cli("--region", "ap-northeast-1", "doctor", "--bucket", "good-bucket")
-    assert run.code == 2 and "put command options after the command" in run.err
+def test_connection_options_go_before_or_after_the_command(
+    demo: Sandbox, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with the AWS CLI: ``--region X doctor`` and ``doctor --region X`` are the same."""
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    endpoint = demo.endpoint_url
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    where = ("--region", demo.region, "--endpoint-url", endpoint)
+    after = cli("doctor", "--bucket", DEMO_BUCKET, "--json", *where)
+    before = cli(*where, "doctor", "--bucket", DEMO_BUCKET, "--json")
+    mixed = cli(
+        "--region",
+        demo.region,
+        "doctor",
+        "--endpoint-url",
+        endpoint,
+        "--bucket",
+        DEMO_BUCKET,
+        "--json",
+    )
+    assert after.code == before.code == mixed.code == 1, before.err
+    assert after.out == before.out == mixed.out
+    assert json.loads(before.out)["healthy"] is False
+
+
+def test_options_before_the_command_are_refused_when_they_do_not_fit(cli: CliRunner) -> None:
+    twice = cli("--region", "eu-west-1", "doctor", "--bucket", "b-1", "--region", "us-east-1")
+    assert twice.code == 2
+    assert "--region is given twice, eu-west-1 before 'doctor' and us-east-1 after it" in twice.err
+    for args, said in [
+        (("--demo", "doctor", "--bucket", "b-1"), "--demo is for the interactive wizard"),
+        (("--plain", "plan", "--bucket", "b-1"), "--plain is for the interactive wizard"),
+        (("--scenario", "empty", "doctor", "--bucket", "b-1"), "'doctor' does not take --scenario"),
+        (("--profile", "p", "sandbox"), "'sandbox' does not take --profile"),
+    ]:
+        run = cli(*args)
+        assert run.code == 2 and said in run.err, (args, run.err)
+        assert len(run.error_lines) == 1, run.err
+
+
+def test_sandbox_options_may_come_before_the_command() -> None:
+    from wizard.cli import _move_global_options, build_parser
+
+    args = build_parser().parse_args(["--region", "eu-west-1", "--scenario", "empty", "sandbox"])
+    assert _move_global_options(args) is None
+    assert (args.region, args.scenario) == ("eu-west-1", "empty")

@@ -53,13 +53,13 @@ def test_prints_environment_serves_and_stops_cleanly(stop_signal: signal.Signals
     running = spawn("--port", "0", "--scenario", "empty", "--region", "eu-west-1")
     try:
         lines = read_lines(running, 6)
-        assert lines[0].startswith("AWS_ENDPOINT_URL=http://127.0.0.1:")
+        assert lines[0].startswith("export AWS_ENDPOINT_URL=http://127.0.0.1:")
         url = lines[0].split("=", 1)[1]
         assert lines[1:5] == [
-            "AWS_REGION=eu-west-1",
-            "AWS_DEFAULT_REGION=eu-west-1",
-            "AWS_ACCESS_KEY_ID=testing",
-            "AWS_SECRET_ACCESS_KEY=testing",
+            "export AWS_REGION=eu-west-1",
+            "export AWS_DEFAULT_REGION=eu-west-1",
+            "export AWS_ACCESS_KEY_ID=testing",
+            "export AWS_SECRET_ACCESS_KEY=testing",
         ]
         assert lines[5].startswith("# account 123456789012")
         sts = boto3.client(
@@ -111,13 +111,16 @@ def test_parser_defaults_and_scenario_names() -> None:
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
     args = parser.parse_args(["--fail", "A:B", "--fail", "C:D:2"])
-    assert (args.port, args.scenario, args.region, args.export_delay, args.latency_ms) == (
+    # Not given: None (an option before the command may still fill it), then the defaults.
+    assert (args.scenario, args.region, args.export_delay) == (None, None, None)
+    config = command._config(args)
+    assert (config.port, config.scenario, config.region, config.export_delay) == (
         0,
         "demo",
         "ap-northeast-1",
         2.0,
-        0,
     )
+    assert config.latency_ms == 0
     assert args.fail == ["A:B", "C:D:2"]
     assert command.SCENARIOS == SCENARIO_NAMES
 

@@ -1,8 +1,9 @@
 """``cwl-export-wizard sandbox``: run the embedded local AWS in the foreground.
 
-The first stdout line is ``AWS_ENDPOINT_URL=http://127.0.0.1:PORT`` (flushed at once), so a
-script can start the command and read the endpoint; the AWS_* lines that follow can be
-``export``-ed as they are. SIGINT or SIGTERM stops it cleanly (exit 0).
+The first stdout line is ``export AWS_ENDPOINT_URL=http://127.0.0.1:PORT`` (flushed at once),
+so a script can start the command and read the endpoint; it and the ``export AWS_*`` lines
+that follow can be pasted into another shell as they are. SIGINT or SIGTERM stops it
+cleanly (exit 0).
 
 Importing this module is cheap (no moto, no boto3): the CLI imports it to build its parser.
 """
@@ -20,6 +21,8 @@ from typing import Any
 
 from wizard.errors import UsageError, WizardError
 
+DEFAULT_REGION = "ap-northeast-1"
+DEFAULT_EXPORT_DELAY = 2.0
 SCENARIOS = ("demo", "empty", "broken")  # kept equal to scenarios.SCENARIO_NAMES (a test checks)
 
 
@@ -27,19 +30,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=0, help="port on 127.0.0.1 (default 0: any free port)"
     )
+    # Defaults are applied in _config: None tells "not given" (it may come before the command).
     parser.add_argument(
         "--scenario",
-        default="demo",
         metavar="NAME",
         help=f"what the account holds: {', '.join(SCENARIOS)} (default demo)",
     )
-    parser.add_argument(
-        "--region", default="ap-northeast-1", help="the sandbox's region (default ap-northeast-1)"
-    )
+    parser.add_argument("--region", help=f"the sandbox's region (default {DEFAULT_REGION})")
     parser.add_argument(
         "--export-delay",
         type=float,
-        default=2.0,
         metavar="S",
         help="seconds an export task takes from PENDING to COMPLETED (default 2)",
     )
@@ -81,10 +81,10 @@ def _config(args: argparse.Namespace) -> Any:
             raise UsageError("--caller-policy: give the path of a JSON policy file.")
         policy = read_caller_policy(Path(args.caller_policy))
     config = SandboxConfig(
-        scenario=args.scenario,
-        region=args.region,
+        scenario=args.scenario if args.scenario is not None else "demo",
+        region=args.region if args.region is not None else DEFAULT_REGION,
         port=args.port,
-        export_delay=args.export_delay,
+        export_delay=DEFAULT_EXPORT_DELAY if args.export_delay is None else args.export_delay,
         latency_ms=args.latency_ms,
         faults=tuple(Fault.parse(text) for text in args.fail),
         caller_policy=policy,
@@ -112,14 +112,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         sandbox.start()
         env = sandbox.env()
-        lines = [
-            f"AWS_ENDPOINT_URL={env['AWS_ENDPOINT_URL']}",
-            f"AWS_REGION={env['AWS_REGION']}",
-            f"AWS_DEFAULT_REGION={env['AWS_DEFAULT_REGION']}",
-            f"AWS_ACCESS_KEY_ID={env['AWS_ACCESS_KEY_ID']}",
-            f"AWS_SECRET_ACCESS_KEY={env['AWS_SECRET_ACCESS_KEY']}",
-            f"# account {sandbox.account}, scenario {config.scenario}; stop with Ctrl-C",
-        ]
+        names = (
+            "AWS_ENDPOINT_URL",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+        )
+        # Pasted into another shell as they are, they point the AWS CLI (v1 reads
+        # AWS_DEFAULT_REGION, v2 AWS_REGION too), boto3 and this wizard at the sandbox.
+        lines = [f"export {name}={env[name]}" for name in names]
+        lines.append(
+            f"# account {sandbox.account}, scenario {config.scenario}; it serves in the "
+            "foreground until Ctrl-C"
+        )
         for line in lines:
             print(line, flush=True)
         print(

@@ -37,7 +37,7 @@ def settle_heap() -> None:
     """Once, when the connection is made (the first screen still says "Connecting..."):
     boto3's service models and the sandbox live as long as the app, so the full collections
     that would walk them again and again, stopping every thread, leave them out from now on.
-    Measured by the UI benchmark: the longest collection 139-153 ms without, 72-79 ms with.
+    The UI benchmark's "longest garbage collection" row measures what it saves.
     Once per process: what a later connection (a sandbox started after a failed sign-in)
     brings is small, and freezing again would keep whatever the first run left behind."""
     if gc.get_freeze_count():
