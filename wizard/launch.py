@@ -41,7 +41,24 @@ class LaunchOptions:
         )
 
 
-SCENARIOS = ("demo", "empty", "broken")  # = sandbox.scenarios.SCENARIO_NAMES (a test checks)
+SCENARIOS = ("demo", "empty", "broken")
+
+# What the sandbox runs on, installed by the "sandbox" extra (a real account needs none).
+SANDBOX_MODULES = ("moto", "flask", "flask_cors")
+SANDBOX_INSTALL = "pip install 'cwl-export-wizard[sandbox]' (in a clone: pip install '.[sandbox]')"
+
+
+def sandbox_missing() -> str | None:
+    """Why the sandbox cannot start here (its extra is not installed), or None."""
+    import importlib.util
+
+    missing = [name for name in SANDBOX_MODULES if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return (
+        f"the sandbox needs {', '.join(missing)}, which this installation lacks: "
+        f"{SANDBOX_INSTALL}."
+    )  # = sandbox.scenarios.SCENARIO_NAMES (a test checks)
 
 
 def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, str] | None:
@@ -58,6 +75,8 @@ def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, 
         for option in ("--scenario", "--export-delay"):
             if option in given:
                 return option, "only the sandbox has scenarios and an export delay: add --demo."
+    if options.demo and (missing := sandbox_missing()):
+        return "--demo", missing
     if options.scenario not in SCENARIOS:
         return "--scenario", f"{options.scenario!r} is not one of {', '.join(SCENARIOS)}."
     problem = seconds_problem(options.export_delay, 3600)
@@ -80,6 +99,11 @@ def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, 
 
 
 def start_sandbox(options: LaunchOptions) -> Sandbox:
+    missing = sandbox_missing()
+    if missing:
+        from wizard.errors import WizardError
+
+        raise WizardError(f"The sandbox cannot start: {missing}", SANDBOX_INSTALL)
     from wizard.sandbox.server import Sandbox, SandboxConfig
 
     config = SandboxConfig(scenario=options.scenario, export_delay=options.export_delay)

@@ -307,3 +307,18 @@ def test_sandbox_options_may_come_before_the_command() -> None:
     args = build_parser().parse_args(["--region", "eu-west-1", "--scenario", "empty", "sandbox"])
     assert _move_global_options(args) is None
     assert (args.region, args.scenario) == ("eu-west-1", "empty")
+
+
+def test_without_the_sandbox_extra_the_demo_says_how_to_install_it(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wizard import launch
+
+    monkeypatch.setattr(launch, "SANDBOX_MODULES", ("moto", "no_such_module_for_this_test"))
+    for args in (["--demo"], ["--demo", "--plain"], ["sandbox"]):
+        run = cli(*args)
+        assert run.code == 2, (args, run.err)
+        assert len(run.error_lines) == 1, run.err
+        assert "no_such_module_for_this_test" in run.err, run.err
+        assert "pip install 'cwl-export-wizard[sandbox]'" in run.err
+        assert "Traceback" not in run.err

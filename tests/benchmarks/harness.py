@@ -235,7 +235,7 @@ class Row:
     """One line of the table. ``target`` is an upper bound in ``unit`` (None: informative)."""
 
     figure: str
-    unit: str  # "s", "ms", "MB", "calls", "calls/s"
+    unit: str  # "s", "ms", "MB", "calls", "calls/s", "pkgs"
     measured: float
     baseline: float | None
     target: float | None

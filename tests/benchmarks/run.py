@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 
 from tests.benchmarks.harness import BenchResult, RemoteSandbox, Scale, log, render_table
 
-NAMES = ("startup", "keys", "buckets", "log-groups", "sample", "export", "ui")
+NAMES = ("install", "startup", "keys", "buckets", "log-groups", "sample", "export", "ui")
 
 
 def _isolate() -> tempfile.TemporaryDirectory[str]:
@@ -82,9 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(run())
         log(f"{name}: {time.perf_counter() - started:.1f} s")
 
-    from tests.benchmarks import bench, ui
+    from tests.benchmarks import bench, install, ui
 
     try:
+        step("install", install.bench_install)
         if "startup" in args.selected:
             step("startup", ui.bench_cli_startup)
             step("startup", ui.bench_first_screen)

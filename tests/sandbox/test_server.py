@@ -206,12 +206,11 @@ def test_start_loads_the_models_moto_answers_with() -> None:
     """moto loads a service's botocore model on its first response, with no lock: a burst
     of first requests loaded it once per request thread (S3 then answered in seconds).
     The sandbox loads them before it serves."""
-    from moto.core.utils import get_service_model, service_name_from_moto_package_name
+    from moto.core.utils import get_service_model
 
     from wizard.sandbox.server import SERVED_PACKAGES
 
     get_service_model.cache_clear()
-    service_name_from_moto_package_name.cache_clear()
     sandbox = Sandbox(SandboxConfig(scenario="empty")).start()
     try:
         before = get_service_model.cache_info()

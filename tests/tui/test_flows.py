@@ -410,3 +410,22 @@ async def test_no_credentials_offers_the_sandbox(make_app: MakeApp, monkeypatch:
         assert app.is_sandbox
         assert not error_text(app)
         assert screen.query_one("#regions").highlighted_id == REGION  # type: ignore[attr-defined]
+
+
+async def test_without_the_sandbox_extra_the_way_out_says_how_to_install_it(
+    make_app: MakeApp, monkeypatch: Any
+) -> None:
+    from wizard import launch
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setattr(launch, "SANDBOX_MODULES", ("moto", "no_such_module_for_this_test"))
+    app = make_app(LaunchOptions(demo=False, export_delay=0.3))
+    async with app.run_test(size=SIZE) as pilot:
+        sandbox_button = app.screen.query_one("#sandbox")
+        await wait_until(pilot, lambda: sandbox_button.display, "the credential error")
+        await pilot.press("enter")  # "Try the sandbox"
+        await wait_until(pilot, lambda: "cannot start" in text_of(app, "#identity"), "why")
+        shown = text_of(app, "#identity")
+        assert "no_such_module_for_this_test" in shown
+        assert "pip install 'cwl-export-wizard[sandbox]'" in shown
+        assert app.connection is None

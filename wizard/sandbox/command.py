@@ -72,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> Any:
+    from wizard.launch import sandbox_missing
+
+    missing = sandbox_missing()
+    if missing:
+        raise WizardError(f"The sandbox cannot start: {missing}")
     from wizard.sandbox.caller import read_caller_policy
     from wizard.sandbox.server import Fault, SandboxConfig
 

@@ -38,9 +38,11 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core import utils as moto_utils
 from moto.core.base_backend import BackendDict
 from moto.core.model_instances import reset_model_data
-from moto.core.utils import get_service_model, service_name_from_moto_package_name
+from moto.core.utils import get_service_model
+from moto.core.utils import service_name_from_moto_package_name as _moto_service_name
 from moto.iam.access_control import PermissionResult
 from moto.kms.models import kms_backends
 from moto.kms.policy_validator import validate_policy
@@ -580,8 +582,15 @@ def _reset_moto() -> None:
     reset_model_data()
 
 
-# The moto packages of the services the sandbox serves (moto drops hyphens from names).
-SERVED_PACKAGES = ("s3", "kms", "logs", "sts", "ec2")
+# The moto packages of the services moto answers for the sandbox (EC2's DescribeRegions is
+# answered by the fidelity layer; moto drops hyphens from names).
+SERVED_PACKAGES = ("s3", "kms", "logs", "sts")
+
+
+def _service_name(package: str) -> str:
+    """moto's package name -> the botocore service name, without moto's way of finding it
+    (it lists every botocore service, once per package): the served ones are named alike."""
+    return package if package in SERVED_PACKAGES else _moto_service_name(package)
 
 
 def _warm_moto_models() -> None:
@@ -589,12 +598,13 @@ def _warm_moto_models() -> None:
 
     moto caches them (functools.cache) but loads them on a service's first response, and
     that cache has no lock: the first burst of concurrent requests (a bucket step's health
-    checks) loaded the same models once per request thread, and with those threads sharing
-    one interpreter S3 answered in seconds instead of milliseconds. Loaded once, here, it
-    costs a few tenths of a second at start.
+    checks) would load the same models once per request thread, all sharing one
+    interpreter. Loaded once, here, before the sandbox serves.
     """
+    # moto's error responses ask it too.
+    moto_utils.service_name_from_moto_package_name = _service_name  # type: ignore[assignment]
     for package in SERVED_PACKAGES:
-        get_service_model(service_name_from_moto_package_name(package))
+        get_service_model(_service_name(package))
 
 
 class Sandbox:

@@ -10,7 +10,6 @@ an apply, uninstalls the later steps: what they showed no longer applies.
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -31,19 +30,6 @@ from wizard.tui.widgets import StepIndicator
 
 if TYPE_CHECKING:
     from wizard.sandbox.server import Sandbox
-
-
-def settle_heap() -> None:
-    """Once, when the connection is made (the first screen still says "Connecting..."):
-    boto3's service models and the sandbox live as long as the app, so the full collections
-    that would walk them again and again, stopping every thread, leave them out from now on.
-    The UI benchmark's "longest garbage collection" row measures what it saves.
-    Once per process: what a later connection (a sandbox started after a failed sign-in)
-    brings is small, and freezing again would keep whatever the first run left behind."""
-    if gc.get_freeze_count():
-        return
-    gc.collect()
-    gc.freeze()
 
 
 class WizardApp(App[int]):
@@ -145,7 +131,6 @@ class WizardApp(App[int]):
         # The KMS, S3 and Logs clients of the region, while the region is chosen: the first
         # client of a service loads its model, which would otherwise delay the key step.
         flow.prepare_clients(self.state.region or flow.default_region)
-        settle_heap()
         return Connection(flow, identity, regions, label, sandbox=demo)
 
     def _start_sandbox(self) -> Sandbox:

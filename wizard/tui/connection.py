@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from wizard.core.state import Identity
@@ -15,3 +16,16 @@ class Connection:
     regions: tuple[str, ...]
     label: str  # "local AWS sandbox (demo)" or "AWS profile prod"
     sandbox: bool
+
+
+def settle_heap() -> None:
+    """Once, right after the connection is shown (the region screen calls it in a worker):
+    boto3's service models and the sandbox live as long as the app, so the full collections
+    that would walk them again and again, stopping every thread, leave them out from now on.
+    The UI benchmark's "longest garbage collection" row measures what it saves.
+    Once per process: what a later connection (a sandbox started after a failed sign-in)
+    brings is small, and freezing again would keep whatever the first run left behind."""
+    if gc.get_freeze_count():
+        return
+    gc.collect()
+    gc.freeze()

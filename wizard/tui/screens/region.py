@@ -16,7 +16,7 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from wizard.flow import Step, WizardState
-from wizard.tui.connection import Connection
+from wizard.tui.connection import Connection, settle_heap
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets import StepIndicator
@@ -169,6 +169,11 @@ Nothing is changed in AWS before the Apply step (step 5).
         self.clear_error()
         self.wizard.connected(message.connection)
         self.show_connection(message.connection)
+        self.call_after_refresh(self.settle_heap)  # once the regions are on the screen
+
+    @work(thread=True, exit_on_error=False, group="settle")
+    def settle_heap(self) -> None:
+        settle_heap()
 
     def on_repair_read(self, message: RepairRead) -> None:
         self.wizard.begin_repair(message.state)
