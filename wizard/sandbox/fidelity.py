@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import functools
 import gzip
 import io
 import json
@@ -46,7 +45,7 @@ from moto.logs.models import logs_backends
 from moto.s3.models import FakeBucket, s3_backends
 
 from wizard.core import keys
-from wizard.core.arn import bucket_arn, is_valid_region, object_arn, parse_arn
+from wizard.core.arn import bucket_arn, object_arn, parse_arn
 from wizard.core.evaluate import Request, RequestPrincipal, evaluate
 from wizard.core.policy import PolicyDocument, parse_policy
 from wizard.core.requirements import (
@@ -1000,7 +999,6 @@ class Fidelity:
             ("kms", "PutKeyPolicy"): self._put_key_policy,
             ("kms", "CreateKey"): self._create_key,
             ("sts", "GetCallerIdentity"): self._caller_identity,
-            ("ec2", "DescribeRegions"): self._describe_regions,
         }
         if simulate is not None:
             self._handlers[("iam", "SimulatePrincipalPolicy")] = lambda r: xml_response(
@@ -1419,33 +1417,6 @@ class Fidelity:
             f"<ResponseMetadata><RequestId>{_request_id()}</RequestId></ResponseMetadata>"
             "</GetCallerIdentityResponse>",
         )
-
-
-    def _describe_regions(self, request: Incoming) -> Response:
-        """The partition's regions, all enabled. Answered here: moto's EC2 would first build
-        its default VPCs and images, a quarter of a second the region step waited for."""
-        items = "".join(
-            f"<item><regionName>{name}</regionName>"
-            f"<regionEndpoint>ec2.{name}.amazonaws.com</regionEndpoint>"
-            "<optInStatus>opt-in-not-required</optInStatus></item>"
-            for name in partition_regions()
-        )
-        return xml_response(
-            200,
-            '<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
-            f"<requestId>{_request_id()}</requestId><regionInfo>{items}</regionInfo>"
-            "</DescribeRegionsResponse>",
-        )
-
-
-@functools.cache
-def partition_regions() -> tuple[str, ...]:
-    """The regions of the sandbox's partition, from botocore's small partitions file."""
-    import botocore.loaders
-
-    data = botocore.loaders.create_loader().load_data("partitions")
-    regions = next(p for p in data["partitions"] if p["id"] == PARTITION)["regions"]
-    return tuple(sorted(name for name in regions if is_valid_region(name)))
 
 
 def _rewrite_json_body(environ: WSGIEnviron, params: Mapping[str, Any]) -> None:
