@@ -11,6 +11,7 @@ core (what it means and what to change).
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import threading
 import time
@@ -93,6 +94,19 @@ class BucketHealth:
     healthy: bool
     summary: str
     problems: tuple[str, ...] = ()  # the doctor's ERROR findings, in plain words
+    blockers: int = 0  # of them, the ones the wizard will not fix (the plan's blockers)
+
+    @property
+    def verdict(self) -> str:
+        """A badge's few words: "ready", "2 problems to fix", "1 blocker", "1 blocker, 2 to
+        fix" (a blocker is for you to resolve: the wizard will not change it)."""
+        if self.healthy:
+            return "ready"
+        fixable = max(0, len(self.problems) - self.blockers)
+        if not self.blockers:
+            return f"{count(fixable, 'problem')} to fix" if fixable else self.summary
+        blocked = count(self.blockers, "blocker")
+        return f"{blocked}, {fixable} to fix" if fixable else blocked
 
 
 @dataclass(frozen=True)
@@ -430,6 +444,7 @@ class Flow:
         self.session = session
         self.journal_dir = journal_dir
         self._keys: dict[str, list[inventory.KeyOption]] = {}
+        self._groups_seen: dict[tuple[str, str], inventory.LogGroupSummary] = {}
 
     # Step 1 ------------------------------------------------------------------------------
     def identity(self) -> Identity:
@@ -577,11 +592,13 @@ class Flow:
         errors = [f for f in findings if f.severity == doctor.Severity.ERROR]
         if not errors:
             return BucketHealth(encryption, True, "ready")
+        blockers = core_plan.build(snap, choices).blockers
         return BucketHealth(
             encryption,
             False,
             f"{count(len(errors), 'problem')}: {errors[0].code}",
             tuple(f.message for f in errors),
+            blockers=min(len(blockers), len(errors)),
         )
 
     # Repair ------------------------------------------------------------------------------
@@ -690,7 +707,22 @@ class Flow:
     ) -> list[inventory.LogGroupSummary]:
         from wizard.aws import inventory
 
-        groups = inventory.list_log_groups(self.session, region, pattern=pattern)
+        listed = inventory.list_log_groups(self.session, region, pattern=pattern)
+        # A filtered listing says less (no size, no last event read): what an earlier listing
+        # found about a group stays, so one group never shows two different stories.
+        groups = []
+        for group in listed:
+            seen = self._groups_seen.get((region, group.name))
+            if seen is not None:
+                group = dataclasses.replace(
+                    group,
+                    stored_bytes=group.stored_bytes
+                    if group.stored_bytes is not None
+                    else seen.stored_bytes,
+                    last_event_ms=group.last_event_ms or seen.last_event_ms,
+                )
+            self._groups_seen[(region, group.name)] = group
+            groups.append(group)
         # Most recently written first: that is where a test export finds data.
         return sorted(groups, key=lambda g: g.last_event_ms or g.created_ms, reverse=True)
 

@@ -308,7 +308,7 @@ class PlainWizard:
         except WizardError as error:  # the review reads the bucket again and explains
             self.out.line(f"Could not check {bucket} yet: {error.message}")
             return
-        verdict = "ready" if health.healthy else f"{health.summary} (see the review)"
+        verdict = "ready" if health.healthy else f"{health.verdict} (see the review)"
         self.out.line(f"{bucket}: {health.encryption}; {verdict}.")
 
     def _say_unusable(self, heading: str, items: list[tuple[str, str]]) -> None:
@@ -522,7 +522,13 @@ class PlainWizard:
         names = [g.name for g in groups]
         state.log_group = self.ask.select(
             "Log group for the test export (most recently written first):",
-            [Option(f"{g.name}  ({_size(g.stored_bytes)} stored)", g.name) for g in groups],
+            [
+                Option(
+                    g.name if g.stored_bytes is None else f"{g.name}  ({_size(g.stored_bytes)})",
+                    g.name,
+                )
+                for g in groups
+            ],
             state.log_group if state.log_group in names else names[0],
         )
         state.window = self.ask.text(

@@ -244,3 +244,33 @@ def test_active_tasks(start_sandbox: StartSandbox) -> None:
     assert active.task_id == task_id and active.log_group == "/ecs/web"
     assert active.status in ("PENDING", "RUNNING")
     export.cancel_task(session, REGION, task_id)
+
+
+def test_a_filtered_listing_tells_the_same_story_about_a_group(demo: Sandbox) -> None:
+    """With a pattern AWS leaves out the size; the flow keeps what the full listing said."""
+    from wizard.flow import Flow
+
+    session = session_for(demo)
+    filtered = inventory.list_log_groups(session, REGION, pattern="demo-fn")
+    assert [g.stored_bytes for g in filtered] == [None]  # not said, rather than 0 B
+    flow = Flow(session)
+    first = {g.name: g for g in flow.log_groups(REGION)}["/aws/lambda/demo-fn"]
+    assert first.stored_bytes and first.last_event_ms
+    [again] = flow.log_groups(REGION, "demo-fn")
+    assert (again.stored_bytes, again.last_event_ms) == (first.stored_bytes, first.last_event_ms)
+
+
+def test_a_bucket_whose_deny_the_wizard_will_not_touch_counts_a_blocker(
+    start_sandbox: StartSandbox,
+) -> None:
+    """The badge says "1 blocker" for the broken scenario's organisation-only Deny, not
+    "problems to fix": the wizard will not change a Deny it did not write."""
+    from wizard.flow import Flow
+
+    sandbox = start_sandbox(scenario="broken")
+    flow = Flow(session_for(sandbox))
+    verdicts = {b.name: flow.bucket_health(REGION, b.name, None) for b in flow.buckets(REGION)}
+    blocked = [name for name, health in verdicts.items() if health.blockers]
+    assert blocked, {name: h.verdict for name, h in verdicts.items()}
+    for name in blocked:
+        assert "blocker" in verdicts[name].verdict

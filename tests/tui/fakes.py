@@ -155,6 +155,7 @@ HEALTH = {
         False,
         "1 problem(s)",
         ("The bucket policy's statement 'DenyOutsideOrganization' denies CloudWatch Logs.",),
+        blockers=1,
     ),
     "team-exports": BucketHealth("SSE-KMS (alias/team-archive)", True, "ready"),
 }

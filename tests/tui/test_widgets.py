@@ -66,6 +66,12 @@ def test_health_badge() -> None:
     assert "✓ ready" in health_badge(BucketHealth("SSE-S3", True, "ready")).plain
     sick = BucketHealth("SSE-S3", False, "2 problem(s): X", ("a", "b"))
     assert "✗ 2 problems to fix" in health_badge(sick).plain
+    # A Deny the wizard will not touch is not a problem it fixes.
+    blocked = BucketHealth("SSE-KMS (k)", False, "1 problem(s): X", ("deny",), blockers=1)
+    assert "✗ 1 blocker" in health_badge(blocked).plain
+    assert "to fix" not in health_badge(blocked).plain
+    both = BucketHealth("SSE-KMS (k)", False, "3 problem(s): X", ("deny", "a", "b"), blockers=1)
+    assert "✗ 1 blocker, 2 to fix" in health_badge(both).plain
 
 
 def test_ages_and_sizes() -> None:

@@ -67,7 +67,7 @@ class BucketSummary:
 class LogGroupSummary:
     name: str
     arn: str
-    stored_bytes: int
+    stored_bytes: int | None  # None: not said (DescribeLogGroups with a pattern omits it)
     created_ms: int
     last_event_ms: int | None = None
 
@@ -437,7 +437,9 @@ def list_log_groups(
                     LogGroupSummary(
                         name=group["logGroupName"],
                         arn=_log_group_arn(group),
-                        stored_bytes=int(group.get("storedBytes") or 0),
+                        stored_bytes=(
+                            int(group["storedBytes"]) if "storedBytes" in group else None
+                        ),
                         created_ms=int(group.get("creationTime") or 0),
                     )
                 )

@@ -245,11 +245,8 @@ def health_badge(health: BucketHealth | None, width: int = 24) -> Content:
     encryption = health.encryption.ljust(width)
     if health.healthy:
         return Content.assemble(encryption, "  ", ("✓ ready", "$text-success"))
-    count = len(health.problems)
-    verdict = (
-        f"✗ {count} problem{'s' if count != 1 else ''} to fix" if count else (f"✗ {health.summary}")
-    )
-    return Content.assemble(encryption, "  ", (verdict, "$text-warning"))
+    style = "$text-error" if health.blockers else "$text-warning"
+    return Content.assemble(encryption, "  ", (f"✗ {health.verdict}", style))
 
 
 def bucket_prompt(
@@ -342,7 +339,9 @@ class BucketList(ChoiceList):
 # Log groups -------------------------------------------------------------------------------
 
 
-def human_size(size: int) -> str:
+def human_size(size: int | None) -> str:
+    if size is None:
+        return ""  # not said (a filtered listing)
     value = float(size)
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if value < 1024 or unit == "TB":
