@@ -60,7 +60,10 @@ class AwsError(WizardError):
 
 
 class Cancelled(WizardError):
-    """The user cancelled a long operation."""
+    """The user cancelled a long operation (Ctrl+C, or "stop" in a face): exit 130 in every
+    face, whatever was put back (the face says what)."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class ApplyError(WizardError):

@@ -15,6 +15,7 @@ import pytest
 
 from tests.tui.pilot_helpers import at_step, error_text, screen_text, wait_until
 from wizard.core.requirements import SID_KEY_USE
+from wizard.errors import EXIT_INTERRUPTED
 from wizard.flow import Flow, Step
 from wizard.launch import LaunchOptions, sandbox_session
 from wizard.sandbox.server import Fault, Sandbox, SandboxConfig
@@ -114,3 +115,9 @@ async def test_quit_during_apply_asks_then_rolls_back(
         await pilot.press("tab", "enter")  # "Stop and roll back"
         await wait_until(pilot, lambda: not app.is_running, "quit after the rollback")
     assert destination(sandbox) == before
+    # Left on the terminal: what was put back, and the code of a stopped run (as Ctrl+C).
+    assert app.exit_code == EXIT_INTERRUPTED
+    assert any(line.startswith("RESTORED: restored the key policy") for line in app.farewell_lines)
+    assert "The account is as it was before the apply (every document compared)." in (
+        app.farewell_lines
+    )
