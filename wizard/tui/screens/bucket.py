@@ -369,8 +369,11 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
 
     @on(OptionList.OptionHighlighted, "#buckets")
     def bucket_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self._sync_new_bucket(event.option.id)
-        self._check_highlighted(event.option.id)
+        # The list's highlight now, not the event's: an older event handled after the user
+        # moved on must not disable the field they are typing in.
+        highlighted = self.query_one(BucketList).highlighted_id
+        self._sync_new_bucket(highlighted)
+        self._check_highlighted(highlighted)
 
     @on(OptionList.OptionSelected, "#buckets")
     def bucket_selected(self, event: OptionList.OptionSelected) -> None:

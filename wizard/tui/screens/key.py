@@ -193,7 +193,8 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
         state = self.state
         keys = self.query_one(KeyList)
         alias = self.query_one("#alias", Input)
-        if not self._alias_edited:
+        # Never over what the user types (focused now, or typed before: see alias_changed).
+        if not self._alias_edited and self.focused is not alias:
             alias.value = state.create_key_alias or self.flow.suggested_alias(self.aws_region)
         self._sync_alias(keys.highlighted_id)
         if not isinstance(self.focused, Input):  # never take the cursor from a field
@@ -219,7 +220,9 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
 
     @on(OptionList.OptionHighlighted, "#keys")
     def key_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self._sync_alias(event.option.id)
+        # The list's highlight now, not the event's: an older event handled after the user
+        # moved on must not disable the field they are typing in.
+        self._sync_alias(self.query_one(KeyList).highlighted_id)
 
     @on(OptionList.OptionSelected, "#keys")
     def key_selected(self, event: OptionList.OptionSelected) -> None:

@@ -9,15 +9,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.css.styles import RulesMap
 from textual.strip import Strip
 from textual.style import Style
 from textual.visual import RenderOptions, Visual
-from textual.widgets import OptionList
+from textual.widget import Widget
+from textual.widgets import Input, OptionList
+from textual.widgets.input import Selection
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from wizard.tui.styles import MUTED
@@ -73,6 +77,39 @@ class ChoiceList(OptionList):
         max-height: 100%;
     }
     """
+
+    # Priority bindings run as the App takes each key, in the order they were typed; the
+    # list's own (non-priority) ones would run only when the key has bubbled back to the App,
+    # after the keys typed behind it were dispatched to whatever had the focus then. So Enter
+    # on "Create a new ..." moves the focus to the field before a fast typist's next key is
+    # dispatched, and the key lands in the field.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(binding.key, binding.action, binding.description, show=False, priority=True)
+        for binding in OptionList.BINDINGS
+        if isinstance(binding, Binding)
+    ]
+
+    # The field "Create a new ..." leads to (a selector on the screen), if any.
+    create_field: str | None = None
+
+    def _create_field(self) -> Widget | None:
+        if not self.create_field or self.highlighted_id != CREATE_ID:
+            return None
+        try:
+            return self.screen.query_one(self.create_field)
+        except NoMatches:
+            return None
+
+    def action_select(self) -> None:
+        field = self._create_field()
+        if field is not None:
+            field.disabled = False
+            self.screen.set_focus(field)  # now, not after the OptionSelected message
+            if isinstance(field, Input):
+                # As its Focus event would (select on focus), but now: what is typed next
+                # replaces the suggested name, however soon it comes.
+                field.selection = Selection(0, len(field.value))
+        super().action_select()
 
     async def _on_click(self, event: events.Click) -> None:
         index = event.style.meta.get("option")
@@ -148,6 +185,8 @@ class KeyList(ChoiceList):
     Rows come in batches while the keys are described (``add_keys``), then all at once in
     their final order (``show_keys``); the rotation column fills in last (``set_rotation``).
     """
+
+    create_field = "#alias"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -271,6 +310,8 @@ class BucketList(ChoiceList):
     The rest (other regions) come later (``show_others``): one by one when they are few,
     else as one line. A health badge changes only its own row (``set_health``).
     """
+
+    create_field = "#bucket-name"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
