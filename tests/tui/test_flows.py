@@ -26,6 +26,7 @@ from wizard.flow import Step
 from wizard.launch import LaunchOptions
 from wizard.tui.app import WizardApp
 from wizard.tui.screens.apply import ApplyScreen
+from wizard.tui.screens.confirm import ConfirmScreen
 from wizard.tui.widgets import BusyLine
 from wizard.tui.widgets.option_lists import BUCKET_PREFIX, CREATE_ID, KEY_PREFIX, BucketList
 
@@ -429,3 +430,51 @@ async def test_without_the_sandbox_extra_the_way_out_says_how_to_install_it(
         assert "no_such_module_for_this_test" in shown
         assert "pip install 'cwl-export-wizard[sandbox]'" in shown
         assert app.connection is None
+
+
+def comparable(state: dict[str, Any]) -> dict[str, Any]:
+    """Policies as JSON (a restored one may be sent compact); export tasks left out."""
+
+    def parsed(value: Any) -> Any:
+        try:
+            return json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            return value
+
+    return {k: parsed(v) for k, v in state.items() if k != "tasks"}
+
+
+async def test_undo_from_the_palette_puts_back_what_the_run_changed(make_app: MakeApp) -> None:
+    """After the test export, Ctrl+P "Undo this run's changes": asked, then undone from the
+    journal; the sandbox is as before and Back leads to Review again."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REGION)
+        before = sandbox_state(app)
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await highlight(pilot, "#buckets", BUCKET_PREFIX + "demo-sse-s3")
+        await pilot.press("enter")
+        await at_step(pilot, Step.REVIEW)
+        await apply_and_export(pilot, app)
+        assert sandbox_state(app) != before
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Undo this run's changes" in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"undo this run")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("tab", "enter")  # "Undo them"
+        screen = await at_step(pilot, Step.APPLY)
+        assert isinstance(screen, ApplyScreen)
+        await wait_until(pilot, lambda: app.state.applied is None and screen.finished, "undone")
+        await settle(pilot)
+        assert "The account is as it was before the apply" in screen_text(app)
+        assert not app.state.applied_changes
+        assert comparable(sandbox_state(app)) == comparable(before)
+        await pilot.press("escape")
+        await at_step(pilot, Step.REVIEW)  # nothing changed any more: Review is reachable

@@ -315,7 +315,22 @@ class WizardApp(App[int]):
         step = self.step_screen()
         if step is not None:
             yield from step.commands()
+        if self.state.applied_changes and not self._quit_after_apply:
+            yield SystemCommand(
+                "Undo this run's changes",
+                "Put back what the apply changed, from its journal",
+                self.action_undo_run,
+            )
         yield SystemCommand("Help", "What this step does, and its keys", self.action_help)
+
+    def action_undo_run(self) -> None:
+        """From any step after the apply: the Apply step, which asks and undoes."""
+        from wizard.tui.screens.apply import ApplyScreen
+
+        self.goto(Step.APPLY)
+        screen = self.get_screen(self.screen_name(Step.APPLY))
+        if isinstance(screen, ApplyScreen):
+            self.call_after_refresh(screen.action_undo_run)
 
     def on_unmount(self) -> None:
         # Running jobs may still poll AWS or wait for an answer: let them return promptly.

@@ -21,6 +21,7 @@ from wizard.core.text import count
 from wizard.errors import ApplyError, DriftError, WizardError
 from wizard.flow import CONFIRM_WORD, Step, confirmed, undo_command
 from wizard.tui.screens.base import StepScreen
+from wizard.tui.screens.confirm import ConfirmScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets.facts import Facts
 
@@ -67,14 +68,11 @@ def report_content(report: RollbackReport) -> Content:
         icon, style = ("!", "bold $text-error") if step.outcome.remains else ("↺", "")
         lines.append(Content.assemble((f"{icon} ", style), step.message))
         lines.extend(Content.styled(f"    {command}", MUTED) for command in step.manual)
-    verdict = (
-        Content.styled("The account is as it was before.", "bold $text-success")
-        if report.complete
-        else Content.styled(
-            f"{count(len(report.remaining), 'change')} remain: finish them with the commands "
-            "above, or run undo again later.",
-            "bold $text-error",
-        )
+    from wizard import render
+
+    said = render.report_verdict(report)  # the words of every face
+    verdict = Content.styled(
+        said.text, "bold $text-success" if report.complete else "bold $text-error"
     )
     return Content("\n").join([*lines, verdict])
 
@@ -110,6 +108,14 @@ Quitting while changes are being applied asks first, then rolls back before it q
             "Start over",
             id="wizard.start_over",
             tooltip="A new run from the region step (the changes made stay).",
+        ),
+        Binding(
+            "u",
+            "undo_run",
+            "Undo",
+            id="wizard.undo_run",
+            tooltip="Put back what this run changed, from its journal (each target is read "
+            "first: one changed by someone else since is left alone and named).",
         ),
     ]
 
@@ -297,7 +303,7 @@ Quitting while changes are being applied asks first, then rolls back before it q
         if not self.wizard.is_sandbox:  # the sandbox forgets everything when it stops
             facts.append(("Undo all", undo_command(journal)))
         self.query_one("#journal", Facts).show(facts)
-        self.set_hint("Changes made · Enter: test export · n: start over")
+        self.set_hint("Changes made · Enter: test export · n: start over · u: undo")
         self.refresh_indicator()
         self.query_one("#next", Button).focus()
         self.wizard.apply_finished()
@@ -317,7 +323,12 @@ Quitting while changes are being applied asks first, then rolls back before it q
             self.state.applied = None
         self.wizard.farewell_lines.extend(_report_lines(report))
         self.show_outcome(report_content(report))
+        if report.complete:
+            self.set_hint("Undone · Escape: back to Review")
+        else:
+            self.set_hint("Some changes remain (above) · u: undo again")
         self.refresh_indicator()
+        self.refresh_bindings()
         self.wizard.apply_finished()
 
     def refresh_indicator(self) -> None:
@@ -379,13 +390,37 @@ Quitting while changes are being applied asks first, then rolls back before it q
         return self.finished and self.result is not None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "start_over":
-            return True if self.state.applied_changes and self.finished else None
+        if action in ("start_over", "undo_run"):  # hidden until there is a change to act on
+            return bool(self.state.applied_changes and self.finished)
         return super().check_action(action, parameters)
 
     def action_start_over(self) -> None:
         if self.state.applied_changes and self.finished:
             self.wizard.start_over()
+
+    def action_undo_run(self) -> None:
+        """Ask, then put back what this run changed (the journal's undo, in a worker)."""
+        applied = self.state.applied
+        if applied is None or not (self.state.applied_changes and self.finished):
+            return
+        made = sum(1 for s in applied.steps if s.status is StepStatus.APPLIED)
+        question = ConfirmScreen(
+            "Undo this run's changes?",
+            f"The {count(made, 'change')} this run made are put back as they were, newest "
+            "first. Each target is read first: one that someone changed since is left alone "
+            "and named.",
+            confirm="Undo them",
+            cancel="Keep them",
+        )
+
+        def answered(undo: bool | None) -> None:
+            if undo:
+                self.finished = False
+                self.busy("undo", "Putting back what this run changed...")
+                self.update_nav()
+                self.run_undo(applied.journal_path)
+
+        self.app.push_screen(question, answered)
 
     def commands(self) -> Iterable[SystemCommand]:
         if self.state.applied_changes and self.finished:

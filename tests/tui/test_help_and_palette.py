@@ -1,0 +1,69 @@
+"""Help fits a small terminal and scrolls; F1 toggles it; the command palette offers the
+wizard's actions; every key's tooltip is shown somewhere (in help)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.command import CommandPalette
+from textual.containers import VerticalScroll
+
+from tests.tui.fakes import KEY_ARN, REGION, fake_app
+from tests.tui.pilot_helpers import at_step, wait_until
+from wizard.flow import Step, WizardState
+from wizard.tui.screens.help import HelpScreen
+
+SMALL = (80, 24)
+
+
+def chosen() -> WizardState:
+    return WizardState(region=REGION, key=KEY_ARN, bucket="demo-broken-exports")
+
+
+@pytest.mark.parametrize("step", [Step.KEY, Step.REVIEW])
+async def test_help_fits_80x24_scrolls_to_its_end_and_f1_closes_it(step: Step) -> None:
+    app = fake_app(step, chosen() if step is Step.REVIEW else WizardState(region=REGION))
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await at_step(pilot, step)
+        tooltips = [t for _, _, t in screen.key_help() if t]
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        help_screen = app.screen
+        dialog = help_screen.query_one("#dialog")
+        assert dialog.region.bottom <= SMALL[1] and dialog.region.right <= SMALL[0]
+        text = help_screen.query_one("#help-text", VerticalScroll)
+        assert text.max_scroll_y > 0  # longer than the screen: it scrolls
+        await pilot.press("end")
+        await wait_until(pilot, lambda: text.scroll_y == text.max_scroll_y, "the end")
+        shown = str(help_screen.query_one("Markdown").source)  # type: ignore[attr-defined]
+        for tooltip in tooltips:  # every key's tooltip is in the help
+            assert tooltip in shown, tooltip
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), "closed")
+        assert app.screen is screen
+
+
+async def test_the_palette_offers_the_steps_actions(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = fake_app(Step.REVIEW, chosen())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await at_step(pilot, Step.REVIEW)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in (
+            "Show the AWS CLI script",
+            "Copy the AWS CLI script",
+            "Save the AWS CLI script",
+            "Help",
+            "Theme",
+        ):
+            assert any(t.startswith(title) for t in titles), (title, titles)
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"save the aws")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any(tmp_path.glob("*.sh")), "the saved script")
+        [script] = tmp_path.glob("*.sh")
+        assert script.read_text().startswith("#!")
