@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from wizard import __version__
 
 DEFAULT_PREFIX = "exportedlogs"  # = wizard.core.state.DEFAULT_PREFIX (kept import-free here)
+PLAN_FORMATS = ("text", "json", "cli")
+FILE_FORMATS = ("cli",)  # the formats --out writes as files
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
@@ -133,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _destination(plan)
     _key_choice(plan)
+    plan.add_argument(
+        "--format",
+        choices=PLAN_FORMATS,
+        help="text (default), json (= --json), or cli: the plan as a runnable AWS CLI script",
+    )
+    plan.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write the files of --format cli into DIR (created if needed; existing files are "
+        "never overwritten) instead of printing them",
+    )
     _connection(plan)
 
     apply = sub.add_parser(

@@ -55,9 +55,12 @@ from wizard.flow import (
     Review,
     WizardState,
     applied_recently,
+    cli_header,
     result_view,
+    script_name,
     undo_command,
     undo_preview,
+    write_new_files,
 )
 from wizard.render import Line
 from wizard.terminal import supports_color
@@ -281,14 +284,59 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
+def plan_format(args: argparse.Namespace) -> str:
+    """--format, or json for --json; refuses the combinations that say two things."""
+    from wizard.cli import FILE_FORMATS
+
+    chosen = args.format or ("json" if args.json else "text")
+    if args.json and chosen != "json":
+        raise UsageError(f"--json and --format {chosen} say two things: give one.")
+    if args.out is not None and chosen not in FILE_FORMATS:
+        raise UsageError(
+            f"--out writes files: give it with --format {' or '.join(FILE_FORMATS)}.",
+        )
+    return chosen
+
+
 def run_plan(args: argparse.Namespace) -> int:
-    _, _, review = _review(args)
+    chosen = plan_format(args)
+    _, choices, review = _review(args)
     plan = review.plan
-    if args.json:
+    code = EXIT_OK if plan.empty and not plan.blockers else EXIT_FINDINGS
+    if chosen == "json":
         print_json(plan_json(plan))
-    else:
+        return code
+    if chosen == "text":
         show(render.plan(plan))
-    return EXIT_OK if plan.empty and not plan.blockers else EXIT_FINDINGS
+        return code
+    state = state_of(choices)
+    files = {script_name(state): plan_script(plan, state, review.snapshot.identity.account)}
+    if args.out is None:
+        for text in files.values():
+            sys.stdout.write(text)
+        return code
+    for path in write_new_files(Path(args.out), files, executable=files):
+        out(f"Wrote {path}")
+    return code
+
+
+def state_of(choices: Choices) -> WizardState:
+    """The answers a command was given, as the wizard's state (for the words faces share)."""
+    return WizardState(
+        region=choices.region,
+        key=choices.key,
+        create_key_alias=choices.create_key_alias,
+        bucket=choices.bucket,
+        create_bucket=choices.create_bucket,
+        prefix=choices.prefix,
+        log_group=choices.log_group,
+    )
+
+
+def plan_script(plan: Plan, state: WizardState, account: str) -> str:
+    from wizard.core.cli_equivalent import script
+
+    return script(plan, state.region or "", cli_header(state, account))
 
 
 # --- apply --------------------------------------------------------------------------------

@@ -283,7 +283,7 @@ def cli_header(state: WizardState, account: str | None = None) -> tuple[str, ...
 
 def save_script(text: str, state: WizardState, folder: Path | None = None) -> Path:
     """Write a plan's AWS CLI script into ``folder`` (the current one), never over a file."""
-    base = (folder or Path.cwd()) / f"cwl-export-wizard-{state.bucket or 'plan'}"
+    base = (folder or Path.cwd()) / script_name(state).removesuffix(".sh")
     path = base.with_suffix(".sh")
     number = 2
     while path.exists():
@@ -293,6 +293,37 @@ def save_script(text: str, state: WizardState, folder: Path | None = None) -> Pa
         handle.write(text)
     path.chmod(0o700)
     return path
+
+
+def write_new_files(
+    folder: Path, files: dict[str, str], *, executable: Iterable[str] = ()
+) -> list[Path]:
+    """Write ``files`` (name -> text) into ``folder`` (created if needed), all or none: a
+    file that exists already is never overwritten (UsageError naming it, nothing written)."""
+    folder = folder.expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file, not a folder.", "Give a folder for --out.")
+    paths = [folder / name for name in files]
+    existing = [str(p) for p in paths if p.exists()]
+    if existing:
+        raise UsageError(
+            f"{', '.join(existing)} exists already; nothing was written.",
+            "Choose another folder, or move the file away first.",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for path, text in zip(paths, files.values(), strict=True):
+            with path.open("x", encoding="utf-8") as handle:
+                handle.write(text)
+            if path.name in executable:
+                path.chmod(0o755)
+    except OSError as error:
+        raise UsageError(f"Cannot write into {folder}: {error.strerror or error}.") from None
+    return paths
+
+
+def script_name(state: WizardState) -> str:
+    return f"cwl-export-wizard-{state.bucket or 'plan'}.sh"
 
 
 def farewell(state: WizardState, *, sandbox: bool) -> list[str]:

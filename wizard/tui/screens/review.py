@@ -232,7 +232,8 @@ it did not write); Next stays disabled until you change your choices (Back).
 
     def cli_script(self, plan: Plan) -> str:
         state = self.state
-        return script(plan, state.region or "", cli_header(state))
+        account = self.review.snapshot.identity.account if self.review is not None else None
+        return script(plan, state.region or "", cli_header(state, account))
 
     def action_toggle_cli(self) -> None:
         cli = self.query_one("#cli", Static)
