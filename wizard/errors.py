@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from wizard.core.outcomes import RollbackReport
     from wizard.core.state import ExportTaskInfo
 
-# Exit codes shared by every command (see DESIGN.md "Conventions").
+# Exit codes shared by every command (the README's table of exit codes).
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2

@@ -1,7 +1,7 @@
 """ARNs, partitions and the CloudWatch Logs service principal.
 
 The ``aws`` partition is certain. The ``aws-cn`` and ``aws-us-gov`` forms of the logs
-principal are UNCONFIRMED (aws-facts.md): they live in ``PARTITIONS`` and nowhere else.
+principal are UNCONFIRMED (docs/service-facts.md): they live in ``PARTITIONS`` and nowhere else.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``diagnose`` predicts the export by judging the calls the service makes
 (``requirements.service_requests``) against the bucket policy and the key policy with the
-same evaluator the sandbox uses, and adds the structural rules of aws-facts.md (region,
+same evaluator the sandbox uses, and adds the structural rules of docs/service-facts.md (region,
 encryption type, key kind and state, one active task per region).
 
 The key the export would use is decided once, in ``key_in_use``; the planner imports it and

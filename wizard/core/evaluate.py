@@ -1,6 +1,6 @@
 """A resource-policy evaluator: would this policy allow this request?
 
-It implements the part of IAM evaluation that decides exports (aws-facts.md "IAM evaluation"):
+It implements the part of IAM evaluation that decides exports (docs/service-facts.md):
 an explicit Deny wins, otherwise any Allow, otherwise an implicit deny. Within a statement
 Action/NotAction, Resource/NotResource, Principal/NotPrincipal and every condition must match.
 

@@ -1,6 +1,6 @@
 """The planner: the smallest set of changes that makes a destination work, in apply order.
 
-Rules (DESIGN.md, aws-facts.md):
+Rules (see docs/service-facts.md):
 - A healthy destination gets an empty plan: statements are added only when the evaluator says
   a service request is not allowed, so a policy that already works (say, with the statements
   AWS documents under other Sids) is left alone.

@@ -1,6 +1,6 @@
 """What a destination needs, and what CloudWatch Logs does during an export.
 
-The statements follow the AWS documentation (aws-facts.md), narrowed to the destination's
+The statements follow the AWS documentation (docs/service-facts.md), narrowed to the destination's
 prefix and the account's log groups, with stable Sids so a second run finds and updates them.
 ``service_requests`` lists the calls the service makes, with the request context it sends:
 the doctor and the sandbox both judge them with the same evaluator.
@@ -34,7 +34,7 @@ STEP_PUT_DATA = "PutObject (exported data)"
 BUCKET_OWNER_FULL_CONTROL = "bucket-owner-full-control"
 POLICY_VERSION = "2012-10-17"
 
-# The texts CreateExportTask fails with (aws-facts.md, verbatim).
+# The texts CreateExportTask fails with (docs/service-facts.md, verbatim).
 ERR_BUCKET_MISSING = "The given bucket does not exist. Please make sure the bucket is valid."
 ERR_GET_BUCKET_ACL = (
     "GetBucketAcl call on the given bucket failed. Please check if CloudWatch Logs has been "
@@ -196,7 +196,7 @@ class ContextKey:
     """One key of the request context KMS sees when S3 asks for a data key for an export."""
 
     key: str
-    confirmed: bool  # False: UNCONFIRMED (aws-facts.md); a policy relying on it gets a warning
+    confirmed: bool  # False: UNCONFIRMED (docs/service-facts.md); relied on: a warning
     sent: bool  # whether the doctor and the sandbox put it in the request
     source: str  # where the value comes from, for people
 

@@ -87,7 +87,7 @@ CALLER_NAME = "sandbox"
 CALLER_USER_ID = "AIDASANDBOXUSER000001"
 
 # UNCONFIRMED: the text CreateExportTask gives for a bucket in another region than the log
-# group is not documented (aws-facts.md lists none). One constant, easy to correct.
+# group is not documented (the documentation gives none). One constant, easy to correct.
 ERR_BUCKET_OTHER_REGION = (
     "The given bucket is in a different region than the log group. Please make sure the "
     "bucket is in the same region as the log group."
@@ -96,11 +96,11 @@ ERR_LOG_GROUP_MISSING = "The specified log group does not exist."
 ERR_TASK_MISSING = "The specified export task does not exist."
 ERR_TASK_FINISHED = "The specified export task has already finished"
 # How CreateExportTask reports a denied GetBucketAcl/PutObject (seen as this class and as
-# AccessDeniedException; aws-facts.md classifies by text).
+# AccessDeniedException; docs/service-facts.md: classify by text).
 EXPORT_DENIED_CODE = "InvalidParameterException"
 TEST_OBJECT_BODY = b"Permission Check Successful"
 # UNCONFIRMED: where the test object goes when CreateExportTask has no destinationPrefix.
-# aws-facts.md: "<prefix>/aws-logs-write-test" with the prefix defaulting to "exportedlogs"
+# docs/service-facts.md: "<prefix>/aws-logs-write-test" with the prefix defaulting to "exportedlogs"
 # (what the sandbox does). moto's AWS-verified test (tests/test_logs/test_export_tasks.py,
 # test_create_export_task_happy_path) finds it at the bucket root instead. True switches to that.
 TEST_OBJECT_AT_ROOT_WITHOUT_PREFIX = False
@@ -489,7 +489,7 @@ def bucket_crypto(account: str, bucket: FakeBucket, config: Any = ...) -> Bucket
 def key_unusable_by_s3(crypto: BucketCrypto) -> bool:
     """Problems no key policy can fix: DSSE, no key, or a key with a defect (wizard.core.keys:
     the same decision the key list and the doctor make)."""
-    if crypto.algorithm == DSSE_KMS:  # not supported by exports (aws-facts.md)
+    if crypto.algorithm == DSSE_KMS:  # not supported by exports (docs/service-facts.md)
         return True
     key = crypto.key
     if key is None:
