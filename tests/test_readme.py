@@ -36,9 +36,9 @@ def fenced_command(heading: str) -> str:
 
 
 def test_demo_and_test_commands_are_documented_and_match_ci() -> None:
-    demo = fenced_command("Try it in one minute (no AWS account needed)")
+    demo = fenced_command("Try it (no AWS account needed)")
     tests = fenced_command("Run the tests")
-    assert demo.endswith("pip install . && cwl-export-wizard --demo")
+    assert demo.endswith("pip install '.[sandbox]' && cwl-export-wizard --demo")
     assert tests.endswith("pip install -e '.[test]' && python -m pytest -q -n 4")
     ci = (ROOT / ".ci" / "run").read_text()
     for step in (
@@ -129,3 +129,180 @@ def test_the_readmes_caller_policy_is_what_iam_policy_prints() -> None:
         log_group=args.log_group,
     )
     assert json.loads(shown.group(1)) == identity_policy(scope)
+
+
+# --- every code block: marked with what it needs, and the ones that can run offline run ------
+
+MARKER = re.compile(
+    r"<!-- readme-test: (?P<kind>[\w-]+)(?P<rest>[^>]*)-->\n```(?P<lang>\w+)\n(?P<body>.*?)\n```",
+    re.S,
+)
+KINDS = {
+    "demo": "the demo command: run on a pseudo-terminal above",
+    "ci": "the test command: what CI itself runs",
+    "interactive": "prompts a person answers",
+    "needs-account": "an AWS account's names and credentials",
+    "offline": "runs here, must exit 0",
+    "session": "a transcript: its commands run against the sandbox below",
+    "sandbox-server": "the sandbox, in the foreground",
+    "sandbox-client": "commands against that sandbox",
+}
+
+
+def blocks(kind: str | None = None) -> list[tuple[str, str, list[str]]]:
+    """(kind, body, expected texts) of the README's marked code blocks."""
+    found = []
+    for match in MARKER.finditer(README):
+        expects = re.findall(r'expect="([^"]+)"', match["rest"])
+        if kind is None or match["kind"] == kind:
+            found.append((match["kind"], match["body"], expects))
+    return found
+
+
+def test_every_code_block_says_what_it_needs() -> None:
+    fences = len(re.findall(r"^```(bash|text)$", README, re.M))
+    marked = blocks()
+    assert len(marked) == fences, "a ```bash or ```text block without a readme-test marker"
+    assert {kind for kind, _, _ in marked} <= set(KINDS)
+
+
+def offline_env(tmp_path: Path) -> dict[str, str]:
+    """No AWS setup of this machine; the wizard and the AWS CLI of this Python first on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        TMPDIR=str(tmp_path),
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    env.pop("NO_COLOR", None)
+    return env
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", range(len(blocks("offline"))))
+def test_the_offline_blocks_run(number: int, tmp_path: Path) -> None:
+    _, body, _ = blocks("offline")[number]
+    done = subprocess.run(
+        ["bash", "-e", "-c", body],
+        cwd=tmp_path,
+        env=offline_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"{body}\n{done.stdout}\n{done.stderr}"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_the_sandbox_blocks_work_as_written(tmp_path: Path) -> None:
+    """The server block in the background, the client block in another shell: the lines the
+    server prints are the client block's exports, and the client's commands say what is wrong."""
+    [(_, server, _)] = blocks("sandbox-server")
+    [(_, client, expects)] = blocks("sandbox-client")
+    port = str(_free_port())
+    env = offline_env(tmp_path)
+    process = subprocess.Popen(
+        ["bash", "-c", "exec " + server.replace("4566", port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        printed = [process.stdout.readline().strip() for _ in range(5)]
+        exports = [
+            line for line in client.replace("4566", port).splitlines() if line.startswith("export ")
+        ]
+        assert printed == exports  # pasted as they are printed
+        done = subprocess.run(
+            ["bash", "-c", client.replace("4566", port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        said = done.stdout + done.stderr
+        for text in expects:
+            assert text in said, said
+        assert "Traceback" not in said
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _matches(shown: str, actual: str) -> bool:
+    """A transcript line: "..." stands for any text; the rest must be there, in order."""
+    parts = shown.split("...")
+    if len(parts) == 1:
+        return actual == shown
+    if not actual.startswith(parts[0]) or not actual.endswith(parts[-1]):
+        return False
+    at = len(parts[0])
+    for part in parts[1:-1]:
+        found = actual.find(part, at)
+        if found < 0:
+            return False
+        at = found + len(part)
+    return len(actual) >= at + len(parts[-1])
+
+
+def _transcript_holds(shown: list[str], actual: list[str]) -> str | None:
+    """None when every shown line is in ``actual`` in order ("..." alone skips lines); else
+    the first line that is not."""
+    at, skipping = 0, False
+    for line in shown:
+        if line == "...":
+            skipping = True
+            continue
+        while at < len(actual) and not _matches(line, actual[at]):
+            if not skipping:
+                return f"{line!r} != {actual[at]!r}"
+            at += 1
+        if at == len(actual):
+            return f"{line!r} not printed"
+        at, skipping = at + 1, False
+    return None
+
+
+@pytest.mark.slow
+def test_the_session_shown_is_what_the_commands_print(tmp_path: Path) -> None:
+    from wizard.sandbox.server import Sandbox, SandboxConfig
+
+    [(_, transcript, _)] = blocks("session")
+    commands: list[tuple[str, list[str]]] = []
+    for line in transcript.splitlines():
+        if line.startswith("$ "):
+            commands.append((line[2:], []))
+        elif line.strip():
+            commands[-1][1].append(line)
+    env = offline_env(tmp_path)
+    with Sandbox(SandboxConfig(scenario="demo", export_delay=0.3)) as sandbox:
+        env.update(sandbox.env())
+        for command, shown in commands:
+            done = subprocess.run(
+                ["bash", "-c", command],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            problem = _transcript_holds(shown, done.stdout.splitlines())
+            assert problem is None, f"$ {command}\n{problem}\n{done.stdout}{done.stderr}"

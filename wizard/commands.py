@@ -575,7 +575,9 @@ def run_test_export(args: argparse.Namespace) -> int:
             prefix=request.prefix,
             stream_prefix=request.stream_prefix,
         )
-        show(render.result(result_view(state, result, sandbox=False)))
+        key = result.encryption.kms_key_id if result.encryption is not None else None
+        alias = flow.key_alias(request.region, key, ask=True) if key else None
+        show(render.result(result_view(state, result, sandbox=False, key_alias=alias)))
     return EXIT_OK if result.succeeded else EXIT_FINDINGS
 
 

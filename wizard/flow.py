@@ -540,13 +540,19 @@ class Flow:
     def alias_taken(self, region: str, alias: str) -> bool:
         return any(alias in o.key.aliases for o in self._keys.get(region, []))
 
-    def key_alias(self, region: str | None, key: str | None) -> str | None:
-        """A key's first alias (people know keys by alias), from the keys listed so far."""
+    def key_alias(self, region: str | None, key: str | None, *, ask: bool = False) -> str | None:
+        """A key's first alias (people know keys by alias), from the keys listed so far;
+        ``ask``: when they were not listed (a command), one ListAliases call."""
         if not region or not key:
             return None
         for option in self._keys.get(region, []):
             if key in (option.key.arn, option.key.key_id) and option.key.aliases:
                 return option.key.aliases[0]
+        if ask:
+            from wizard.aws import inventory
+
+            found = inventory.aliases_of(self.session, region, key)
+            return found[0] if found else None
         return None
 
     def alias_problem(self, region: str, text: str) -> str | None:

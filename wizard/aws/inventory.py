@@ -204,6 +204,17 @@ def _aliases_by_key(kms: Any) -> dict[str, list[str]]:
     return by_key
 
 
+def aliases_of(session: AwsSession, region: str, key: str) -> list[str]:
+    """One key's aliases (ListAliases filtered by KeyId: one call); [] when not allowed."""
+    kms = session.client("kms", region)
+    try:
+        with aws_call("ListAliases"):
+            reply = kms.list_aliases(KeyId=key)
+    except AwsError:  # a name is a nicety: the key ARN is the proof
+        return []
+    return sorted(str(a["AliasName"]) for a in reply.get("Aliases", []))
+
+
 def _sort_options(options: list[KeyOption]) -> list[KeyOption]:
     """Usable first, then by name: the list a person picks from."""
     return sorted(options, key=lambda o: (not o.usable, o.key.display_name))
