@@ -133,7 +133,7 @@ runs one export per account and region: if another one is active, wait for it or
         yield Static(id="question")
         with Horizontal(classes="field"):
             yield Label("Filter", classes="field-label")
-            yield Input(placeholder="log group name prefix, for example /aws/lambda/", id="filter")
+            yield Input(placeholder="any part of a name, for example lambda", id="filter")
         yield LogGroupList(id="groups")
         with Horizontal(id="window-row", classes="field"):
             yield Label("Window", classes="field-label")
