@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from functools import partial
@@ -488,3 +489,25 @@ async def test_undo_from_the_palette_puts_back_what_the_run_changed(make_app: Ma
         assert comparable(sandbox_state(app)) == comparable(before)
         await pilot.press("escape")
         await at_step(pilot, Step.REVIEW)  # nothing changed any more: Review is reachable
+
+
+async def test_done_leaves_what_happened_on_the_terminal(make_app: MakeApp) -> None:
+    """The screen goes when the wizard ends: what it changed, the journal and the exported
+    object stay on the terminal (the sandbox forgets everything: no undo command)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(ENTER_PRESSES):
+            await settle(pilot)
+            await pilot.pause(0.1)
+            await settle(pilot)
+            await pilot.press("enter")
+        await at_step(pilot, Step.RESULT)
+        await pilot.press("enter")  # Done
+        await wait_until(pilot, lambda: not app.is_running, "the end")
+    said = "\n".join(app.farewell_lines)
+    assert re.search(r"^\d+ changes made in the sandbox; journal: \S+\.json$", said, re.M), said
+    assert "nothing to undo" in said and "cwl-export-wizard undo" not in said
+    assert re.search(
+        r"^Test export [\w-]+: COMPLETED; first object: s3://\S+/000000\.gz$", said, re.M
+    ), said
+    assert app.return_code in (None, 0)
