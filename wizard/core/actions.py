@@ -15,7 +15,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from wizard.core.policy import canonical_json
-from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, BucketState, KeyState
+from wizard.core.state import (
+    CREATED_BY_TAG,
+    CREATED_BY_VALUE,
+    OWNER_ENFORCED,
+    BucketState,
+    KeyState,
+)
 
 if TYPE_CHECKING:
     from wizard.core.plan import Change
@@ -44,7 +50,7 @@ NEW_KEY_ARN = "<ARN of the new key>"
 NEW_KEY_VARIABLE = "KEY_ARN"  # the shell variable the CLI script keeps it in
 
 US_EAST_1 = "us-east-1"  # the one region whose CreateBucket must omit LocationConstraint
-OBJECT_OWNERSHIP = "BucketOwnerEnforced"
+OBJECT_OWNERSHIP = OWNER_ENFORCED
 
 
 def rotation_document(enabled: bool) -> str:

@@ -577,17 +577,21 @@ def _bucket_policy_findings(snapshot: Snapshot, choices: Choices) -> list[Findin
     if not readable:
         return findings
     dest = Destination.of(snapshot.identity, choices)
-    evaluations = evaluate_requests(
-        doc, (r for r in req.service_requests(dest, choices.log_group) if r.target == "bucket")
-    )
+    bucket = snapshot.bucket
+    every = req.destination_requests(dest, choices.log_group, acls_enabled=bucket.acls_enabled)
+    evaluations = evaluate_requests(doc, (r for r in every if r.target == "bucket"))
     for statement, requests in deny_groups(evaluations).values():
         findings.append(_deny_finding("bucket policy", statement, requests))
 
     # Judged without Deny statements: what is missing once the user settles the Denies.
     allow_only = without_denies(doc) if doc is not None else None
-    implicit = [r for r, _ in evaluations if not evaluate(allow_only, r.request).allowed]
+    refused = [r for r, _ in evaluations if not evaluate(allow_only, r.request).allowed]
+    own = dest.account
+    implicit = [r for r in refused if r.caller is None and _source(r) == own]
     acl = [r for r in implicit if r.request.action == "s3:GetBucketAcl"]
     put = [r for r in implicit if r.request.action == "s3:PutObject"]
+    findings.extend(_other_account_findings(dest, refused, {r.request.action for r in implicit}))
+    evaluations = [(r, e) for r, e in evaluations if r.caller is None]
     wizard_adds = "The wizard adds its own statement for CloudWatch Logs to the bucket policy"
     if acl:
         findings.append(
@@ -641,6 +645,78 @@ def _bucket_policy_findings(snapshot: Snapshot, choices: Choices) -> list[Findin
     if acl or put:
         findings.extend(_room_findings(doc, dest))
     return findings
+
+
+def _source(service_request: req.ServiceRequest) -> str:
+    return str(service_request.request.context.get("aws:SourceAccount", ""))
+
+
+def _other_account_findings(
+    dest: Destination, refused: list[req.ServiceRequest], own_missing: set[str]
+) -> list[Finding]:
+    """A central logging account: the source accounts the bucket policy leaves out (where
+    the own account passes), and the callers of other accounts it does not let write."""
+    findings: list[Finding] = []
+    left_out = [
+        r
+        for r in refused
+        if r.caller is None and _source(r) != dest.account and r.request.action not in own_missing
+    ]
+    accounts = sorted({_source(r) for r in left_out})
+    if accounts:
+        named = ", ".join(accounts)
+        findings.append(
+            Finding(
+                "SOURCE_ACCOUNT_NOT_ALLOWED",
+                Severity.ERROR,
+                f"The bucket policy does not let CloudWatch Logs write for the log groups of "
+                f"account{'s' if len(accounts) > 1 else ''} {named}: exports from there are "
+                "refused (the statements for CloudWatch Logs do not list "
+                f"{'them' if len(accounts) > 1 else 'it'} in aws:SourceAccount and "
+                "aws:SourceArn).",
+                f"The wizard adds {named} to its statements' aws:SourceAccount and the "
+                "account's log groups to aws:SourceArn; the accounts listed already stay.",
+                left_out[0].aws_error,
+            )
+        )
+    callers: dict[str, list[req.ServiceRequest]] = {}
+    for r in refused:
+        if r.caller is not None:
+            callers.setdefault(r.caller, []).append(r)
+    for caller, requests in callers.items():
+        actions = ", ".join(dict.fromkeys(r.request.action for r in requests))
+        uncertain = _uncertain(requests)
+        findings.append(
+            Finding(
+                "SOURCE_CALLER_CANNOT_WRITE",
+                Severity.ERROR,
+                f"The bucket policy does not let {req.caller_role_arn(caller)}, which runs the "
+                f"export in account {caller.split(':')[4]}, write to the bucket ({actions}): "
+                "CreateExportTask checks its caller's access to a bucket of another account."
+                + uncertain,
+                f"The wizard adds {req.SID_CALLER_PUT_OBJECT} for that caller, limited to "
+                f"{dest.prefix}/; its own account must allow the same in its IAM policy "
+                "(cwl-export-wizard iam-policy --source prints it).",
+                requests[0].aws_error,
+            )
+        )
+    return findings
+
+
+def _uncertain(requests: Sequence[req.ServiceRequest]) -> str:
+    """A sentence naming the UNCONFIRMED needs among these requests, or ""."""
+    unconfirmed = [
+        n.action
+        for n in req.CROSS_ACCOUNT_CALLER_NEEDS
+        if not n.confirmed and any(r.request.action == n.action for r in requests)
+    ]
+    if not unconfirmed:
+        return ""
+    return (
+        f" ({', '.join(unconfirmed)}: the current AWS documentation names "
+        f"{'it' if len(unconfirmed) == 1 else 'them'}; whether exports check "
+        f"{'it' if len(unconfirmed) == 1 else 'them'} is not confirmed.)"
+    )
 
 
 def _room_findings(doc: PolicyDocument | None, dest: Destination) -> list[Finding]:
@@ -710,15 +786,35 @@ def _key_policy_findings(snapshot: Snapshot, choices: Choices, use: KeyInUse) ->
         return findings
     dest = Destination.of(snapshot.identity, choices)
     bucket_key = effective_bucket_key(snapshot, use)
-    key_requests = [
+    every = [
         r
-        for r in req.service_requests(dest, choices.log_group, use.arn, bucket_key=bucket_key)
+        for r in req.destination_requests(dest, choices.log_group, use.arn, bucket_key=bucket_key)
         if r.target == "key"
     ]
-    for statement, requests in deny_groups(evaluate_requests(doc, key_requests)).values():
+    for statement, requests in deny_groups(evaluate_requests(doc, every)).values():
         findings.append(_deny_finding("key policy", statement, requests))
     # Judged without Deny statements: what is missing once the user settles the Denies.
     allow_only = without_denies(doc) if doc is not None else None
+    callers: dict[str, list[req.ServiceRequest]] = {}
+    for r in every:
+        if r.caller is not None and not evaluate(allow_only, r.request).allowed:
+            callers.setdefault(r.caller, []).append(r)
+    for caller, requests in callers.items():
+        actions = ", ".join(dict.fromkeys(r.request.action for r in requests))
+        findings.append(
+            Finding(
+                "SOURCE_CALLER_CANNOT_USE_KEY",
+                Severity.ERROR,
+                f"The key policy of {key.display_name} does not let "
+                f"{req.caller_role_arn(caller)}, which runs the export in account "
+                f"{caller.split(':')[4]}, use the key ({actions})." + _uncertain(requests),
+                f"The wizard adds {req.SID_CALLER_KEY_USE} for that caller; its own account "
+                "must allow the same in its IAM policy (cwl-export-wizard iam-policy --source "
+                "prints it).",
+                requests[0].aws_error,
+            )
+        )
+    key_requests = [r for r in every if r.caller is None]
     blocked = next((r for r in key_requests if not evaluate(allow_only, r.request).allowed), None)
     if blocked is not None:
         findings.append(_key_blocked_finding(doc, key, blocked, bucket_key))

@@ -15,6 +15,7 @@ Rules (see docs/service-facts.md):
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -234,7 +235,7 @@ def _key_policy_change(
     # bucket's ARN), whatever it is now.
     requests = [
         r
-        for r in req.service_requests(dest, choices.log_group, use.arn, bucket_key=True)
+        for r in req.destination_requests(dest, choices.log_group, use.arn, bucket_key=True)
         if r.target == "key"
     ]
     blockers = [
@@ -242,9 +243,15 @@ def _key_policy_change(
         for statement, blocked in deny_groups(evaluate_requests(doc, requests)).values()
     ]
     allow_only = without_denies(doc)
-    if all(evaluate(allow_only, r.request).allowed for r in requests):
+    refused = [r for r in requests if not evaluate(allow_only, r.request).allowed]
+    if not refused:
         return None, blockers
-    statements = req.key_statements(dest)
+    statements: list[dict[str, Any]] = []
+    if any(r.caller is None for r in refused):
+        statements.extend(req.key_statements(dest))
+    caller_statement = req.caller_key_statement(dest)
+    if caller_statement is not None and any(r.caller is not None for r in refused):
+        statements.append(_merged_callers(doc, caller_statement))
     updated = sum(statement_by_sid(doc, s["Sid"]) is not None for s in statements)
     new_doc = upsert_statements(doc, statements)
     size = policy_size(new_doc)
@@ -346,9 +353,53 @@ def _encryption_change(snapshot: Snapshot, dest: Destination, use: KeyInUse, arn
     )
 
 
+SOURCE_KEYS = (("StringEquals", "aws:SourceAccount"), ("ArnLike", "aws:SourceArn"))
+
+
+def _listed(values: Any) -> list[Any]:
+    return list(values) if isinstance(values, list) else [values]
+
+
+def _merged_values(
+    doc: PolicyDocument, wanted: dict[str, Any], keys: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """``wanted``, keeping first the values its Sid's statement in ``doc`` already lists under
+    these condition keys: a source account (or caller) added by an earlier run stays."""
+    existing = statement_by_sid(doc, wanted["Sid"])
+    if existing is None or not isinstance(existing.raw.get("Condition"), dict):
+        return wanted
+    merged = copy.deepcopy(wanted)
+    for operator, key in keys:
+        block = next(
+            (v for k, v in existing.raw["Condition"].items() if k.lower() == operator.lower()),
+            None,
+        )
+        before = (
+            next((_listed(v) for k, v in block.items() if k.lower() == key.lower()), [])
+            if isinstance(block, dict)
+            else []
+        )
+        now = _listed(merged["Condition"][operator][key])
+        merged["Condition"][operator][key] = before + [v for v in now if v not in before]
+    return merged
+
+
+def _merged_callers(doc: PolicyDocument, wanted: dict[str, Any]) -> dict[str, Any]:
+    """A caller statement keeping the callers (and their accounts) listed before."""
+    merged = _merged_values(doc, wanted, (("ArnLike", "aws:PrincipalArn"),))
+    existing = statement_by_sid(doc, wanted["Sid"])
+    if existing is not None and isinstance(existing.raw.get("Principal"), dict):
+        before = _listed(existing.raw["Principal"].get("AWS", []))
+        now = _listed(merged["Principal"]["AWS"])
+        merged["Principal"] = {"AWS": before + [v for v in now if v not in before]}
+    return merged
+
+
 def _put_object_statement(doc: PolicyDocument, dest: Destination) -> dict[str, Any]:
-    """The wizard's PutObject statement for this prefix, keeping the prefixes it had before."""
+    """The wizard's PutObject statement for this prefix, keeping the prefixes and the source
+    accounts it had before."""
     wanted = next(s for s in req.bucket_statements(dest) if s["Sid"] == req.SID_PUT_OBJECT)
+    wanted = _merged_values(doc, wanted, SOURCE_KEYS)
     existing = statement_by_sid(doc, req.SID_PUT_OBJECT)
     resources: list[str] = []
     if existing is not None and existing.resources:
@@ -374,20 +425,31 @@ def _bucket_policy_change(
                 f"The bucket policy of {bucket.name} cannot be read: {exc.message} Correct it "
                 "yourself; the wizard will not overwrite a policy it cannot read."
             ]
-    requests = [r for r in req.service_requests(dest, choices.log_group) if r.target == "bucket"]
+    acls = bucket.acls_enabled
+    requests = [
+        r
+        for r in req.destination_requests(dest, choices.log_group, acls_enabled=acls)
+        if r.target == "bucket"
+    ]
     blockers = [
         deny_blocker("bucket policy", statement, blocked)
         for statement, blocked in deny_groups(evaluate_requests(doc, requests)).values()
     ]
     allow_only = without_denies(doc)
-    missing = {r.request.action for r in requests if not evaluate(allow_only, r.request).allowed}
+    refused = [r for r in requests if not evaluate(allow_only, r.request).allowed]
+    missing = {r.request.action for r in refused if r.caller is None}
     statements: list[dict[str, Any]] = []
     if "s3:GetBucketAcl" in missing:
         statements.extend(
-            s for s in req.bucket_statements(dest) if s["Sid"] == req.SID_GET_BUCKET_ACL
+            _merged_values(doc, s, SOURCE_KEYS)
+            for s in req.bucket_statements(dest)
+            if s["Sid"] == req.SID_GET_BUCKET_ACL
         )
     if "s3:PutObject" in missing:
         statements.append(_put_object_statement(doc, dest))
+    caller_statement = req.caller_bucket_statement(dest, acls_enabled=acls)
+    if caller_statement is not None and any(r.caller is not None for r in refused):
+        statements.append(_merged_callers(doc, caller_statement))
     if not bucket.exists:
         # A bucket the wizard creates refuses requests without TLS from the start.
         statements.append(req.tls_only_statement(dest))

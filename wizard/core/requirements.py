@@ -17,6 +17,7 @@ from wizard.core.arn import (
     log_group_arn,
     logs_principal,
     object_arn,
+    parse_arn,
 )
 from wizard.core.evaluate import Request, RequestPrincipal
 from wizard.core.state import Destination
@@ -26,7 +27,18 @@ SID_PUT_OBJECT = "CWLExportWizardPutObject"
 SID_KEY_USE = "CWLExportWizardLogsUseKey"
 SID_KEY_ADMIN = "EnableIAMUserPermissions"  # the console's name for the root "kms:*" statement
 SID_DENY_INSECURE = "CWLExportWizardDenyInsecureTransport"
-WIZARD_SIDS = frozenset({SID_GET_BUCKET_ACL, SID_PUT_OBJECT, SID_KEY_USE, SID_DENY_INSECURE})
+SID_CALLER_PUT_OBJECT = "CWLExportWizardSourceCallersWrite"
+SID_CALLER_KEY_USE = "CWLExportWizardSourceCallersUseKey"
+WIZARD_SIDS = frozenset(
+    {
+        SID_GET_BUCKET_ACL,
+        SID_PUT_OBJECT,
+        SID_KEY_USE,
+        SID_DENY_INSECURE,
+        SID_CALLER_PUT_OBJECT,
+        SID_CALLER_KEY_USE,
+    }
+)
 
 TEST_OBJECT_NAME = "aws-logs-write-test"
 STEP_PUT_TEST_OBJECT = "PutObject (test object)"
@@ -66,12 +78,15 @@ def data_object_key(prefix: str, task_id: str, stream_name: str, index: int = 0)
     return f"{prefix}/{task_id}/{stream_folder(stream_name)}/{index:06d}.gz"
 
 
+def source_arns(dest: Destination) -> list[str]:
+    """``aws:SourceArn`` for every source account: any log group of it, in the region."""
+    return [log_group_arn(dest.region, a, "*", dest.partition) for a in dest.accounts]
+
+
 def _source_conditions(dest: Destination) -> dict[str, dict[str, str | list[str]]]:
     return {
-        "StringEquals": {"aws:SourceAccount": [dest.account]},
-        "ArnLike": {
-            "aws:SourceArn": [log_group_arn(dest.region, dest.account, "*", dest.partition)]
-        },
+        "StringEquals": {"aws:SourceAccount": list(dest.accounts)},
+        "ArnLike": {"aws:SourceArn": source_arns(dest)},
     }
 
 
@@ -156,11 +171,11 @@ def key_admin_statement(account: str, partition: str = "aws") -> dict[str, Any]:
 
 
 def new_key_policy(dest: Destination) -> dict[str, Any]:
-    return {
-        "Version": POLICY_VERSION,
-        "Id": "cwl-export-wizard",
-        "Statement": [key_admin_statement(dest.account, dest.partition), *key_statements(dest)],
-    }
+    statements = [key_admin_statement(dest.account, dest.partition), *key_statements(dest)]
+    caller = caller_key_statement(dest)
+    if caller is not None:
+        statements.append(caller)
+    return {"Version": POLICY_VERSION, "Id": "cwl-export-wizard", "Statement": statements}
 
 
 @dataclass(frozen=True)
@@ -171,6 +186,7 @@ class ServiceRequest:
     target: str  # "bucket" or "key": whose resource policy decides
     request: Request
     aws_error: str
+    caller: str | None = None  # None: the logs principal's call; else the caller it is for
 
 
 EXAMPLE_LOG_GROUP = "/aws/lambda/example"
@@ -178,12 +194,14 @@ EXAMPLE_TASK_ID = "00000000-0000-0000-0000-000000000000"
 EXAMPLE_STREAM = "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef"
 
 
-def _logs_context(dest: Destination, log_group: str | None) -> dict[str, str | tuple[str, ...]]:
+def _logs_context(
+    dest: Destination, log_group: str | None, account: str
+) -> dict[str, str | tuple[str, ...]]:
     return {
-        "aws:SourceAccount": dest.account,
+        "aws:SourceAccount": account,
         # Without a chosen log group, judge for a typical one of the account.
         "aws:SourceArn": log_group_arn(
-            dest.region, dest.account, log_group or EXAMPLE_LOG_GROUP, dest.partition
+            dest.region, account, log_group or EXAMPLE_LOG_GROUP, dest.partition
         ),
         "aws:SecureTransport": "true",
         "aws:PrincipalServiceName": logs_principal(dest.region),
@@ -247,6 +265,7 @@ def service_requests(
     bucket_key: bool = True,
     data_object: str | None = None,
     test_object: str | None = None,
+    source_account: str | None = None,
 ) -> list[ServiceRequest]:
     """The export's calls, in the service's order. ``key_arn`` None: no SSE-KMS step.
 
@@ -254,9 +273,10 @@ def service_requests(
     it off, once per object with the object's ARN (the test object, then the data).
     ``data_object`` names a real data object (the sandbox knows them); else a typical one.
     ``test_object``: where the test object goes (``PREFIX/aws-logs-write-test`` by default).
+    ``source_account``: the log group's account (the destination's own by default).
     """
     principal = RequestPrincipal(kind="Service", id=logs_principal(dest.region))
-    context = _logs_context(dest, log_group)
+    context = _logs_context(dest, log_group, source_account or dest.account)
     put_context = {**context, "s3:x-amz-acl": BUCKET_OWNER_FULL_CONTROL}
     test_key = test_object or test_object_key(dest.prefix)
     data_key = data_object or data_object_key(dest.prefix, EXAMPLE_TASK_ID, EXAMPLE_STREAM)
@@ -313,4 +333,170 @@ def service_requests(
                     ERR_PUT_OBJECT_KMS,
                 )
             )
+    return requests
+
+
+# --- a central logging account: the CreateExportTask caller of another account ----------------
+
+
+@dataclass(frozen=True)
+class CallerNeed:
+    """What the caller of CreateExportTask in another account needs on the destination: in
+    its own identity policy and in the destination's bucket or key policy (cross-account
+    access needs both). One row each; the doctor, the planner, ``iam-policy --source`` and
+    the sandbox all read this table."""
+
+    action: str
+    target: str  # "bucket" (the prefix's objects) or "key"
+    confirmed: bool  # False: UNCONFIRMED (docs/service-facts.md)
+    only_with_acls: bool  # only while the bucket has ACLs enabled (not BucketOwnerEnforced)
+    why: str
+
+
+CROSS_ACCOUNT_CALLER_NEEDS: tuple[CallerNeed, ...] = (
+    CallerNeed(
+        "s3:PutObject",
+        "bucket",
+        True,
+        False,
+        "CreateExportTask refuses a caller that may not write to the bucket",
+    ),
+    CallerNeed(
+        "kms:GenerateDataKey",
+        "key",
+        False,
+        False,
+        "the current export documentation names it for an SSE-KMS destination",
+    ),
+    CallerNeed(
+        "kms:Decrypt",
+        "key",
+        False,
+        False,
+        "the current export documentation names it for an SSE-KMS destination",
+    ),
+    CallerNeed(
+        "s3:PutObjectAcl",
+        "bucket",
+        False,
+        True,
+        "the current export documentation names it while ACLs are enabled; a 2020 note "
+        "from the documentation team said it is not needed",
+    ),
+)
+
+
+def caller_needs(*, kms: bool, acls_enabled: bool) -> tuple[CallerNeed, ...]:
+    """The rows that apply to a destination: the key's only with SSE-KMS, the ACL's only
+    while ACLs are enabled."""
+    return tuple(
+        need
+        for need in CROSS_ACCOUNT_CALLER_NEEDS
+        if (need.target != "key" or kms) and (acls_enabled or not need.only_with_acls)
+    )
+
+
+def caller_role_arn(arn: str) -> str:
+    """The principal a policy names for a caller: an assumed-role session's role (its path
+    is not in the session ARN; see ``caller_patterns``), else the ARN itself."""
+    parsed = parse_arn(arn)
+    if parsed is None or parsed.service != "sts":
+        return arn
+    kind, _, rest = parsed.resource.partition("/")
+    if kind != "assumed-role" or not rest:
+        return arn
+    role = rest.split("/", 1)[0]
+    return f"arn:{parsed.partition}:iam::{parsed.account}:role/{role}"
+
+
+def caller_patterns(callers: tuple[str, ...]) -> list[str]:
+    """``aws:PrincipalArn`` patterns for the callers: a role with or without a path."""
+    patterns: list[str] = []
+    for caller in callers:
+        role = caller_role_arn(caller)
+        patterns.append(role)
+        head, _, name = role.rpartition(":role/")
+        if name and "/" not in name:
+            patterns.append(f"{head}:role/*/{name}")
+    return patterns
+
+
+def _caller_statement(
+    dest: Destination, sid: str, actions: list[str], resource: str
+) -> dict[str, Any]:
+    accounts = sorted({a.account for a in map(parse_arn, dest.callers) if a is not None})
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        # The callers' accounts, narrowed to the callers: a role's path is not known from
+        # its session, and a principal ARN with the wrong path would not be accepted.
+        "Principal": {"AWS": [account_root_arn(a, dest.partition) for a in accounts]},
+        "Action": actions if len(actions) > 1 else actions[0],
+        "Resource": resource,
+        "Condition": {"ArnLike": {"aws:PrincipalArn": caller_patterns(dest.callers)}},
+    }
+
+
+def caller_bucket_statement(dest: Destination, *, acls_enabled: bool) -> dict[str, Any] | None:
+    needs = [n.action for n in caller_needs(kms=False, acls_enabled=acls_enabled)]
+    if not dest.callers or not needs:
+        return None
+    return _caller_statement(dest, SID_CALLER_PUT_OBJECT, needs, prefix_resource(dest))
+
+
+def caller_key_statement(dest: Destination) -> dict[str, Any] | None:
+    needs = [n.action for n in caller_needs(kms=True, acls_enabled=False) if n.target == "key"]
+    if not dest.callers or not needs:
+        return None
+    return _caller_statement(dest, SID_CALLER_KEY_USE, needs, "*")
+
+
+def caller_requests(
+    dest: Destination, caller: str, key_arn: str | None, *, acls_enabled: bool
+) -> list[ServiceRequest]:
+    """What the caller's side of an export asks of the destination's policies."""
+    parsed = parse_arn(caller)
+    account = parsed.account if parsed is not None else None
+    principal = RequestPrincipal(kind="AWS", id=caller, account=account)
+    context: dict[str, str | tuple[str, ...]] = {
+        "aws:PrincipalArn": caller_role_arn(caller),
+        "aws:PrincipalAccount": account or "",
+        "aws:SecureTransport": "true",
+    }
+    test_key = object_arn(dest.bucket, test_object_key(dest.prefix), dest.partition)
+    requests = []
+    for need in caller_needs(kms=key_arn is not None, acls_enabled=acls_enabled):
+        resource = key_arn if need.target == "key" else test_key
+        requests.append(
+            ServiceRequest(
+                f"{need.action} (caller {caller_role_arn(caller)})",
+                need.target,
+                Request(principal, need.action, resource or "*", context),
+                ERR_CALLER_PUT_OBJECT if need.target == "bucket" else ERR_PUT_OBJECT_KMS,
+                caller,
+            )
+        )
+    return requests
+
+
+def destination_requests(
+    dest: Destination,
+    log_group: str | None = None,
+    key_arn: str | None = None,
+    *,
+    bucket_key: bool = True,
+    acls_enabled: bool = False,
+) -> list[ServiceRequest]:
+    """Everything an export from each source account asks of the destination's policies:
+    the logs principal's calls for every source account (the own one first), then each
+    other account's CreateExportTask caller's."""
+    requests: list[ServiceRequest] = []
+    for account in dest.accounts:
+        requests.extend(
+            service_requests(
+                dest, log_group, key_arn, bucket_key=bucket_key, source_account=account
+            )
+        )
+    for caller in dest.callers:
+        requests.extend(caller_requests(dest, caller, key_arn, acls_enabled=acls_enabled))
     return requests

@@ -29,6 +29,8 @@ CREATED_BY_TAG = "created-by"
 CREATED_BY_VALUE = "cwl-export-wizard"
 JOURNAL_TAG = "cwl-export-wizard:journal"
 
+OWNER_ENFORCED = "BucketOwnerEnforced"  # S3 Object Ownership with ACLs disabled
+
 ACTIVE_TASK_STATUSES = ("PENDING", "RUNNING")
 FINAL_TASK_STATUSES = ("COMPLETED", "CANCELLED", "FAILED")
 
@@ -51,6 +53,10 @@ class Choices:
     create_key_alias: str | None = None  # "alias/NAME" of a key the wizard creates
     prefix: str = DEFAULT_PREFIX
     log_group: str | None = None
+    # A central logging account: other accounts whose log groups export here too, and the
+    # principals (IAM role or user ARNs) that call CreateExportTask there.
+    source_accounts: tuple[str, ...] = ()
+    source_callers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,20 @@ class Destination:
     """The facts the required statements are written from."""
 
     region: str
-    account: str
+    account: str  # the destination's own account (the bucket's and the key's)
     partition: str
     bucket: str
     prefix: str
+    # The accounts whose log groups export here, the own one first; () means the own only.
+    source_accounts: tuple[str, ...] = ()
+    # The principals (role or user ARNs) that call CreateExportTask in another account.
+    callers: tuple[str, ...] = ()
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """Every source account, the own one first, each once."""
+        others = sorted(set(self.source_accounts) - {self.account})
+        return (self.account, *others)
 
     @classmethod
     def of(cls, identity: Identity, choices: Choices) -> Destination:
@@ -71,6 +87,8 @@ class Destination:
             partition=identity.partition or partition_for_region(choices.region).name,
             bucket=choices.bucket,
             prefix=choices.prefix,
+            source_accounts=tuple(choices.source_accounts),
+            callers=tuple(sorted(set(choices.source_callers))),
         )
 
 
@@ -112,6 +130,12 @@ class BucketState:
     object_ownership: str | None = None  # BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter
     public_access_block: PublicAccessBlock | None = None
     object_lock: bool = False
+
+    @property
+    def acls_enabled(self) -> bool:
+        """ACLs on (not BucketOwnerEnforced); a bucket that does not exist yet will have
+        them off (the wizard creates it so)."""
+        return self.exists and self.object_ownership != OWNER_ENFORCED
 
 
 @dataclass(frozen=True)
