@@ -45,6 +45,26 @@ def _destination(parser: argparse.ArgumentParser, *, log_group_required: bool = 
     )
 
 
+def _sources(parser: argparse.ArgumentParser, *, accounts: bool = True) -> None:
+    group = parser.add_argument_group(
+        "a central logging account (log groups of other accounts export here)"
+    )
+    if accounts:
+        group.add_argument(
+            "--source-account",
+            action="append",
+            default=[],
+            metavar="ID",
+            help="another account whose log groups export to this destination (repeatable)",
+        )
+    group.add_argument(
+        "--source-profile",
+        metavar="NAME",
+        help="a profile of the account whose log groups export here: its caller runs the "
+        "export (and is checked, and granted on the destination)",
+    )
+
+
 def _key_choice(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--create-bucket", action="store_true", help="create the bucket when it does not exist"
@@ -87,7 +107,7 @@ def _interactive(parser: argparse.ArgumentParser) -> None:
         "--scenario",
         dest="launch_scenario",
         metavar="NAME",
-        help="with --demo: demo (default), empty or broken",
+        help="with --demo: demo (default), empty, broken or central",
     )
     group.add_argument(
         "--export-delay",
@@ -125,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _destination(doctor)
     _key_choice(doctor)
+    _sources(doctor)
     _connection(doctor)
 
     plan = sub.add_parser(
@@ -135,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _destination(plan)
     _key_choice(plan)
+    _sources(plan)
     plan.add_argument(
         "--format",
         choices=PLAN_FORMATS,
@@ -155,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _destination(apply)
     _key_choice(apply)
+    _sources(apply)
     apply.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     apply.add_argument(
         "--lock-wait",
@@ -202,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="fail",
         help="when another export task is active: fail (default), wait for it, or cancel it",
     )
+    _sources(export, accounts=False)
     _connection(export)
 
     iam = sub.add_parser(
@@ -216,6 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
     iam.add_argument("--log-group", help="the log group of the test export (default: any)")
     iam.add_argument("--account", help="the account id (default: any)")
     _key_choice(iam)
+    iam.add_argument(
+        "--source",
+        action="store_true",
+        help="the policy of the caller in a source account that exports into the "
+        "destination (a central logging account); --key then takes the destination key's ARN",
+    )
+    iam.add_argument(
+        "--source-account",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="with --source: the source account (default: any)",
+    )
+    iam.add_argument(
+        "--acls-enabled",
+        action="store_true",
+        help="with --source: the destination bucket has ACLs enabled (adds s3:PutObjectAcl)",
+    )
     _connection(iam)
 
     undo = sub.add_parser(

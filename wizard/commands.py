@@ -66,6 +66,7 @@ from wizard.render import Line
 from wizard.terminal import supports_color
 
 MAX_SAMPLE_LINES = 1000
+EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 13)
 RECENT_APPLY = 15 * 60  # seconds: an apply this recent may still be propagating
 
 if TYPE_CHECKING:
@@ -143,6 +144,8 @@ def validate_destination(args: argparse.Namespace) -> None:
         _check(alias_problem(args.create_key), "--create-key")
     if args.log_group is not None:
         _check(log_group_problem(args.log_group), "--log-group")
+    for account in getattr(args, "source_account", None) or ():
+        _check(account_problem(account), "--source-account")
 
 
 def open_session(args: argparse.Namespace, region: str | None = None) -> AwsSession:
@@ -160,7 +163,18 @@ def choices_from(args: argparse.Namespace, session: AwsSession) -> Choices:
         create_key_alias=normalize_alias(create_key) if create_key else None,
         prefix=args.prefix,
         log_group=args.log_group,
+        source_accounts=tuple(dict.fromkeys(getattr(args, "source_account", None) or ())),
     )
+
+
+def open_flow(args: argparse.Namespace, session: AwsSession) -> Flow:
+    """The flow of a command: with --source-profile, the source account's session too (in
+    the destination's region: an export goes to a bucket of its own region)."""
+    source = None
+    if getattr(args, "source_profile", None):
+        source = launch.checked_session(args.source_profile, session.region, args.endpoint_url)
+        source.identity()  # its credentials first: a clearer error than the export's
+    return Flow(session, source=source)
 
 
 def confirm(question: str, assume_yes: bool) -> None:
@@ -227,8 +241,8 @@ def _review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
     validate_destination(args)
     session = open_session(args)
     choices = choices_from(args, session)
-    flow = Flow(session)
-    return flow, choices, flow.review(choices)
+    flow = open_flow(args, session)
+    return flow, flow.with_source(choices), flow.review(choices)
 
 
 def run_doctor(args: argparse.Namespace) -> int:
@@ -348,7 +362,7 @@ def run_apply(args: argparse.Namespace) -> int:
     session = open_session(args)
     choices = choices_from(args, session)
     identity = session.identity()
-    flow = Flow(session)
+    flow = open_flow(args, session)
     cancel = threading.Event()
     # The lock is taken before the plan is read: a second apply waits for this one and then
     # plans from what this one wrote, so neither drops the other's grant.
@@ -516,7 +530,7 @@ def run_test_export(args: argparse.Namespace) -> int:
     from_ms, to_ms = export_window(args)
     propagation = propagation_wait(args, args.bucket)
     session = open_session(args)
-    flow = Flow(session)
+    flow = open_flow(args, session)
     request = Flow.make_export_request(
         session.region,
         args.log_group,
@@ -642,6 +656,35 @@ def run_undo(args: argparse.Namespace) -> int:
 # --- iam-policy ---------------------------------------------------------------------------
 
 
+def _source_iam_policy(args: argparse.Namespace) -> int:
+    """``iam-policy --source``: the policy of the caller in a source account."""
+    from wizard.core.arn import parse_arn
+    from wizard.core.iam_policy import SourceScope, source_policy
+
+    if args.create_key or args.create_bucket:
+        option = "--create-key" if args.create_key else "--create-bucket"
+        raise UsageError(f"{option} is not for --source: the source caller creates nothing.")
+    key = parse_arn(args.key) if args.key else None
+    if args.key and (key is None or not key.resource.startswith("key/")):
+        raise UsageError(
+            f"--key {args.key}: with --source give the destination key's ARN "
+            "(arn:aws:kms:REGION:ACCOUNT:key/ID): an alias means nothing in another account.",
+        )
+    if len(args.source_account) > 1:
+        raise UsageError("--source-account: with --source give one account (one caller).")
+    scope = SourceScope(
+        region=args.region,
+        account=args.source_account[0] if args.source_account else None,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        key=args.key,
+        acls_enabled=args.acls_enabled,
+        log_group=args.log_group,
+    )
+    print_json(source_policy(scope))
+    return EXIT_OK
+
+
 def run_iam_policy(args: argparse.Namespace) -> int:
     from wizard.core.iam_policy import PolicyScope, identity_policy
 
@@ -660,6 +703,13 @@ def run_iam_policy(args: argparse.Namespace) -> int:
         _check(account_problem(args.account), "--account")
     if args.region is not None:
         _check(launch.region_known_problem(args.region), "--region")
+    for account in args.source_account:
+        _check(account_problem(account), "--source-account")
+    if args.source:
+        return _source_iam_policy(args)
+    if args.source_account or args.acls_enabled:
+        option = "--source-account" if args.source_account else "--acls-enabled"
+        raise UsageError(f"{option} is for the source caller's policy: add --source.")
     scope = PolicyScope(
         region=args.region,
         account=args.account,
@@ -724,6 +774,12 @@ def dispatch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         err("error: interrupted.")
         return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): nothing is wrong, and nothing more can be said.
+        # Python would complain again when it flushes stdout on exit: point it elsewhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # a bug: still one line unless --debug
         if getattr(args, "debug", False):
             raise

@@ -471,9 +471,18 @@ PREPARED_SERVICES = ("kms", "s3", "logs")  # what steps 2-7 call, in the order t
 class Flow:
     """One wizard run against one AWS session (real or the sandbox)."""
 
-    def __init__(self, session: AwsSession, *, journal_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        session: AwsSession,
+        *,
+        journal_dir: Path | None = None,
+        source: AwsSession | None = None,
+    ) -> None:
         self.session = session
         self.journal_dir = journal_dir
+        # A central logging account: the session of the account whose log groups export to
+        # this destination (its caller runs the test export); None: this account's own.
+        self.source = source
         self._keys: dict[str, list[inventory.KeyOption]] = {}
         self._groups_seen: dict[tuple[str, str], inventory.LogGroupSummary] = {}
 
@@ -661,12 +670,27 @@ class Flow:
         return state
 
     # Step 4 ------------------------------------------------------------------------------
+    def with_source(self, choices: Choices) -> Choices:
+        """``choices`` with the source session's account and caller added (a central
+        logging account), as the statements must name them."""
+        if self.source is None:
+            return choices
+        caller = self.source.identity()
+        if caller.account == self.identity().account:
+            return choices  # the same account: its own log groups need nothing more
+        return dataclasses.replace(
+            choices,
+            source_accounts=tuple(dict.fromkeys((*choices.source_accounts, caller.account))),
+            source_callers=tuple(dict.fromkeys((*choices.source_callers, caller.arn))),
+        )
+
     def review(self, choices: Choices) -> Review:
         """Read the destination, diagnose it and plan it. A key to create whose alias is
         already someone else's key is refused (UsageError): creating was asked for, not
-        patching that key."""
+        patching that key. With a source session, its caller's own policy is checked too."""
         from wizard.aws import permissions, snapshot
 
+        choices = self.with_source(choices)
         snap = snapshot.read(self.session, choices)
         conflict = doctor.alias_conflict(snap, choices)
         if conflict is not None:
@@ -675,10 +699,28 @@ class Flow:
         # Before any write: may this caller do what the plan needs (IAM's simulator)?
         check = permissions.check(self.session, plan, snap.key) if plan.changes else None
         hint = iam_policy.command_for(choices, snap.identity.account)
-        findings = doctor.sort_findings(
-            [*doctor.diagnose(snap, choices), *doctor.permission_findings(check, hint)]
+        findings = [*doctor.diagnose(snap, choices), *doctor.permission_findings(check, hint)]
+        if self.source is not None and choices.source_callers:
+            scope = self.source_scope(choices, snap)
+            source_check = permissions.simulate(self.source, iam_policy.source_needs(scope))
+            findings += doctor.source_permission_findings(
+                source_check, iam_policy.source_command_for(scope)
+            )
+        return Review(snap, tuple(doctor.sort_findings(findings)), plan)
+
+    def source_scope(self, choices: Choices, snap: Snapshot) -> iam_policy.SourceScope:
+        """What the source account's caller needs for this destination."""
+        caller = self.source.identity() if self.source is not None else None
+        key = snap.key.arn if snap.key is not None and snap.key.exists else None
+        return iam_policy.SourceScope(
+            region=choices.region,
+            account=caller.account if caller is not None else None,
+            bucket=choices.bucket,
+            prefix=choices.prefix,
+            key=key,
+            acls_enabled=snap.bucket.acls_enabled,
+            log_group=choices.log_group,
         )
-        return Review(snap, tuple(findings), plan)
 
     # Step 5 ------------------------------------------------------------------------------
     def apply(
@@ -744,7 +786,7 @@ class Flow:
     ) -> list[inventory.LogGroupSummary]:
         from wizard.aws import inventory
 
-        listed = inventory.list_log_groups(self.session, region, pattern=pattern)
+        listed = inventory.list_log_groups(self.exporter, region, pattern=pattern)
         # A filtered listing says less (no size, no last event read): what an earlier listing
         # found about a group stays, so one group never shows two different stories.
         groups = []
@@ -803,7 +845,7 @@ class Flow:
         stop = cancel or threading.Event()
         while True:
             try:
-                return aws_export.start(self.session, request)
+                return aws_export.start(self.exporter, request)
             except ExportRefused as refused:
                 waited = clock() - started
                 if waited + delay > wait_for_propagation:
@@ -845,7 +887,7 @@ class Flow:
     ) -> ExportTaskInfo:
         from wizard.aws import export as aws_export
 
-        return aws_export.wait(self.session, region, task_id, on_status=on_status, cancel=cancel)
+        return aws_export.wait(self.exporter, region, task_id, on_status=on_status, cancel=cancel)
 
     def clear_busy(
         self,
@@ -862,8 +904,8 @@ class Flow:
         if choice is BusyChoice.STOP:
             raise ExportBusy(active, region)
         if choice is BusyChoice.CANCEL:
-            aws_export.cancel_task(self.session, region, active.task_id)
-        aws_export.wait_until_idle(self.session, region, on_status=on_status, cancel=cancel)
+            aws_export.cancel_task(self.exporter, region, active.task_id)
+        aws_export.wait_until_idle(self.exporter, region, on_status=on_status, cancel=cancel)
 
     @staticmethod
     def make_export_request(
@@ -887,14 +929,21 @@ class Flow:
             stream_prefix=stream_prefix,
         )
 
+    @property
+    def exporter(self) -> AwsSession:
+        """The session that runs export tasks: the source account's, when there is one."""
+        return self.source if self.source is not None else self.session
+
     def close(self) -> None:
         """The run is over: the AWS layer's threads take no more work."""
         self.session.close()
+        if self.source is not None:
+            self.source.close()
 
     def cancel_export(self, region: str, task_id: str) -> None:
         from wizard.aws import export as aws_export
 
-        aws_export.cancel_task(self.session, region, task_id)
+        aws_export.cancel_task(self.exporter, region, task_id)
 
     def collect_export(
         self, request: aws_export.ExportRequest, task: ExportTaskInfo, lines: int = 10

@@ -41,7 +41,7 @@ class LaunchOptions:
         )
 
 
-SCENARIOS = ("demo", "empty", "broken")
+SCENARIOS = ("demo", "empty", "broken", "central")
 
 # What the sandbox runs on, installed by the "sandbox" extra (a real account needs none).
 SANDBOX_MODULES = ("moto", "flask", "flask_cors")

@@ -322,3 +322,19 @@ def test_without_the_sandbox_extra_the_demo_says_how_to_install_it(
         assert "no_such_module_for_this_test" in run.err, run.err
         assert "pip install 'cwl-export-wizard[sandbox]'" in run.err
         assert "Traceback" not in run.err
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
+    """``cwl-export-wizard iam-policy | head -1``: the pipe closes early; no error, exit 141."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wizard", "iam-policy"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before it writes: its first write finds no reader
+    errors = process.stderr.read().decode()
+    assert process.wait(60) == 141, errors
+    assert errors == ""

@@ -55,6 +55,12 @@ def _context(need: Need) -> list[dict[str, Any]]:
 
 def check(session: AwsSession, plan: Plan, key: KeyState | None = None) -> PermissionCheck:
     identity = session.identity()
+    return simulate(session, needs(plan, identity.account, identity.partition, key))
+
+
+def simulate(session: AwsSession, wanted: list[Need]) -> PermissionCheck:
+    """What IAM's simulator says of the session's caller for these needs."""
+    identity = session.identity()
     principal = principal_arn(identity)
     if principal is None:
         why = (
@@ -63,7 +69,6 @@ def check(session: AwsSession, plan: Plan, key: KeyState | None = None) -> Permi
             else f"the simulator cannot judge {identity.arn}"
         )
         return PermissionCheck(None, skipped=why)
-    wanted = needs(plan, identity.account, identity.partition, key)
     if not wanted:
         return PermissionCheck(principal)
     groups: dict[tuple[str, tuple[Any, ...]], list[Need]] = defaultdict(list)

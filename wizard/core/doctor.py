@@ -705,17 +705,17 @@ def _other_account_findings(
 
 def _uncertain(requests: Sequence[req.ServiceRequest]) -> str:
     """A sentence naming the UNCONFIRMED needs among these requests, or ""."""
+    asked = list(dict.fromkeys(r.request.action for r in requests))
     unconfirmed = [
-        n.action
-        for n in req.CROSS_ACCOUNT_CALLER_NEEDS
-        if not n.confirmed and any(r.request.action == n.action for r in requests)
+        n.action for n in req.CROSS_ACCOUNT_CALLER_NEEDS if not n.confirmed and n.action in asked
     ]
     if not unconfirmed:
         return ""
+    them = "it" if len(unconfirmed) == 1 else "them"
+    named = "" if unconfirmed == asked else f" ({', '.join(unconfirmed)})"
     return (
-        f" ({', '.join(unconfirmed)}: the current AWS documentation names "
-        f"{'it' if len(unconfirmed) == 1 else 'them'}; whether exports check "
-        f"{'it' if len(unconfirmed) == 1 else 'them'} is not confirmed.)"
+        f" The current AWS documentation names {them}{named}; whether exports check {them} is "
+        "not confirmed."
     )
 
 
@@ -1051,5 +1051,35 @@ def permission_findings(check: PermissionCheck | None, iam_policy_hint: str) -> 
             f"Your policies (as IAM's simulator sees {check.principal}) do not allow what the "
             f"wizard needs for {what}. The apply would stop at that step and roll back.",
             f"Attach the policy printed by: {iam_policy_hint}",
+        )
+    ]
+
+
+def source_permission_findings(check: PermissionCheck, iam_policy_hint: str) -> list[Finding]:
+    """The source account's caller's own policy (a central logging account), as IAM's
+    simulator in that account judged it: cross-account access needs both sides."""
+    if check.skipped is not None:
+        return [
+            Finding(
+                "SOURCE_PERMISSION_CHECK_SKIPPED",
+                Severity.INFO,
+                f"The source account's caller was not checked: {check.skipped}.",
+                f"Compare its policy with: {iam_policy_hint}",
+            )
+        ]
+    if not check.denied:
+        return []
+    what = ", ".join(f"{n.action} on {n.resource}" for n in check.denied)
+    return [
+        Finding(
+            "SOURCE_CALLER_MAY_NOT",
+            Severity.ERROR,
+            f"The source account's caller ({check.principal}) may not, by its own policies, "
+            f"do what an export into this destination needs: {what}. The destination's "
+            "policies cannot make up for that: cross-account access needs both sides.",
+            f"Attach this policy to it, in its account: {iam_policy_hint}",
+            req.ERR_CALLER_PUT_OBJECT
+            if any(n.action.startswith("s3:") for n in check.denied)
+            else None,
         )
     ]

@@ -23,6 +23,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from wizard.core import requirements as req
 from wizard.core.actions import NEW_KEY_ARN, REGISTRY, Action
 from wizard.core.arn import bucket_arn, parse_arn, partition_for_region
 from wizard.core.plan import Change, Plan
@@ -220,6 +221,84 @@ def identity_policy(scope: PolicyScope) -> dict[str, Any]:
     if scope.generic:  # the log-group picker orders groups by their newest stream
         test_export.append("logs:DescribeLogStreams")
     statements.append(_statement("TestExport", test_export, groups))
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+# --- a central logging account: the caller in the source account -------------------------------
+
+
+@dataclass(frozen=True)
+class SourceScope:
+    """The caller of CreateExportTask in another account, exporting into a destination."""
+
+    region: str | None = None
+    account: str | None = None  # the source account; None: any
+    bucket: str | None = None  # the destination's
+    prefix: str | None = None
+    key: str | None = None  # the destination's key ARN (a key of another account: an ARN)
+    acls_enabled: bool = False
+    log_group: str | None = None
+
+    @property
+    def partition(self) -> str:
+        return partition_for_region(self.region).name if self.region else "aws"
+
+
+def source_needs(scope: SourceScope) -> list[Need]:
+    """What the source caller's own IAM policy must allow: the test export in its account,
+    and (cross-account access needs both sides) what the destination's policies grant it,
+    as requirements.CROSS_ACCOUNT_CALLER_NEEDS lists it."""
+    partition = scope.partition
+    region, account = scope.region or "*", scope.account or "*"
+    group = scope.log_group or "*"
+    found = [
+        Need(
+            "logs:CreateExportTask",
+            f"arn:{partition}:logs:{region}:{account}:log-group:{group}",
+            "test export",
+        )
+    ]
+    bucket = bucket_arn(scope.bucket, partition) if scope.bucket else f"arn:{partition}:s3:::*"
+    objects = f"{bucket}/{scope.prefix or '*'}/*" if scope.prefix else f"{bucket}/*"
+    key = scope.key or f"arn:{partition}:kms:{region}:*:key/*"
+    for need in req.caller_needs(kms=True, acls_enabled=scope.acls_enabled):
+        resource = key if need.target == "key" else objects
+        found.append(Need(need.action, resource, "test export"))
+    return found
+
+
+def source_command_for(scope: SourceScope) -> str:
+    """The ``iam-policy --source`` command that prints the source caller's policy."""
+    words = ["cwl-export-wizard", "iam-policy", "--source"]
+    for option, value in (
+        ("--region", scope.region),
+        ("--source-account", scope.account),
+        ("--bucket", scope.bucket),
+        ("--prefix", scope.prefix),
+        ("--key", scope.key),
+        ("--log-group", scope.log_group),
+    ):
+        if value:
+            words += [option, value]
+    if scope.acls_enabled:
+        words.append("--acls-enabled")
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def source_policy(scope: SourceScope) -> dict[str, Any]:
+    """The identity policy to attach to the source account's caller (``iam-policy --source``)."""
+    listing = ["logs:DescribeExportTasks", "logs:DescribeLogGroups", *OCCASIONAL_ACTIONS]
+    by_resource: dict[str, list[str]] = {}
+    for need in source_needs(scope):
+        by_resource.setdefault(need.resource, []).append(need.action)
+    statements = [_statement("Inventory", listing, ["*"])]
+    names = {"logs": "ExportTheLogGroups", "s3": "WriteToTheDestination", "kms": "UseTheKey"}
+    for resource, actions in by_resource.items():
+        service = actions[0].split(":")[0]
+        resources = [resource]
+        if service == "logs" and scope.log_group:
+            resources.append(f"{resource}:*")
+        statements.append(_statement(names[service], actions, resources))
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 

@@ -270,12 +270,19 @@ def _key_policy_change(
             "administers the key to add the statement "
             f"{req.SID_KEY_USE} for {logs_principal(dest.region)}.",
         ]
+    whom = " and ".join(
+        who
+        for who, present in (
+            (f"CloudWatch Logs ({logs_principal(dest.region)})", req.SID_KEY_USE),
+            ("the export callers of other accounts", req.SID_CALLER_KEY_USE),
+        )
+        if any(s["Sid"] == present for s in statements)
+    )
     change = _change(
         Action.PUT_KEY_POLICY,
         _key_target(use),
-        f"{_count_phrase(len(statements) - updated, updated, 'statement')} letting CloudWatch "
-        f"Logs ({logs_principal(dest.region)}) use the key"
-        + _others_stay(len(doc.statements) - updated),
+        f"{_count_phrase(len(statements) - updated, updated, 'statement')} letting {whom} "
+        "use the key" + _others_stay(len(doc.statements) - updated),
         current_document(Action.PUT_KEY_POLICY, snapshot.bucket, key),
         canonical_json(new_doc),
         {"key_id": use.arn, "region": dest.region},
@@ -476,7 +483,13 @@ def _bucket_policy_change(
         else f"Create a bucket policy with {len(statements)} statement"
         f"{'' if len(statements) == 1 else 's'} for CloudWatch Logs"
         if before is None
-        else f"{phrase} for CloudWatch Logs in the bucket policy"
+        else f"{phrase} for CloudWatch Logs"
+        + (
+            " and the export callers of other accounts"
+            if any(s["Sid"] == req.SID_CALLER_PUT_OBJECT for s in statements)
+            else ""
+        )
+        + " in the bucket policy"
         + _others_stay(len(doc.statements) - updated),
         before,
         canonical_json(new_doc),

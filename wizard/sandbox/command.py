@@ -23,7 +23,12 @@ from wizard.errors import UsageError, WizardError
 
 DEFAULT_REGION = "ap-northeast-1"
 DEFAULT_EXPORT_DELAY = 2.0
-SCENARIOS = ("demo", "empty", "broken")  # kept equal to scenarios.SCENARIO_NAMES (a test checks)
+SCENARIOS = (
+    "demo",
+    "empty",
+    "broken",
+    "central",
+)  # kept equal to scenarios.SCENARIO_NAMES (a test checks)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

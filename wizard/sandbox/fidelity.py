@@ -43,6 +43,7 @@ from xml.sax.saxutils import escape
 from moto.kms.models import Key, kms_backends
 from moto.logs.models import logs_backends
 from moto.s3.models import FakeBucket, s3_backends
+from moto.sts.models import sts_backends
 
 from wizard.core import keys
 from wizard.core.arn import bucket_arn, object_arn, parse_arn
@@ -56,6 +57,7 @@ from wizard.core.requirements import (
     STEP_PUT_TEST_OBJECT,
     TEST_OBJECT_NAME,
     ServiceRequest,
+    caller_requests,
     data_object_key,
     service_requests,
     test_object_key,
@@ -68,6 +70,7 @@ from wizard.core.state import (
     KEY_MANAGER_AWS,
     KEY_STATE_ENABLED,
     KEY_USAGE_ENCRYPT,
+    OWNER_ENFORCED,
     SSE_KMS,
     SSE_S3,
     Destination,
@@ -508,6 +511,28 @@ def key_unusable_by_s3(crypto: BucketCrypto) -> bool:
     return bool(keys.defects(state, key.region))  # resolve_key found it in the bucket's region
 
 
+def caller_of(access_key: str, default_account: str) -> tuple[str, str | None]:
+    """The account of these credentials, and an assumed role session's ARN (None: the
+    sandbox's own user). moto keeps assumed roles with their account: a role of another
+    account (STS AssumeRole) acts in that account."""
+    if access_key:
+        for account, backends in list(sts_backends.items()):
+            for backend in list(backends.values()):
+                for role in list(backend.assumed_roles):
+                    if role.access_key_id == access_key:
+                        return account, str(role.arn)
+    return default_account, None
+
+
+def find_bucket(name: str) -> tuple[str, FakeBucket] | None:
+    """(owner account, bucket): bucket names are global, each bucket in one account."""
+    for account, backends in list(s3_backends.items()):
+        bucket = backends[PARTITION].buckets.get(name)
+        if bucket is not None:
+            return account, bucket
+    return None
+
+
 def caller_request(account: str, action: str, resource: str, **context: str) -> Request:
     arn = caller_arn(account)
     return Request(
@@ -593,6 +618,7 @@ class Propagation:
 class ExportTask:
     task_id: str
     region: str
+    account: str  # the account that runs it (the log group's)
     seq: int
     name: str | None
     log_group: str
@@ -657,17 +683,37 @@ class ExportTasks:
                 if task.code is None and now - task.started >= self.delay:
                     self._settle(task)
 
-    def _region_tasks(self, region: str) -> list[ExportTask]:
+    def _region_tasks(self, region: str, account: str | None = None) -> list[ExportTask]:
+        """One account's tasks in a region (the sandbox's own account by default)."""
+        account = account or self.account
         return sorted(
-            (t for t in self._tasks.values() if t.region == region),
+            (t for t in self._tasks.values() if t.region == region and t.account == account),
             key=lambda t: t.seq,
             reverse=True,  # newest first, as DescribeExportTasks lists them
         )
 
     # -- the service's checks
 
-    def _destination(self, region: str, bucket: str, prefix: str) -> Destination:
-        return Destination(region, self.account, PARTITION, bucket, prefix)
+    def _destination(
+        self,
+        region: str,
+        bucket: str,
+        prefix: str,
+        owner: str | None = None,
+        source: str | None = None,
+        caller: str | None = None,
+    ) -> Destination:
+        """The bucket's account's destination, as an export from ``source`` sees it."""
+        owner = owner or self.account
+        return Destination(
+            region,
+            owner,
+            PARTITION,
+            bucket,
+            prefix,
+            source_accounts=(source,) if source and source != owner else (),
+            callers=(caller,) if caller and source and source != owner else (),
+        )
 
     def _check_bucket_request(
         self, policy: PolicyDocument | None, step: ServiceRequest, resource: str | None = None
@@ -692,7 +738,13 @@ class ExportTasks:
             if not evaluate(policy, step.request).allowed:
                 raise ApiError(EXPORT_DENIED_CODE, step.aws_error)
 
-    def create(self, region: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def create(
+        self, region: str, params: Mapping[str, Any], caller: tuple[str, str | None] = ("", None)
+    ) -> dict[str, Any]:
+        """CreateExportTask. ``caller``: (account, principal ARN) of the credentials; the
+        task runs in that account (its log group) and may export to a bucket of another."""
+        account = caller[0] or self.account
+        caller_principal = caller[1] or caller_arn(account)
         log_group = params.get("logGroupName")
         destination = params.get("destination")
         from_ms, to_ms = params.get("from"), params.get("to")
@@ -721,26 +773,35 @@ class ExportTasks:
 
         with self._lock:
             self.advance()
-            s3 = s3_backends[self.account][PARTITION]
-            bucket = s3.buckets.get(destination)
-            if bucket is None:
+            found = find_bucket(destination)
+            if found is None:
                 raise ApiError("InvalidParameterException", ERR_BUCKET_MISSING)
+            owner, bucket = found
             if bucket.region_name != region:
                 raise ApiError("InvalidParameterException", ERR_BUCKET_OTHER_REGION)
-            if log_group not in logs_backends[self.account][region].groups:
+            if log_group not in logs_backends[account][region].groups:
                 raise ApiError("ResourceNotFoundException", ERR_LOG_GROUP_MISSING)
             now = self._monotonic()
-            if any(self._code(t, now) in ACTIVE_TASK_STATUSES for t in self._region_tasks(region)):
+            tasks = self._region_tasks(region, account)
+            if any(self._code(t, now) in ACTIVE_TASK_STATUSES for t in tasks):
                 raise ApiError("LimitExceededException", ERR_LIMIT_EXCEEDED)
 
-            crypto = self.seen.bucket_crypto(self.account, bucket)
+            crypto = self.seen.bucket_crypto(owner, bucket)
             key_arn = crypto.key.arn if crypto.key is not None else None
             test_key = self._test_object_key(given_prefix)
-            dest = self._destination(region, destination, prefix)
-            steps = service_requests(
-                dest, log_group, key_arn, bucket_key=crypto.bucket_key, test_object=test_key
-            )
+            dest = self._destination(region, destination, prefix, owner, account, caller_principal)
             policy = self.seen.bucket_policy(bucket)
+            if account != owner:
+                # Another account's bucket: the caller itself must be let in first.
+                self._check_caller(dest, caller_principal, crypto, bucket, policy)
+            steps = service_requests(
+                dest,
+                log_group,
+                key_arn,
+                bucket_key=crypto.bucket_key,
+                test_object=test_key,
+                source_account=account,
+            )
             for step in steps:
                 if step.step == "GetBucketAcl" or step.step == STEP_PUT_TEST_OBJECT:
                     self._check_bucket_request(policy, step)
@@ -750,6 +811,7 @@ class ExportTasks:
             task = ExportTask(
                 task_id=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
                 region=region,
+                account=account,
                 seq=self._seq,
                 name=params.get("taskName") or None,
                 log_group=log_group,
@@ -761,7 +823,7 @@ class ExportTasks:
                 started=now,
                 created_ms=self._now_ms(),
             )
-            self._put(bucket, crypto, test_key, TEST_OBJECT_BODY)
+            self._put(owner, bucket, crypto, test_key, TEST_OBJECT_BODY)
             self._tasks[task.task_id] = task
             if self.delay == 0:
                 self._settle(task)
@@ -773,8 +835,34 @@ class ExportTasks:
             return TEST_OBJECT_NAME
         return test_object_key(given_prefix or DEFAULT_PREFIX)
 
-    def _put(self, bucket: FakeBucket, crypto: BucketCrypto, key: str, data: bytes) -> None:
-        s3 = s3_backends[self.account][PARTITION]
+    def _check_caller(
+        self,
+        dest: Destination,
+        caller: str,
+        crypto: BucketCrypto,
+        bucket: FakeBucket,
+        policy: PolicyDocument | None,
+    ) -> None:
+        """CreateExportTask into another account's bucket: its caller needs what
+        requirements.CROSS_ACCOUNT_CALLER_NEEDS lists, from the bucket's and the key's
+        policies (the caller's own IAM policy is not judged here: see the README)."""
+        kms = crypto.algorithm in (SSE_KMS, DSSE_KMS) and crypto.key is not None
+        key_arn = crypto.key.arn if kms and crypto.key is not None else None
+        # moto keeps the rule as it was given (a string, or the parsed XML of the API).
+        acls = OWNER_ENFORCED not in json.dumps(getattr(bucket, "ownership_rule", None) or "")
+        for step in caller_requests(dest, caller, key_arn, acls_enabled=acls):
+            if step.target == "bucket":
+                allowed = evaluate(policy, step.request).allowed
+            else:
+                assert crypto.key is not None
+                allowed = evaluate(self.seen.key_policy(crypto.key), step.request).allowed
+            if not allowed:
+                raise ApiError("AccessDeniedException", step.aws_error)
+
+    def _put(
+        self, owner: str, bucket: FakeBucket, crypto: BucketCrypto, key: str, data: bytes
+    ) -> None:
+        s3 = s3_backends[owner][PARTITION]
         kms = crypto.algorithm in (SSE_KMS, DSSE_KMS)
         s3.put_object(
             bucket.name,
@@ -798,11 +886,11 @@ class ExportTasks:
             task.code, task.message = "COMPLETED", "Completed successfully"
 
     def _write_data(self, task: ExportTask) -> None:
-        s3 = s3_backends[self.account][PARTITION]
-        bucket = s3.buckets.get(task.destination)
-        if bucket is None:
+        found = find_bucket(task.destination)
+        if found is None:
             raise ApiError("InvalidParameterException", ERR_BUCKET_MISSING)
-        group = logs_backends[self.account][task.region].groups.get(task.log_group)
+        owner, bucket = found
+        group = logs_backends[task.account][task.region].groups.get(task.log_group)
         objects: list[tuple[str, bytes]] = []
         for name in sorted(group.streams if group else ()):
             if task.stream_prefix and not name.startswith(task.stream_prefix):
@@ -815,25 +903,32 @@ class ExportTasks:
             if lines:
                 data = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
                 objects.append((data_object_key(task.prefix, task.task_id, name), data))
-        crypto = self.seen.bucket_crypto(self.account, bucket)
+        crypto = self.seen.bucket_crypto(owner, bucket)
         key_arn = crypto.key.arn if crypto.key is not None else None
         policy = self.seen.bucket_policy(bucket)
-        dest = self._destination(task.region, task.destination, task.prefix)
+        dest = self._destination(task.region, task.destination, task.prefix, owner, task.account)
         # Each data object is judged with its real key (task id and stream folder): its ARN
         # is the encryption context when S3 Bucket Key is off.
         for key, _ in objects:
             steps = service_requests(
-                dest, task.log_group, key_arn, bucket_key=crypto.bucket_key, data_object=key
+                dest,
+                task.log_group,
+                key_arn,
+                bucket_key=crypto.bucket_key,
+                data_object=key,
+                source_account=task.account,
             )
             data_step = next(s for s in steps if s.step == STEP_PUT_DATA)
             self._check_bucket_request(policy, data_step)
             self._check_key(crypto, steps, skip="(test object)")
         for key, data in objects:
-            self._put(bucket, crypto, key, data)
+            self._put(owner, bucket, crypto, key, data)
 
     # -- the API
 
-    def describe(self, region: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def describe(
+        self, region: str, params: Mapping[str, Any], account: str | None = None
+    ) -> dict[str, Any]:
         limit = params.get("limit", MAX_DESCRIBE_LIMIT)
         if not isinstance(limit, int) or not 1 <= limit <= MAX_DESCRIBE_LIMIT:
             raise ApiError(
@@ -854,7 +949,7 @@ class ExportTasks:
             now = self._monotonic()
             tasks = [
                 t
-                for t in self._region_tasks(region)
+                for t in self._region_tasks(region, account)
                 if params.get("taskId") in (None, t.task_id)
                 and status in (None, self._code(t, now))
             ]
@@ -885,11 +980,13 @@ class ExportTasks:
             data["taskName"] = task.name
         return data
 
-    def cancel(self, region: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def cancel(
+        self, region: str, params: Mapping[str, Any], account: str | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             self.advance()
             task = self._tasks.get(str(params.get("taskId")))
-            if task is None or task.region != region:
+            if task is None or task.region != region or task.account != (account or self.account):
                 raise ApiError("ResourceNotFoundException", ERR_TASK_MISSING)
             if self._code(task, self._monotonic()) not in ACTIVE_TASK_STATUSES:
                 raise ApiError("InvalidOperationException", ERR_TASK_FINISHED)
@@ -985,13 +1082,13 @@ class Fidelity:
         self._stopping = stopping or threading.Event()
         self._handlers: dict[tuple[str, str], Callable[[Incoming], Response | None]] = {
             ("logs", "CreateExportTask"): lambda r: json_response(
-                200, self.tasks.create(r.region, r.params)
+                200, self.tasks.create(r.region, r.params, self._caller(r))
             ),
             ("logs", "DescribeExportTasks"): lambda r: json_response(
-                200, self.tasks.describe(r.region, r.params)
+                200, self.tasks.describe(r.region, r.params, self._caller(r)[0])
             ),
             ("logs", "CancelExportTask"): lambda r: json_response(
-                200, self.tasks.cancel(r.region, r.params)
+                200, self.tasks.cancel(r.region, r.params, self._caller(r)[0])
             ),
             ("s3", "ListBuckets"): self._list_buckets,
             ("s3", "GetObject"): self._get_object,
@@ -1156,8 +1253,12 @@ class Fidelity:
 
     # -- S3
 
-    def _s3(self) -> Any:
-        return s3_backends[self.account][PARTITION]
+    def _caller(self, request: Incoming) -> tuple[str, str | None]:
+        return caller_of(request.access_key, self.account)
+
+    def _s3(self, request: Incoming | None = None) -> Any:
+        account = self._caller(request)[0] if request is not None else self.account
+        return s3_backends[account][PARTITION]
 
     def _list_buckets(self, request: Incoming) -> Response:
         """ListBuckets with BucketRegion/MaxBuckets/Prefix/ContinuationToken, as S3 has it."""
@@ -1170,7 +1271,7 @@ class Fidelity:
             limit = 0
         if not 1 <= limit <= 10000:
             raise ApiError("InvalidArgument", "Argument max-buckets must be between 1 and 10000.")
-        buckets = sorted(self._s3().buckets.values(), key=lambda b: b.name)
+        buckets = sorted(self._s3(request).buckets.values(), key=lambda b: b.name)
         selected = [
             b
             for b in buckets
@@ -1407,7 +1508,9 @@ class Fidelity:
 
     # -- STS
 
-    def _caller_identity(self, request: Incoming) -> Response:
+    def _caller_identity(self, request: Incoming) -> Response | None:
+        if self._caller(request)[1] is not None:
+            return None  # an assumed role's session: moto names it
         return xml_response(
             200,
             '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'

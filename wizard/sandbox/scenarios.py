@@ -31,7 +31,7 @@ from wizard.core.state import AWS_MANAGED_S3_ALIAS, KEY_MANAGER_AWS, SSE_KMS, SS
 from wizard.errors import UsageError
 
 DEFAULT_SCENARIO = "demo"
-SCENARIO_NAMES = ("demo", "empty", "broken")
+SCENARIO_NAMES = ("demo", "empty", "broken", "central")
 
 # The demo's names (INTERFACES.md "Scenario demo").
 DEMO_FN = "/aws/lambda/demo-fn"
@@ -48,6 +48,14 @@ BUCKET_ORG_ONLY = "demo-org-only"
 DEMO_ORG_ID = "o-demo123456"
 # Lambda names a stream after the day it started; fixed so that names are reproducible.
 DEMO_STREAM_DAY = "2026/11/26"
+
+# The central scenario: a log archive account (the sandbox's own) and an application account.
+CENTRAL_SOURCE_ACCOUNT = "210987654321"
+CENTRAL_ROLE = "app-exporter"  # a role of the source account that runs exports
+CENTRAL_ROLE_ARN = f"arn:aws:iam::{CENTRAL_SOURCE_ACCOUNT}:role/{CENTRAL_ROLE}"
+CENTRAL_LOG_GROUP = "/aws/lambda/app-fn"
+CENTRAL_BUCKET = "central-log-archive"
+CENTRAL_KEY = "alias/central-exports"
 
 GROUP_AGE_MS = 30 * 86_400_000  # how long before "now" the demo log groups were created
 
@@ -74,6 +82,20 @@ SCENARIOS: dict[str, Scenario] = {
         {"log_group": DEMO_FN, "bucket": BUCKET_BROKEN, "key": KEY_EXPORTS},
     ),
     "empty": Scenario("empty", "The account and region only.", {}),
+    "central": Scenario(
+        "central",
+        "A central logging account: the demo, plus central-log-archive (SSE-KMS under "
+        f"{CENTRAL_KEY}, ready for this account's own log groups), and an application account "
+        f"{CENTRAL_SOURCE_ACCOUNT} whose {CENTRAL_LOG_GROUP} is to export there as the role "
+        f"{CENTRAL_ROLE}.",
+        {
+            "log_group": CENTRAL_LOG_GROUP,
+            "bucket": CENTRAL_BUCKET,
+            "key": CENTRAL_KEY,
+            "source_account": CENTRAL_SOURCE_ACCOUNT,
+            "source_role": CENTRAL_ROLE_ARN,
+        },
+    ),
     "broken": Scenario(
         "broken",
         "The demo, plus a bucket whose grants are defeated by an organisation-only Deny: "
@@ -462,10 +484,74 @@ def _seed_empty(s: _Seeder) -> None:
     pass
 
 
+def _seed_central(s: _Seeder) -> None:
+    """The demo, and a destination ready for its own account's log groups only; the source
+    account has a log group and a role that may be assumed from the sandbox's account."""
+    from moto.iam.models import iam_backends
+
+    from wizard.core.requirements import bucket_statements, new_key_policy, tls_only_statement
+    from wizard.core.state import Destination
+
+    _seed_demo(s)
+    dest = Destination(s.region, s.account, "aws", CENTRAL_BUCKET, "exportedlogs")
+    key = s.key(
+        CENTRAL_KEY, "central log archive: export key", "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT"
+    )
+    kms = kms_backends[s.account][s.region]
+    kms.put_key_policy(key.id, json.dumps(new_key_policy(dest), indent=2))
+    kms.enable_key_rotation(key.id)
+    s.bucket(
+        CENTRAL_BUCKET,
+        s.region,
+        encryption=(SSE_KMS, key_arn(s.region, s.account, key.id), True),
+        policy={
+            "Version": POLICY_VERSION,
+            "Statement": [*bucket_statements(dest), tls_only_statement(dest)],
+        },
+    )
+    source = _Seeder(CENTRAL_SOURCE_ACCOUNT, s.region, s.now_ms, s.rng)
+    lines = [
+        "Handling request GET /api/orders/1017",
+        "Fetched 7 orders for customer 1017",
+        "Rendered order history in 38 ms",
+        "Upstream payments-api answered 200 in 112 ms",
+    ]
+    source.log_group(
+        CENTRAL_LOG_GROUP,
+        {
+            _lambda_stream(s.rng): _lambda_events(
+                s.rng, s.region, s.now_ms - 40 * 60_000 + i * 600_000, 4, lines
+            )
+            for i in range(2)
+        },
+    )
+    trust = {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root_arn(s.account)},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam_backends[CENTRAL_SOURCE_ACCOUNT]["aws"].create_role(
+        CENTRAL_ROLE,
+        json.dumps(trust),
+        "/",
+        None,
+        "runs CloudWatch Logs exports into the central log archive",
+        [],
+        None,
+        None,
+    )
+
+
 _SEEDERS: dict[str, Callable[[_Seeder], None]] = {
     "demo": _seed_demo,
     "empty": _seed_empty,
     "broken": _seed_broken,
+    "central": _seed_central,
 }
 
 

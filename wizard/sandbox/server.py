@@ -76,6 +76,7 @@ from wizard.sandbox.fidelity import (
     Gate,
     Propagation,
     Response,
+    caller_of,
     json_response,
     parse_request,
     render_error,
@@ -336,20 +337,29 @@ class _Listings:
         if operation not in self._OPERATIONS:
             return self._app(environ, start_response)
         request = parse_request(environ, self._region)
+        account = caller_of(request.access_key, self._account)[0]  # a role of another account
         try:
             if request.service == "kms" and operation in self._KMS_READS:
-                response = self._kms_read(operation, request.region, request.params)
+                response = self._kms_read(account, operation, request.region, request.params)
                 if response is not None:
                     return response.send(start_response)
-            if request.service == "kms" and operation in self._KMS_PAGES:
+            if (
+                request.service == "kms"
+                and operation in self._KMS_PAGES
+                and account == self._account
+            ):
                 return self._kms_page(environ, start_response, operation, request.params)
             if request.service == "logs" and request.params.get("logGroupNamePattern"):
-                return self._log_groups(request.region, request.params).send(start_response)
+                return self._log_groups(account, request.region, request.params).send(
+                    start_response
+                )
         except ApiError as error:
             return render_error(request.service, error).send(start_response)
         return self._app(environ, start_response)
 
-    def _kms_read(self, operation: str, region: str, params: dict[str, Any]) -> Response | None:
+    def _kms_read(
+        self, account: str, operation: str, region: str, params: dict[str, Any]
+    ) -> Response | None:
         """DescribeKey / GetKeyRotationStatus of a key named by its id, from moto's own objects.
 
         A key listing makes these two calls per key: through moto's request machinery they
@@ -360,7 +370,7 @@ class _Listings:
         key_id = params.get("KeyId")
         if not isinstance(key_id, str) or not _RAW_KEY_ID.match(key_id):
             return None
-        backend = kms_backends[self._account][region]
+        backend = kms_backends[account][region]
         if key_id not in backend.keys:
             return None
         try:
@@ -443,7 +453,7 @@ class _Listings:
         start_response(status, headers)
         return [data]
 
-    def _log_groups(self, region: str, params: dict[str, Any]) -> Response:
+    def _log_groups(self, account: str, region: str, params: dict[str, Any]) -> Response:
         if params.get("logGroupNamePrefix"):
             raise ApiError(
                 "InvalidParameterException",
@@ -456,7 +466,7 @@ class _Listings:
             params.get("nextToken"),
             ApiError("InvalidParameterException", "The specified nextToken is invalid."),
         )
-        groups = logs_backends[self._account][region].groups
+        groups = logs_backends[account][region].groups
         names = sorted(name for name in list(groups) if pattern in name)
         result: dict[str, Any] = {"logGroups": []}
         for name in names[offset : offset + limit]:

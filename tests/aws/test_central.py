@@ -1,0 +1,170 @@
+"""A central logging account, end to end against ``sandbox --scenario central``.
+
+The destination (bucket and key) is in the sandbox's own account 123456789012; the log group is
+in account 210987654321, reached through a profile that assumes its role ``app-exporter``, as
+an application account's engineer would (STS AssumeRole against the sandbox).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.aws.conftest import CliRunner, StartSandbox
+from wizard.core import requirements as req
+from wizard.sandbox.scenarios import (
+    CENTRAL_BUCKET,
+    CENTRAL_KEY,
+    CENTRAL_LOG_GROUP,
+    CENTRAL_ROLE_ARN,
+    CENTRAL_SOURCE_ACCOUNT,
+)
+from wizard.sandbox.server import Sandbox
+
+OTHER = "345678901234"
+DEST = ("--bucket", CENTRAL_BUCKET)
+SOURCE = ("--source-profile", "app")
+
+
+@pytest.fixture
+def central(
+    start_sandbox: StartSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Sandbox:
+    sandbox = start_sandbox(scenario="central")
+    config = tmp_path / "aws-config"
+    config.write_text(
+        "[profile sandbox]\n"
+        "aws_access_key_id = testing\n"
+        "aws_secret_access_key = testing\n"
+        "[profile app]\n"
+        f"role_arn = {CENTRAL_ROLE_ARN}\n"
+        "source_profile = sandbox\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    return sandbox
+
+
+def bucket_policy(sandbox: Sandbox) -> dict[str, Any]:
+    policy: dict[str, Any] = json.loads(
+        sandbox.client("s3").get_bucket_policy(Bucket=CENTRAL_BUCKET)["Policy"]
+    )
+    return policy
+
+
+def accounts(sandbox: Sandbox, sid: str) -> list[str]:
+    statement = next(s for s in bucket_policy(sandbox)["Statement"] if s.get("Sid") == sid)
+    found: list[str] = statement["Condition"]["StringEquals"]["aws:SourceAccount"]
+    return found
+
+
+def codes(run: object) -> set[str]:
+    return {f["code"] for f in json.loads(run.out)["findings"]}  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_an_application_account_exports_into_the_central_archive(
+    central: Sandbox, cli: CliRunner
+) -> None:
+    # Ready for its own account's log groups; not for the application account's.
+    assert cli("doctor", *DEST).code == 0
+    before = cli("doctor", *DEST, *SOURCE, "--json")
+    assert before.code == 1
+    assert {
+        "SOURCE_ACCOUNT_NOT_ALLOWED",
+        "SOURCE_CALLER_CANNOT_WRITE",
+        "SOURCE_CALLER_CANNOT_USE_KEY",
+    } <= codes(before), before.out
+    refused = cli("test-export", *DEST, *SOURCE, "--log-group", CENTRAL_LOG_GROUP)
+    assert refused.code == 2 and req.ERR_CALLER_PUT_OBJECT in refused.err, refused.err
+
+    applied = cli("apply", *DEST, *SOURCE, "--yes")
+    assert applied.code == 0, applied.err
+    assert accounts(central, req.SID_PUT_OBJECT) == ["123456789012", CENTRAL_SOURCE_ACCOUNT]
+    assert cli("doctor", *DEST, *SOURCE).code == 0
+
+    export = cli("test-export", *DEST, *SOURCE, "--log-group", CENTRAL_LOG_GROUP, "--json")
+    assert export.code == 0, export.err
+    result = json.loads(export.out)
+    assert result["status"] == "COMPLETED" and result["objects"]
+    assert result["objects"][0].startswith(f"s3://{CENTRAL_BUCKET}/exportedlogs/")
+    key = central.client("kms").describe_key(KeyId=CENTRAL_KEY)["KeyMetadata"]["Arn"]
+    assert result["encryption"] == {"algorithm": "aws:kms", "kms_key_id": key, "bucket_key": True}
+    assert any("Fetched 7 orders for customer 1017" in line for line in result["sample"])
+
+    # A second application account, named alone: the first one stays, and still exports.
+    assert cli("apply", *DEST, "--source-account", OTHER, "--yes").code == 0
+    for sid in (req.SID_GET_BUCKET_ACL, req.SID_PUT_OBJECT):
+        assert accounts(central, sid) == ["123456789012", CENTRAL_SOURCE_ACCOUNT, OTHER]
+    assert cli("doctor", *DEST, *SOURCE, "--source-account", OTHER).code == 0
+    again = cli("test-export", *DEST, *SOURCE, "--log-group", CENTRAL_LOG_GROUP)
+    assert again.code == 0, again.err
+
+
+@pytest.mark.slow
+def test_without_the_source_account_the_doctor_names_it_and_aws_refuses(
+    central: Sandbox, cli: CliRunner
+) -> None:
+    """The caller may write, but the statements for CloudWatch Logs leave the account out."""
+    assert cli("apply", *DEST, *SOURCE, "--yes").code == 0
+    policy = bucket_policy(central)
+    for statement in policy["Statement"]:
+        if statement.get("Sid") in (req.SID_GET_BUCKET_ACL, req.SID_PUT_OBJECT):
+            statement["Condition"]["StringEquals"]["aws:SourceAccount"] = ["123456789012"]
+            statement["Condition"]["ArnLike"]["aws:SourceArn"] = [
+                "arn:aws:logs:ap-northeast-1:123456789012:log-group:*"
+            ]
+    central.client("s3").put_bucket_policy(Bucket=CENTRAL_BUCKET, Policy=json.dumps(policy))
+    doctor = cli("doctor", *DEST, *SOURCE, "--json")
+    assert doctor.code == 1
+    [finding] = [
+        f for f in json.loads(doctor.out)["findings"] if f["code"] == "SOURCE_ACCOUNT_NOT_ALLOWED"
+    ]
+    assert CENTRAL_SOURCE_ACCOUNT in finding["message"]
+    assert finding["aws_error"] == req.ERR_GET_BUCKET_ACL
+    export = cli("test-export", *DEST, *SOURCE, "--log-group", CENTRAL_LOG_GROUP)
+    assert export.code == 2 and req.ERR_GET_BUCKET_ACL in export.err, export.err
+    # The plan puts the account back, keeping the caller's grant.
+    assert cli("apply", *DEST, *SOURCE, "--yes").code == 0
+    assert cli("test-export", *DEST, *SOURCE, "--log-group", CENTRAL_LOG_GROUP).code == 0
+
+
+def test_the_source_callers_policy(cli: CliRunner) -> None:
+    key = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    run = cli(
+        "iam-policy",
+        "--source",
+        "--region",
+        "ap-northeast-1",
+        "--source-account",
+        CENTRAL_SOURCE_ACCOUNT,
+        "--bucket",
+        CENTRAL_BUCKET,
+        "--prefix",
+        "exportedlogs",
+        "--key",
+        key,
+        "--log-group",
+        CENTRAL_LOG_GROUP,
+    )
+    assert run.code == 0, run.err
+    statements = {s["Sid"]: s for s in json.loads(run.out)["Statement"]}
+    assert statements["WriteToTheDestination"]["Action"] == ["s3:PutObject"]
+    assert statements["WriteToTheDestination"]["Resource"] == (
+        f"arn:aws:s3:::{CENTRAL_BUCKET}/exportedlogs/*"
+    )
+    assert statements["UseTheKey"]["Resource"] == key
+    assert statements["ExportTheLogGroups"]["Resource"][0] == (
+        f"arn:aws:logs:ap-northeast-1:{CENTRAL_SOURCE_ACCOUNT}:log-group:{CENTRAL_LOG_GROUP}"
+    )
+    with_acls = cli("iam-policy", "--source", "--acls-enabled")
+    assert "s3:PutObjectAcl" in with_acls.out
+    for wrong, said in [
+        (("--source", "--key", "alias/central-exports"), "give the destination key's ARN"),
+        (("--source-account", CENTRAL_SOURCE_ACCOUNT), "add --source"),
+        (("--source", "--source-account", "12345"), "--source-account"),
+    ]:
+        refused = cli("iam-policy", *wrong)
+        assert refused.code == 2 and said in refused.err, refused.err
