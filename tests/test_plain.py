@@ -206,8 +206,9 @@ def run_plain(
 
 # ------------------------------------------------------------------------------ whole runs
 
-# Region, key (alias/demo-exports), bucket (create new), its name, prefix: all defaults.
-CHOOSE_DEFAULTS = ENTER * 5
+# Region, key (alias/demo-exports), bucket (create new), its name, prefix, other source
+# accounts (none): all defaults.
+CHOOSE_DEFAULTS = ENTER * 6
 
 
 @pytest.mark.slow
@@ -286,7 +287,7 @@ def test_bad_bucket_name_is_refused_then_a_good_one_accepted(
         kb.type(CTRL_U, "my_logs", ENTER)
         # The prompt stays, showing why; the message is drawn before the next key is typed.
         kb.screen.wait_for("may contain only a-z, 0-9, '.' and '-'; not '_'")
-        kb.type(CTRL_U, "my-logs-2026", ENTER, ENTER)
+        kb.type(CTRL_U, "my-logs-2026", ENTER, ENTER, ENTER)  # name, prefix, no other accounts
         kb.screen.wait_for("Apply these")
         kb.type("n", DOWN, ENTER)  # don't apply; then "Quit without changes"
 
@@ -449,6 +450,7 @@ async def test_plain_and_tui_given_the_same_answers_make_the_same_plan(demo: San
         + CTRL_U
         + "app/logs"
         + ENTER  # prefix
+        + ENTER  # no other source accounts
     )
 
     async def type_the_answers(pilot: Pilot[Any]) -> None:

@@ -87,6 +87,7 @@ _LAUNCH_OPTIONS = (
     "launch_export_delay",
     "repair",
     "launch_profile",
+    "launch_source_profile",
     "launch_region",
     "launch_endpoint_url",
 )
@@ -117,6 +118,13 @@ def _interactive(parser: argparse.ArgumentParser) -> None:
         help="with --demo: seconds an export takes",
     )
     group.add_argument("--profile", dest="launch_profile", metavar="NAME", help="AWS profile")
+    group.add_argument(
+        "--source-profile",
+        dest="launch_source_profile",
+        metavar="NAME",
+        help="a central logging account: a profile of the account whose log groups export "
+        "here (its caller runs the test export)",
+    )
     group.add_argument("--region", dest="launch_region", metavar="REGION", help="AWS region")
     group.add_argument(
         "--endpoint-url",
@@ -306,6 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # the top-level dest, and the command's own.
 _GLOBAL_OPTIONS = {
     "launch_profile": "profile",
+    "launch_source_profile": "source_profile",
     "launch_region": "region",
     "launch_endpoint_url": "endpoint_url",
     "launch_scenario": "scenario",  # sandbox
@@ -357,6 +366,7 @@ def _run_interactive(args: argparse.Namespace) -> int:
             scenario=args.launch_scenario,
             export_delay=args.launch_export_delay,
             profile=args.launch_profile,
+            source_profile=args.launch_source_profile,
             region=args.launch_region,
             endpoint_url=args.launch_endpoint_url,
             repair=args.repair,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from wizard.core import doctor, iam_policy
 from wizard.core import plan as core_plan
+from wizard.core import requirements as req
 from wizard.core.outcomes import RollbackReport, StepReport
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_WINDOW, suggested_bucket_name
 from wizard.core.state import (
@@ -149,6 +150,8 @@ class WizardState:
     log_group: str | None = None
     window: str = DEFAULT_WINDOW
     stream_prefix: str | None = None
+    # A central logging account: other accounts whose log groups export here too.
+    source_accounts: tuple[str, ...] = ()
     review: Review | None = None
     applied: aws_apply.ApplyResult | None = None
     result: aws_export.ExportResult | None = None
@@ -159,7 +162,12 @@ class WizardState:
         after the region start again (the prefix and the window carry over)."""
         if region == self.region:
             return self
-        return WizardState(region=region, prefix=self.prefix, window=self.window)
+        return WizardState(
+            region=region,
+            prefix=self.prefix,
+            window=self.window,
+            source_accounts=self.source_accounts,
+        )
 
     @property
     def applied_changes(self) -> bool:
@@ -179,6 +187,7 @@ class WizardState:
             create_key_alias=self.create_key_alias,
             prefix=self.prefix,
             log_group=self.log_group,
+            source_accounts=self.source_accounts,
         )
 
 
@@ -678,11 +687,20 @@ class Flow:
         caller = self.source.identity()
         if caller.account == self.identity().account:
             return choices  # the same account: its own log groups need nothing more
+        # The role, not the session: a session's name changes from one sign-in to the next.
+        principal = req.caller_role_arn(caller.arn)
         return dataclasses.replace(
             choices,
             source_accounts=tuple(dict.fromkeys((*choices.source_accounts, caller.account))),
-            source_callers=tuple(dict.fromkeys((*choices.source_callers, caller.arn))),
+            source_callers=tuple(dict.fromkeys((*choices.source_callers, principal))),
         )
+
+    def source_account(self) -> str | None:
+        """The source session's account, when it is another one."""
+        if self.source is None:
+            return None
+        account = self.source.identity().account
+        return None if account == self.identity().account else account
 
     def review(self, choices: Choices) -> Review:
         """Read the destination, diagnose it and plan it. A key to create whose alias is

@@ -22,6 +22,7 @@ class LaunchOptions:
     scenario: str = "demo"
     export_delay: float = 2.0
     profile: str | None = None
+    source_profile: str | None = None  # a central logging account: the source account's
     region: str | None = None
     endpoint_url: str | None = None
     repair: str | None = None
@@ -35,6 +36,7 @@ class LaunchOptions:
                 2.0 if getattr(args, "export_delay", None) is None else args.export_delay
             ),
             profile=getattr(args, "profile", None),
+            source_profile=getattr(args, "source_profile", None),
             region=getattr(args, "region", None),
             endpoint_url=getattr(args, "endpoint_url", None),
             repair=getattr(args, "repair", None),
@@ -88,6 +90,11 @@ def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, 
         return "--endpoint-url", problem
     if options.repair is not None and (problem := bucket_name_problem(options.repair)):
         return "--repair", problem
+    if options.demo and options.source_profile:
+        return (
+            "--source-profile",
+            "the sandbox brings its own source account: use --scenario central.",
+        )
     if options.demo and (options.profile or options.endpoint_url):
         return (
             "--demo",
@@ -131,6 +138,47 @@ def user_session(options: LaunchOptions) -> AwsSession:
         ConnectionOptions(
             profile=options.profile, region=options.region, endpoint_url=options.endpoint_url
         )
+    )
+
+
+def source_session(options: LaunchOptions, sandbox: Sandbox | None = None) -> AwsSession | None:
+    """The source account's session of a central logging account: the sandbox's application
+    account (its role assumed) in the central scenario, else --source-profile's; None: the
+    log groups are the destination account's own."""
+    if sandbox is not None:
+        return sandbox_source_session(sandbox) if options.scenario == "central" else None
+    if not options.source_profile:
+        return None
+    from wizard.aws.session import AwsSession, ConnectionOptions
+
+    return AwsSession(
+        ConnectionOptions(
+            profile=options.source_profile,
+            region=options.region,
+            endpoint_url=options.endpoint_url,
+        )
+    )
+
+
+SOURCE_SESSION_NAME = "cwl-export-wizard"
+
+
+def sandbox_source_session(sandbox: Sandbox) -> AwsSession:
+    """The central scenario's application account, as its role (STS AssumeRole)."""
+    from wizard.aws.session import AwsSession, ConnectionOptions
+    from wizard.sandbox.scenarios import CENTRAL_ROLE_ARN
+
+    reply = sandbox.client("sts").assume_role(
+        RoleArn=CENTRAL_ROLE_ARN, RoleSessionName=SOURCE_SESSION_NAME
+    )
+    credentials = reply["Credentials"]
+    return AwsSession(
+        ConnectionOptions(region=sandbox.region, endpoint_url=sandbox.endpoint_url),
+        credentials=(
+            credentials["AccessKeyId"],
+            credentials["SecretAccessKey"],
+            credentials["SessionToken"],
+        ),
     )
 
 

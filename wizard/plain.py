@@ -24,7 +24,13 @@ from wizard.core.outcomes import RollbackReport
 from wizard.core.plan import Plan
 from wizard.core.presets import DEFAULT_SAMPLE_LINES
 from wizard.core.state import KEY_MANAGER_AWS, ExportTaskInfo
-from wizard.core.validate import bucket_name_problem, normalize_alias, prefix_problem
+from wizard.core.validate import (
+    bucket_name_problem,
+    normalize_alias,
+    parse_source_accounts,
+    prefix_problem,
+    source_accounts_problem,
+)
 from wizard.errors import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
@@ -300,7 +306,25 @@ class PlainWizard:
         state.prefix = self.ask.text(
             "Prefix (folder) for the exported objects:", state.prefix, validate=prefix_problem
         )
+        self._ask_source_accounts()
         return self._next(Step.BUCKET)
+
+    def _ask_source_accounts(self) -> None:
+        """A central logging account: the other accounts whose log groups export here."""
+        state = self.state
+        source = self.flow.source_account()
+        if source is not None:
+            self.out.line(
+                f"The log groups of account {source} export here (its caller runs the test "
+                "export): the statements will name it."
+            )
+        given = [a for a in (*state.source_accounts, source or "") if a]
+        answer = self.ask.text(
+            "Other accounts whose log groups export here too (12-digit ids; Enter: none):",
+            ", ".join(dict.fromkeys(given)),
+            validate=source_accounts_problem,
+        )
+        state.source_accounts = parse_source_accounts(answer)
 
     def _say_health(self, bucket: str) -> None:
         try:
@@ -697,7 +721,8 @@ def run(options: launch.LaunchOptions, asker: Asker | None = None) -> int:
         else:
             session = launch.user_session(options)
         journal_dir = launch.sandbox_journal_dir() if options.demo else None
-        flow = Flow(session, journal_dir=journal_dir)
+        source = launch.source_session(options, sandbox)
+        flow = Flow(session, journal_dir=journal_dir, source=source)
         wizard = PlainWizard(flow, sandbox=options.demo, ask=ask, out=out)
         return wizard.run(repair=options.repair)
     except KeyboardInterrupt:

@@ -45,6 +45,7 @@ def test_piped_answers_give_a_log_that_reads_top_to_bottom(tmp_path: Path) -> No
                 "",
                 "",
                 "",  # key, bucket: the defaults; the new bucket's name; the prefix
+                "",  # no other source accounts
                 "y",  # apply to the sandbox
                 "",
                 "",
@@ -125,7 +126,7 @@ def test_ctrl_c_during_a_real_account_apply_rolls_back(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdin is not None and process.stdout is not None
-    process.stdin.write("\n" * 5 + "APPLY\n")  # the word, in any case
+    process.stdin.write("\n" * 6 + "APPLY\n")  # the word, in any case
     process.stdin.close()
     seen = ""
     for line in process.stdout:

@@ -240,6 +240,7 @@ class FakeFlow(Flow):
 
     def __init__(self, *, busy_export: bool = False) -> None:
         self.journal_dir = None
+        self.source = None
         self._keys = {}
         self.busy_export = busy_export
         self.prepared: list[str] = []  # regions whose clients were prepared

@@ -414,7 +414,8 @@ async def test_no_credentials_offers_the_sandbox(make_app: MakeApp, monkeypatch:
         shown = text_of(app, "#identity")
         assert "Not connected: No AWS credentials were found." in shown
         assert "Fix:" in shown
-        assert sandbox_button.has_focus
+        # The focus moves to the way out once the button is shown (a message later).
+        await wait_until(pilot, lambda: sandbox_button.has_focus, "the focus on the sandbox")
         assert app.exit_code == 2
         await pilot.press("enter")  # "Try the sandbox" has the focus
         await wait_until(pilot, lambda: app.connection is not None, "the sandbox")
@@ -435,6 +436,7 @@ async def test_without_the_sandbox_extra_the_way_out_says_how_to_install_it(
     async with app.run_test(size=SIZE) as pilot:
         sandbox_button = app.screen.query_one("#sandbox")
         await wait_until(pilot, lambda: sandbox_button.display, "the credential error")
+        await wait_until(pilot, lambda: sandbox_button.has_focus, "the focus on the sandbox")
         await pilot.press("enter")  # "Try the sandbox"
         await wait_until(pilot, lambda: "cannot start" in text_of(app, "#identity"), "why")
         shown = text_of(app, "#identity")

@@ -143,6 +143,20 @@ def account_problem(account: str) -> str | None:
     return None
 
 
+def parse_source_accounts(text: str) -> tuple[str, ...]:
+    """Account ids separated by commas or spaces, each once, in the order given."""
+    return tuple(dict.fromkeys(part for part in re.split(r"[\s,]+", text.strip()) if part))
+
+
+def source_accounts_problem(text: str) -> str | None:
+    """The other accounts of a central logging destination: account ids, or nothing."""
+    for account in parse_source_accounts(text):
+        problem = account_problem(account)
+        if problem:
+            return f"{problem} Separate several with commas."
+    return None
+
+
 def region_problem(region: str) -> str | None:
     if not region:
         return "Give a region name (for example ap-northeast-1)."

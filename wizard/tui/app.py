@@ -110,9 +110,15 @@ class WizardApp(App[int]):
 
     def open_connection(self, demo: bool) -> Connection:
         """Runs in a thread worker: start the sandbox or open the credential chain."""
-        from wizard.launch import sandbox_journal_dir, sandbox_session, user_session
+        from wizard.launch import (
+            sandbox_journal_dir,
+            sandbox_session,
+            source_session,
+            user_session,
+        )
 
         journal_dir = self.journal_dir
+        sandbox = None
         if demo:
             sandbox = self._start_sandbox()
             session = sandbox_session(sandbox)
@@ -125,7 +131,11 @@ class WizardApp(App[int]):
                 label += f" profile {session.profile}"
             if session.endpoint_url:
                 label += f" at {session.endpoint_url}"
-        flow = Flow(session, journal_dir=journal_dir)
+        source = source_session(self.options, sandbox)
+        if source is not None:
+            source.identity()  # a source profile that does not work says so now
+            label += f" · exports from account {source.identity().account}"
+        flow = Flow(session, journal_dir=journal_dir, source=source)
         identity = flow.identity()
         regions = tuple(flow.regions())
         # The KMS, S3 and Logs clients of the region, while the region is chosen: the first

@@ -12,7 +12,12 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 
-from wizard.core.validate import bucket_name_problem, prefix_problem
+from wizard.core.validate import (
+    bucket_name_problem,
+    parse_source_accounts,
+    prefix_problem,
+    source_accounts_problem,
+)
 from wizard.flow import BucketHealth, BucketOption, Step
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
@@ -107,6 +112,16 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
             yield Label("Prefix", classes="field-label")
             yield Input(id="prefix", validators=[ProblemValidator(prefix_problem)])
         yield Static(id="prefix-problem", classes="problem")
+        with Horizontal(id="sources-row", classes="field"):
+            yield Label("Other accounts", classes="field-label")
+            yield Input(
+                id="sources",
+                placeholder="none (only this account's log groups), or ids: 111122223333, ...",
+                validators=[ProblemValidator(source_accounts_problem)],
+                tooltip="A central logging account: log groups of these accounts export here "
+                "too; the statements name each of them.",
+            )
+        yield Static(id="sources-problem", classes="problem")
 
     def hint(self) -> str:
         return "Enter: use the highlighted bucket"
@@ -120,6 +135,9 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         )
         state = self.state
         self.query_one("#prefix", Input).value = state.prefix
+        source = self.flow.source_account() if self.flow is not None else None
+        given = [a for a in (*state.source_accounts, source or "") if a]
+        self.query_one("#sources", Input).value = ", ".join(dict.fromkeys(given))
         name = self.query_one("#bucket-name", Input)
         if state.create_bucket and state.bucket:
             name.value = state.bucket
@@ -367,6 +385,10 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
     def prefix_changed(self, event: Input.Changed) -> None:
         self.show_problem("#prefix-problem", prefix_problem(event.value))
 
+    @on(Input.Changed, "#sources")
+    def sources_changed(self, event: Input.Changed) -> None:
+        self.show_problem("#sources-problem", source_accounts_problem(event.value))
+
     @on(OptionList.OptionHighlighted, "#buckets")
     def bucket_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         # The list's highlight now, not the event's: an older event handled after the user
@@ -382,7 +404,7 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         else:
             self.action_next()
 
-    @on(Input.Submitted, "#bucket-name, #prefix")
+    @on(Input.Submitted, "#bucket-name, #prefix, #sources")
     def field_submitted(self) -> None:
         self.action_next()
 
@@ -400,7 +422,13 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         problem = prefix_problem(prefix.value)
         if problem:
             return self.refuse(problem, prefix)
+        sources = self.query_one("#sources", Input)
+        problem = source_accounts_problem(sources.value)
+        if problem:
+            self.show_problem("#sources-problem", problem)
+            return self.refuse(problem, sources)
         state = self.state
+        state.source_accounts = parse_source_accounts(sources.value)
         if chosen == CREATE_ID:
             name = self.query_one("#bucket-name", Input)
             problem, _ = self._name_problem()
