@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import CliRunner, StartSandbox
+from tests.aws.conftest import REGION, CliRunner, StartSandbox
 from wizard.core import requirements as req
 from wizard.sandbox.scenarios import (
     CENTRAL_BUCKET,
@@ -168,3 +168,118 @@ def test_the_source_callers_policy(cli: CliRunner) -> None:
     ]:
         refused = cli("iam-policy", *wrong)
         assert refused.code == 2 and said in refused.err, refused.err
+
+
+# --- the same plan in every face -------------------------------------------------------------
+
+
+def _documents(changes: list[Any]) -> list[tuple[str, Any]]:
+    """(action, after-document) of each change: what the faces' plans must agree on."""
+    return [
+        (
+            c["action"] if isinstance(c, dict) else c.action.value,
+            json.loads(c["after"] if isinstance(c, dict) else c.after),
+        )
+        for c in changes
+    ]
+
+
+async def _tui_plan_and_result(journal_dir: Path) -> tuple[list[Any], Any]:
+    """The full-screen wizard on ``--demo --scenario central``: the central key and bucket
+    chosen, the application account prefilled as a source, applied, exported."""
+    from tests.tui.pilot_helpers import at_step, highlight, settle, wait_until
+    from wizard.flow import Step
+    from wizard.launch import LaunchOptions
+    from wizard.tui.app import WizardApp
+    from wizard.tui.widgets.option_lists import BUCKET_PREFIX, KEY_PREFIX
+
+    app = WizardApp(
+        LaunchOptions(demo=True, scenario="central", export_delay=0.3), journal_dir=journal_dir
+    )
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await at_step(pilot, Step.REGION)
+            await pilot.press("enter")
+            await at_step(pilot, Step.KEY)
+            assert app.connection is not None
+            [key] = [
+                o.key for o in app.connection.flow.keys(REGION) if CENTRAL_KEY in o.key.aliases
+            ]
+            await highlight(pilot, "#keys", KEY_PREFIX + (key.arn or ""))
+            await pilot.press("enter")
+            await at_step(pilot, Step.BUCKET)
+            await highlight(pilot, "#buckets", BUCKET_PREFIX + CENTRAL_BUCKET)
+            sources = app.screen.query_one("#sources")
+            assert sources.value == CENTRAL_SOURCE_ACCOUNT  # type: ignore[attr-defined]
+            await pilot.press("enter")
+            await at_step(pilot, Step.REVIEW)
+            review = app.state.review
+            assert review is not None and not review.plan.blockers
+            await pilot.press("enter")
+            await at_step(pilot, Step.APPLY)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.state.applied is not None, "applied")
+            await settle(pilot)
+            await pilot.press("enter")
+            await at_step(pilot, Step.EXPORT)
+            await pilot.press("enter")  # the source account's log group
+            await at_step(pilot, Step.RESULT)
+            return list(review.plan.changes), app.state.result
+    finally:
+        app.stop_sandbox()
+
+
+def _plain_plan_and_result(journal_dir: Path) -> tuple[list[Any], Any]:
+    """Plain mode on the same scenario, answers piped in as a CI job would."""
+    import io
+
+    from wizard import launch
+    from wizard.asking import LineAsker
+    from wizard.flow import Flow
+    from wizard.plain import PlainWizard, Printer
+
+    options = launch.LaunchOptions(demo=True, scenario="central", export_delay=0.3)
+    sandbox = launch.start_sandbox(options)
+    try:
+        flow = Flow(
+            launch.sandbox_session(sandbox),
+            journal_dir=journal_dir,
+            source=launch.source_session(options, sandbox),
+        )
+        answers = "\n".join(
+            ["", f"{CENTRAL_KEY} (customer managed)", CENTRAL_BUCKET, "", "", "y", "", "", ""]
+        )
+        log = io.StringIO()
+        wizard = PlainWizard(
+            flow,
+            sandbox=True,
+            ask=LineAsker(io.StringIO(answers + "\n"), log),
+            out=Printer(log, color=False),
+        )
+        assert wizard.run() == 0, log.getvalue()
+        assert wizard.state.review is not None
+        assert f"The log groups of account {CENTRAL_SOURCE_ACCOUNT} export here" in log.getvalue()
+        return list(wizard.state.review.plan.changes), wizard.state.result
+    finally:
+        sandbox.stop()
+
+
+@pytest.mark.slow
+async def test_the_commands_the_tui_and_plain_mode_make_the_same_cross_account_plan(
+    central: Sandbox, cli: CliRunner, tmp_path: Path
+) -> None:
+    planned = cli("plan", *DEST, "--key", CENTRAL_KEY, *SOURCE, "--json")
+    assert planned.code == 1, planned.err
+    expected = _documents(json.loads(planned.out)["changes"])
+    assert [a for a, _ in expected] == ["PutKeyPolicy", "PutBucketPolicy"]
+    central.stop()  # one sandbox per process: each face below starts its own (same seed)
+
+    tui_changes, tui_result = await _tui_plan_and_result(tmp_path / "tui")
+    assert _documents(tui_changes) == expected
+    plain_changes, plain_result = _plain_plan_and_result(tmp_path / "plain")
+    assert _documents(plain_changes) == expected
+    for result in (tui_result, plain_result):
+        assert result is not None and result.succeeded
+        assert result.task.log_group == CENTRAL_LOG_GROUP
+        assert result.encryption is not None and result.encryption.algorithm == "aws:kms"
+        assert any("Fetched 7 orders" in line for line in result.sample)
