@@ -67,7 +67,8 @@ SETUP_SHOTS = (
     "07-result.png",
 )
 REPAIR_SHOTS = ("08-repair-review.png",)
-OUTPUT_NAMES = SETUP_SHOTS + REPAIR_SHOTS
+CENTRAL_SHOTS = ("09-central-bucket.png", "10-central-result.png")
+OUTPUT_NAMES = SETUP_SHOTS + REPAIR_SHOTS + CENTRAL_SHOTS
 
 _FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}\s*")
 _FIRA = re.compile(r"""(["']?)Fira Code\1(\s*,\s*monospace)?""")
@@ -339,6 +340,52 @@ async def repair_flow(camera: Camera) -> None:
         app.stop_sandbox()
 
 
+async def central_flow(camera: Camera) -> None:
+    """``--demo --scenario central``: the archive's bucket with the application account as a
+    source, then the result of its export into the archive."""
+    from tests.tui.pilot_helpers import highlight
+    from wizard.sandbox.scenarios import CENTRAL_BUCKET, CENTRAL_KEY
+    from wizard.tui.widgets.option_lists import BUCKET_PREFIX, KEY_PREFIX
+
+    app = make_app(LaunchOptions(demo=True, scenario="central", export_delay=EXPORT_DELAY))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await at_step(pilot, Step.REGION)
+            await pilot.press("enter")
+            await at_step(pilot, Step.KEY)
+            assert app.connection is not None and app.state.region is not None
+            [key] = [
+                o.key
+                for o in app.connection.flow.keys(app.state.region)
+                if CENTRAL_KEY in o.key.aliases
+            ]
+            await highlight(pilot, "#keys", KEY_PREFIX + (key.arn or ""))
+            await pilot.press("enter")
+            await at_step(pilot, Step.BUCKET)
+            await highlight(pilot, "#buckets", BUCKET_PREFIX + CENTRAL_BUCKET)
+            buckets = app.screen.query_one("#buckets")
+            await wait_until(
+                pilot,
+                lambda: buckets.health_of(CENTRAL_BUCKET) is not None,  # type: ignore[attr-defined]
+                "the archive's badge",
+            )
+            await camera.shoot(pilot, "09-central-bucket.png")
+            await pilot.press("enter")
+            await at_step(pilot, Step.REVIEW)
+            await pilot.press("enter")
+            screen = await at_step(pilot, Step.APPLY)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: getattr(screen, "finished", False), "apply done")
+            await at_step(pilot, Step.APPLY)
+            await pilot.press("enter")
+            await at_step(pilot, Step.EXPORT)
+            await pilot.press("enter")
+            await at_step(pilot, Step.RESULT)
+            await camera.shoot(pilot, "10-central-result.png")
+    finally:
+        app.stop_sandbox()
+
+
 async def shoot_all(out: Path, keep_svg: bool = False) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     camera = Camera(out, keep_svg)
@@ -347,6 +394,8 @@ async def shoot_all(out: Path, keep_svg: bool = False) -> list[Path]:
         with pinned_world():
             await setup_flow(camera)
             await repair_flow(camera)
+            shutil.rmtree(WORK_DIR, ignore_errors=True)  # the central run reuses the name
+            await central_flow(camera)
     finally:
         shutil.rmtree(WORK_DIR, ignore_errors=True)
     return camera.saved

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -48,8 +49,13 @@ def test_output_names() -> None:
         "06-export.png",
         "07-result.png",
         "08-repair-review.png",
+        "09-central-bucket.png",
+        "10-central-result.png",
     )
-    assert "09-plain-mode.png" not in OUTPUT_NAMES
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name in OUTPUT_NAMES:  # every screenshot is shown, and exists
+        assert f"screenshots/{name}" in readme, name
+        assert (Path(__file__).resolve().parents[1] / "screenshots" / name).exists(), name
 
 
 def test_rich_svg_is_what_the_rewriting_expects() -> None:

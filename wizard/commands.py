@@ -591,7 +591,10 @@ def run_test_export(args: argparse.Namespace) -> int:
         )
         key = result.encryption.kms_key_id if result.encryption is not None else None
         alias = flow.key_alias(request.region, key, ask=True) if key else None
-        show(render.result(result_view(state, result, sandbox=False, key_alias=alias)))
+        view = result_view(
+            state, result, sandbox=False, key_alias=alias, source_account=flow.source_account()
+        )
+        show(render.result(view))
     return EXIT_OK if result.succeeded else EXIT_FINDINGS
 
 

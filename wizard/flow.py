@@ -221,7 +221,9 @@ def result_view(
     *,
     sandbox: bool,
     key_alias: str | None = None,
+    source_account: str | None = None,
 ) -> ResultView:
+    """``source_account``: the account the log group is in, when it is not the bucket's."""
     from wizard.core.cli_equivalent import export_command
 
     task = result.task
@@ -229,9 +231,10 @@ def result_view(
     count_objects = len(result.objects)
     if result.succeeded:
         kms = encryption is not None and encryption.algorithm == SSE_KMS
+        of = f" of account {source_account}" if source_account else ""
         verdict = (
             f"The export worked. CloudWatch Logs wrote {count(count_objects, 'object')} for "
-            f"{task.log_group} into s3://{state.bucket}/{state.prefix}"
+            f"{task.log_group}{of} into s3://{state.bucket}/{state.prefix}"
             + (", encrypted with your key." if kms else ".")
         )
     else:
@@ -628,7 +631,8 @@ class Flow:
     def bucket_health(self, region: str, name: str, key_arn: str | None) -> BucketHealth:
         from wizard.aws import snapshot
 
-        choices = Choices(region=region, bucket=name, key=key_arn)
+        # As the Review will judge it: with the source account of a central logging account.
+        choices = self.with_source(Choices(region=region, bucket=name, key=key_arn))
         snap = snapshot.read(self.session, choices)
         findings = doctor.diagnose(snap, choices)
         enc = snap.bucket.encryption

@@ -674,7 +674,13 @@ class PlainWizard:
         encryption = state.result.encryption
         key = encryption.kms_key_id if encryption is not None else None
         alias = state.create_key_alias or self.flow.key_alias(state.region, key)
-        view = result_view(state, state.result, sandbox=self.sandbox, key_alias=alias)
+        view = result_view(
+            state,
+            state.result,
+            sandbox=self.sandbox,
+            key_alias=alias,
+            source_account=self.flow.source_account(),
+        )
         self.out.lines(render.result(view))
         return self._next(Step.RESULT)
 

@@ -87,7 +87,13 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
         encryption = result.encryption
         key = encryption.kms_key_id if encryption is not None else None
         alias = state.create_key_alias or self.flow.key_alias(state.region, key)
-        view = result_view(state, result, sandbox=self.wizard.is_sandbox, key_alias=alias)
+        view = result_view(
+            state,
+            result,
+            sandbox=self.wizard.is_sandbox,
+            key_alias=alias,
+            source_account=self.flow.source_account(),
+        )
         mark = ("✓ ", "bold $text-success") if view.succeeded else ("✗ ", "bold $text-error")
         self.query_one("#verdict", Static).update(Content.assemble(mark, view.verdict))
         lines = [Content(line) for line in view.objects]
