@@ -713,7 +713,7 @@ class Flow:
         from wizard.aws import permissions, snapshot
 
         choices = self.with_source(choices)
-        snap = snapshot.read(self.session, choices)
+        snap = snapshot.read(self.session, choices, self.source)
         conflict = doctor.alias_conflict(snap, choices)
         if conflict is not None:
             raise UsageError(conflict[0], fix=conflict[1])

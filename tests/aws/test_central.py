@@ -84,6 +84,10 @@ def test_an_application_account_exports_into_the_central_archive(
     assert applied.code == 0, applied.err
     assert accounts(central, req.SID_PUT_OBJECT) == ["123456789012", CENTRAL_SOURCE_ACCOUNT]
     assert cli("doctor", *DEST, *SOURCE).code == 0
+    # The log group is looked for in the account that runs the export.
+    assert cli("doctor", *DEST, *SOURCE, "--log-group", CENTRAL_LOG_GROUP).code == 0
+    missing = cli("doctor", *DEST, *SOURCE, "--log-group", "/aws/lambda/nope", "--json")
+    assert "LOG_GROUP_NOT_FOUND" in codes(missing)
 
     export = cli("test-export", *DEST, *SOURCE, "--log-group", CENTRAL_LOG_GROUP, "--json")
     assert export.code == 0, export.err

@@ -306,10 +306,12 @@ def bucket_key_reference(bucket: BucketState) -> str | None:
     return enc.kms_key_id or AWS_MANAGED_S3_ALIAS
 
 
-def read(session: AwsSession, choices: Choices) -> Snapshot:
-    """The whole destination at one moment."""
+def read(session: AwsSession, choices: Choices, source: AwsSession | None = None) -> Snapshot:
+    """The whole destination at one moment. ``source``: the account that runs the export (a
+    central logging account's source): its log group and its export tasks are read there."""
     identity = session.identity()
     regional = session.for_region(choices.region)
+    exporter = (source or session).for_region(choices.region)
     chosen_key = choices.key or choices.create_key_alias
     group = choices.log_group
     # A key to be created is looked for under its alias: a key the wizard created earlier
@@ -324,8 +326,8 @@ def read(session: AwsSession, choices: Choices) -> Snapshot:
                 if chosen_key
                 else None
             ),
-            lambda: read_log_group(regional, group, choices.region) if group else None,
-            lambda: list_active_tasks(regional, choices.region),
+            lambda: read_log_group(exporter, group, choices.region) if group else None,
+            lambda: list_active_tasks(exporter, choices.region),
         ]
     )
     bucket, chosen, log_group, tasks = found
