@@ -287,3 +287,20 @@ async def test_the_commands_the_tui_and_plain_mode_make_the_same_cross_account_p
         assert result.task.log_group == CENTRAL_LOG_GROUP
         assert result.encryption is not None and result.encryption.algorithm == "aws:kms"
         assert any("Fetched 7 orders" in line for line in result.sample)
+
+
+@pytest.mark.slow
+def test_an_account_named_alone_lets_any_of_its_callers_export(
+    central: Sandbox, cli: CliRunner
+) -> None:
+    """``apply --source-account``: no caller named, so the account's own IAM decides who may
+    run its exports (its root is granted); the role then exports as itself."""
+    applied = cli("apply", *DEST, "--source-account", CENTRAL_SOURCE_ACCOUNT, "--yes")
+    assert applied.code == 0, applied.err
+    export = cli("test-export", *DEST, *SOURCE, "--log-group", CENTRAL_LOG_GROUP)
+    assert export.code == 0, export.err
+    assert (
+        "The export worked." in export.out and f"of account {CENTRAL_SOURCE_ACCOUNT}" in export.out
+    )
+    assert cli("doctor", *DEST, *SOURCE).code == 0  # the named role is covered as well
+    assert cli("plan", *DEST, *SOURCE).code == 0  # nothing to narrow or add

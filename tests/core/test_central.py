@@ -58,9 +58,13 @@ def test_a_source_account_left_out_is_named_with_the_text_aws_gives() -> None:
 def test_the_plan_lists_every_source_account_and_a_second_keeps_the_first() -> None:
     first = snap(healthy_bucket(), healthy_key())
     plan = build(first, central())
-    [change] = plan.changes
-    assert change.action is Action.PUT_BUCKET_POLICY and f'"{SOURCE}"' in change.diff
+    # No caller of the account named: any caller its own IAM allows may run its exports.
+    assert [c.action for c in plan.changes] == [Action.PUT_KEY_POLICY, Action.PUT_BUCKET_POLICY]
+    assert f'"{SOURCE}"' in plan.changes[1].diff
     done = after(first, plan)
+    write = statement(done, req.SID_CALLER_PUT_OBJECT)
+    assert write["Principal"] == {"AWS": [f"arn:aws:iam::{SOURCE}:root"]}
+    assert write["Condition"]["ArnLike"]["aws:PrincipalArn"] == [f"arn:aws:iam::{SOURCE}:*"]
     assert is_healthy(diagnose(done, central()))
     assert build(done, central()).empty  # twice: nothing more
     for sid in (req.SID_GET_BUCKET_ACL, req.SID_PUT_OBJECT):
@@ -77,6 +81,9 @@ def test_the_plan_lists_every_source_account_and_a_second_keeps_the_first() -> N
     for sid in (req.SID_GET_BUCKET_ACL, req.SID_PUT_OBJECT):
         accounts = statement(final, sid)["Condition"]["StringEquals"]["aws:SourceAccount"]
         assert accounts == [ACCOUNT, SOURCE, OTHER]
+    assert statement(final, req.SID_CALLER_PUT_OBJECT)["Condition"]["ArnLike"][
+        "aws:PrincipalArn"
+    ] == [f"arn:aws:iam::{SOURCE}:*", f"arn:aws:iam::{OTHER}:*"]
     assert is_healthy(diagnose(final, choose(source_accounts=(SOURCE, OTHER))))
     assert build(final, choose(source_accounts=(OTHER, SOURCE))).empty
 

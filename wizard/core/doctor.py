@@ -690,8 +690,8 @@ def _other_account_findings(
             Finding(
                 "SOURCE_CALLER_CANNOT_WRITE",
                 Severity.ERROR,
-                f"The bucket policy does not let {req.caller_role_arn(caller)}, which runs the "
-                f"export in account {caller.split(':')[4]}, write to the bucket ({actions}): "
+                f"The bucket policy does not let {_caller_words(caller)} write to the bucket "
+                f"({actions}): "
                 "CreateExportTask checks its caller's access to a bucket of another account."
                 + uncertain,
                 f"The wizard adds {req.SID_CALLER_PUT_OBJECT} for that caller, limited to "
@@ -701,6 +701,14 @@ def _other_account_findings(
             )
         )
     return findings
+
+
+def _caller_words(caller: str) -> str:
+    """Who runs exports in another account, for a finding."""
+    account = caller.split(":")[4] if caller.count(":") >= 5 else "?"
+    if caller.endswith(":root"):
+        return f"the callers of account {account} (whoever runs its exports)"
+    return f"{req.caller_role_arn(caller)}, which runs the exports of account {account},"
 
 
 def _uncertain(requests: Sequence[req.ServiceRequest]) -> str:
@@ -805,9 +813,8 @@ def _key_policy_findings(snapshot: Snapshot, choices: Choices, use: KeyInUse) ->
             Finding(
                 "SOURCE_CALLER_CANNOT_USE_KEY",
                 Severity.ERROR,
-                f"The key policy of {key.display_name} does not let "
-                f"{req.caller_role_arn(caller)}, which runs the export in account "
-                f"{caller.split(':')[4]}, use the key ({actions})." + _uncertain(requests),
+                f"The key policy of {key.display_name} does not let {_caller_words(caller)} "
+                f"use the key ({actions})." + _uncertain(requests),
                 f"The wizard adds {req.SID_CALLER_KEY_USE} for that caller; its own account "
                 "must allow the same in its IAM policy (cwl-export-wizard iam-policy --source "
                 "prints it).",

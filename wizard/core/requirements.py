@@ -413,6 +413,9 @@ def caller_patterns(callers: tuple[str, ...]) -> list[str]:
     """``aws:PrincipalArn`` patterns for the callers: a role with or without a path."""
     patterns: list[str] = []
     for caller in callers:
+        if caller.endswith(":root"):  # any principal of that account
+            patterns.append(caller.removesuffix("root") + "*")
+            continue
         role = caller_role_arn(caller)
         patterns.append(role)
         head, _, name = role.rpartition(":role/")
@@ -424,7 +427,7 @@ def caller_patterns(callers: tuple[str, ...]) -> list[str]:
 def _caller_statement(
     dest: Destination, sid: str, actions: list[str], resource: str
 ) -> dict[str, Any]:
-    accounts = sorted({a.account for a in map(parse_arn, dest.callers) if a is not None})
+    accounts = sorted({a.account for a in map(parse_arn, dest.export_callers) if a is not None})
     return {
         "Sid": sid,
         "Effect": "Allow",
@@ -433,20 +436,20 @@ def _caller_statement(
         "Principal": {"AWS": [account_root_arn(a, dest.partition) for a in accounts]},
         "Action": actions if len(actions) > 1 else actions[0],
         "Resource": resource,
-        "Condition": {"ArnLike": {"aws:PrincipalArn": caller_patterns(dest.callers)}},
+        "Condition": {"ArnLike": {"aws:PrincipalArn": caller_patterns(dest.export_callers)}},
     }
 
 
 def caller_bucket_statement(dest: Destination, *, acls_enabled: bool) -> dict[str, Any] | None:
     needs = [n.action for n in caller_needs(kms=False, acls_enabled=acls_enabled)]
-    if not dest.callers or not needs:
+    if not dest.export_callers or not needs:
         return None
     return _caller_statement(dest, SID_CALLER_PUT_OBJECT, needs, prefix_resource(dest))
 
 
 def caller_key_statement(dest: Destination) -> dict[str, Any] | None:
     needs = [n.action for n in caller_needs(kms=True, acls_enabled=False) if n.target == "key"]
-    if not dest.callers or not needs:
+    if not dest.export_callers or not needs:
         return None
     return _caller_statement(dest, SID_CALLER_KEY_USE, needs, "*")
 
@@ -497,6 +500,6 @@ def destination_requests(
                 dest, log_group, key_arn, bucket_key=bucket_key, source_account=account
             )
         )
-    for caller in dest.callers:
+    for caller in dest.export_callers:
         requests.extend(caller_requests(dest, caller, key_arn, acls_enabled=acls_enabled))
     return requests

@@ -79,6 +79,16 @@ class Destination:
         others = sorted(set(self.source_accounts) - {self.account})
         return (self.account, *others)
 
+    @property
+    def export_callers(self) -> tuple[str, ...]:
+        """Who may run exports into this destination from other accounts: the callers named,
+        and for a source account none of whose callers is named, its root (any principal
+        its own IAM allows: that account decides)."""
+        named = {c.split(":")[4] for c in self.callers if c.count(":") >= 5}
+        open_accounts = [a for a in self.accounts[1:] if a not in named]
+        roots = [f"arn:{self.partition}:iam::{a}:root" for a in open_accounts]
+        return (*self.callers, *roots)
+
     @classmethod
     def of(cls, identity: Identity, choices: Choices) -> Destination:
         return cls(
