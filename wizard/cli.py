@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from wizard import __version__
 
 DEFAULT_PREFIX = "exportedlogs"  # = wizard.core.state.DEFAULT_PREFIX (kept import-free here)
-PLAN_FORMATS = ("text", "json", "cli")
-FILE_FORMATS = ("cli",)  # the formats --out writes as files
+PLAN_FORMATS = ("text", "json", "cli", "terraform", "cloudformation", "documents")
+FILE_FORMATS = ("cli", "terraform", "cloudformation", "documents")  # what --out writes as files
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
@@ -168,13 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--format",
         choices=PLAN_FORMATS,
-        help="text (default), json (= --json), or cli: the plan as a runnable AWS CLI script",
+        help="text (default), json (= --json), cli (a runnable AWS CLI script), terraform "
+        "(HCL with import blocks), cloudformation (YAML, with a resource import where needed) "
+        "or documents (each document the plan writes, as JSON)",
     )
     plan.add_argument(
         "--out",
         metavar="DIR",
-        help="write the files of --format cli into DIR (created if needed; existing files are "
-        "never overwritten) instead of printing them",
+        help="write the files of --format cli, terraform, cloudformation or documents into DIR "
+        "(created if needed; existing files are never overwritten) instead of printing them",
     )
     _connection(plan)
 

@@ -56,6 +56,8 @@ from wizard.flow import (
     WizardState,
     applied_recently,
     cli_header,
+    code_files,
+    code_next_steps,
     result_view,
     script_name,
     undo_command,
@@ -323,15 +325,34 @@ def run_plan(args: argparse.Namespace) -> int:
     if chosen == "text":
         show(render.plan(plan))
         return code
-    state = state_of(choices)
-    files = {script_name(state): plan_script(plan, state, review.snapshot.identity.account)}
+    if chosen == "cli":
+        state = state_of(choices)
+        files = {script_name(state): plan_script(plan, state, review.snapshot.identity.account)}
+        executable: tuple[str, ...] = tuple(files)
+    else:
+        files = code_files(chosen, review)
+        executable = ()
     if args.out is None:
-        for text in files.values():
-            sys.stdout.write(text)
+        print_files(files)
         return code
-    for path in write_new_files(Path(args.out), files, executable=files):
+    folder = Path(args.out)
+    for path in write_new_files(folder, files, executable=executable):
         out(f"Wrote {path}")
+    if chosen != "cli":
+        out("Next:")
+        for step in code_next_steps(chosen, review, folder):
+            out(f"  {step}")
     return code
+
+
+def print_files(files: dict[str, str]) -> None:
+    """One file as it is; several each under a ``# ==> name <==`` line (as ``tail`` does),
+    so that a reader (or a split) sees where each begins."""
+    if len(files) == 1:
+        sys.stdout.write(next(iter(files.values())))
+        return
+    for number, (name, text) in enumerate(files.items()):
+        sys.stdout.write(("\n" if number else "") + f"# ==> {name} <==\n{text}")
 
 
 def state_of(choices: Choices) -> WizardState:

@@ -21,7 +21,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.core import doctor, iam_policy
+from wizard.core import doctor, iac, iam_policy
 from wizard.core import plan as core_plan
 from wizard.core import requirements as req
 from wizard.core.outcomes import RollbackReport, StepReport
@@ -305,6 +305,70 @@ def save_script(text: str, state: WizardState, folder: Path | None = None) -> Pa
         handle.write(text)
     path.chmod(0o700)
     return path
+
+
+# The infrastructure-as-code formats of a plan, and how the faces name them.
+CODE_FORMATS = iac.FORMATS
+CODE_TITLES = {
+    "terraform": "Terraform",
+    "cloudformation": "CloudFormation",
+    "documents": "the documents (JSON)",
+}
+
+
+def code_files(fmt: str, review: Review) -> dict[str, str]:
+    """The plan of ``review`` as ``fmt`` (terraform, cloudformation, documents): name -> text."""
+    from wizard import __version__
+
+    context = iac.Context(
+        account=review.snapshot.identity.account,
+        region=review.snapshot.region,
+        diagnosed=tuple(dict.fromkeys(finding.code for finding in review.findings)),
+        version=__version__,
+    )
+    return iac.render(fmt, review.plan, context)
+
+
+def code_next_steps(fmt: str, review: Review, folder: Path) -> tuple[str, ...]:
+    """What to do with the files once saved, in order: the pipeline, then the proof."""
+    plan = review.plan
+    prove = iac.test_export_command(plan, review.snapshot.region)
+    where = shlex.quote(str(folder))
+    if fmt == "terraform":
+        return (
+            f"cd {where} && terraform init && terraform plan   # or add main.tf to your "
+            "configuration",
+            "terraform apply   # the import blocks adopt what exists; nothing else is touched",
+            prove,
+        )
+    if fmt == "cloudformation":
+        return (f"cd {where}", *iac.cloudformation_steps(plan), prove)
+    return (
+        f"Apply the files in {where} in the order plan.json gives (your pipeline, CDK, Pulumi)",
+        prove,
+    )
+
+
+@dataclass(frozen=True)
+class SavedCode:
+    folder: Path
+    paths: tuple[Path, ...]
+    next_steps: tuple[str, ...]
+
+
+def save_code(fmt: str, review: Review, folder: Path | None = None) -> SavedCode:
+    """Write the plan as ``fmt`` into a new folder ``cwl-export-wizard-BUCKET-FORMAT`` (``-2``,
+    ``-3``... when taken) under ``folder`` (the current one). Changes nothing in the account
+    and never writes over a file."""
+    files = code_files(fmt, review)
+    bucket = review.plan.choices.bucket if review.plan.choices else "plan"
+    base = (folder or Path.cwd()).expanduser() / f"cwl-export-wizard-{bucket}-{fmt}"
+    target, number = base, 2
+    while target.exists():
+        target = base.with_name(f"{base.name}-{number}")
+        number += 1
+    paths = write_new_files(target, files)
+    return SavedCode(target, tuple(paths), code_next_steps(fmt, review, target))
 
 
 def write_new_files(

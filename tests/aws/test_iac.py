@@ -1,0 +1,231 @@
+"""``plan --format terraform|cloudformation|documents`` against the sandbox's accounts.
+
+For the broken, empty and demo scenarios: every output parses (python-hcl2) or lints clean
+(cfn-lint), holds the documents ``apply`` writes, and the documents applied by hand through the
+AWS API (what a pipeline does) make ``doctor`` healthy and ``test-export`` COMPLETED.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, REGION, CliRunner, StartSandbox
+from tests.aws.test_apply import add_log_group
+from tests.iac_files import (
+    cloudformation,
+    lint_errors,
+    terraform,
+    terraform_documents,
+    with_key,
+)
+from wizard.core.actions import NEW_KEY_ARN
+from wizard.sandbox.server import Sandbox
+
+NEW_BUCKET = "iac-new-exports"
+NEW_ALIAS = "alias/iac-exports"
+# scenario -> (the plan's options, the log group of the test export)
+CASES: dict[str, tuple[tuple[str, ...], str]] = {
+    "broken": (("--bucket", DEMO_BUCKET, "--key", DEMO_KEY), DEMO_GROUP),
+    "demo": (("--bucket", "demo-sse-s3", "--key", DEMO_KEY, "--prefix", "iac"), DEMO_GROUP),
+    "empty": (
+        ("--bucket", NEW_BUCKET, "--create-bucket", "--create-key", NEW_ALIAS),
+        "/app/orders",
+    ),
+}
+
+
+def start(start_sandbox: StartSandbox, scenario: str) -> Sandbox:
+    sandbox = start_sandbox(scenario=scenario)
+    if scenario == "empty":
+        add_log_group(sandbox)
+    return sandbox
+
+
+def printed_files(text: str) -> dict[str, str]:
+    """What ``plan --format X`` printed, split back into files at ``# ==> name <==``."""
+    if not text.startswith("# ==> "):
+        return {"": text}
+    files: dict[str, str] = {}
+    for part in text.split("# ==> ")[1:]:
+        name, body = part.split(" <==\n", 1)
+        files[name] = body.removesuffix("\n") if body.endswith("\n\n") else body
+    return files
+
+
+def generate(cli: CliRunner, options: tuple[str, ...], fmt: str, folder: Path) -> dict[str, str]:
+    """The files of one format, written with --out; printed without it, the same text."""
+    printed = cli("plan", *options, "--format", fmt)
+    assert printed.code == 1, printed.err  # 1: there are changes to make
+    written = cli("plan", *options, "--format", fmt, "--out", str(folder))
+    assert written.code == 1, written.err
+    files = {path.name: path.read_text() for path in sorted(folder.iterdir())}
+    for name in files:
+        assert f"Wrote {folder / name}" in written.out
+    assert "Next:" in written.out and "cwl-export-wizard test-export" in written.out
+    shown = printed_files(printed.out)
+    if "" in shown:
+        assert list(files.values()) == [shown[""]]
+    else:
+        assert shown == files
+    return files
+
+
+def apply_by_hand(sandbox: Sandbox, folder: Path) -> str | None:
+    """The documents applied through the AWS API, in plan.json's order, as a pipeline would;
+    returns the new key's ARN, if one was created."""
+    index = json.loads((folder / "plan.json").read_text())
+    kms, s3 = sandbox.client("kms"), sandbox.client("s3")
+    key_arn: str | None = None
+
+    def document(name: str) -> Any:
+        text = (folder / name).read_text()
+        return json.loads(text.replace(NEW_KEY_ARN, key_arn) if key_arn else text)
+
+    for step in index["steps"]:
+        doc, params = document(step["file"]), step["params"]
+        bucket = params.get("bucket")
+        action = step["action"]
+        if action == "CreateKey":
+            meta = kms.create_key(Policy=json.dumps(doc), Description=params["description"])
+            key_arn = meta["KeyMetadata"]["Arn"]
+        elif action == "EnableKeyRotation":
+            kms.enable_key_rotation(KeyId=key_arn)
+        elif action == "CreateAlias":
+            kms.create_alias(AliasName=doc["AliasName"], TargetKeyId=doc["TargetKeyId"])
+        elif action == "PutKeyPolicy":
+            kms.put_key_policy(KeyId=params["key_id"], PolicyName="default", Policy=json.dumps(doc))
+        elif action == "CreateBucket":
+            s3.create_bucket(**doc)
+        elif action == "PutPublicAccessBlock":
+            s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=doc)
+        elif action == "PutBucketOwnershipControls":
+            s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=doc)
+        elif action == "PutBucketEncryption":
+            s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=doc)
+        elif action == "PutBucketPolicy":
+            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(doc))
+        else:
+            raise AssertionError(f"a step the documents do not say how to apply: {action}")
+    return key_arn
+
+
+def written_state(sandbox: Sandbox, bucket: str, key: str) -> dict[str, Any]:
+    """What the account holds now: the documents the plan writes, read back."""
+    kms, s3 = sandbox.client("kms"), sandbox.client("s3")
+    key_id = kms.describe_key(KeyId=key)["KeyMetadata"]["KeyId"]
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    return {
+        "PutBucketPolicy": json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]),
+        "key policy": json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]),
+        "PutBucketEncryption": encryption,
+    }
+
+
+def documents_by_action(folder: Path, key_arn: str | None = None) -> dict[str, Any]:
+    index = json.loads((folder / "plan.json").read_text())
+    found = {}
+    for step in index["steps"]:
+        document = json.loads((folder / step["file"]).read_text())
+        action = step["action"]
+        found[action] = with_key(document, key_arn) if key_arn else document
+        if action in ("CreateKey", "PutKeyPolicy"):
+            found["key policy"] = found[action]
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", list(CASES))
+def test_every_format_holds_the_plan_and_its_documents_applied_by_hand_prove_the_destination(
+    start_sandbox: StartSandbox, cli: CliRunner, tmp_path: Path, scenario: str
+) -> None:
+    options, group = CASES[scenario]
+    sandbox = start(start_sandbox, scenario)
+    plan = cli("plan", *options, "--json").json()
+    plan_documents = {c["action"]: json.loads(c["after"]) for c in plan["changes"]}
+
+    files = {fmt: generate(cli, options, fmt, tmp_path / fmt) for fmt in CASE_FORMATS}
+    # Terraform: parses; its documents are the plan's.
+    main_tf = files["terraform"]["main.tf"]
+    terraform(main_tf)
+    for kind, document in terraform_documents(main_tf).items():
+        action = TERRAFORM_DOCUMENT[kind]
+        assert document == plan_documents[action], kind
+    # CloudFormation: lints with no error; its documents are the plan's.
+    for name, text in files["cloudformation"].items():
+        if name.endswith(".yaml"):
+            assert lint_errors(text, REGION) == [], name
+    resources = cloudformation(files["cloudformation"]["template.yaml"])["Resources"]
+    if "PutBucketPolicy" in plan_documents:
+        written = resources["ExportsBucketPolicy"]["Properties"]["PolicyDocument"]
+        assert written == plan_documents["PutBucketPolicy"]
+    for action in ("CreateKey", "PutKeyPolicy"):
+        if action in plan_documents:
+            assert resources["ExportsKey"]["Properties"]["KeyPolicy"] == plan_documents[action]
+    # The documents: the plan's, byte for byte.
+    for change in plan["changes"]:
+        [name] = [n for n in files["documents"] if n.endswith(f"-{change['action']}.json")]
+        assert files["documents"][name] == change["after"] + "\n"
+
+    # Nothing was changed by any of it; then the pipeline applies the documents.
+    bucket, prefix = options[1], prefix_of(options)
+    assert cli("doctor", "--bucket", bucket, "--prefix", prefix).code != 0
+    key_arn = apply_by_hand(sandbox, tmp_path / "documents")
+    assert cli("doctor", "--bucket", bucket, "--prefix", prefix_of(options)).code == 0
+    export = cli(
+        "test-export",
+        "--bucket",
+        bucket,
+        "--prefix",
+        prefix_of(options),
+        "--log-group",
+        group,
+        "--json",
+    )
+    assert export.code == 0, export.out + export.err
+    result = export.json()
+    assert result["status"] == "COMPLETED" and result["objects"]
+    assert cli("plan", "--bucket", bucket, "--prefix", prefix).code == 0  # nothing left
+    # What the pipeline wrote is the plan's documents.
+    key = key_arn or DEMO_KEY
+    state = written_state(sandbox, bucket, key)
+    expected = documents_by_action(tmp_path / "documents", key_arn)
+    for name, document in state.items():
+        if name in expected:
+            assert document == expected[name], name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", list(CASES))
+def test_the_documents_are_what_apply_writes(
+    start_sandbox: StartSandbox, cli: CliRunner, tmp_path: Path, scenario: str
+) -> None:
+    options, _ = CASES[scenario]
+    sandbox = start(start_sandbox, scenario)
+    generate(cli, options, "documents", tmp_path)
+    applied = cli("apply", *options, "--yes")
+    assert applied.code == 0, applied.out + applied.err
+    key_arn = None
+    if "--create-key" in options:
+        key_arn = sandbox.client("kms").describe_key(KeyId=NEW_ALIAS)["KeyMetadata"]["Arn"]
+    state = written_state(sandbox, options[1], key_arn or DEMO_KEY)
+    expected = documents_by_action(tmp_path, key_arn)
+    compared = [name for name in state if name in expected]
+    assert "PutBucketPolicy" in compared and "key policy" in compared
+    for name in compared:
+        assert state[name] == expected[name], name
+
+
+def prefix_of(options: tuple[str, ...]) -> str:
+    return options[options.index("--prefix") + 1] if "--prefix" in options else "exportedlogs"
+
+
+CASE_FORMATS = ("terraform", "cloudformation", "documents")
+TERRAFORM_DOCUMENT = {
+    "aws_kms_key": "CreateKey",
+    "aws_kms_key_policy": "PutKeyPolicy",
+    "aws_s3_bucket_policy": "PutBucketPolicy",
+}

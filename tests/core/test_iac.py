@@ -1,0 +1,322 @@
+"""The plan as Terraform, CloudFormation and documents: exactly the plan, read by outsiders' tools.
+
+Every file is parsed (python-hcl2, PyYAML) or linted (cfn-lint) and what it writes is compared
+with the plan's after-documents, for the four shapes the issue names: a fresh setup, a repair,
+foreign statements with an organisation Deny (kept, a blocker said), and a second prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.core.test_plan import (
+    ACCOUNT,
+    BUCKET,
+    KEY_ARN,
+    KEY_ID,
+    REGION,
+    bucket,
+    choose,
+    customer_key,
+    default_key_policy,
+    deny_insecure_transport,
+    doc,
+    documented_bucket_statements,
+    healthy_bucket,
+    healthy_key,
+    snap,
+)
+from tests.iac_files import (
+    after,
+    cloudformation,
+    key_policy_after,
+    lint_errors,
+    terraform,
+    terraform_documents,
+    unquote,
+)
+from wizard.core import iac
+from wizard.core.actions import NEW_KEY_ARN, Action
+from wizard.core.plan import Plan, build
+from wizard.core.state import BucketEncryption, BucketState
+
+CONTEXT = iac.Context(ACCOUNT, REGION, ("KEY_AWS_MANAGED",), "9.9.9")
+ORG_DENY = {
+    "Sid": "DenyOutsideOrg",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+    "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+}
+# A foreign statement with what both languages would otherwise read as their own syntax.
+FOREIGN_TEMPLATED = {
+    "Sid": "HomeFolders",
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+    "Action": "s3:GetObject",
+    "Resource": f"arn:aws:s3:::{BUCKET}/home/${{aws:username}}/%{{x}}/*",
+    "Condition": {"StringEquals": {"s3:prefix": ["yes", "no", "on", "2012-10-17", "1e3", ""]}},
+}
+
+
+def fresh() -> Plan:
+    choices = choose(key=None, create_key_alias="alias/cwl-exports", create_bucket=True)
+    return build(snap(BucketState(BUCKET, exists=False), None), choices)
+
+
+def repair() -> Plan:
+    """The demo's broken bucket: aws/s3, a foreign Deny insecure transport, no GetBucketAcl."""
+    policy = doc(deny_insecure_transport(), documented_bucket_statements()[1])
+    broken = bucket(policy, encryption=BucketEncryption("aws:kms", "alias/aws/s3", True))
+    return build(snap(broken, customer_key(default_key_policy())), choose())
+
+
+def foreign() -> Plan:
+    """Foreign statements (one templated) and an organisation Deny: kept, and a blocker."""
+    policy = doc(ORG_DENY, FOREIGN_TEMPLATED)
+    return build(snap(bucket(policy), healthy_key()), choose())
+
+
+def second_prefix() -> Plan:
+    return build(snap(healthy_bucket(), healthy_key()), choose(prefix="second"))
+
+
+PLANS = {"fresh": fresh, "repair": repair, "foreign": foreign, "second-prefix": second_prefix}
+
+
+@pytest.fixture(params=list(PLANS))
+def plan(request: pytest.FixtureRequest) -> Plan:
+    made: Plan = PLANS[request.param]()
+    return made
+
+
+# --- what every format holds ------------------------------------------------------------------
+
+
+def test_terraform_parses_and_writes_exactly_the_plans_documents(plan: Plan) -> None:
+    [(name, text)] = iac.render("terraform", plan, CONTEXT).items()
+    assert name == "main.tf"
+    parsed = terraform(text)
+    documents = terraform_documents(text)
+    key_policy = key_policy_after(plan)
+    kinds = set(parsed["resources"])
+    if key_policy is not None:
+        kind = "aws_kms_key" if Action.CREATE_KEY in actions_of(plan) else "aws_kms_key_policy"
+        assert documents[kind] == key_policy
+    else:
+        assert not kinds & {"aws_kms_key", "aws_kms_key_policy"}
+    if Action.PUT_BUCKET_POLICY in actions_of(plan):
+        assert documents["aws_s3_bucket_policy"] == after(plan, Action.PUT_BUCKET_POLICY)
+    else:
+        assert "aws_s3_bucket_policy" not in kinds
+    # One resource per change the plan makes, nothing else.
+    expected = {TERRAFORM_KINDS[a] for a in actions_of(plan)}
+    assert kinds == expected
+
+
+def test_cloudformation_lints_clean_and_writes_exactly_the_plans_documents(plan: Plan) -> None:
+    files = iac.render("cloudformation", plan, CONTEXT)
+    for name in ("template.yaml", "import.yaml"):
+        if name in files:
+            assert lint_errors(files[name], REGION) == [], name
+    template = cloudformation(files["template.yaml"])["Resources"]
+    key_policy = key_policy_after(plan)
+    if key_policy is not None:
+        assert template["ExportsKey"]["Properties"]["KeyPolicy"] == key_policy
+        assert template["ExportsKey"]["DeletionPolicy"] == "Retain"
+    if Action.PUT_BUCKET_POLICY in actions_of(plan):
+        written = template["ExportsBucketPolicy"]["Properties"]["PolicyDocument"]
+        assert written == after(plan, Action.PUT_BUCKET_POLICY)
+
+
+def test_documents_are_the_plans_text_byte_for_byte(plan: Plan) -> None:
+    files = iac.render("documents", plan, CONTEXT)
+    index = json.loads(files.pop("plan.json"))
+    assert [step["action"] for step in index["steps"]] == [a.value for a in actions_of(plan)]
+    for step, change in zip(index["steps"], plan.changes, strict=True):
+        assert files[step["file"]] == f"{change.after}\n"
+    assert index["blockers"] == list(plan.blockers)
+    assert index["account"] == ACCOUNT and index["region"] == REGION
+
+
+def test_every_file_says_what_was_diagnosed_where_and_how_to_prove_it(plan: Plan) -> None:
+    for fmt in iac.FORMATS:
+        for name, text in iac.render(fmt, plan, CONTEXT).items():
+            if name.endswith((".json",)) and name != "plan.json":
+                continue  # the documents are the plan's JSON, nothing added
+            if name in ("resources-to-import.json", "import.yaml"):
+                continue
+            assert "KEY_AWS_MANAGED" in text, name
+            assert ACCOUNT in text and REGION in text, name
+            assert f"cwl-export-wizard test-export --region {REGION} --bucket {BUCKET}" in text
+            for blocker in plan.blockers:
+                assert blocker in text or json.dumps(blocker) in text, name
+
+
+# --- the shapes --------------------------------------------------------------------------------
+
+
+def test_a_fresh_setup_is_new_resources_in_full() -> None:
+    files = iac.render("terraform", fresh(), CONTEXT)
+    parsed = terraform(files["main.tf"])
+    resources = parsed["resources"]
+    assert parsed["imports"] == {}
+    assert resources["aws_kms_key"]["enable_key_rotation"] is True
+    assert "aws_kms_key.exports.key_id" in resources["aws_kms_alias"]["target_key_id"]
+    rule = resources["aws_s3_bucket_server_side_encryption_configuration"]["rule"][0]
+    assert rule["bucket_key_enabled"] is True
+    default = rule["apply_server_side_encryption_by_default"][0]
+    assert unquote(default["sse_algorithm"]) == "aws:kms"
+    assert "aws_kms_key.exports.arn" in default["kms_master_key_id"]
+    ownership = resources["aws_s3_bucket_ownership_controls"]["rule"][0]
+    assert unquote(ownership["object_ownership"]) == "BucketOwnerEnforced"
+    block = resources["aws_s3_bucket_public_access_block"]
+    assert all(block[k] is True for k in ("block_public_acls", "restrict_public_buckets"))
+    assert NEW_KEY_ARN not in files["main.tf"]
+
+    template = cloudformation(iac.render("cloudformation", fresh(), CONTEXT)["template.yaml"])
+    resources = template["Resources"]
+    assert resources["ExportsKey"]["Properties"]["EnableKeyRotation"] is True
+    encryption = resources["ExportsBucket"]["Properties"]["BucketEncryption"]
+    rule = encryption["ServerSideEncryptionConfiguration"][0]
+    assert rule["BucketKeyEnabled"] is True
+    assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == {
+        "Fn::GetAtt": ["ExportsKey", "Arn"]
+    }
+    assert resources["ExportsBucketPolicy"]["Properties"]["Bucket"] == {"Ref": "ExportsBucket"}
+    assert resources["ExportsKeyAlias"]["Properties"]["TargetKeyId"] == {"Ref": "ExportsKey"}
+
+
+def test_a_repair_imports_what_exists_and_keeps_every_foreign_statement() -> None:
+    plan = repair()
+    parsed = terraform(iac.render("terraform", plan, CONTEXT)["main.tf"])
+    assert parsed["imports"] == {
+        "aws_kms_key_policy.exports": KEY_ID,
+        "aws_s3_bucket_server_side_encryption_configuration.exports": BUCKET,
+        "aws_s3_bucket_policy.exports": BUCKET,
+    }
+    rule = parsed["resources"]["aws_s3_bucket_server_side_encryption_configuration"]["rule"][0]
+    assert unquote(rule["apply_server_side_encryption_by_default"][0]["kms_master_key_id"]) == (
+        KEY_ARN
+    )
+    policy = terraform_documents(iac.render("terraform", plan, CONTEXT)["main.tf"])
+    assert policy["aws_s3_bucket_policy"]["Statement"][:2] == [
+        deny_insecure_transport(),
+        documented_bucket_statements()[1],
+    ]
+
+    files = iac.render("cloudformation", plan, CONTEXT)
+    assert set(files) == {"template.yaml", "import.yaml", "resources-to-import.json"}
+    identifiers = json.loads(files["resources-to-import.json"])
+    assert identifiers == [
+        {
+            "ResourceType": "AWS::KMS::Key",
+            "LogicalResourceId": "ExportsKey",
+            "ResourceIdentifier": {"KeyId": KEY_ID},
+        },
+        {
+            "ResourceType": "AWS::S3::Bucket",
+            "LogicalResourceId": "ExportsBucket",
+            "ResourceIdentifier": {"BucketName": BUCKET},
+        },
+    ]
+    imported = cloudformation(files["import.yaml"])["Resources"]
+    # The import describes the key as it is now; the template then changes it.
+    assert imported["ExportsKey"]["Properties"]["KeyPolicy"] == default_key_policy()
+    assert all(r["DeletionPolicy"] == "Retain" for r in imported.values())
+    assert "--change-set-type IMPORT" in files["template.yaml"]
+    assert "stack-import-complete" in files["template.yaml"]
+
+
+def test_an_organisation_deny_is_kept_and_the_blocker_said_in_every_format() -> None:
+    plan = foreign()
+    assert len(plan.blockers) == 1 and "DenyOutsideOrg" in plan.blockers[0]
+    written = terraform_documents(iac.render("terraform", plan, CONTEXT)["main.tf"])
+    statements = written["aws_s3_bucket_policy"]["Statement"]
+    assert statements[:2] == [ORG_DENY, FOREIGN_TEMPLATED]  # ${...} and %{...} as they were
+    template = iac.render("cloudformation", plan, CONTEXT)["template.yaml"]
+    policy = cloudformation(template)["Resources"]["ExportsBucketPolicy"]["Properties"]
+    assert policy["PolicyDocument"]["Statement"][:2] == [ORG_DENY, FOREIGN_TEMPLATED]
+    assert policy["Bucket"] == BUCKET  # the stack does not own the bucket: named, not Ref
+    assert "BLOCKER" in template
+
+
+def test_a_second_prefix_changes_the_bucket_policy_alone() -> None:
+    plan = second_prefix()
+    assert actions_of(plan) == [Action.PUT_BUCKET_POLICY]
+    parsed = terraform(iac.render("terraform", plan, CONTEXT)["main.tf"])
+    assert set(parsed["resources"]) == {"aws_s3_bucket_policy"}
+    assert parsed["imports"] == {"aws_s3_bucket_policy.exports": BUCKET}
+    files = iac.render("cloudformation", plan, CONTEXT)
+    assert set(files) == {"template.yaml"}  # a BucketPolicy needs no import
+    resources = cloudformation(files["template.yaml"])["Resources"]
+    assert set(resources) == {"ExportsBucketPolicy"}
+    resources_text = json.dumps(resources)
+    assert "exportedlogs/*" in resources_text and "second/*" in resources_text
+
+
+def test_nothing_to_change_is_said_and_still_valid() -> None:
+    plan = build(snap(healthy_bucket(), healthy_key()), choose())
+    assert plan.empty
+    assert terraform(iac.render("terraform", plan, CONTEXT)["main.tf"])["resources"] == {}
+    template = iac.render("cloudformation", plan, CONTEXT)["template.yaml"]
+    assert lint_errors(template, REGION) == []
+    assert set(iac.render("documents", plan, CONTEXT)) == {"plan.json"}
+
+
+def test_an_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown format"):
+        iac.render("pulumi", fresh(), CONTEXT)
+
+
+# --- the hand-written emitters round-trip -------------------------------------------------------
+
+text = st.text(
+    alphabet=st.sampled_from(string.printable + "é→\u2028"), max_size=20
+) | st.sampled_from(["yes", "No", "on", "null", "~", "2012-10-17", "1e3", "0x1F", ".inf", "- a"])
+documents = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(text, documents, max_size=4))
+def test_yaml_of_any_document_loads_back_equal(document: dict[str, Any]) -> None:
+    assert yaml.safe_load("\n".join(iac._yaml({"Doc": document}))) == {"Doc": document}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(text, documents, max_size=4))
+def test_a_heredoc_of_any_document_parses_back_equal(document: dict[str, Any]) -> None:
+    hcl = "\n".join(iac._block("locals", [], [f"policy = {iac._heredoc(document, '  ')}"]))
+    import hcl2
+
+    [block] = hcl2.loads(hcl)["locals"]
+    assert json.loads(unquote(block["policy"])) == document
+
+
+TERRAFORM_KINDS = {
+    Action.CREATE_KEY: "aws_kms_key",
+    Action.ENABLE_KEY_ROTATION: "aws_kms_key",
+    Action.CREATE_ALIAS: "aws_kms_alias",
+    Action.PUT_KEY_POLICY: "aws_kms_key_policy",
+    Action.CREATE_BUCKET: "aws_s3_bucket",
+    Action.PUT_PUBLIC_ACCESS_BLOCK: "aws_s3_bucket_public_access_block",
+    Action.PUT_OWNERSHIP_CONTROLS: "aws_s3_bucket_ownership_controls",
+    Action.PUT_BUCKET_ENCRYPTION: "aws_s3_bucket_server_side_encryption_configuration",
+    Action.PUT_BUCKET_POLICY: "aws_s3_bucket_policy",
+}
+
+
+def actions_of(plan: Plan) -> list[Action]:
+    return [c.action for c in plan.changes]

@@ -1,0 +1,85 @@
+"""Reading the plan's infrastructure-as-code files with an outsider's tools.
+
+Terraform is parsed by python-hcl2, CloudFormation linted by cfn-lint and loaded by PyYAML;
+what they find is compared with the plan's own documents. Shared by the core tests (plans
+built in memory) and the end-to-end tests (plans of the sandbox's accounts).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any
+
+import hcl2
+import yaml
+
+from wizard.core.actions import NEW_KEY_ARN, Action
+from wizard.core.plan import Plan
+
+KEY_POLICY_ACTIONS = (Action.CREATE_KEY, Action.PUT_KEY_POLICY)
+
+
+def unquote(value: str) -> str:
+    """A string as python-hcl2 gives it (quotes kept), as Terraform would see it."""
+    if value.startswith('"<<-') and value.endswith('"'):
+        body = value[1:-1]
+        marker = body.split("\n", 1)[0].removeprefix("<<-")
+        inner = body.split("\n", 1)[1].rsplit("\n", 1)[0]
+        assert body.rsplit("\n", 1)[1].strip() == marker
+        text = textwrap.dedent(inner)
+    else:
+        text = json.loads(value)
+    # Terraform's template escapes: $${ is a literal ${, %%{ a literal %{.
+    return text.replace("$${", "${").replace("%%{", "%{")
+
+
+def terraform(text: str) -> dict[str, Any]:
+    """main.tf as {"resources": {type: attributes}, "imports": {to: id}}."""
+    parsed = hcl2.loads(text)
+    resources: dict[str, Any] = {}
+    for block in parsed.get("resource", []):
+        for kind, named in block.items():
+            [(name, attributes)] = named.items()
+            assert json.loads(name) == "exports"
+            resources[json.loads(kind)] = attributes
+    imports = {block["to"].strip("${}"): unquote(block["id"]) for block in parsed.get("import", [])}
+    return {"resources": resources, "imports": imports}
+
+
+def terraform_documents(text: str) -> dict[str, Any]:
+    """The JSON documents main.tf writes: the key's policy and the bucket's policy."""
+    resources = terraform(text)["resources"]
+    found: dict[str, Any] = {}
+    for kind in ("aws_kms_key", "aws_kms_key_policy", "aws_s3_bucket_policy"):
+        if kind in resources:
+            found[kind] = json.loads(unquote(resources[kind]["policy"]))
+    return found
+
+
+def lint_errors(template: str, region: str) -> list[str]:
+    """cfn-lint's errors (not warnings, not informational) for a template."""
+    from cfnlint.api import ManualArgs, lint
+
+    matches = lint(template, config=ManualArgs(regions=[region]))
+    return [str(m) for m in matches if m.rule.id.startswith("E")]
+
+
+def cloudformation(text: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(text)
+    return loaded
+
+
+def after(plan: Plan, action: Action) -> Any:
+    [change] = [c for c in plan.changes if c.action is action]
+    return json.loads(change.after or "{}")
+
+
+def key_policy_after(plan: Plan) -> Any:
+    found = [c for c in plan.changes if c.action in KEY_POLICY_ACTIONS]
+    return json.loads(found[0].after or "{}") if found else None
+
+
+def with_key(document: Any, key_arn: str) -> Any:
+    """A document with the new key's placeholder replaced by its ARN."""
+    return json.loads(json.dumps(document).replace(NEW_KEY_ARN, key_arn))
