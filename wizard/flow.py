@@ -325,6 +325,8 @@ def code_files(fmt: str, review: Review) -> dict[str, str]:
         region=review.snapshot.region,
         diagnosed=tuple(dict.fromkeys(finding.code for finding in review.findings)),
         version=__version__,
+        bucket=review.snapshot.bucket if review.snapshot.bucket.exists else None,
+        key=review.snapshot.key if review.snapshot.key and review.snapshot.key.exists else None,
     )
     return iac.render(fmt, review.plan, context)
 

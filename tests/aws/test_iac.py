@@ -229,3 +229,21 @@ TERRAFORM_DOCUMENT = {
     "aws_kms_key_policy": "PutKeyPolicy",
     "aws_s3_bucket_policy": "PutBucketPolicy",
 }
+
+
+def test_bad_requests_change_nothing_and_say_why(
+    demo: Sandbox, cli: CliRunner, tmp_path: Path
+) -> None:
+    options = ("plan", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY)
+    both = cli(*options, "--json", "--format", "terraform")
+    assert both.code == 2 and "--json and --format terraform say two things" in both.err
+    (tmp_path / "main.tf").write_text("# mine\n")
+    taken = cli(*options, "--format", "terraform", "--out", str(tmp_path))
+    assert taken.code == 2 and "main.tf exists already; nothing was written" in taken.err
+    assert (tmp_path / "main.tf").read_text() == "# mine\n"
+    (tmp_path / "template.yaml").write_text("# mine\n")
+    partly = cli(*options, "--format", "cloudformation", "--out", str(tmp_path))
+    assert partly.code == 2 and not (tmp_path / "import.yaml").exists()  # all or none
+    unknown = cli(*options, "--format", "pulumi")
+    assert unknown.code == 2 and "invalid choice: 'pulumi'" in unknown.err
+    assert "Traceback" not in both.err + taken.err + partly.err + unknown.err

@@ -7,6 +7,7 @@ foreign statements with an organisation Deny (kept, a blocker said), and a secon
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import string
 from typing import Any
@@ -45,7 +46,7 @@ from tests.iac_files import (
 from wizard.core import iac
 from wizard.core.actions import NEW_KEY_ARN, Action
 from wizard.core.plan import Plan, build
-from wizard.core.state import BucketEncryption, BucketState
+from wizard.core.state import BucketEncryption, BucketState, Choices, Snapshot
 
 CONTEXT = iac.Context(ACCOUNT, REGION, ("KEY_AWS_MANAGED",), "9.9.9")
 ORG_DENY = {
@@ -67,42 +68,61 @@ FOREIGN_TEMPLATED = {
 }
 
 
-def fresh() -> Plan:
+def fresh() -> tuple[Snapshot, Choices]:
     choices = choose(key=None, create_key_alias="alias/cwl-exports", create_bucket=True)
-    return build(snap(BucketState(BUCKET, exists=False), None), choices)
+    return snap(BucketState(BUCKET, exists=False), None), choices
 
 
-def repair() -> Plan:
+def repair() -> tuple[Snapshot, Choices]:
     """The demo's broken bucket: aws/s3, a foreign Deny insecure transport, no GetBucketAcl."""
     policy = doc(deny_insecure_transport(), documented_bucket_statements()[1])
     broken = bucket(policy, encryption=BucketEncryption("aws:kms", "alias/aws/s3", True))
-    return build(snap(broken, customer_key(default_key_policy())), choose())
+    return snap(broken, customer_key(default_key_policy())), choose()
 
 
-def foreign() -> Plan:
+def foreign() -> tuple[Snapshot, Choices]:
     """Foreign statements (one templated) and an organisation Deny: kept, and a blocker."""
-    policy = doc(ORG_DENY, FOREIGN_TEMPLATED)
-    return build(snap(bucket(policy), healthy_key()), choose())
+    return snap(bucket(doc(ORG_DENY, FOREIGN_TEMPLATED)), healthy_key()), choose()
 
 
-def second_prefix() -> Plan:
-    return build(snap(healthy_bucket(), healthy_key()), choose(prefix="second"))
+def second_prefix() -> tuple[Snapshot, Choices]:
+    return snap(healthy_bucket(), healthy_key()), choose(prefix="second")
 
 
-PLANS = {"fresh": fresh, "repair": repair, "foreign": foreign, "second-prefix": second_prefix}
+SHAPES = {"fresh": fresh, "repair": repair, "foreign": foreign, "second-prefix": second_prefix}
 
 
-@pytest.fixture(params=list(PLANS))
-def plan(request: pytest.FixtureRequest) -> Plan:
-    made: Plan = PLANS[request.param]()
-    return made
+def context_of(snapshot: Snapshot) -> iac.Context:
+    """As the flow makes it: the findings' codes, the account's bucket and key as they are."""
+    return dataclasses.replace(
+        CONTEXT,
+        bucket=snapshot.bucket if snapshot.bucket.exists else None,
+        key=snapshot.key,
+    )
+
+
+def shaped(name: str) -> tuple[Plan, iac.Context]:
+    snapshot, choices = SHAPES[name]()
+    return build(snapshot, choices), context_of(snapshot)
+
+
+def files_of(fmt: str, name: str) -> dict[str, str]:
+    plan, context = shaped(name)
+    return iac.render(fmt, plan, context)
+
+
+@pytest.fixture(params=list(SHAPES))
+def shape(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
 
 
 # --- what every format holds ------------------------------------------------------------------
 
 
-def test_terraform_parses_and_writes_exactly_the_plans_documents(plan: Plan) -> None:
-    [(name, text)] = iac.render("terraform", plan, CONTEXT).items()
+def test_terraform_parses_and_writes_exactly_the_plans_documents(shape: str) -> None:
+    plan, context = shaped(shape)
+    [(name, text)] = iac.render("terraform", plan, context).items()
     assert name == "main.tf"
     parsed = terraform(text)
     documents = terraform_documents(text)
@@ -122,8 +142,9 @@ def test_terraform_parses_and_writes_exactly_the_plans_documents(plan: Plan) -> 
     assert kinds == expected
 
 
-def test_cloudformation_lints_clean_and_writes_exactly_the_plans_documents(plan: Plan) -> None:
-    files = iac.render("cloudformation", plan, CONTEXT)
+def test_cloudformation_lints_clean_and_writes_exactly_the_plans_documents(shape: str) -> None:
+    plan, context = shaped(shape)
+    files = iac.render("cloudformation", plan, context)
     for name in ("template.yaml", "import.yaml"):
         if name in files:
             assert lint_errors(files[name], REGION) == [], name
@@ -137,8 +158,9 @@ def test_cloudformation_lints_clean_and_writes_exactly_the_plans_documents(plan:
         assert written == after(plan, Action.PUT_BUCKET_POLICY)
 
 
-def test_documents_are_the_plans_text_byte_for_byte(plan: Plan) -> None:
-    files = iac.render("documents", plan, CONTEXT)
+def test_documents_are_the_plans_text_byte_for_byte(shape: str) -> None:
+    plan, context = shaped(shape)
+    files = iac.render("documents", plan, context)
     index = json.loads(files.pop("plan.json"))
     assert [step["action"] for step in index["steps"]] == [a.value for a in actions_of(plan)]
     for step, change in zip(index["steps"], plan.changes, strict=True):
@@ -147,9 +169,10 @@ def test_documents_are_the_plans_text_byte_for_byte(plan: Plan) -> None:
     assert index["account"] == ACCOUNT and index["region"] == REGION
 
 
-def test_every_file_says_what_was_diagnosed_where_and_how_to_prove_it(plan: Plan) -> None:
+def test_every_file_says_what_was_diagnosed_where_and_how_to_prove_it(shape: str) -> None:
+    plan, context = shaped(shape)
     for fmt in iac.FORMATS:
-        for name, text in iac.render(fmt, plan, CONTEXT).items():
+        for name, text in iac.render(fmt, plan, context).items():
             if name.endswith((".json",)) and name != "plan.json":
                 continue  # the documents are the plan's JSON, nothing added
             if name in ("resources-to-import.json", "import.yaml"):
@@ -165,7 +188,7 @@ def test_every_file_says_what_was_diagnosed_where_and_how_to_prove_it(plan: Plan
 
 
 def test_a_fresh_setup_is_new_resources_in_full() -> None:
-    files = iac.render("terraform", fresh(), CONTEXT)
+    files = files_of("terraform", "fresh")
     parsed = terraform(files["main.tf"])
     resources = parsed["resources"]
     assert parsed["imports"] == {}
@@ -182,7 +205,7 @@ def test_a_fresh_setup_is_new_resources_in_full() -> None:
     assert all(block[k] is True for k in ("block_public_acls", "restrict_public_buckets"))
     assert NEW_KEY_ARN not in files["main.tf"]
 
-    template = cloudformation(iac.render("cloudformation", fresh(), CONTEXT)["template.yaml"])
+    template = cloudformation(files_of("cloudformation", "fresh")["template.yaml"])
     resources = template["Resources"]
     assert resources["ExportsKey"]["Properties"]["EnableKeyRotation"] is True
     encryption = resources["ExportsBucket"]["Properties"]["BucketEncryption"]
@@ -196,8 +219,8 @@ def test_a_fresh_setup_is_new_resources_in_full() -> None:
 
 
 def test_a_repair_imports_what_exists_and_keeps_every_foreign_statement() -> None:
-    plan = repair()
-    parsed = terraform(iac.render("terraform", plan, CONTEXT)["main.tf"])
+    plan, context = shaped("repair")
+    parsed = terraform(iac.render("terraform", plan, context)["main.tf"])
     assert parsed["imports"] == {
         "aws_kms_key_policy.exports": KEY_ID,
         "aws_s3_bucket_server_side_encryption_configuration.exports": BUCKET,
@@ -207,13 +230,13 @@ def test_a_repair_imports_what_exists_and_keeps_every_foreign_statement() -> Non
     assert unquote(rule["apply_server_side_encryption_by_default"][0]["kms_master_key_id"]) == (
         KEY_ARN
     )
-    policy = terraform_documents(iac.render("terraform", plan, CONTEXT)["main.tf"])
+    policy = terraform_documents(iac.render("terraform", plan, context)["main.tf"])
     assert policy["aws_s3_bucket_policy"]["Statement"][:2] == [
         deny_insecure_transport(),
         documented_bucket_statements()[1],
     ]
 
-    files = iac.render("cloudformation", plan, CONTEXT)
+    files = iac.render("cloudformation", plan, context)
     assert set(files) == {"template.yaml", "import.yaml", "resources-to-import.json"}
     identifiers = json.loads(files["resources-to-import.json"])
     assert identifiers == [
@@ -232,17 +255,24 @@ def test_a_repair_imports_what_exists_and_keeps_every_foreign_statement() -> Non
     # The import describes the key as it is now; the template then changes it.
     assert imported["ExportsKey"]["Properties"]["KeyPolicy"] == default_key_policy()
     assert all(r["DeletionPolicy"] == "Retain" for r in imported.values())
+    # What the plan leaves alone is said as it is, in both (rotation, public access, ownership).
+    template = cloudformation(files["template.yaml"])["Resources"]
+    for resources in (imported, template):
+        assert resources["ExportsKey"]["Properties"]["EnableKeyRotation"] is True
+        kept = resources["ExportsBucket"]["Properties"]
+        assert kept["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+        assert kept["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     assert "--change-set-type IMPORT" in files["template.yaml"]
     assert "stack-import-complete" in files["template.yaml"]
 
 
 def test_an_organisation_deny_is_kept_and_the_blocker_said_in_every_format() -> None:
-    plan = foreign()
+    plan, context = shaped("foreign")
     assert len(plan.blockers) == 1 and "DenyOutsideOrg" in plan.blockers[0]
-    written = terraform_documents(iac.render("terraform", plan, CONTEXT)["main.tf"])
+    written = terraform_documents(iac.render("terraform", plan, context)["main.tf"])
     statements = written["aws_s3_bucket_policy"]["Statement"]
     assert statements[:2] == [ORG_DENY, FOREIGN_TEMPLATED]  # ${...} and %{...} as they were
-    template = iac.render("cloudformation", plan, CONTEXT)["template.yaml"]
+    template = iac.render("cloudformation", plan, context)["template.yaml"]
     policy = cloudformation(template)["Resources"]["ExportsBucketPolicy"]["Properties"]
     assert policy["PolicyDocument"]["Statement"][:2] == [ORG_DENY, FOREIGN_TEMPLATED]
     assert policy["Bucket"] == BUCKET  # the stack does not own the bucket: named, not Ref
@@ -250,12 +280,12 @@ def test_an_organisation_deny_is_kept_and_the_blocker_said_in_every_format() -> 
 
 
 def test_a_second_prefix_changes_the_bucket_policy_alone() -> None:
-    plan = second_prefix()
+    plan, context = shaped("second-prefix")
     assert actions_of(plan) == [Action.PUT_BUCKET_POLICY]
-    parsed = terraform(iac.render("terraform", plan, CONTEXT)["main.tf"])
+    parsed = terraform(iac.render("terraform", plan, context)["main.tf"])
     assert set(parsed["resources"]) == {"aws_s3_bucket_policy"}
     assert parsed["imports"] == {"aws_s3_bucket_policy.exports": BUCKET}
-    files = iac.render("cloudformation", plan, CONTEXT)
+    files = iac.render("cloudformation", plan, context)
     assert set(files) == {"template.yaml"}  # a BucketPolicy needs no import
     resources = cloudformation(files["template.yaml"])["Resources"]
     assert set(resources) == {"ExportsBucketPolicy"}
@@ -264,17 +294,17 @@ def test_a_second_prefix_changes_the_bucket_policy_alone() -> None:
 
 
 def test_nothing_to_change_is_said_and_still_valid() -> None:
-    plan = build(snap(healthy_bucket(), healthy_key()), choose())
+    plan, context = build(snap(healthy_bucket(), healthy_key()), choose()), CONTEXT
     assert plan.empty
-    assert terraform(iac.render("terraform", plan, CONTEXT)["main.tf"])["resources"] == {}
-    template = iac.render("cloudformation", plan, CONTEXT)["template.yaml"]
+    assert terraform(iac.render("terraform", plan, context)["main.tf"])["resources"] == {}
+    template = iac.render("cloudformation", plan, context)["template.yaml"]
     assert lint_errors(template, REGION) == []
-    assert set(iac.render("documents", plan, CONTEXT)) == {"plan.json"}
+    assert set(iac.render("documents", plan, context)) == {"plan.json"}
 
 
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown format"):
-        iac.render("pulumi", fresh(), CONTEXT)
+        iac.render("pulumi", *shaped("fresh"))
 
 
 # --- the hand-written emitters round-trip -------------------------------------------------------

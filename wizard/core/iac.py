@@ -22,7 +22,7 @@ from typing import Any
 from wizard.core.actions import NEW_KEY_ARN, Action
 from wizard.core.arn import parse_arn
 from wizard.core.plan import Change, Plan
-from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE
+from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, BucketState, KeyState
 
 FORMATS = ("terraform", "cloudformation", "documents")
 NAME = "exports"  # Terraform's local name of every resource
@@ -42,6 +42,10 @@ class Context:
     region: str
     diagnosed: tuple[str, ...]  # the codes of the findings that made the plan
     version: str = ""
+    # The bucket and the key as they are now: a CloudFormation import describes them so, and
+    # the template keeps what the plan does not change (rotation, public access, ownership).
+    bucket: BucketState | None = None
+    key: KeyState | None = None
 
 
 def test_export_command(plan: Plan, region: str) -> str:
@@ -410,6 +414,31 @@ def _cfn_encryption(document: dict[str, Any], key: Any) -> dict[str, Any]:
     }
 
 
+def _key_now(key: KeyState | None) -> dict[str, Any]:
+    """What a template says of an existing key besides its policy: its rotation, as it is."""
+    if key is None or key.rotation_enabled is None:
+        return {}
+    return {"EnableKeyRotation": key.rotation_enabled}
+
+
+def _bucket_now(bucket: BucketState | None) -> dict[str, Any]:
+    """What a template says of an existing bucket besides its encryption, as it is now."""
+    if bucket is None:
+        return {}
+    now: dict[str, Any] = {}
+    if bucket.object_ownership:
+        now["OwnershipControls"] = {"Rules": [{"ObjectOwnership": bucket.object_ownership}]}
+    block = bucket.public_access_block
+    if block is not None:
+        now["PublicAccessBlockConfiguration"] = {
+            "BlockPublicAcls": block.block_public_acls,
+            "BlockPublicPolicy": block.block_public_policy,
+            "IgnorePublicAcls": block.ignore_public_acls,
+            "RestrictPublicBuckets": block.restrict_public_buckets,
+        }
+    return now
+
+
 def cloudformation(plan: Plan, context: Context) -> dict[str, str]:
     """``template.yaml`` (the desired stack); when the plan changes a key or a bucket the
     stack does not own yet, also ``import.yaml`` and ``resources-to-import.json`` (a resource
@@ -447,15 +476,16 @@ def cloudformation(plan: Plan, context: Context) -> dict[str, str]:
     if Action.PUT_KEY_POLICY in changes:
         change = changes[Action.PUT_KEY_POLICY]
         key_id = _key_id(change.params.get("key_id", ""))
+        kept = _key_now(context.key)  # the plan changes the policy alone
         resources[LOGICAL["key"]] = {
             "Type": "AWS::KMS::Key",
             **retain,
-            "Properties": {"KeyPolicy": _document(change)},
+            "Properties": {**kept, "KeyPolicy": _document(change)},
         }
         imports[LOGICAL["key"]] = {
             "Type": "AWS::KMS::Key",
             **retain,
-            "Properties": {"KeyPolicy": json.loads(change.before or "{}")},
+            "Properties": {**kept, "KeyPolicy": json.loads(change.before or "{}")},
         }
         identifiers.append(
             {
@@ -467,7 +497,8 @@ def cloudformation(plan: Plan, context: Context) -> dict[str, str]:
 
     new_bucket = Action.CREATE_BUCKET in changes
     if new_bucket or Action.PUT_BUCKET_ENCRYPTION in changes:
-        properties: dict[str, Any] = {"BucketName": bucket_name}
+        kept = {} if new_bucket else _bucket_now(context.bucket)
+        properties: dict[str, Any] = {"BucketName": bucket_name, **kept}
         if Action.PUT_OWNERSHIP_CONTROLS in changes:
             properties["OwnershipControls"] = _document(changes[Action.PUT_OWNERSHIP_CONTROLS])
         if Action.PUT_PUBLIC_ACCESS_BLOCK in changes:
@@ -485,7 +516,7 @@ def cloudformation(plan: Plan, context: Context) -> dict[str, str]:
         }
         if not new_bucket:
             change = changes[Action.PUT_BUCKET_ENCRYPTION]
-            now: dict[str, Any] = {"BucketName": bucket_name}
+            now: dict[str, Any] = {"BucketName": bucket_name, **kept}
             if change.before:
                 now["BucketEncryption"] = _cfn_encryption(json.loads(change.before), None)
             imports[LOGICAL["bucket"]] = {"Type": "AWS::S3::Bucket", **retain, "Properties": now}
