@@ -41,6 +41,7 @@ from tests.tui.pilot_helpers import at_step, error_text, wait_until
 from wizard.flow import Step
 from wizard.launch import LaunchOptions
 from wizard.tui.app import WizardApp
+from wizard.tui.screens.save_code import SaveCodeScreen
 
 SIZE = (120, 40)  # terminal columns x rows
 CELL_PX = 12  # a terminal cell 12 px wide (a line 24 px high): 120 columns make 1458 px
@@ -66,9 +67,9 @@ SETUP_SHOTS = (
     "06-export.png",
     "07-result.png",
 )
-REPAIR_SHOTS = ("08-repair-review.png",)
+REPAIR_SHOTS = ("08-repair-review.png", "11-save-as-code.png")
 CENTRAL_SHOTS = ("09-central-bucket.png", "10-central-result.png")
-OUTPUT_NAMES = SETUP_SHOTS + REPAIR_SHOTS + CENTRAL_SHOTS
+OUTPUT_NAMES = SETUP_SHOTS + REPAIR_SHOTS[:1] + CENTRAL_SHOTS + REPAIR_SHOTS[1:]
 
 _FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}\s*")
 _FIRA = re.compile(r"""(["']?)Fira Code\1(\s*,\s*monospace)?""")
@@ -334,8 +335,21 @@ async def repair_flow(camera: Camera) -> None:
     app = make_app(LaunchOptions(demo=True, export_delay=EXPORT_DELAY, repair=REPAIR_BUCKET))
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await at_step(pilot, Step.REVIEW)
+            screen = await at_step(pilot, Step.REVIEW)
             await camera.shoot(pilot, "08-repair-review.png")
+            # Save as code: Terraform, into the fixed work folder (its path is on screen).
+            saved = screen.query_one("#saved")
+            await pilot.press("x")
+            await wait_until(pilot, lambda: isinstance(app.screen, SaveCodeScreen), "formats")
+            WORK_DIR.mkdir(parents=True, exist_ok=True)
+            here = Path.cwd()
+            os.chdir(WORK_DIR)
+            try:
+                await pilot.press("enter")
+                await wait_until(pilot, lambda: saved.display, "the saved panel")
+            finally:
+                os.chdir(here)
+            await camera.shoot(pilot, "11-save-as-code.png")
     finally:
         app.stop_sandbox()
 

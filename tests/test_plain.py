@@ -558,3 +558,34 @@ def test_colour_only_on_a_terminal_without_no_color() -> None:
     Printer(stream, color=False).line("plain", "error")
     Printer(stream, color=True).line("red", "error")
     assert stream.getvalue() == "plain\n\x1b[31mred\x1b[0m\n"
+
+
+@pytest.mark.slow
+def test_not_applying_offers_the_plan_as_code_and_changes_nothing(
+    demo: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = account_state(demo)
+    options = LaunchOptions(demo=True, export_delay=EXPORT_DELAY, repair="demo-broken-exports")
+    # Not applied ("n"), then Terraform (the second choice), then CloudFormation, then quit.
+    keys = "n" + DOWN + ENTER + DOWN * 2 + ENTER + DOWN * 4 + ENTER
+    code = run_plain(options, keys)
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    text = out.out
+    terraform_folder = tmp_path / "cwl-export-wizard-demo-broken-exports-terraform"
+    cloudformation_folder = tmp_path / "cwl-export-wizard-demo-broken-exports-cloudformation"
+    assert (terraform_folder / "main.tf").exists()
+    assert sorted(p.name for p in cloudformation_folder.iterdir()) == [
+        "import.yaml",
+        "resources-to-import.json",
+        "template.yaml",
+    ]
+    assert f"Saved 1 file in {terraform_folder} (nothing in the account was changed):" in text
+    assert "terraform init" in text and "create-change-set" in text
+    assert "cwl-export-wizard test-export --region" in text
+    assert "Nothing was changed." in text
+    assert account_state(demo) == before

@@ -24,6 +24,7 @@ from wizard.core.outcomes import RollbackReport
 from wizard.core.plan import Plan
 from wizard.core.presets import DEFAULT_SAMPLE_LINES
 from wizard.core.state import KEY_MANAGER_AWS, ExportTaskInfo
+from wizard.core.text import count
 from wizard.core.validate import (
     bucket_name_problem,
     normalize_alias,
@@ -45,6 +46,8 @@ from wizard.errors import (
     WizardError,
 )
 from wizard.flow import (
+    CODE_FORMATS,
+    CODE_TITLES,
     CONFIRM_WORD,
     PROPAGATION_WAIT,
     BusyChoice,
@@ -56,6 +59,7 @@ from wizard.flow import (
     farewell,
     next_step,
     result_view,
+    save_code,
     undo_command,
     window_problem,
 )
@@ -394,10 +398,15 @@ class PlainWizard:
         return self.decide(review)
 
     def decide(self, review: Review) -> Step | None:
-        """Apply (or, with nothing to apply, the test export), change the choices, or quit."""
+        """Apply (or, with nothing to apply, the test export), save the plan as code, change
+        the choices, or quit."""
         plan = review.plan
         back = Option("Change my choices (each answer so far is the default)", "back")
         quit_ = Option("Quit without changes", "quit")
+        save = [
+            Option(f"Save the plan as {CODE_TITLES[fmt].removeprefix('the ')} instead", fmt)
+            for fmt in CODE_FORMATS
+        ]
         if plan.empty and review.healthy:
             return self._next(Step.REVIEW)
         if plan.empty:
@@ -408,17 +417,42 @@ class PlainWizard:
             )
         elif plan.blockers:
             # apply refuses a plan with blockers: the choices (or the account) must change first.
-            answer = self.ask.select("The plan is blocked. What now?", [back, quit_], "back")
+            answer = self._save_until_chosen(
+                review, "The plan is blocked. What now?", [back, *save, quit_]
+            )
         elif self._approved(review):
             answer = "go"
         else:
             self.out.line("Not applied.")
-            answer = self.ask.select("What now?", [back, quit_], "back")
+            answer = self._save_until_chosen(review, "What now?", [back, *save, quit_])
         if answer == "go":
             return self._next(Step.REVIEW)
         if answer == "back":
             return Step.REGION
         raise _Ended(self._end("Stopped.", EXIT_OK))
+
+    def _save_until_chosen(self, review: Review, question: str, options: list[Option]) -> str:
+        """Ask; each "save as" writes its files (nothing in the account changes) and asks
+        again, until the answer is something else."""
+        while True:
+            answer = self.ask.select(question, options, "back")
+            if answer not in CODE_FORMATS:
+                return answer
+            try:
+                saved = save_code(answer, review)
+            except WizardError as error:
+                self.out.error(error)
+                continue
+            self.out.line(
+                f"Saved {count(len(saved.paths), 'file')} in {saved.folder} "
+                "(nothing in the account was changed):",
+                "ok",
+            )
+            for path in saved.paths:
+                self.out.line(f"  {path.name}", wrap=False)
+            self.out.line("Next:")
+            for step in saved.next_steps:
+                self.out.line(f"  {step}", wrap=False)
 
     def _approved(self, review: Review) -> bool:
         number = len(review.plan.changes)

@@ -8,6 +8,7 @@ AWS API (what a pipeline does) make ``doctor`` healthy and ``test-export`` COMPL
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -247,3 +248,18 @@ def test_bad_requests_change_nothing_and_say_why(
     unknown = cli(*options, "--format", "pulumi")
     assert unknown.code == 2 and "invalid choice: 'pulumi'" in unknown.err
     assert "Traceback" not in both.err + taken.err + partly.err + unknown.err
+
+
+def test_the_readmes_examples_are_what_the_broken_bucket_gives(
+    start_sandbox: StartSandbox, cli: CliRunner
+) -> None:
+    """Every line of the README's HCL and YAML excerpts is a line of the real output."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Infrastructure as code", 1)[1].split("\n## ", 1)[0]
+    start_sandbox(scenario="broken")
+    for language, fmt in (("hcl", "terraform"), ("yaml", "cloudformation")):
+        [excerpt] = re.findall(rf"```{language}\n(.*?)\n```", section, re.S)
+        printed = cli("plan", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--format", fmt)
+        lines = set(printed.out.splitlines())
+        for line in excerpt.splitlines():
+            assert line in lines, (fmt, line)

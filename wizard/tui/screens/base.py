@@ -95,11 +95,16 @@ class StepScreen(Screen[None]):
         yield ErrorPanel(id="error")
         with Horizontal(id="nav"):
             yield Static(Content(self.hint()), id="hint")
+            yield from self.nav_buttons()
             yield Button("Back", id="back", compact=True, disabled=self.STEP is Step.REGION)
             yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
         yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def nav_buttons(self) -> ComposeResult:
+        """The step's own buttons, left of Back and Next."""
         yield from ()
 
     def hint(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,12 +14,24 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from wizard.core.cli_equivalent import script
 from wizard.core.plan import Change, Plan
-from wizard.flow import Review, Step, cli_header, save_script
+from wizard.core.text import count
+from wizard.errors import WizardError
+from wizard.flow import (
+    CODE_FORMATS,
+    CODE_TITLES,
+    Review,
+    SavedCode,
+    Step,
+    cli_header,
+    save_code,
+    save_script,
+)
 from wizard.tui.screens.base import StepScreen
+from wizard.tui.screens.save_code import CLI_SCRIPT, SaveCodeScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets import DiffView, FindingsList
 
@@ -82,6 +95,9 @@ shows:
    The wizard adds its own statements with fixed Sids and never edits or drops a statement
    it did not write.
 3. **c** shows the equivalent AWS CLI commands, to run by hand or keep in a runbook.
+4. **x** (Save as code) writes the plan as Terraform, CloudFormation, the documents (JSON)
+   or the AWS CLI script into a new folder, for teams whose pipeline owns the bucket and the
+   key. Saving changes nothing in the account; the folder names the next commands.
 
 A **blocker** is something the wizard will not decide for you (for example a Deny statement
 it did not write); Next stays disabled until you change your choices (Back).
@@ -111,6 +127,13 @@ it did not write); Next stays disabled until you change your choices (Back).
             id="wizard.save_cli",
             tooltip="Save the AWS CLI script to a file in the current folder.",
         ),
+        Binding(
+            "x",
+            "save_code",
+            "Save as code",
+            id="wizard.save_code",
+            tooltip="Save the plan as Terraform, CloudFormation, documents or a CLI script.",
+        ),
         Binding("enter", "next", "Next", show=False, id="wizard.review_next"),
     ]
 
@@ -120,6 +143,7 @@ it did not write); Next stays disabled until you change your choices (Back).
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="review"):
+            yield Static(id="saved")
             yield Static(id="banner")
             yield Static(id="blockers")
             yield Static("What the doctor found", id="findings-title", classes="section")
@@ -127,6 +151,9 @@ it did not write); Next stays disabled until you change your choices (Back).
             yield Static("What the wizard will change", id="changes-title", classes="section")
             yield Vertical(id="changes")
             yield Static(id="cli")
+
+    def nav_buttons(self) -> ComposeResult:
+        yield Button("Save as code", id="save-code", compact=True, disabled=True)
 
     def hint(self) -> str:
         return "↑↓ scroll · c: AWS CLI commands"
@@ -140,7 +167,7 @@ it did not write); Next stays disabled until you change your choices (Back).
 
     def read(self) -> None:
         self.review = None
-        for widget_id in ("#blockers", "#cli", "#findings-title", "#changes-title"):
+        for widget_id in ("#saved", "#blockers", "#cli", "#findings-title", "#changes-title"):
             self.query_one(widget_id).display = False
         self.query_one("#changes", Vertical).remove_children()
         self.query_one(FindingsList).show_findings(())
@@ -259,8 +286,67 @@ it did not write); Next stays disabled until you change your choices (Back).
             return
         self.notify(f"Saved: {path} (run it with: bash {path})", timeout=8, markup=False)
 
+    def can_save_code(self) -> bool:
+        return self.review is not None and not self.review.plan.empty and not self.is_busy
+
+    def action_save_code(self, fmt: str | None = None) -> None:
+        """Ask for a format (unless given), then write the files: nothing in the account."""
+        if not self.can_save_code():
+            return
+        if fmt is None:
+            self.app.push_screen(SaveCodeScreen(), self.save_as)
+        else:
+            self.save_as(fmt)
+
+    def save_as(self, fmt: str | None) -> None:
+        if fmt is None or self.review is None:
+            return
+        if fmt == CLI_SCRIPT:
+            self.action_save_cli()
+            return
+        try:
+            saved = save_code(fmt, self.review)
+        except (OSError, WizardError) as error:
+            self.notify(f"Could not save: {error}", severity="error", markup=False)
+            return
+        self.show_saved(fmt, saved)
+
+    def show_saved(self, fmt: str, saved: SavedCode) -> None:
+        names = ", ".join(path.name for path in saved.paths)
+        panel = self.query_one("#saved", Static)
+        panel.update(
+            Content.assemble(
+                (f"Saved as {CODE_TITLES[fmt].removeprefix('the ')}", "bold $text-success"),
+                f" in {saved.folder}: {names}\n",
+                ("Nothing in the account was changed. Next:", MUTED),
+                *(f"\n  {step}" for step in saved.next_steps),
+            )
+        )
+        panel.display = True
+        scroll = self.query_one("#review", VerticalScroll)
+        self.call_after_refresh(scroll.scroll_home, animate=False)
+        self.notify(f"Saved {count(len(saved.paths), 'file')} in {saved.folder}", markup=False)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save-code":
+            event.stop()
+            self.action_save_code()
+            return
+        super().on_button_pressed(event)
+
+    def update_nav(self) -> None:
+        super().update_nav()
+        if self.children:
+            self.query_one("#save-code", Button).disabled = not self.can_save_code()
+
     def commands(self) -> Iterable[SystemCommand]:
         if self.review is not None and not self.review.plan.empty:
+            for fmt in CODE_FORMATS:
+                yield SystemCommand(
+                    f"Save as {CODE_TITLES[fmt].removeprefix('the ')}",
+                    "The plan as code in a new folder; nothing in the account changes",
+                    partial(self.action_save_code, fmt),
+                )
             yield SystemCommand(
                 "Show the AWS CLI script",
                 "The same changes as AWS CLI commands",
@@ -277,6 +363,8 @@ it did not write); Next stays disabled until you change your choices (Back).
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_cli":
             return True if self.review is not None else None
+        if action == "save_code":
+            return True if self.can_save_code() else None
         if action in ("copy_cli", "save_cli"):
             return True if self.review is not None and not self.review.plan.empty else None
         return super().check_action(action, parameters)
