@@ -570,8 +570,8 @@ def test_not_applying_offers_the_plan_as_code_and_changes_nothing(
     monkeypatch.chdir(tmp_path)
     before = account_state(demo)
     options = LaunchOptions(demo=True, export_delay=EXPORT_DELAY, repair="demo-broken-exports")
-    # Not applied ("n"), then Terraform (the second choice), then CloudFormation, then quit.
-    keys = "n" + DOWN + ENTER + DOWN * 2 + ENTER + DOWN * 4 + ENTER
+    # Not applied ("n"), then Terraform (the third choice), then CloudFormation, then quit.
+    keys = "n" + DOWN * 2 + ENTER + DOWN * 3 + ENTER + DOWN + ENTER
     code = run_plain(options, keys)
     out = capsys.readouterr()
     assert code == 0, out.out + out.err

@@ -418,13 +418,14 @@ class PlainWizard:
         elif plan.blockers:
             # apply refuses a plan with blockers: the choices (or the account) must change first.
             answer = self._save_until_chosen(
-                review, "The plan is blocked. What now?", [back, *save, quit_]
+                review, "The plan is blocked. What now?", [back, quit_, *save]
             )
         elif self._approved(review):
             answer = "go"
         else:
             self.out.line("Not applied.")
-            answer = self._save_until_chosen(review, "What now?", [back, *save, quit_])
+            # Saving comes last: the first answers keep their numbers for piped input.
+            answer = self._save_until_chosen(review, "What now?", [back, quit_, *save])
         if answer == "go":
             return self._next(Step.REVIEW)
         if answer == "back":

@@ -311,7 +311,9 @@ def test_an_unknown_format_is_refused() -> None:
 
 text = st.text(
     alphabet=st.sampled_from(string.printable + "é→\u2028"), max_size=20
-) | st.sampled_from(["yes", "No", "on", "null", "~", "2012-10-17", "1e3", "0x1F", ".inf", "- a"])
+) | st.sampled_from(
+    ["yes", "No", "on", "null", "~", "2012-10-17", "1e3", "0x1F", ".inf", "- a", "A:", "a:b"]
+)
 documents = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**6), 10**6) | text,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
@@ -319,13 +321,13 @@ documents = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(text, documents, max_size=4))
 def test_yaml_of_any_document_loads_back_equal(document: dict[str, Any]) -> None:
     assert yaml.safe_load("\n".join(iac._yaml({"Doc": document}))) == {"Doc": document}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.dictionaries(text, documents, max_size=4))
 def test_a_heredoc_of_any_document_parses_back_equal(document: dict[str, Any]) -> None:
     hcl = "\n".join(iac._block("locals", [], [f"policy = {iac._heredoc(document, '  ')}"]))

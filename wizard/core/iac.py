@@ -354,7 +354,8 @@ def _yaml_scalar(value: Any) -> str:
     if value is None:
         return "null"
     text = str(value)
-    if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS and ": " not in text:
+    # No spaces (so no ": "), and no ":" at the end: either would start a mapping.
+    if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS and not text.endswith(":"):
         return text
     return json.dumps(text)  # a JSON string is a valid double-quoted YAML scalar
 
