@@ -3,14 +3,15 @@
     pip install -e '.[iac-check]'      # checkov: about 90 packages, kept out of the test extra
     python -m tests.iac_check          # or: --checkov /path/to/checkov (another virtualenv)
 
-Renders the four shapes of tests/core/test_iac.py (a fresh setup, a repair, foreign statements
-with an organisation Deny, a second prefix) as Terraform and CloudFormation into a temporary
-folder, runs checkov (frameworks terraform and cloudformation, offline) and sorts its checks:
-those about what the wizard writes (KMS rotation and key policy, default encryption with KMS,
-public access, ACLs, the bucket policy's principals) must all pass, and each must have been
-evaluated at least once; the others (access logging, versioning, replication, lifecycle, event
-notifications: choices a team makes for its archive, not needs of an export) are listed. Exit 1
-when a check about the wizard's writes failed or did not run.
+Renders the shapes of tests/core/test_iac.py (a fresh setup, a repair, foreign statements with
+an organisation Deny, a second prefix, a new key for an existing bucket) as Terraform and
+CloudFormation into a temporary folder, runs checkov (frameworks terraform and cloudformation,
+offline) and sorts its checks: those about what the wizard writes (KMS rotation and key
+policy, default encryption with KMS, public access, ACLs, the bucket policy's principals) must
+all pass, and each must have been evaluated at least once; the others (access logging,
+versioning, replication, lifecycle, event notifications: choices a team makes for its archive,
+not needs of an export) are listed. Exit 1 when a check about the wizard's writes failed or did
+not run.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.core.test_iac import SHAPES
 
 # The checks about what the wizard writes, by framework (checkov 3.x ids).
 WIZARD_CHECKS: dict[str, frozenset[str]] = {
@@ -122,8 +125,8 @@ def judge(checks: Iterable[Check]) -> Verdict:
 
 
 def write_shapes(folder: Path) -> int:
-    """The four shapes as Terraform and CloudFormation files; returns how many files."""
-    from tests.core.test_iac import SHAPES, files_of
+    """The shapes as Terraform and CloudFormation files; returns how many files."""
+    from tests.core.test_iac import files_of
 
     written = 0
     for shape in SHAPES:
@@ -174,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdict = judge(checks)
     version = subprocess.run([program, "--version"], capture_output=True, text=True).stdout
     print(
-        f"checkov {version.strip()} on {files} files (4 shapes x terraform, cloudformation) "
+        f"checkov {version.strip()} on {files} files ({len(SHAPES)} shapes x terraform, "
+        "cloudformation) "
         f"in {seconds:.1f} s: {len(checks)} evaluations"
     )
     print(f"About what the wizard writes: {verdict.passed} passed, {len(verdict.failed)} failed")

@@ -89,7 +89,21 @@ def second_prefix() -> tuple[Snapshot, Choices]:
     return snap(healthy_bucket(), healthy_key()), choose(prefix="second")
 
 
-SHAPES = {"fresh": fresh, "repair": repair, "foreign": foreign, "second-prefix": second_prefix}
+def new_key_for_an_existing_bucket() -> tuple[Snapshot, Choices]:
+    on_aws_s3 = bucket(
+        doc(deny_insecure_transport()),
+        encryption=BucketEncryption("aws:kms", "alias/aws/s3", True),
+    )
+    return snap(on_aws_s3, None), choose(key=None, create_key_alias="alias/cwl-exports")
+
+
+SHAPES = {
+    "fresh": fresh,
+    "repair": repair,
+    "foreign": foreign,
+    "second-prefix": second_prefix,
+    "new-key-existing-bucket": new_key_for_an_existing_bucket,
+}
 
 
 def context_of(snapshot: Snapshot) -> iac.Context:
@@ -300,6 +314,27 @@ def test_nothing_to_change_is_said_and_still_valid() -> None:
     template = iac.render("cloudformation", plan, context)["template.yaml"]
     assert lint_errors(template, REGION) == []
     assert set(iac.render("documents", plan, context)) == {"plan.json"}
+
+
+def test_a_new_key_for_an_existing_bucket_is_created_then_named_by_reference() -> None:
+    plan, context = shaped("new-key-existing-bucket")
+    parsed = terraform(iac.render("terraform", plan, context)["main.tf"])
+    assert set(parsed["imports"]) == {
+        "aws_s3_bucket_server_side_encryption_configuration.exports",
+        "aws_s3_bucket_policy.exports",
+    }
+    rule = parsed["resources"]["aws_s3_bucket_server_side_encryption_configuration"]["rule"][0]
+    assert (
+        "aws_kms_key.exports.arn"
+        in rule["apply_server_side_encryption_by_default"][0]["kms_master_key_id"]
+    )
+    files = iac.render("cloudformation", plan, context)
+    imported = cloudformation(files["import.yaml"])["Resources"]
+    assert set(imported) == {"ExportsBucket"}  # the new key is created by the deploy
+    template = cloudformation(files["template.yaml"])["Resources"]
+    encryption = template["ExportsBucket"]["Properties"]["BucketEncryption"]
+    default = encryption["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert default["KMSMasterKeyID"] == {"Fn::GetAtt": ["ExportsKey", "Arn"]}
 
 
 def test_an_unknown_format_is_refused() -> None:
