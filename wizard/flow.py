@@ -334,7 +334,7 @@ def code_files(fmt: str, review: Review) -> dict[str, str]:
 def code_next_steps(fmt: str, review: Review, folder: Path) -> tuple[str, ...]:
     """What to do with the files once saved, in order: the pipeline, then the proof."""
     plan = review.plan
-    prove = iac.test_export_command(plan, review.snapshot.region)
+    prove = iac.proving_command(plan, review.snapshot.region)
     where = shlex.quote(str(folder))
     if fmt == "terraform":
         return (

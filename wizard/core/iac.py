@@ -48,7 +48,7 @@ class Context:
     key: KeyState | None = None
 
 
-def test_export_command(plan: Plan, region: str) -> str:
+def proving_command(plan: Plan, region: str) -> str:
     choices = plan.choices
     bucket = choices.bucket if choices else "BUCKET"
     prefix = choices.prefix if choices else "exportedlogs"
@@ -77,7 +77,7 @@ def header(plan: Plan, context: Context) -> list[str]:
         lines.append(f"BLOCKER (this code alone cannot make exports work): {blocker}")
     lines += [
         "Once your pipeline has applied it, prove the destination works with:",
-        f"  {test_export_command(plan, context.region)}",
+        f"  {proving_command(plan, context.region)}",
     ]
     return lines
 
@@ -144,7 +144,7 @@ def documents(plan: Plan, context: Context) -> dict[str, str]:
         "blockers": list(plan.blockers),
         "new_key_arn_placeholder": NEW_KEY_ARN,
         "steps": steps,
-        "test_export": test_export_command(plan, context.region),
+        "test_export": proving_command(plan, context.region),
     }
     files["plan.json"] = json.dumps(index, indent=2) + "\n"
     return files
