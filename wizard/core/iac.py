@@ -165,9 +165,8 @@ def _heredoc(document: dict[str, Any], indent: str) -> str:
         .replace("${", "$${")
         .replace("%{", "%%{")
     )
-    inner = "\n".join(
-        f"{indent}  {line}" for line in body.split("\n")
-    )  # not splitlines: U+2028 is text
+    # split("\n"), not splitlines(): a U+2028 inside a string is text, not a line break.
+    inner = "\n".join(f"{indent}  {line}" for line in body.split("\n"))
     return f"<<-JSON\n{inner}\n{indent}JSON"
 
 
