@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,15 @@ def test_the_contract_check_sees_lazy_imports_and_skips_type_only_ones(tmp_path:
     names = {name for _, name in _runtime_imports(source)}
     assert "boto3" in names and "wizard.aws.export" in names
     assert not any(name.startswith("wizard.aws.apply") for name in names)
+
+
+def test_every_document_the_code_cites_is_in_the_repository() -> None:
+    """A comment that names a Markdown file sends a reader there: the file must be here."""
+    root = WIZARD.parent
+    missing = []
+    for path in sorted([*WIZARD.rglob("*.py"), *(root / "tests").rglob("*.py")]):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for cited in re.findall(r"[\w./-]+\.md\b", line):
+                if not (root / cited).exists():
+                    missing.append(f"{path.relative_to(root)}:{number} cites {cited}")
+    assert not missing, "\n".join(missing)

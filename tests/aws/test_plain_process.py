@@ -146,3 +146,53 @@ def test_ctrl_c_during_a_real_account_apply_rolls_back(
     ), seen
     assert "Step 6 of 7" not in seen and "Traceback" not in seen + errors
     assert (full_state(session, "demo-broken-exports", (DEMO_KEY,)), _buckets(sandbox)) == before
+
+
+def read_until(fd: int, text: str, timeout: float = 120) -> str:
+    """What the pty shows until ``text`` appears (the deadline only guards against a hang)."""
+    import select
+    import time
+
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in seen:
+        assert time.monotonic() < deadline, f"{text!r} never appeared in: {seen[-2000:]!r}"
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            seen += os.read(fd, 1 << 16)
+    return seen.decode(errors="replace")
+
+
+def test_with_stdout_in_a_file_the_questions_stay_on_the_terminal(tmp_path: Path) -> None:
+    """``--plain > log`` at a terminal: the prompts are drawn on the terminal (stderr), the
+    log gets the wizard's lines and no prompt."""
+    import pty
+
+    from tests.pty_drain import drain_until_exit
+
+    controller, terminal = pty.openpty()
+    log = tmp_path / "wizard.log"
+    with log.open("w") as stdout:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wizard", "--plain", "--demo"],
+            stdin=terminal,
+            stdout=stdout,
+            stderr=terminal,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm", "NO_COLOR": "1"},
+            start_new_session=True,
+        )
+    os.close(terminal)
+    try:
+        shown = read_until(controller, "Region of the log groups")
+        os.write(controller, b"\x03")  # Ctrl+C at the first question
+        code = drain_until_exit(controller, process, 120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(controller)
+    assert code == EXIT_INTERRUPTED
+    assert "ap-northeast-1" in shown  # the choices are on the terminal
+    written = log.read_text()
+    assert "Step 1 of 7 - Region" in written and "Nothing was changed." in written
+    assert "Region of the log groups" not in written and "\033" not in written

@@ -14,6 +14,7 @@ from tests.tui.fakes import KEY_ARN, REGION, fake_app
 from tests.tui.pilot_helpers import at_step, wait_until
 from wizard.flow import Step, WizardState
 from wizard.tui.screens.help import HelpScreen
+from wizard.tui.screens.review import ReviewScreen
 
 SMALL = (80, 24)
 
@@ -67,3 +68,21 @@ async def test_the_palette_offers_the_steps_actions(tmp_path: Path, monkeypatch:
         await wait_until(pilot, lambda: any(tmp_path.glob("*.sh")), "the saved script")
         [script] = tmp_path.glob("*.sh")
         assert script.read_text().startswith("#!")
+
+
+async def test_y_copies_the_cli_script_that_c_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = fake_app(Step.REVIEW, chosen())
+    copied: list[str] = []
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await at_step(pilot, Step.REVIEW)
+        assert isinstance(screen, ReviewScreen)
+        await wait_until(pilot, lambda: screen.review is not None, "the review")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: bool(copied), "the clipboard")
+        assert screen.review is not None
+        assert copied == [screen.cli_script(screen.review.plan)]
+        assert copied[0].startswith("#!/usr/bin/env bash\n")
+        # No key is created here: the header names the chosen key, never a new key's ARN.
+        header = copied[0].split("\nset ", 1)[0]
+        assert KEY_ARN in header and "new key" not in header and "KEY_ARN" not in header

@@ -2,7 +2,7 @@
 
 Seeding goes straight into moto's backends (no HTTP round trips): the demo seeds in about a
 quarter of a second, most of it moto making key material for the four KMS keys. Names are
-fixed (tests and docs rely on them, see INTERFACES.md "Scenario demo"); log timestamps are
+fixed (tests and the README rely on them: its "Scenarios" paragraph); log timestamps are
 relative to "now" so that a default 24-hour export window finds them. Identifiers come from a
 seeded RNG, so two runs look the same.
 """
@@ -33,7 +33,7 @@ from wizard.errors import UsageError
 DEFAULT_SCENARIO = "demo"
 SCENARIO_NAMES = ("demo", "empty", "broken", "central")
 
-# The demo's names (INTERFACES.md "Scenario demo").
+# The demo's names (the README's "Scenarios" paragraph lists them).
 DEMO_FN = "/aws/lambda/demo-fn"
 ORDERS_API = "/aws/lambda/orders-api"
 ECS_WEB = "/ecs/web"
