@@ -116,6 +116,8 @@ BAD = {
         shapes("", "12345678901", "12345678901a", ARABIC_DIGITS + "12"),
     ),
 }
+BAD["--source-account"] = BAD["--account"]
+BAD["--source-profile"] = BAD["--profile"]
 # The flags each command takes, with the other required arguments valid.
 COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "doctor": (
@@ -129,6 +131,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "--region",
             "--endpoint-url",
             "--profile",
+            "--source-account",
+            "--source-profile",
         ),
     ),
     "plan": (
@@ -142,6 +146,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "--region",
             "--endpoint-url",
             "--profile",
+            "--source-account",
+            "--source-profile",
         ),
     ),
     "apply": (
@@ -154,6 +160,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "--region",
             "--endpoint-url",
             "--lock-wait",
+            "--source-account",
+            "--source-profile",
         ),
     ),
     "test-export": (
@@ -170,6 +178,8 @@ COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "--lines",
             "--propagation-wait",
             "--if-busy",
+            "--source-account",
+            "--source-profile",
         ),
     ),
     "iam-policy": (
@@ -276,6 +286,10 @@ LAUNCH_BAD = [
     ["--demo", "--region", "xx"],
     ["--endpoint-url", "http://"],
     ["--demo", "--profile", "prod"],
+    ["--plain", "--profile", ""],
+    ["--plain", "--source-profile", " "],
+    ["--source-profile", "a\nb"],
+    ["--demo", "--source-profile", "app"],
 ]
 
 

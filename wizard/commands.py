@@ -131,8 +131,12 @@ def validate_connection(args: argparse.Namespace) -> None:
         _check(region_problem(args.region), "--region")
     if args.endpoint_url is not None:
         _check(endpoint_problem(args.endpoint_url), "--endpoint-url")
-    if args.profile is not None and (not args.profile.strip() or not args.profile.isprintable()):
-        raise UsageError(f"--profile: {args.profile!r} is not a profile name.")
+    for flag, profile in (
+        ("--profile", args.profile),
+        ("--source-profile", getattr(args, "source_profile", None)),
+    ):
+        if profile is not None and (not profile.strip() or not profile.isprintable()):
+            raise UsageError(f"{flag}: {profile!r} is not a profile name.")
 
 
 def validate_destination(args: argparse.Namespace) -> None:
@@ -382,8 +386,8 @@ def run_apply(args: argparse.Namespace) -> int:
     _check(seconds_problem(args.lock_wait, 86_400), "--lock-wait")
     session = open_session(args)
     choices = choices_from(args, session)
+    flow = open_flow(args, session)  # a missing source profile: refused before any AWS call
     identity = session.identity()
-    flow = open_flow(args, session)
     cancel = threading.Event()
     # The lock is taken before the plan is read: a second apply waits for this one and then
     # plans from what this one wrote, so neither drops the other's grant.

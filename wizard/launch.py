@@ -90,6 +90,12 @@ def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, 
         return "--endpoint-url", problem
     if options.repair is not None and (problem := bucket_name_problem(options.repair)):
         return "--repair", problem
+    for flag, profile in (
+        ("--profile", options.profile),
+        ("--source-profile", options.source_profile),
+    ):
+        if profile is not None and (not profile.strip() or not profile.isprintable()):
+            return flag, f"{profile!r} is not a profile name."
     if options.demo and options.source_profile:
         return (
             "--source-profile",

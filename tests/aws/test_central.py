@@ -293,8 +293,10 @@ async def test_the_commands_the_tui_and_plain_mode_make_the_same_cross_account_p
 def test_an_account_named_alone_lets_any_of_its_callers_export(
     central: Sandbox, cli: CliRunner
 ) -> None:
-    """``apply --source-account``: no caller named, so the account's own IAM decides who may
-    run its exports (its root is granted); the role then exports as itself."""
+    """The issue's done-when, word for word: ``apply --source-account`` (no caller named, so
+    the account's own IAM decides who may run its exports: its root is granted), then
+    ``test-export --source-profile``: COMPLETED, SSE-KMS under the destination's key, the
+    lines decrypted."""
     applied = cli("apply", *DEST, "--source-account", CENTRAL_SOURCE_ACCOUNT, "--yes")
     assert applied.code == 0, applied.err
     export = cli("test-export", *DEST, *SOURCE, "--log-group", CENTRAL_LOG_GROUP)
@@ -302,5 +304,12 @@ def test_an_account_named_alone_lets_any_of_its_callers_export(
     assert (
         "The export worked." in export.out and f"of account {CENTRAL_SOURCE_ACCOUNT}" in export.out
     )
+    again = cli("test-export", *DEST, *SOURCE, "--log-group", CENTRAL_LOG_GROUP, "--json")
+    assert again.code == 0, again.err
+    result = json.loads(again.out)
+    assert result["status"] == "COMPLETED" and result["objects"]
+    key = central.client("kms").describe_key(KeyId=CENTRAL_KEY)["KeyMetadata"]["Arn"]
+    assert result["encryption"] == {"algorithm": "aws:kms", "kms_key_id": key, "bucket_key": True}
+    assert any("Fetched 7 orders for customer 1017" in line for line in result["sample"])
     assert cli("doctor", *DEST, *SOURCE).code == 0  # the named role is covered as well
     assert cli("plan", *DEST, *SOURCE).code == 0  # nothing to narrow or add
