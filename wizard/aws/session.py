@@ -25,6 +25,7 @@ from botocore.config import Config
 from wizard import __version__
 from wizard.aws.pool import AwsPool
 from wizard.core.arn import parse_arn, partition_for_region
+from wizard.core.permissions import permission_for
 from wizard.core.state import Identity
 from wizard.errors import AwsError, UsageError, WizardError
 
@@ -290,78 +291,6 @@ def known_regions_problem(region: str, known: list[str]) -> str | None:
 
 
 # --- errors -------------------------------------------------------------------------------
-
-# The IAM action each call needs, where it differs from "<service>:<Operation>".
-_PERMISSIONS: dict[str, str] = {
-    "HeadBucket": "s3:ListBucket",
-    "ListObjectsV2": "s3:ListBucket",
-    "ListBuckets": "s3:ListAllMyBuckets",
-    "HeadObject": "s3:GetObject",
-    "GetBucketEncryption": "s3:GetEncryptionConfiguration",
-    "PutBucketEncryption": "s3:PutEncryptionConfiguration",
-    "DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
-    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
-    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
-    "DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
-    "DeleteBucketOwnershipControls": "s3:PutBucketOwnershipControls",
-    "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
-    "GetCallerIdentity": "sts:GetCallerIdentity",
-}
-_SERVICE_OF: dict[str, str] = {
-    **{
-        op: "s3"
-        for op in (
-            "CreateBucket",
-            "DeleteBucket",
-            "GetBucketLocation",
-            "GetBucketPolicy",
-            "PutBucketPolicy",
-            "DeleteBucketPolicy",
-            "GetBucketOwnershipControls",
-            "PutBucketOwnershipControls",
-            "GetObject",
-        )
-    },
-    **{
-        op: "kms"
-        for op in (
-            "CreateKey",
-            "DescribeKey",
-            "ListKeys",
-            "ListAliases",
-            "CreateAlias",
-            "DeleteAlias",
-            "GetKeyPolicy",
-            "PutKeyPolicy",
-            "GetKeyRotationStatus",
-            "ScheduleKeyDeletion",
-        )
-    },
-    **{
-        op: "logs"
-        for op in (
-            "CreateExportTask",
-            "DescribeExportTasks",
-            "CancelExportTask",
-            "DescribeLogGroups",
-            "DescribeLogStreams",
-        )
-    },
-    "DescribeRegions": "ec2",
-}
-
-
-def permission_for(operation: str | None) -> str | None:
-    """``PutBucketPolicy`` -> ``s3:PutBucketPolicy``; an ``x:Y`` operation is taken as is."""
-    if not operation:
-        return None
-    if ":" in operation:
-        return operation
-    if operation in _PERMISSIONS:
-        return _PERMISSIONS[operation]
-    service = _SERVICE_OF.get(operation)
-    return f"{service}:{operation}" if service else None
-
 
 _NOT_AUTHORIZED = re.compile(r"not authorized to perform:?\s*([A-Za-z0-9-]+:[A-Za-z0-9*]+)")
 _ON_RESOURCE = re.compile(r"on resource:?\s*(\S+)")
