@@ -33,6 +33,7 @@ from wizard.core.validate import (
     parse_duration_ms,
     parse_time_ms,
     prefix_problem,
+    profile_problem,
     region_problem,
     seconds_problem,
     stream_prefix_problem,
@@ -135,8 +136,8 @@ def validate_connection(args: argparse.Namespace) -> None:
         ("--profile", args.profile),
         ("--source-profile", getattr(args, "source_profile", None)),
     ):
-        if profile is not None and (not profile.strip() or not profile.isprintable()):
-            raise UsageError(f"{flag}: {profile!r} is not a profile name.")
+        if profile is not None:
+            _check(profile_problem(profile), flag)
 
 
 def validate_destination(args: argparse.Namespace) -> None:

@@ -69,6 +69,7 @@ def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, 
     from wizard.core.validate import (
         bucket_name_problem,
         endpoint_problem,
+        profile_problem,
         region_problem,
         seconds_problem,
     )
@@ -94,8 +95,8 @@ def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, 
         ("--profile", options.profile),
         ("--source-profile", options.source_profile),
     ):
-        if profile is not None and (not profile.strip() or not profile.isprintable()):
-            return flag, f"{profile!r} is not a profile name."
+        if profile is not None and (problem := profile_problem(profile)):
+            return flag, problem
     if options.demo and options.source_profile:
         return (
             "--source-profile",

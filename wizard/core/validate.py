@@ -157,6 +157,13 @@ def source_accounts_problem(text: str) -> str | None:
     return None
 
 
+def profile_problem(name: str) -> str | None:
+    """An AWS profile name: printable and not blank (whether it exists is botocore's to say)."""
+    if not name.strip() or not name.isprintable():
+        return f"{name!r} is not a profile name."
+    return None
+
+
 def region_problem(region: str) -> str | None:
     if not region:
         return "Give a region name (for example ap-northeast-1)."
