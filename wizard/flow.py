@@ -312,7 +312,7 @@ CODE_FORMATS = iac.FORMATS
 CODE_TITLES = {
     "terraform": "Terraform",
     "cloudformation": "CloudFormation",
-    "documents": "the documents (JSON)",
+    "documents": "documents (JSON)",
 }
 
 

@@ -403,10 +403,7 @@ class PlainWizard:
         plan = review.plan
         back = Option("Change my choices (each answer so far is the default)", "back")
         quit_ = Option("Quit without changes", "quit")
-        save = [
-            Option(f"Save the plan as {CODE_TITLES[fmt].removeprefix('the ')} instead", fmt)
-            for fmt in CODE_FORMATS
-        ]
+        save = [Option(f"Save the plan as {CODE_TITLES[fmt]} instead", fmt) for fmt in CODE_FORMATS]
         if plan.empty and review.healthy:
             return self._next(Step.REVIEW)
         if plan.empty:

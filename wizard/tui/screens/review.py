@@ -316,7 +316,7 @@ it did not write); Next stays disabled until you change your choices (Back).
         panel = self.query_one("#saved", Static)
         panel.update(
             Content.assemble(
-                (f"Saved as {CODE_TITLES[fmt].removeprefix('the ')}", "bold $text-success"),
+                (f"Saved as {CODE_TITLES[fmt]}", "bold $text-success"),
                 f" in {saved.folder}: {names}\n",
                 ("Nothing in the account was changed. Next:", MUTED),
                 *(f"\n  {step}" for step in saved.next_steps),
@@ -343,7 +343,7 @@ it did not write); Next stays disabled until you change your choices (Back).
         if self.review is not None and not self.review.plan.empty:
             for fmt in CODE_FORMATS:
                 yield SystemCommand(
-                    f"Save as {CODE_TITLES[fmt].removeprefix('the ')}",
+                    f"Save as {CODE_TITLES[fmt]}",
                     "The plan as code in a new folder; nothing in the account changes",
                     partial(self.action_save_code, fmt),
                 )

@@ -71,7 +71,7 @@ class SaveCodeScreen(ModalScreen[str | None]):
 
 
 def title(fmt: str) -> str:
-    return "AWS CLI script" if fmt == CLI_SCRIPT else CODE_TITLES[fmt].removeprefix("the ")
+    return "AWS CLI script" if fmt == CLI_SCRIPT else CODE_TITLES[fmt]
 
 
 TITLE_WIDTH = max(len(title(fmt)) for fmt in WHAT) + 2
