@@ -224,14 +224,16 @@ class WizardApp(App[int]):
             if screen.is_attached:
                 self.call_later(screen.remove)
 
-    def next_step(self, current: Step) -> None:
+    def go_forward_from(self, current: Step) -> None:
+        """Show the step the flow says comes next (the flow decides; the app only shows)."""
         target = next_step(self.state, current)
         if target is None:
             self.finish(self.exit_code)
             return
         self.goto(target)
 
-    def previous_step(self, current: Step) -> None:
+    def go_back_from(self, current: Step) -> None:
+        """Show the step the flow says Back leads to, if any."""
         target = previous_step(self.state, current)
         if target is not None:
             self.goto(target)

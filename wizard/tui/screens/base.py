@@ -208,11 +208,11 @@ class StepScreen(Screen[None]):
             self.refuse("Not yet: finish this step first.")
             return
         if self.commit():
-            self.wizard.next_step(self.STEP)
+            self.wizard.go_forward_from(self.STEP)
 
     def action_back(self) -> None:
         if self.can_go_back():
-            self.wizard.previous_step(self.STEP)
+            self.wizard.go_back_from(self.STEP)
 
     def refuse(self, message: str, field: Input | None = None) -> bool:
         """Say why Next cannot go on (and put the cursor where the fix is); always False,
