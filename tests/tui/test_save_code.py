@@ -103,3 +103,29 @@ async def test_the_palette_saves_cloudformation_and_documents(
             (tmp_path / f"cwl-export-wizard-{BUCKET}-documents/plan.json").read_text()
         )
         assert index["bucket"] == BUCKET and index["steps"]
+
+
+async def test_a_save_that_cannot_write_says_why_and_the_review_stays(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from wizard.errors import UsageError
+    from wizard.tui.screens import review as review_module
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise UsageError(f"Cannot write into {tmp_path}: Read-only file system.")
+
+    monkeypatch.setattr(review_module, "save_code", refuse)
+    app = fake_app(Step.REVIEW, chosen())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await at_step(pilot, Step.REVIEW)
+        assert isinstance(screen, ReviewScreen)
+        said: list[str] = []
+        monkeypatch.setattr(screen, "notify", lambda text, **_: said.append(str(text)))
+        await wait_until(pilot, lambda: screen.can_save_code(), "ready to save")
+        screen.action_save_code("terraform")
+        await wait_until(pilot, lambda: bool(said), "the error")
+        assert said == [f"Could not save: Cannot write into {tmp_path}: Read-only file system."]
+        assert not screen.query_one("#saved", Static).display
+        await wait_until(pilot, lambda: screen.can_save_code(), "ready again")
+        assert screen.review is not None
+        assert app.screen is screen

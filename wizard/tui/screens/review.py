@@ -19,7 +19,6 @@ from textual.widgets import Button, Static
 from wizard.core.cli_equivalent import script
 from wizard.core.plan import Change, Plan
 from wizard.core.text import count
-from wizard.errors import WizardError
 from wizard.flow import (
     CODE_FORMATS,
     CODE_TITLES,
@@ -34,6 +33,15 @@ from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.save_code import CLI_SCRIPT, SaveCodeScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets import DiffView, FindingsList
+
+SAVE_GROUP = "save-code"
+
+
+class CodeSaved(Message, bubble=False):
+    def __init__(self, fmt: str, saved: SavedCode) -> None:
+        super().__init__()
+        self.fmt = fmt
+        self.saved = saved
 
 
 class ReviewRead(Message, bubble=False):
@@ -184,6 +192,10 @@ it did not write); Next stays disabled until you change your choices (Back).
         self.show_review(message.review)
 
     def job_failed(self, group: str, error: BaseException) -> None:
+        if group == SAVE_GROUP:  # nothing was written (all or none): the review stands
+            self.notify(f"Could not save: {error}", severity="error", markup=False)
+            self.update_nav()
+            return
         super().job_failed(group, error)
         self.update_nav()
 
@@ -304,12 +316,16 @@ it did not write); Next stays disabled until you change your choices (Back).
         if fmt == CLI_SCRIPT:
             self.action_save_cli()
             return
-        try:
-            saved = save_code(fmt, self.review)
-        except (OSError, WizardError) as error:
-            self.notify(f"Could not save: {error}", severity="error", markup=False)
-            return
-        self.show_saved(fmt, saved)
+        self.busy(SAVE_GROUP, f"Saving the plan as {CODE_TITLES[fmt]}...")
+        self.write_code(fmt, self.review)
+
+    @work(thread=True, exit_on_error=False, group=SAVE_GROUP)
+    def write_code(self, fmt: str, review: Review) -> None:
+        """Files, not AWS, but a slow disk or a network home must not hold the screen."""
+        self.post_result(CodeSaved(fmt, save_code(fmt, review)))
+
+    def on_code_saved(self, message: CodeSaved) -> None:
+        self.show_saved(message.fmt, message.saved)
 
     def show_saved(self, fmt: str, saved: SavedCode) -> None:
         names = ", ".join(path.name for path in saved.paths)
