@@ -161,7 +161,15 @@ class StepScreen(Screen[None]):
 
     def timer(self, delay: float, callback: Any) -> Timer:
         """A one-off timer that stops when the step is left."""
-        timer = self.set_timer(delay, callback)
+
+        def fire() -> Any:
+            # The suspend that stops the timer is a message of its own: a timer already due
+            # may run before it, after another step is shown. It must do nothing then.
+            if self.wizard.step_screen() is self:
+                return callback()
+            return None
+
+        timer = self.set_timer(delay, fire)
         self._timers_running = [t for t in self._timers_running if t is not timer]
         self._timers_running.append(timer)
         return timer
