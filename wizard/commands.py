@@ -657,11 +657,16 @@ def run_undo(args: argparse.Namespace) -> int:
             f"account {identity.account}.",
             fix="Use the profile the apply ran with (--profile).",
         )
-    if not steps:
+    if not steps or journal.put_back:
+        why = (
+            f"every change of this journal was already put back ({journal.status})"
+            if journal.put_back
+            else "no change of this journal was started"
+        )
         if args.json:
-            print_json({"journal": str(path), "complete": True, "steps": []})
+            print_json({"journal": str(path), "complete": True, "steps": [], "nothing": why})
         else:
-            out("Nothing to undo: no change of this journal was started.")
+            out(f"Nothing to undo: {why}. Nothing was changed.")
         return EXIT_OK
     if not args.json:
         out(f"Undo {count(len(steps), 'step')} of {path}, newest first:")
@@ -782,9 +787,14 @@ def report_error(error: WizardError, args: argparse.Namespace | None) -> int:
             if not error.restored_everything:
                 err(f"then: cwl-export-wizard undo {shlex.quote(error.journal_path)}")
     if args is not None and getattr(args, "json", False):
-        print_json(
-            {"error": {"type": type(error).__name__, "message": error.message, "fix": error.fix}}
-        )
+        described: dict[str, Any] = {
+            "type": type(error).__name__,
+            "message": error.message,
+            "fix": error.fix,
+        }
+        if isinstance(error, ApplyError) and error.journal_path:
+            described["journal"] = error.journal_path  # so a script can undo it
+        print_json({"error": described})
     if args is not None and getattr(args, "debug", False):
         import traceback
 

@@ -12,7 +12,10 @@ core (what it means and what to change).
 from __future__ import annotations
 
 import dataclasses
+import os
 import shlex
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -21,7 +24,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.core import doctor, iac, iam_policy
+from wizard.core import doctor, iac, iam_policy, outcomes
 from wizard.core import plan as core_plan
 from wizard.core import requirements as req
 from wizard.core.outcomes import RollbackReport, StepReport
@@ -212,7 +215,7 @@ MAX_OBJECTS_SHOWN = 8
 
 
 def undo_command(journal: object) -> str:
-    return f"cwl-export-wizard undo {shlex.quote(str(journal))}"
+    return outcomes.undo_command(str(journal))
 
 
 def result_view(
@@ -377,27 +380,71 @@ def write_new_files(
     folder: Path, files: dict[str, str], *, executable: Iterable[str] = ()
 ) -> list[Path]:
     """Write ``files`` (name -> text) into ``folder`` (created if needed), all or none: a
-    file that exists already is never overwritten (UsageError naming it, nothing written)."""
+    file that exists already (a dangling link too) is never overwritten (UsageError naming
+    it, nothing written). The files are written in a private folder beside ``folder`` first,
+    then renamed into place (a new folder) or linked in one by one, undone at a collision."""
     folder = folder.expanduser()
-    if folder.exists() and not folder.is_dir():
+    if os.path.lexists(folder) and not folder.is_dir():
         raise UsageError(f"{folder} is a file, not a folder.", "Give a folder for --out.")
     paths = [folder / name for name in files]
-    existing = [str(p) for p in paths if p.exists()]
+    existing = [str(p) for p in paths if os.path.lexists(p)]
     if existing:
         raise UsageError(
             f"{', '.join(existing)} exists already; nothing was written.",
             "Choose another folder, or move the file away first.",
         )
+    staging: Path | None = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for path, text in zip(paths, files.values(), strict=True):
-            with path.open("x", encoding="utf-8") as handle:
-                handle.write(text)
-            if path.name in executable:
-                path.chmod(0o755)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+            (staging / name).chmod(0o755 if name in executable else 0o644)
+        if not os.path.lexists(folder):
+            umask = os.umask(0)
+            os.umask(umask)
+            staging.chmod(0o777 & ~umask)
+            try:
+                os.rename(staging, folder)  # atomic: all the files appear at once
+                staging = None
+                return paths
+            except OSError:
+                pass  # created meanwhile: link the files in, as into any existing folder
+        _link_all(folder, staging, list(files))
     except OSError as error:
-        raise UsageError(f"Cannot write into {folder}: {error.strerror or error}.") from None
+        raise UsageError(
+            f"Cannot write into {folder}: {error.strerror or error}; nothing was written."
+        ) from None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return paths
+
+
+def _link_all(folder: Path, staging: Path | None, names: list[str]) -> None:
+    """Link each staged file into ``folder``, never over a file; on a collision, remove the
+    ones linked so far and name the file."""
+    assert staging is not None
+    linked: list[Path] = []
+    for name in names:
+        target = folder / name
+        try:
+            try:
+                os.link(staging / name, target)
+            except FileExistsError:
+                raise
+            except OSError:  # no hard links here: copy, still never over a file
+                with target.open("xb") as handle:
+                    handle.write((staging / name).read_bytes())
+                target.chmod((staging / name).stat().st_mode & 0o777)
+        except FileExistsError:
+            for path in linked:
+                path.unlink(missing_ok=True)
+            raise UsageError(
+                f"{target} appeared while writing; nothing was written.",
+                "Choose another folder, or move the file away first.",
+            ) from None
+        linked.append(target)
 
 
 def script_name(state: WizardState) -> str:
@@ -470,6 +517,8 @@ class UndoPreview:
     region: str
     endpoint: str | None
     steps: tuple[str, ...]  # the steps that may have changed something, oldest first
+    put_back: bool = False  # every started change was put back already: nothing to undo
+    status: str = ""  # the journal's status, in words ("rolled back")
 
 
 def undo_preview(path: Path) -> UndoPreview:
@@ -483,6 +532,8 @@ def undo_preview(path: Path) -> UndoPreview:
         journal.region,
         journal.endpoint,
         tuple(aws_apply.journal_summary(path)),
+        journal.put_back,
+        journal.status.value,
     )
 
 

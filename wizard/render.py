@@ -154,10 +154,18 @@ def report_step(step: StepReport) -> list[Line]:
 
 
 def report_verdict(report: RollbackReport) -> Line:
+    if report.complete and any(s.outcome is Outcome.ALREADY_PUT_BACK for s in report.steps):
+        return Line(
+            "Nothing this apply changed remains in the account: what was not put back now had "
+            "been put back before (what later runs wrote since is theirs, and kept).",
+            "ok",
+        )
     if report.complete:
         return Line("The account is as it was before the apply (every document compared).", "ok")
+    left = len(report.remaining)
     return Line(
-        f"{count(len(report.remaining), 'change')} of this apply remain in the account (above, "
+        f"{count(left, 'change')} of this apply {'remains' if left == 1 else 'remain'} in the "
+        "account (above, "
         "with the commands that finish them by hand); run undo again once you have dealt with "
         "them.",
         "error",

@@ -17,6 +17,7 @@ never said while anything differs.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +28,11 @@ from wizard.aws.journal import (
     Journal,
     JournalStep,
     default_journal_dir,
+    journals,
     load,
     new_journal_path,
     now_iso,
+    order,
 )
 from wizard.aws.lock import DEFAULT_WAIT, DestinationLock, Holder, lock_path
 from wizard.aws.session import AwsSession, translate
@@ -41,6 +44,7 @@ from wizard.core.outcomes import (
     RollbackReport,
     StepReport,
     StepStatus,
+    undo_command,
 )
 from wizard.core.plan import Change, Plan
 from wizard.core.text import count, sentence
@@ -176,6 +180,7 @@ def _new_journal(directory: Path, session: AwsSession, plan: Plan, region: str) 
         region=region,
         endpoint=session.endpoint_url,
         time=now_iso(),
+        started_ns=time.time_ns(),
         version=__version__,
         status=JournalStatus.STARTED,
         steps=_steps(plan.changes, 0),
@@ -427,6 +432,54 @@ def run(
 
 # --- reconcile: rollback and undo ---------------------------------------------------------
 
+# A later journal's step still holds its change when it was (or may have been) written and was
+# not put back since.
+_HOLDS = (
+    StepStatus.APPLIED,
+    StepStatus.IN_FLIGHT,
+    StepStatus.ROLLING_BACK,
+    StepStatus.NOT_ROLLED_BACK,
+)
+
+
+def target_identity(step: JournalStep, key_arn: str | None = None) -> tuple[str, str]:
+    """What a step writes, comparable across journals: (action, bucket or key or alias)."""
+    params = step.params
+    name = (
+        params.get("bucket")
+        or moving.resolve(params.get("key_id"), key_arn)
+        or params.get("alias")
+        or step.target
+    )
+    return step.action.value, name
+
+
+def later_writes(journal: Journal) -> dict[tuple[str, str], Journal]:
+    """Targets that a later journal of the same folder, account and endpoint wrote and still
+    holds, each with the latest such journal. Journals that cannot be read are skipped: they
+    cannot be trusted to say anything."""
+    mine = order(journal)
+    found: dict[tuple[str, str], Journal] = {}
+    for path in journals(journal.path.parent):
+        if path.resolve() == journal.path.resolve():
+            continue
+        try:
+            other = load(path)
+        except WizardError:
+            continue
+        if other.account != journal.account or other.endpoint != journal.endpoint:
+            continue
+        if order(other) <= mine:
+            continue
+        key_arn = other.created.get("key_arn")
+        for step in other.steps:
+            holds = step.status in _HOLDS or (step.status is StepStatus.FAILED and step.uncertain)
+            if holds and step.part_of is None:
+                identity = target_identity(step, key_arn)
+                if identity not in found or order(other) > order(found[identity]):
+                    found[identity] = other
+    return found
+
 
 @dataclass
 class _Judge:
@@ -440,6 +493,13 @@ class _Judge:
         self.reports: dict[int, StepReport] = {}
         self.key: moving.FoundKey | None = None
         self.key_looked_for = False
+        self.later: dict[tuple[str, str], Journal] | None = None
+
+    def later_writer(self, step: JournalStep) -> Journal | None:
+        """A later journal of this folder whose change to the same target still holds."""
+        if self.later is None:
+            self.later = later_writes(self.journal)
+        return self.later.get(target_identity(step, self.key_arn))
 
     @property
     def key_arn(self) -> str | None:
@@ -474,8 +534,30 @@ class _Judge:
 
     # -- documents of existing resources
 
+    def already_put_back(self, step: JournalStep) -> None:
+        """The journal says this step was put back (by the rollback or an earlier undo): it is
+        done, and never written again. The account is read to say what it holds now."""
+        what = spec(step.action).target_name(step.params, step.target)
+        if step.action not in _CREATES:
+            try:
+                if moving.current(self.session, step, self.key_arn) == step.before:
+                    self.report(step, Outcome.AS_BEFORE, f"{what} is as it was before")
+                    return
+            except WizardError:
+                pass  # unreadable now: the journal's word stands, and nothing is written
+        later = self.later_writer(step)
+        since = (
+            f"; it was written again since by the later apply {later.path.name}, which is kept"
+            if later is not None
+            else "; it has changed since, and is left as it is"
+            if step.action not in _CREATES
+            else ""
+        )
+        self.report(step, Outcome.ALREADY_PUT_BACK, f"{what} had already been put back{since}")
+
     def document(self, step: JournalStep) -> None:
         what = spec(step.action).target_name(step.params, step.target)
+        later = self.later_writer(step)
         try:
             now = moving.current(self.session, step, self.key_arn)
         except WizardError as error:
@@ -488,6 +570,17 @@ class _Judge:
             return
         if now == step.before:
             self.report(step, Outcome.AS_BEFORE, f"{what} is as it was before")
+            return
+        if later is not None:
+            # Whatever it holds, a later apply wrote it since: putting this apply's "before"
+            # back would revert that apply (and may break a destination that works now).
+            self.report(
+                step,
+                Outcome.LEFT_CHANGED,
+                f"{what} was written again by a later apply ({later.path.name}, {later.time}); "
+                "it was left as it is. Undo that apply first, then this one",
+                (undo_command(str(later.path)),),
+            )
             return
         if now != step.after or step.after is None:
             self.report(
@@ -695,7 +788,15 @@ class _Judge:
     # -- the whole journal
 
     def run(self) -> RollbackReport:
-        started = [s for s in self.journal.steps if s.status.started]
+        done = [s for s in self.journal.steps if s.status is StepStatus.ROLLED_BACK]
+        for step in reversed(done):
+            if step.part_of is None:
+                self.already_put_back(step)
+        started = [
+            s
+            for s in self.journal.steps
+            if s.status.started and s.status is not StepStatus.ROLLED_BACK
+        ]
         # First what this apply changed in place (newest first), then what it created: a
         # created key or bucket is removed only when nothing left changed may still use it.
         for step in reversed(started):
@@ -707,30 +808,41 @@ class _Judge:
             if remaining
             else None
         )
-        for step in reversed(self.journal.steps):
+        pending = [s for s in self.journal.steps if s.index not in self.reports]
+        for step in reversed(pending):
             if step.action is Action.CREATE_BUCKET and self._reached(step):
                 self.bucket(step, keep)
-            elif step.action is Action.CREATE_ALIAS and step.status.started:
-                self.alias(step, keep)
         bucket_kept = any(
             r.outcome.remains for s, r in self._by_step() if s.action is Action.CREATE_BUCKET
         )
         key_keep = keep or ("the new bucket that uses it was kept" if bucket_kept else None)
-        for step in reversed(self.journal.steps):
+        # An alias goes only with its key: a kept key keeps its name (a live, billed key
+        # with no name is hard to find and to reason about).
+        alias_keep = key_keep and f"it names the new key, which is kept ({key_keep})"
+        for step in reversed(pending):
+            if step.action is Action.CREATE_ALIAS and step.status.started:
+                self.alias(step, alias_keep or None)
+        for step in reversed(pending):
             if step.action is Action.CREATE_KEY and self._reached(step):
                 self.new_key(step, key_keep)
-        for step in reversed(started):  # settings of a created bucket or key
-            if step.part_of is not None:
+        for step in reversed(self.journal.steps):  # settings of a created bucket or key
+            if step.part_of is not None and step.status.started:
                 parent = self.reports.get(step.part_of)
                 what = spec(step.action).target_name(step.params, step.target)
                 removed = parent is not None and not parent.outcome.remains
                 self.report(
                     step,
                     Outcome.WITH_PARENT,
-                    f"{what} went with it" if removed else f"{what} stays with it (see above)",
+                    f"{what} went with it"
+                    if removed
+                    else f"{what} stays with it ({self._name(step.part_of)} was kept)",
                 )
         ordered = tuple(self.reports[i] for i in sorted(self.reports, reverse=True))
         return RollbackReport(str(self.journal.path), ordered)
+
+    def _name(self, index: int) -> str:
+        step = self.journal.steps[index]
+        return spec(step.action).target_name(step.params, step.target)
 
     def _reached(self, step: JournalStep) -> bool:
         """A create whose own settings were sent counts as started too (a lost answer)."""

@@ -146,6 +146,8 @@ class Journal:
     created: dict[str, str]  # key_arn, key_id, bucket, alias: what this apply created
     finished: str | None = None
     undone: str | None = None
+    # When it started, in ns since the epoch: orders two journals of the same second.
+    started_ns: int = 0
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -154,6 +156,7 @@ class Journal:
             "id": self.journal_id,
             "version": self.version,
             "time": self.time,
+            "started_ns": self.started_ns,
             "account": self.account,
             "identity": self.identity,
             "partition": self.partition,
@@ -171,6 +174,13 @@ class Journal:
 
     def save(self) -> None:
         write_private(self.path, json.dumps(self.to_json(), indent=2) + "\n")
+
+    @property
+    def put_back(self) -> bool:
+        """Every change that was started has been put back already: nothing to undo."""
+        return all(
+            s.status is StepStatus.ROLLED_BACK for s in self.steps if s.status.started
+        ) and any(s.status.started for s in self.steps)
 
     def step(self, index: int) -> JournalStep:
         return self.steps[index]
@@ -311,9 +321,15 @@ def load(path: Path) -> Journal:
             created=dict(created),
             finished=data.get("finished"),
             undone=data.get("undone"),
+            started_ns=data["started_ns"] if isinstance(data.get("started_ns"), int) else 0,
         )
     except _Bad as exc:
         raise UsageError(f"{path} is not a usable journal: {exc}.") from None
+
+
+def order(journal: Journal) -> tuple[str, int, str]:
+    """Sorts journals by when they started (older journals have no ns: then by name)."""
+    return (journal.time, journal.started_ns, journal.path.name)
 
 
 def journals(directory: Path) -> Iterator[Path]:

@@ -43,9 +43,10 @@ class Grant:
     params: Params
     render: Render = field(compare=False)
     read: Read = field(compare=False)
-    what: str = ""  # for people: "CloudWatch Logs may write objects"
 
-    def statement(self, resources: Sequence[str], params: Sequence[str], sid: str | None) -> dict[str, Any]:
+    def statement(
+        self, resources: Sequence[str], params: Sequence[str], sid: str | None
+    ) -> dict[str, Any]:
         body = self.render(resources, params)
         body.pop("Sid", None)
         return {"Sid": sid, **body} if sid else body
