@@ -157,6 +157,7 @@ class WizardState:
     source_accounts: tuple[str, ...] = ()
     review: Review | None = None
     applied: aws_apply.ApplyResult | None = None
+    undone: RollbackReport | None = None  # this run's apply, undone from the Apply step
     result: aws_export.ExportResult | None = None
     repair: bool = False
 
@@ -173,11 +174,17 @@ class WizardState:
         )
 
     @property
+    def made(self) -> int:
+        """How many changes this run's apply made (whatever became of them since)."""
+        if self.applied is None:
+            return 0
+        return sum(1 for step in self.applied.steps if step.status.value == "applied")
+
+    @property
     def applied_changes(self) -> bool:
-        """Changes were made in this run: the steps before the apply cannot be taken back."""
-        return self.applied is not None and any(
-            step.status.value == "applied" for step in self.applied.steps
-        )
+        """Changes of this run are in the account: the steps before the apply cannot be taken
+        back (an undo that put everything back makes them possible again)."""
+        return self.made > 0 and not (self.undone is not None and self.undone.complete)
 
     def choices(self) -> Choices:
         if not self.region or not self.bucket:
@@ -451,21 +458,39 @@ def script_name(state: WizardState) -> str:
     return f"cwl-export-wizard-{state.bucket or 'plan'}.sh"
 
 
-def farewell(state: WizardState, *, sandbox: bool) -> list[str]:
-    """What a face leaves on the terminal when the wizard ends: what was changed, the journal,
-    how to undo it (where that can work), and the export's first object."""
+def farewell(state: WizardState, *, sandbox: bool, changed_before: bool = False) -> list[str]:
+    """What a face leaves on the terminal when the wizard ends (or starts over): what this run
+    changed and what became of it (the journal, an undo's outcome), how to undo what is left
+    (where that can work), and the export's first object. ``changed_before``: an earlier run
+    of this session changed something (so "Nothing was changed" would not be true)."""
     lines: list[str] = []
     applied = state.applied
-    if applied is not None and state.applied_changes:
-        made = sum(1 for s in applied.steps if s.status.value == "applied")
-        where = "in the sandbox" if sandbox else "in AWS"
+    made = state.made
+    where = "in the sandbox" if sandbox else "in AWS"
+    undone = state.undone
+    if applied is not None and made and undone is not None:
+        journal = applied.journal_path
+        if undone.complete:
+            lines.append(
+                f"{count(made, 'change')} made {where}, then undone: nothing of them remains "
+                f"(journal: {journal})."
+            )
+        else:
+            left = len(undone.remaining)
+            lines.append(
+                f"{count(made, 'change')} made {where}; the undo left {count(left, 'change')} "
+                f"in place: {'; '.join(r.message for r in undone.remaining)} (journal: {journal})."
+            )
+            if not sandbox:
+                lines.append(f"Finish with: {undo_command(journal)}")
+    elif applied is not None and made:
         lines.append(f"{count(made, 'change')} made {where}; journal: {applied.journal_path}")
         if not sandbox:
             lines.append(f"Undo them with: {undo_command(applied.journal_path)}")
         else:
             lines.append("The sandbox forgets everything when it stops: nothing to undo.")
     elif state.review is not None:
-        lines.append("Nothing was changed.")
+        lines.append("This run changed nothing." if changed_before else "Nothing was changed.")
     result = state.result
     if result is not None:
         if result.succeeded and result.objects:

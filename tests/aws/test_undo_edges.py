@@ -188,3 +188,24 @@ def test_undo_keeps_the_alias_of_a_kept_key(empty: Sandbox, cli: CliRunner) -> N
     assert "names the new key, which is kept" in outcomes["CreateAlias"]["message"]
     kms = empty.client("kms")
     assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_foreign_statements_keep_their_shape_and_undo_restores_the_exact_text(
+    demo: Sandbox, cli: CliRunner
+) -> None:
+    # Written by hand: pretty-printed, keys in a person's order, not sorted.
+    text = (
+        '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {\n      "Sid": "Readers",\n'
+        '      "Effect": "Allow",\n      "Principal": {"AWS": "arn:aws:iam::123456789012:root"},\n'
+        '      "Action": "s3:GetObject",\n'
+        f'      "Resource": "arn:aws:s3:::{DEMO_BUCKET}/reports/*"\n    }}\n  ]\n}}\n'
+    )
+    demo.client("s3").put_bucket_policy(Bucket=DEMO_BUCKET, Policy=text)
+    applied = cli(*APPLY)
+    assert applied.code == 0, applied.err
+    written = demo.client("s3").get_bucket_policy(Bucket=DEMO_BUCKET)["Policy"]
+    first = json.loads(written)["Statement"][0]
+    assert list(first) == ["Sid", "Effect", "Principal", "Action", "Resource"]  # order kept
+
+    assert cli("undo", applied.json()["journal"], "--yes").code == 0
+    assert demo.client("s3").get_bucket_policy(Bucket=DEMO_BUCKET)["Policy"] == text

@@ -163,6 +163,8 @@ def _steps(changes: Sequence[Change], offset: int) -> list[JournalStep]:
             before=change.before,
             after=change.after,
             part_of=_part_of(changes, i, offset),
+            before_text=change.before_text,
+            after_text=change.after_text,
         )
         for i, change in enumerate(changes)
     ]
@@ -255,6 +257,7 @@ def _apply_steps(
         # The new key's ARN is known once CreateKey answered: resolve, then journal it.
         step.params = {k: moving.resolve(v, ctx.key_arn) or "" for k, v in step.params.items()}
         step.after = moving.resolve(step.after, ctx.key_arn)
+        step.after_text = moving.resolve(step.after_text, ctx.key_arn)
         try:
             if _drift_check(ctx, step):
                 journal.mark(index, StepStatus.UNCHANGED, "already as planned")
@@ -804,7 +807,9 @@ class _Judge:
                 self.document(step)
         remaining = [r for r in self.reports.values() if r.outcome.remains]
         keep = (
-            "something this apply changed was left in place and may use it (see above)"
+            "what this apply changed and was left in place may still use it ("
+            + "; ".join(self._name(r.index) for r in remaining)
+            + ")"
             if remaining
             else None
         )

@@ -113,8 +113,16 @@ class JournalStep:
     message: str = ""
     uncertain: bool = False  # a FAILED call whose effect is unknown (timeout, 5xx, crash)
     part_of: int | None = None  # the step that created this step's target (a new bucket/key)
+    # A policy's exact text before (restored as it was) and the text sent: see core.plan.Change.
+    before_text: str | None = None
+    after_text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        texts = {
+            name: value
+            for name, value in (("before_text", self.before_text), ("after_text", self.after_text))
+            if value is not None
+        }
         return {
             "index": self.index,
             "action": self.action.value,
@@ -127,6 +135,7 @@ class JournalStep:
             "message": self.message,
             "uncertain": self.uncertain,
             "part_of": self.part_of,
+            **texts,
         }
 
 
@@ -248,6 +257,8 @@ def _step(raw: Any, position: int) -> JournalStep:
         params=dict(params),
         before=_optional(raw, "before", str, where),
         after=_optional(raw, "after", str, where),
+        before_text=_optional(raw, "before_text", str, where),
+        after_text=_optional(raw, "after_text", str, where),
         status=status,
         message=str(raw.get("message") or ""),
         uncertain=bool(raw.get("uncertain", False)),

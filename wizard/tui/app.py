@@ -87,6 +87,7 @@ class WizardApp(App[int]):
         self._quit_after_apply = False
         self.repair_started = False
         self.farewell_lines: list[str] = []  # printed on the terminal once the app is gone
+        self.changed_before = False  # an earlier run of this session (before n) changed things
 
     # Connection --------------------------------------------------------------------------
     @property
@@ -240,7 +241,10 @@ class WizardApp(App[int]):
 
     def start_over(self) -> None:
         """After an apply: a new run from the region step (the connection stays)."""
-        self.farewell_lines.extend(farewell(self.state, sandbox=self.is_sandbox))
+        self.farewell_lines.extend(
+            farewell(self.state, sandbox=self.is_sandbox, changed_before=self.changed_before)
+        )
+        self.changed_before = self.changed_before or self.state.made > 0
         self.state = WizardState(region=self.state.region)
         self.goto(Step.REGION)
         self.reset_after(Step.REGION)
@@ -255,7 +259,9 @@ class WizardApp(App[int]):
 
     def finish(self, code: int) -> None:
         """Leave the app; what happened is printed on the terminal afterwards."""
-        self.farewell_lines.extend(farewell(self.state, sandbox=self.is_sandbox))
+        self.farewell_lines.extend(
+            farewell(self.state, sandbox=self.is_sandbox, changed_before=self.changed_before)
+        )
         self.exit(code)
 
     def action_quit_wizard(self) -> None:

@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, Static
 from wizard.core.outcomes import RollbackReport, StepStatus
 from wizard.core.plan import Change, Plan
 from wizard.core.text import count
-from wizard.errors import ApplyError, DriftError, WizardError
+from wizard.errors import EXIT_FINDINGS, EXIT_OK, ApplyError, DriftError, WizardError
 from wizard.flow import CONFIRM_WORD, Step, confirmed, undo_command
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.confirm import ConfirmScreen
@@ -319,9 +319,8 @@ Quitting while changes are being applied asks first, then rolls back before it q
                     else StepStatus.ROLLED_BACK.value
                 )
         self.render_changes()
-        if report.complete:
-            self.state.applied = None
-        self.wizard.farewell_lines.extend(_report_lines(report))
+        self.state.undone = report  # the farewell and every step read it from here
+        self.wizard.exit_code = EXIT_OK if report.complete else EXIT_FINDINGS
         self.show_outcome(report_content(report))
         if report.complete:
             self.set_hint("Undone · Escape: back to Review")

@@ -339,6 +339,12 @@ runs one export per account and region: if another one is active, wait for it or
         self._exporting = False
         self.state.result = result
         if result.succeeded:
+            # Nothing left to cancel: the line says how it ended (seen when coming Back).
+            self.show_status(
+                Content.assemble(
+                    ("Task ", MUTED), result.task.task_id, "  ", (result.task.status, "bold")
+                )
+            )
             self.wizard.goto(Step.RESULT)
             return
         self.show_status(
@@ -369,6 +375,9 @@ runs one export per account and region: if another one is active, wait for it or
                 self.show_status(Content.styled("Export cancelled.", "$text-warning"))
                 self.update_nav()
                 return
+            # The status line said "Starting..." or "x: cancel": the error below says what
+            # happened instead.
+            self.query_one("#task").display = False
         if group == "other":
             self.query_one("#other-task").display = True
         super().job_failed(group, error)
