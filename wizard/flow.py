@@ -232,8 +232,10 @@ def result_view(
     sandbox: bool,
     key_alias: str | None = None,
     source_account: str | None = None,
+    profile: str | None = None,
 ) -> ResultView:
-    """``source_account``: the account the log group is in, when it is not the bucket's."""
+    """``source_account``: the account the log group is in, when it is not the bucket's;
+    ``profile``: the profile that ran the export (Flow.export_profile), for its command."""
     from wizard.core.cli_equivalent import export_command
 
     task = result.task
@@ -278,6 +280,7 @@ def result_view(
             task.from_ms or 0,
             task.to_ms or 0,
             state.stream_prefix,
+            profile,
         ),
         journal=journal,
         undo=undo_command(journal) if journal and not sandbox and state.applied_changes else None,
@@ -1007,16 +1010,18 @@ class Flow:
         delay = PROPAGATION_FIRST_RETRY
         healthy: bool | None = None
         stop = cancel or threading.Event()
+        tries = 0
         while True:
             try:
+                tries += 1
                 return aws_export.start(self.exporter, request)
             except ExportRefused as refused:
                 waited = clock() - started
                 if waited + delay > wait_for_propagation:
-                    if waited > 0:
+                    if tries > 1:  # it did wait: say how long, never "after 0 s"
                         refused.message += (
-                            f" It was still refused after {int(waited)} s of waiting for policy "
-                            "changes to reach CloudWatch Logs."
+                            f" It was still refused after {tries} tries and {waited:.1f} s of "
+                            "waiting for policy changes to reach CloudWatch Logs."
                         )
                         refused.args = (refused.message,)
                     raise
@@ -1097,6 +1102,11 @@ class Flow:
     def exporter(self) -> AwsSession:
         """The session that runs export tasks: the source account's, when there is one."""
         return self.source if self.source is not None else self.session
+
+    def export_profile(self) -> str | None:
+        """The profile of the session that runs exports (--source-profile's, else
+        --profile's or AWS_PROFILE's): a command that repeats an export names it."""
+        return self.exporter.profile
 
     def close(self) -> None:
         """The run is over: the AWS layer's threads take no more work."""

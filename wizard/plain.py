@@ -712,6 +712,7 @@ class PlainWizard:
             sandbox=self.sandbox,
             key_alias=alias,
             source_account=self.flow.source_account(),
+            profile=self.flow.export_profile(),
         )
         self.out.lines(render.result(view))
         return self._next(Step.RESULT)

@@ -50,8 +50,14 @@ def now_iso() -> str:
 def private_dir(path: Path) -> Path:
     """``path`` as a folder only its owner may enter: created 0700, or an existing one of
     ours tightened to 0700. Another user's folder is refused: they could edit our journals."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    info = path.stat()
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        info = path.stat()
+    except OSError as exc:
+        raise UsageError(
+            f"The journal folder {path} cannot be made: {exc.strerror or exc}.",
+            fix="Set XDG_STATE_HOME to a folder of your own that you may write to.",
+        ) from None
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
         raise UsageError(
             f"The journal folder {path} belongs to another user, who could change what undo "
@@ -246,6 +252,12 @@ def _step(raw: Any, position: int) -> JournalStep:
     params = _field(raw, "params", dict, where)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in params.items()):
         raise _Bad(f"{where}: params must map text to text")
+    for name in ("before", "after"):  # the documents undo writes back and compares with
+        if isinstance(raw.get(name), str):
+            try:
+                json.loads(raw[name])
+            except ValueError as exc:
+                raise _Bad(f'{where} ({action.value}): "{name}" is not JSON ({exc})') from None
     part_of = raw.get("part_of")
     if part_of is not None and (not isinstance(part_of, int) or isinstance(part_of, bool)):
         raise _Bad(f'{where}: "part_of" must be a step number')

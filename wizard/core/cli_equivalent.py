@@ -34,11 +34,15 @@ def export_command(
     from_ms: int,
     to_ms: int,
     stream_prefix: str | None = None,
+    profile: str | None = None,
 ) -> str:
+    """``profile``: the AWS CLI profile of the account that owns the log group (the export
+    runs there), when the run used one."""
     parts = [
         "aws",
         "logs",
         "create-export-task",
+        *(("--profile", profile) if profile else ()),
         "--region",
         region,
         "--log-group-name",
