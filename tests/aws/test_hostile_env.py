@@ -478,8 +478,8 @@ def test_stdout_on_a_full_device_is_one_line(
 def test_undo_of_a_journal_whose_before_is_not_json_names_the_entry(
     demo: Sandbox, cli: CliRunner
 ) -> None:
-    """A hand-edited journal: undo names the entry and changes nothing (it never stops
-    midway with a step left "rolling back")."""
+    """A hand-edited journal: undo names the entry, leaves its target alone and goes on with
+    the others (it never stops midway with a step left "rolling back")."""
     applied = cli("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--yes", "--json")
     assert applied.code == EXIT_OK, applied.err
     path = Path(applied.json()["journal"])
@@ -488,13 +488,16 @@ def test_undo_of_a_journal_whose_before_is_not_json_names_the_entry(
     path.write_text(json.dumps(journal))
     session = session_of(demo)
     after_apply = full_state(session, DEMO_BUCKET, (DEMO_KEY,))
-    run = cli("undo", str(path), "--yes")
-    assert run.code == EXIT_ERROR
-    line = one_line_error(run.err)
+    run = cli("undo", str(path), "--yes", "--json")
+    assert run.code == 1, run.err  # something remains: the damaged entry's target
     number = len(journal["changes"])
     action = journal["changes"][-1]["action"]
-    assert line.startswith(
-        f'error: {path} is not a usable journal: change {number} ({action}): "before" is not JSON ('
-    )
-    assert full_state(session, DEMO_BUCKET, (DEMO_KEY,)) == after_apply
-    assert "rolling" not in path.read_text()
+    steps = {s["step"]: s for s in run.json()["steps"]}
+    assert steps[number]["outcome"] == "failed"
+    assert steps[number]["message"].startswith(f'change {number} ({action}): "before" is not JSON')
+    assert all(s["outcome"] == "restored" for n, s in steps.items() if n != number)
+    now = full_state(session, DEMO_BUCKET, (DEMO_KEY,))
+    assert now["bucket"]["policy"] == after_apply["bucket"]["policy"]  # left as it is
+    assert now != after_apply  # the other changes were put back
+    saved = path.read_text()
+    assert "rolling" not in saved and "{not json" in saved  # the entry is kept as it was

@@ -795,10 +795,20 @@ class _Judge:
         for step in reversed(done):
             if step.part_of is None:
                 self.already_put_back(step)
+        for step in self.journal.steps:
+            if step.damaged and step.status.started and step.status is not StepStatus.ROLLED_BACK:
+                self.report(
+                    step,
+                    Outcome.FAILED,
+                    f"{step.damaged}: this entry of the journal was edited or damaged, so it "
+                    f"cannot say what to put back; {self._name(step.index)} was left as it is",
+                )
         started = [
             s
             for s in self.journal.steps
-            if s.status.started and s.status is not StepStatus.ROLLED_BACK
+            if s.status.started
+            and s.status is not StepStatus.ROLLED_BACK
+            and s.index not in self.reports
         ]
         # First what this apply changed in place (newest first), then what it created: a
         # created key or bucket is removed only when nothing left changed may still use it.
@@ -831,7 +841,7 @@ class _Judge:
             if step.action is Action.CREATE_KEY and self._reached(step):
                 self.new_key(step, key_keep)
         for step in reversed(self.journal.steps):  # settings of a created bucket or key
-            if step.part_of is not None and step.status.started:
+            if step.part_of is not None and step.status.started and step.index not in self.reports:
                 parent = self.reports.get(step.part_of)
                 what = spec(step.action).target_name(step.params, step.target)
                 removed = parent is not None and not parent.outcome.remains

@@ -119,6 +119,8 @@ class JournalStep:
     message: str = ""
     uncertain: bool = False  # a FAILED call whose effect is unknown (timeout, 5xx, crash)
     part_of: int | None = None  # the step that created this step's target (a new bucket/key)
+    # Set when read back: why this entry cannot be trusted (its documents are not JSON).
+    damaged: str | None = None
     # A policy's exact text before (restored as it was) and the text sent: see core.plan.Change.
     before_text: str | None = None
     after_text: str | None = None
@@ -252,12 +254,14 @@ def _step(raw: Any, position: int) -> JournalStep:
     params = _field(raw, "params", dict, where)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in params.items()):
         raise _Bad(f"{where}: params must map text to text")
+    damaged = None
     for name in ("before", "after"):  # the documents undo writes back and compares with
         if isinstance(raw.get(name), str):
             try:
                 json.loads(raw[name])
             except ValueError as exc:
-                raise _Bad(f'{where} ({action.value}): "{name}" is not JSON ({exc})') from None
+                # This entry cannot be judged; the others can: undo names it and goes on.
+                damaged = f'change {position + 1} ({action.value}): "{name}" is not JSON ({exc})'
     part_of = raw.get("part_of")
     if part_of is not None and (not isinstance(part_of, int) or isinstance(part_of, bool)):
         raise _Bad(f'{where}: "part_of" must be a step number')
@@ -269,6 +273,7 @@ def _step(raw: Any, position: int) -> JournalStep:
         params=dict(params),
         before=_optional(raw, "before", str, where),
         after=_optional(raw, "after", str, where),
+        damaged=damaged,
         before_text=_optional(raw, "before_text", str, where),
         after_text=_optional(raw, "after_text", str, where),
         status=status,
