@@ -714,17 +714,33 @@ def run_undo(args: argparse.Namespace) -> int:
             f"account {identity.account}.",
             fix="Use the profile the apply ran with (--profile).",
         )
-    if not steps or journal.put_back:
-        why = (
-            f"every change of this journal was already put back ({journal.status})"
-            if journal.put_back
-            else "no change of this journal was started"
-        )
+    if not steps:
+        why = "no change of this journal was started"
         if args.json:
             print_json({"journal": str(path), "complete": True, "steps": [], "nothing": why})
         else:
             out(f"Nothing to undo: {why}. Nothing was changed.")
         return EXIT_OK
+    if journal.put_back:
+        # The journal says everything was put back: the account is still read (nothing is
+        # written for a step already put back) before "nothing to undo" is said.
+        flow = Flow(session, journal_dir=path.parent)
+        found: list[StepReport] = []
+        report = in_worker(lambda stop: flow.undo(path, found.append, on_notice=err, cancel=stop))
+        if report.complete:
+            why = f"every change of this journal was already put back ({journal.status})"
+            if args.json:
+                print_json({**report_json(report), "nothing": why})
+            else:
+                out(f"Nothing to undo: {why}. Nothing was changed.")
+            return EXIT_OK
+        if args.json:
+            print_json(report_json(report))
+        else:
+            for step in found:
+                show(render.report_step(step))
+            show([render.report_verdict(report)])
+        return EXIT_FINDINGS
     if not args.json:
         out(f"Undo {count(len(steps), 'step')} of {path}, newest first:")
         for line in reversed(steps):

@@ -12,6 +12,7 @@ import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,20 @@ def bucket_object_count(session: AwsSession, bucket: str) -> int:
     with aws_call("ListObjectsV2"):
         reply = s3.list_objects_v2(Bucket=bucket, MaxKeys=1000)
     return int(reply.get("KeyCount") or len(reply.get("Contents", [])))
+
+
+def objects_written_since(session: AwsSession, bucket: str, since_iso: str) -> int:
+    """How many objects of ``bucket`` were written at or after ``since_iso`` (stops counting
+    at the first page that has some: enough to say "data may depend on it")."""
+    since = datetime.fromisoformat(since_iso.replace("Z", "+00:00"))
+    s3 = session.client("s3")
+    found = 0
+    with aws_call("ListObjectsV2"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            found += sum(1 for o in page.get("Contents", []) if o["LastModified"] >= since)
+            if found:
+                break
+    return found
 
 
 # --- reading a target ---------------------------------------------------------------------

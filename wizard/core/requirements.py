@@ -137,7 +137,8 @@ def key_statements(dest: Destination) -> list[dict[str, Any]]:
 
 # Shown beside the key policy's diff: why its statement for CloudWatch Logs is not scoped.
 KEY_STATEMENT_NOTE = (
-    f"{SID_KEY_USE} carries no aws:SourceAccount or aws:SourceArn condition on purpose: "
+    "The wizard's key statement for CloudWatch Logs carries no aws:SourceAccount or "
+    "aws:SourceArn condition on purpose: "
     "whether S3 passes them on when it asks KMS for a data key for an export is not documented, "
     "and a condition the request does not meet would refuse every export. The bucket policy's "
     "statements carry both, so only your account's log groups can write to the bucket."

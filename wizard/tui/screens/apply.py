@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
-from wizard.core.outcomes import RollbackReport, StepStatus
+from wizard.core.outcomes import Outcome, RollbackReport, StepStatus
 from wizard.core.plan import Change, Plan
 from wizard.core.text import count
 from wizard.errors import EXIT_FINDINGS, EXIT_OK, ApplyError, DriftError, WizardError
@@ -315,7 +315,7 @@ Quitting while changes are being applied asks first, then rolls back before it q
             if step.index < len(self.statuses):
                 self.statuses[step.index] = (
                     StepStatus.NOT_ROLLED_BACK.value
-                    if step.outcome.remains
+                    if step.outcome.remains or step.outcome is Outcome.STAYS_WITH_PARENT
                     else StepStatus.ROLLED_BACK.value
                 )
         self.render_changes()
