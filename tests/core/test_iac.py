@@ -664,3 +664,12 @@ TERRAFORM_KINDS = {
 
 def actions_of(plan: Plan) -> list[Action]:
     return [c.action for c in plan.changes]
+
+
+def test_files_for_what_exists_are_refused_without_the_snapshots_view_of_it() -> None:
+    """Without the bucket and the key as the snapshot saw them, what to import is unknown:
+    no file is made, rather than one that creates what exists."""
+    plan, _ = shaped("repair")
+    for fmt in ("terraform", "cloudformation"):
+        with pytest.raises(ValueError, match="does not hold it as the snapshot saw it"):
+            iac.render(fmt, plan, CONTEXT)

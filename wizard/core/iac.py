@@ -133,7 +133,13 @@ def existing(plan: Plan, context: Context) -> tuple[Existing, ...]:
             seen = bucket.exists and bucket.name == name
             identifier = name
         if not seen:
-            continue  # never import what the snapshot did not see
+            if adoption.action is Action.PUT_KEY_POLICY or Action.CREATE_BUCKET not in changes:
+                # The plan changes what exists: the files cannot be right without seeing it.
+                raise ValueError(
+                    f"the plan changes an existing {adoption.logical}, but the context does not "
+                    "hold it as the snapshot saw it"
+                )
+            continue  # the plan creates the bucket: nothing of it exists to import
         document = before is not None
         holder = document if adoption.holder_is_document else True
         found.append(Existing(adoption, identifier, document, holder, before))
