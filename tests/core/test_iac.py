@@ -592,6 +592,36 @@ def test_terraform_format_lays_out_as_terraform_fmt(given: str, formatted: str) 
     assert iac.terraform_format(formatted) == formatted
 
 
+names = st.from_regex(r"[a-z][a-z_]{0,12}", fullmatch=True)
+values = st.one_of(
+    st.booleans().map(lambda b: "true" if b else "false"),
+    st.text(alphabet=st.sampled_from('ab =#"{}[]\\'), max_size=8).map(iac._hcl_string),
+    st.just("[a.b]"),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(names, values), min_size=1, max_size=4), max_size=4))
+def test_terraform_format_only_moves_spaces_and_is_stable(
+    runs: list[list[tuple[str, str]]],
+) -> None:
+    """Whatever the names and values (quotes, "=", "#" and brackets inside strings), the
+    layout changes nothing but spaces, and a second pass changes nothing."""
+    body = [line for run in runs for line in [*(f"{k} = {v}" for k, v in run), ""]]
+    text = "\n".join(iac._block("locals", [], body))
+    formatted = iac.terraform_format(text)
+    assert formatted.replace(" ", "") == text.replace(" ", "")
+    assert iac.terraform_format(formatted) == formatted
+    # Each run's "=" in one column, one space after its longest name.
+    body = formatted.split("\n")[1:-2]  # between "locals {" and "}"
+    for run in "\n".join(body).split("\n\n"):
+        lines = [line for line in run.split("\n") if line]
+        if lines:
+            columns = {line.index("=") for line in lines}
+            longest = max(len(line.split("=")[0].rstrip()) for line in lines)
+            assert columns == {longest + 1}, run
+
+
 def test_main_tf_aligns_where_terraform_fmt_found_it_wrong() -> None:
     """The three rules terraform fmt -check failed 11 of 11 files on."""
     lines = files_of("terraform", "fresh")["main.tf"].split("\n")

@@ -3,12 +3,15 @@
 Where buckets and keys are owned by Terraform or CloudFormation, a change made by hand is drift
 that the next pipeline run reverts. These renderings hold exactly the plan (its "after"
 documents are the truth, every foreign statement kept) and nothing more: new resources in full;
-existing ones the plan changes as Terraform ``import`` blocks, or as a CloudFormation resource
-import with ``DeletionPolicy: Retain``. Each file says what was diagnosed, where, and the
+what exists and the plan changes is imported, never created, exactly as the snapshot saw it
+(one table, ``existing``, read by both languages): Terraform ``import`` blocks with
+``prevent_destroy``, or a CloudFormation resource import with ``DeletionPolicy: Retain``. What
+the plan leaves alone is said as it is. Each file says what was diagnosed, where, and the
 ``test-export`` command that proves the destination once the pipeline has applied it.
 
-Pure: text in, text out (no YAML or HCL library: both are written by hand, and the tests
-parse them with python-hcl2 and cfn-lint).
+Pure: text in, text out (no YAML or HCL library: both are written by hand, Terraform laid out
+as ``terraform fmt`` does; the tests parse them with python-hcl2 and cfn-lint, and check them
+with Terraform's own fmt and moto's CloudFormation).
 """
 
 from __future__ import annotations
