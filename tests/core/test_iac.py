@@ -118,7 +118,7 @@ def key_for_an_unencrypted_bucket() -> tuple[Snapshot, Choices]:
     """A bucket with no default encryption rule (as old buckets read) and a foreign policy."""
     return snap(
         bucket(doc(deny_insecure_transport()), encryption=BucketEncryption(None)),
-        customer_key(default_key_policy(), rotation_enabled=False),
+        customer_key(default_key_policy()),
     ), choose()
 
 
