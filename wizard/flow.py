@@ -329,11 +329,12 @@ CODE_TITLES = {
 }
 
 
-def code_files(fmt: str, review: Review) -> dict[str, str]:
-    """The plan of ``review`` as ``fmt`` (terraform, cloudformation, documents): name -> text."""
+def code_context(review: Review) -> iac.Context:
+    """What the code files say around the plan: the findings, and the bucket and the key as
+    the snapshot saw them (what exists is imported, never created)."""
     from wizard import __version__
 
-    context = iac.Context(
+    return iac.Context(
         account=review.snapshot.identity.account,
         region=review.snapshot.region,
         diagnosed=tuple(dict.fromkeys(finding.code for finding in review.findings)),
@@ -341,7 +342,11 @@ def code_files(fmt: str, review: Review) -> dict[str, str]:
         bucket=review.snapshot.bucket if review.snapshot.bucket.exists else None,
         key=review.snapshot.key if review.snapshot.key and review.snapshot.key.exists else None,
     )
-    return iac.render(fmt, review.plan, context)
+
+
+def code_files(fmt: str, review: Review) -> dict[str, str]:
+    """The plan of ``review`` as ``fmt`` (terraform, cloudformation, documents): name -> text."""
+    return iac.render(fmt, review.plan, code_context(review))
 
 
 def code_next_steps(fmt: str, review: Review, folder: Path) -> tuple[str, ...]:
@@ -357,7 +362,7 @@ def code_next_steps(fmt: str, review: Review, folder: Path) -> tuple[str, ...]:
             prove,
         )
     if fmt == "cloudformation":
-        return (f"cd {where}", *iac.cloudformation_steps(plan), prove)
+        return (f"cd {where}", *iac.cloudformation_steps(plan, code_context(review)), prove)
     return (
         f"Apply the files in {where} in the order plan.json gives (your pipeline, CDK, Pulumi)",
         prove,
