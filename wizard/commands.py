@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from wizard import launch, render
 from wizard.core.presets import DEFAULT_WINDOW
 from wizard.core.state import Choices, Snapshot
-from wizard.core.text import count
+from wizard.core.text import count, escaped, visible_lines
 from wizard.core.validate import (
     account_problem,
     alias_problem,
@@ -94,29 +94,43 @@ def use_colour(stream: IO[str]) -> bool:
 
 
 def show(lines: list[Line]) -> None:
-    """Rendered lines on stdout, coloured on a terminal (see wizard.render)."""
+    """Rendered lines on stdout, coloured on a terminal (see wizard.render: untrusted text in
+    them is shown visibly)."""
     colour = use_colour(sys.stdout)
     for line in lines:
-        out(render.paint(line, colour))
-
-
-_COLOURS = {"red": "31", "green": "32", "yellow": "33", "cyan": "36", "bold": "1", "dim": "2"}
-
-
-def paint(text: str, colour: str, enabled: bool) -> str:
-    return f"\033[{_COLOURS[colour]}m{text}\033[0m" if enabled else text
+        print(render.paint(line, colour), file=sys.stdout)
 
 
 def out(text: str = "") -> None:
-    print(text, file=sys.stdout)
+    """A line for a person on stdout: AWS text in it is shown visibly (core.text.visible)."""
+    print(visible_lines(text), file=sys.stdout)
 
 
 def err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """A diagnostic on stderr, shown visibly like ``out``."""
+    print(visible_lines(text), file=sys.stderr, flush=True)
 
 
 def print_json(data: Any) -> None:
-    out(json.dumps(data, indent=2, ensure_ascii=False))
+    """Exact data (never escaped for show), in bytes no terminal acts on: JSON escapes the C0
+    controls itself; the other controls, bidi and separator characters are written as their
+    JSON escapes (the same string to a parser)."""
+    print(json_text(data), file=sys.stdout)
+
+
+def json_text(data: Any) -> str:
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if text.replace("\n", "").isprintable():  # the common case
+        return text
+    return "".join(_json_escape(char) if escaped(char) else char for char in text)
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # beyond the BMP: a JSON escape is a surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 # --- input --------------------------------------------------------------------------------

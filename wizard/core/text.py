@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 
 def count(number: int, noun: str, plural: str | None = None) -> str:
     """``count(1, "change")`` -> "1 change"; ``count(6, "change")`` -> "6 changes"."""
@@ -12,3 +14,58 @@ def sentence(text: str) -> str:
     """Upper-case the first letter only: names and actions keep their case
     (``str.capitalize`` would turn "DeleteBucket: s3:DeleteBucket" into "Deletebucket: ...")."""
     return text[:1].upper() + text[1:]
+
+
+# --- untrusted text ------------------------------------------------------------------------
+#
+# Text from AWS (log lines, stream, group, bucket and key names, descriptions, tags, service
+# error messages) is untrusted: a log line can hold ESC [2J or an OSC title sequence, and a
+# terminal would obey it. Every face shows such text through ``visible``: a character a
+# terminal could act on, or one that changes how the text around it reads, is shown as an
+# escape instead (as Python writes it: \x1b, \x85, \u202e, \U000e0041).
+#
+# Shown as an escape: every Unicode "control" (Cc: C0 including TAB, CR and LF, DEL, C1), every
+# "format" character (Cf: the bidi embeddings, overrides, isolates and marks U+202A-202E,
+# U+2066-2069, U+200E/200F, U+061C, zero-width and invisible characters, soft hyphen, tag
+# characters), the line and paragraph separators (U+2028/2029) and lone surrogates (which no
+# terminal encoding can carry). A TAB is escaped too: it would move the columns of a view.
+# Kept as they are: every printable character, spaces, and the backslash (so a Windows path or
+# a regular expression in a log line reads as written; "\x1b" typed into a log line and an
+# escaped ESC look alike, which is harmless: neither reaches the terminal as ESC).
+# Rich markup such as "[bold]" is plain text here; the faces never parse it (TUI Content and
+# questionary titles take it literally).
+# --json output never goes through this: it stays exact.
+
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def escaped(char: str) -> bool:
+    """Whether ``visible`` shows ``char`` as an escape."""
+    return unicodedata.category(char) in _ESCAPED_CATEGORIES
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with every control, format (bidi), separator and surrogate character shown as
+    an escape (``"a\\x1b[2Jb"`` -> ``"a\\\\x1b[2Jb"``): safe to print on any terminal, on one
+    line. Idempotent: what it returns passes through it unchanged."""
+    if text.isprintable():  # the common case: nothing to do (a space is printable, too)
+        return text
+    return "".join(
+        _escape(char) if unicodedata.category(char) in _ESCAPED_CATEGORIES else char
+        for char in text
+    )
+
+
+def visible_lines(text: str) -> str:
+    """``visible`` for text of several lines: the line breaks ("\\n") stay, everything else
+    ``visible`` escapes is escaped (for a message the tool wrote with untrusted text in it)."""
+    return "\n".join(visible(part) for part in text.split("\n"))
