@@ -122,7 +122,7 @@ def json_text(data: Any) -> str:
     text = json.dumps(data, indent=2, ensure_ascii=False)
     if text.replace("\n", "").isprintable():  # the common case
         return text
-    return "".join(_json_escape(char) if escaped(char) else char for char in text)
+    return "".join(_json_escape(c) if escaped(c) and c != "\n" else c for c in text)
 
 
 def _json_escape(char: str) -> str:

@@ -1,0 +1,108 @@
+"""Hostile text from AWS (log lines, stream names, object keys, error messages) through the
+commands: shown visibly on a terminal or a pipe, exact in --json, never obeyed."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.aws.conftest import CliRunner, StartSandbox, allow_exports
+from tests.hostile import CORPUS, hostile_text, raw_unsafe
+from wizard.core.text import visible
+from wizard.sandbox.server import Sandbox
+
+BUCKET = "demo-sse-s3"  # SSE-S3 in the demo: only the bucket policy matters
+GROUP = "/hostile/group"
+STREAM = "s\x1b]0;PWNED-TITLE\x07tream"
+
+
+def seed(sandbox: Sandbox, group: str, stream: str, messages: list[str]) -> None:
+    logs = sandbox.client("logs")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000) - 60_000
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(messages)],
+    )
+
+
+@pytest.fixture
+def hostile(demo: Sandbox) -> Sandbox:
+    allow_exports(demo, BUCKET)
+    seed(demo, GROUP, STREAM, list(CORPUS))
+    return demo
+
+
+def export(cli: CliRunner, *extra: str) -> Any:
+    return cli("test-export", "--bucket", BUCKET, "--log-group", GROUP, "--lines", "100", *extra)
+
+
+def test_test_export_shows_hostile_log_lines_and_stream_names_visibly(
+    hostile: Sandbox, cli: CliRunner
+) -> None:
+    run = export(cli)
+    assert run.code == 0, run.err
+    assert not raw_unsafe(run.out) and not raw_unsafe(run.err)
+    # Seen, not obeyed: the title sequence is there to read, as escapes.
+    assert f"First decrypted lines of {visible(STREAM)}:" in run.out
+    assert "s\\x1b]0;PWNED-TITLE\\x07tream/000000.gz" in run.out
+    for message in CORPUS:  # an export object holds a line per line: a message may span two
+        for part in message.split("\n"):
+            assert visible(part) in run.out
+    assert "[bold]markup[/bold]" in run.out  # markup stays literal
+
+
+def test_test_export_json_stays_exact_in_bytes_no_terminal_obeys(
+    hostile: Sandbox, cli: CliRunner
+) -> None:
+    run = export(cli, "--json")
+    assert run.code == 0, run.err
+    assert not raw_unsafe(run.out)  # C1, bidi and separators written as JSON escapes
+    data = run.json()
+    sample = "\n".join(data["sample"])
+    for message in CORPUS:
+        assert message in sample  # exact: nothing escaped for show
+    assert STREAM in data["objects"][0]
+
+
+def test_an_aws_error_message_is_shown_visibly(demo: Sandbox, cli: CliRunner) -> None:
+    # The service echoes the name it was given; a hostile name must not reach the terminal raw.
+    run = cli("test-export", "--bucket", BUCKET, "--log-group", GROUP, "--stream-prefix", "\u202e")
+    assert run.code == 2
+    assert not raw_unsafe(run.out) and not raw_unsafe(run.err)
+
+
+# CloudWatch Logs refuses ':' and '*' in a stream name. The sandbox's S3 (moto behind
+# werkzeug) cannot serve a key with a line break in it: those are left to the corpus above.
+_stream_names = hostile_text.map(lambda t: re.sub(r"[:*\n\r]", "", t)[:200]).filter(bool)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(stream=_stream_names, messages=st.lists(hostile_text, min_size=1, max_size=4))
+def test_no_hostile_string_reaches_the_output_raw(
+    start_sandbox: StartSandbox, cli: CliRunner, stream: str, messages: list[str]
+) -> None:
+    """Property: whatever a stream name or a log line holds, the commands' text output (and
+    --json's bytes) hold no raw control, bidi or separator character."""
+    sandbox = start_sandbox(scenario="empty")
+    sandbox.client("s3").create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": sandbox.region}
+    )
+    allow_exports(sandbox, BUCKET)
+    seed(sandbox, GROUP, stream, messages)
+    for extra in ((), ("--json",)):
+        run = export(cli, *extra)
+        assert run.code == 0, run.err
+        assert not raw_unsafe(run.out), run.out
+        assert not raw_unsafe(run.err), run.err
