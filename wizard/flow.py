@@ -434,7 +434,7 @@ def farewell(state: WizardState, *, sandbox: bool) -> list[str]:
             )
         else:
             lines.append(f"Test export {result.task.task_id}: {result.task.status}, no data.")
-    return lines
+    return [visible(line) for line in lines]  # an object key holds a stream name
 
 
 # --- the order of the steps (pure: the same in every face) ----------------------------------
