@@ -36,7 +36,7 @@ from wizard.core.state import (
     KeyState,
     Snapshot,
 )
-from wizard.core.text import count, visible, visible_lines
+from wizard.core.text import count, shell_command, visible, visible_lines
 from wizard.core.validate import alias_problem, normalize_alias, parse_duration_ms
 from wizard.errors import Cancelled, ExportBusy, ExportRefused, UsageError
 
@@ -214,7 +214,7 @@ MAX_OBJECTS_SHOWN = 8
 
 
 def undo_command(journal: object) -> str:
-    return f"cwl-export-wizard undo {shlex.quote(str(journal))}"
+    return shell_command("cwl-export-wizard", "undo", str(journal))
 
 
 def result_view(
@@ -294,8 +294,18 @@ def cli_header(state: WizardState, account: str | None = None) -> tuple[str, ...
         f"Made by cwl-export-wizard {__version__} for s3://{state.bucket}/{state.prefix}/ "
         f"with {key} ({where}{state.region}).",
         "Review it, run it (bash FILE), then prove the destination works with:",
-        f"cwl-export-wizard test-export --region {state.region} --bucket {state.bucket} "
-        f"--prefix {state.prefix} --log-group LOG_GROUP",
+        shell_command(
+            "cwl-export-wizard",
+            "test-export",
+            "--region",
+            state.region or "",
+            "--bucket",
+            state.bucket or "",
+            "--prefix",
+            state.prefix,
+            "--log-group",
+            "LOG_GROUP",
+        ),
     )
 
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyte
@@ -35,7 +36,7 @@ HANG_GUARD_S = 90.0  # breaks a hang into a failure; not a time limit on anythin
 
 
 @pytest.fixture
-def hostile_sandbox() -> object:
+def hostile_sandbox() -> Iterator[Sandbox]:
     sandbox = Sandbox(SandboxConfig(scenario="demo", export_delay=0.3)).start()
     try:
         allow_exports(sandbox, BUCKET)

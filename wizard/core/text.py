@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import shlex
 import unicodedata
 
 
 def count(number: int, noun: str, plural: str | None = None) -> str:
     """``count(1, "change")`` -> "1 change"; ``count(6, "change")`` -> "6 changes"."""
     return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
+
+
+def shell_command(*words: str) -> str:
+    """A command for a person to paste into a shell: every word quoted so that it arrives as
+    one argument, whatever it holds (``it's a;touch /tmp/x``, ``$(id)``, spaces)."""
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def sentence(text: str) -> str:
