@@ -106,3 +106,43 @@ def test_no_hostile_string_reaches_the_output_raw(
         assert run.code == 0, run.err
         assert not raw_unsafe(run.out), run.out
         assert not raw_unsafe(run.err), run.err
+
+
+@pytest.mark.parametrize(
+    ("prefix", "reason"),
+    [
+        ("a//b", "'//'"),
+        ("a/../b", "'..' folder"),
+        ("logs\u202egol", "U+202E"),
+        ("lo\u2028gs", "separators"),
+        (" logs", "space"),
+        ("lo\x1b]0;T\x07gs", "control characters"),
+    ],
+)
+def test_a_hostile_prefix_is_refused_by_every_command_before_any_aws_call(
+    cli: CliRunner, prefix: str, reason: str
+) -> None:
+    for command in ("doctor", "plan", "apply", "test-export"):
+        extra = ("--log-group", GROUP) if command == "test-export" else ()
+        run = cli(command, "--bucket", BUCKET, "--prefix", prefix, *extra)
+        assert run.code == 2, (command, run.err)
+        (line,) = run.error_lines
+        assert line.startswith("error: --prefix: The prefix must not") and reason in line
+        assert not raw_unsafe(run.err)
+
+
+def test_plain_mode_refuses_a_hostile_prefix_with_its_reason_and_asks_again() -> None:
+    import io
+
+    from wizard.asking import LineAsker
+    from wizard.core.validate import prefix_problem
+
+    said = io.StringIO()
+    answers = io.StringIO("a/../b\nlogs\u202egol\n logs\nlogs/2026\n")
+    asker = LineAsker(answers, said)
+    value = asker.text("Prefix (folder) for the exported objects:", "exportedlogs", prefix_problem)
+    assert value == "logs/2026"
+    refusals = [line for line in said.getvalue().splitlines() if line.startswith("  ✗ ")]
+    assert len(refusals) == 3
+    assert "'..' folder" in refusals[0] and "U+202E" in refusals[1] and "space" in refusals[2]
+    assert not raw_unsafe(said.getvalue())
