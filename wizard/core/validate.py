@@ -144,18 +144,35 @@ def alias_problem(alias: str) -> str | None:
     return None
 
 
+# Every partition's name with the regions it holds (the ARN of a key names both, and they must
+# agree): aws (commercial), China, GovCloud, the ISO partitions and the European Sovereign Cloud.
+KEY_PARTITIONS: dict[str, re.Pattern[str]] = {
+    "aws": re.compile(r"(?!cn-|us-gov-|[a-z]{2}-iso[a-z]?-|eusc-)[a-z]{2}-[a-z]+-[0-9]{1,2}"),
+    "aws-cn": re.compile(r"cn-[a-z]+-[0-9]{1,2}"),
+    "aws-us-gov": re.compile(r"us-gov-[a-z]+-[0-9]{1,2}"),
+    "aws-iso": re.compile(r"[a-z]{2}-iso-[a-z]+-[0-9]{1,2}"),
+    "aws-iso-b": re.compile(r"[a-z]{2}-isob-[a-z]+-[0-9]{1,2}"),
+    "aws-iso-e": re.compile(r"[a-z]{2}-isoe-[a-z]+-[0-9]{1,2}"),
+    "aws-iso-f": re.compile(r"[a-z]{2}-isof-[a-z]+-[0-9]{1,2}"),
+    "aws-eusc": re.compile(r"eusc-[a-z]{2}-[a-z]+-[0-9]{1,2}"),
+}
+
+
 def key_reference_problem(reference: str) -> str | None:
-    """An existing key: key id, key ARN, alias name or alias ARN."""
+    """An existing key, in every form AWS documents: a key id (a UUID, or ``mrk-`` and 32 hex
+    digits for a multi-Region key), a key ARN, an alias name (``alias/NAME``) or an alias ARN,
+    the ARNs in any partition (with a region of that partition). Nothing else."""
     if not reference:
         return "Enter a KMS key id, key ARN, alias (alias/NAME) or alias ARN."
     if _KEY_ID.fullmatch(reference) or _ALIAS_NAME.fullmatch(reference):
         return None
     arn = parse_arn(reference)
+    region_rule = KEY_PARTITIONS.get(arn.partition) if arn else None
     if (
         arn
-        and arn.partition in ("aws", "aws-cn", "aws-us-gov")
+        and region_rule is not None
         and arn.service == "kms"
-        and is_valid_region(arn.region)
+        and region_rule.fullmatch(arn.region)
         and _ACCOUNT.fullmatch(arn.account)
     ):
         resource = arn.resource
