@@ -3,8 +3,11 @@ commands: shown visibly on a terminal or a pipe, exact in --json, never obeyed."
 
 from __future__ import annotations
 
+import json
 import re
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,3 +149,67 @@ def test_plain_mode_refuses_a_hostile_prefix_with_its_reason_and_asks_again() ->
     assert len(refusals) == 3
     assert "'..' folder" in refusals[0] and "U+202E" in refusals[1] and "space" in refusals[2]
     assert not raw_unsafe(said.getvalue())
+
+
+def test_hostile_policy_text_in_doctor_plan_and_the_diff_is_shown_visibly(
+    demo: Sandbox, cli: CliRunner
+) -> None:
+    """A statement the wizard did not write (its Sid and condition values are anyone's text)
+    reaches the doctor's findings and the plan's diff: visibly, and exact in --json."""
+    from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY
+
+    s3 = demo.client("s3")
+    hostile_sid = "Foreign\u202eGNIRTS"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": hostile_sid,
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{DEMO_BUCKET}/*",
+                "Condition": {"StringEquals": {"aws:UserAgent": CORPUS[1]}},
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=DEMO_BUCKET, Policy=json.dumps(policy))
+    for command in ("doctor", "plan"):
+        run = cli(command, "--bucket", DEMO_BUCKET, "--key", DEMO_KEY)
+        assert run.code in (0, 1), run.err
+        assert not raw_unsafe(run.out) and not raw_unsafe(run.err), command
+    assert "Foreign\\u202eGNIRTS" in run.out  # the diff keeps the statement, visibly
+    exact = cli("plan", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--json")
+    assert not raw_unsafe(exact.out)
+    assert hostile_sid in json.dumps(exact.json(), ensure_ascii=False)
+
+
+def test_plain_mode_shows_hostile_log_lines_and_stream_names_visibly(
+    start_sandbox: StartSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """Plain mode, answers piped (numbered lines), through to the decrypted lines."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the sandbox's journal folder
+    import io
+
+    from wizard import launch, plain
+    from wizard.asking import LineAsker
+    from wizard.launch import LaunchOptions
+
+    sandbox = start_sandbox(scenario="demo")
+    allow_exports(sandbox, BUCKET)
+    seed(sandbox, GROUP, STREAM, list(CORPUS))  # written last: the default log group
+    monkeypatch.setattr(launch, "start_sandbox", lambda options: sandbox)
+    monkeypatch.setattr(sandbox, "stop", lambda: None)  # the fixture stops it
+    # Region, key, bucket: the defaults; bucket name, prefix, accounts; apply; group, window,
+    # streams.
+    answers = io.StringIO("\n" * 6 + "y\n" + "\n" * 3)
+    code = plain.run(LaunchOptions(demo=True), asker=LineAsker(answers))
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    assert not raw_unsafe(out.out) and not raw_unsafe(out.err)
+    assert f"First decrypted lines of {visible(STREAM)}:" in out.out
+    for message in CORPUS[:5]:  # the first lines (plain mode shows a few)
+        assert visible(message) in out.out
