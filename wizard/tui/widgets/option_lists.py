@@ -284,11 +284,11 @@ def health_badge(health: BucketHealth | None, width: int = 24) -> Content:
     """The bucket's encryption (padded to ``width``) and the doctor's verdict."""
     if health is None:
         return Content.styled("… checking", MUTED)
-    encryption = health.encryption.ljust(width)
+    encryption = visible(health.encryption).ljust(width)
     if health.healthy:
         return Content.assemble(encryption, "  ", ("✓ ready", "$text-success"))
     style = "$text-error" if health.blockers else "$text-warning"
-    return Content.assemble(encryption, "  ", (f"✗ {health.verdict}", style))
+    return Content.assemble(encryption, "  ", (visible(f"✗ {health.verdict}"), style))
 
 
 def bucket_prompt(
