@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from wizard import launch, render
 from wizard.core.presets import DEFAULT_WINDOW
 from wizard.core.state import Choices, Snapshot
-from wizard.core.text import count, escaped, visible_lines
+from wizard.core.text import count, json_escaped, visible_lines
 from wizard.core.validate import (
     account_problem,
     alias_problem,
@@ -119,18 +119,7 @@ def print_json(data: Any) -> None:
 
 
 def json_text(data: Any) -> str:
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    if text.replace("\n", "").isprintable():  # the common case
-        return text
-    return "".join(_json_escape(c) if escaped(c) and c != "\n" else c for c in text)
-
-
-def _json_escape(char: str) -> str:
-    code = ord(char)
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    code -= 0x10000  # beyond the BMP: a JSON escape is a surrogate pair
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return json_escaped(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 # --- input --------------------------------------------------------------------------------

@@ -209,6 +209,14 @@ def test_hostile_policy_text_in_doctor_plan_and_the_diff_is_shown_visibly(
     exact = cli("plan", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--json")
     assert not raw_unsafe(exact.out)
     assert hostile_sid in json.dumps(exact.json(), ensure_ascii=False)
+    # The CLI script: safe to read, and the bucket policy it puts is the same document.
+    script = cli("plan", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--format", "cli")
+    assert not raw_unsafe(script.out)
+    documents = [
+        json.loads(part.split("\nJSON\n", 1)[0]) for part in script.out.split("<<'JSON'\n")[1:]
+    ]
+    sids = [s.get("Sid") for d in documents for s in d.get("Statement", [])]
+    assert hostile_sid in sids
 
 
 def test_plain_mode_shows_hostile_log_lines_and_stream_names_visibly(

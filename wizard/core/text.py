@@ -76,3 +76,20 @@ def visible_lines(text: str) -> str:
     """``visible`` for text of several lines: the line breaks ("\\n") stay, everything else
     ``visible`` escapes is escaped (for a message the tool wrote with untrusted text in it)."""
     return "\n".join(visible(part) for part in text.split("\n"))
+
+
+def json_escaped(text: str) -> str:
+    """JSON text with every character ``visible`` escapes (but the line break) written as its
+    JSON escape (``\\u202e``): the same document to a parser, and safe to show on a terminal
+    or in a script. Only valid for JSON text, where such characters can only be in strings."""
+    if text.replace("\n", "").isprintable():  # the common case
+        return text
+    return "".join(_json_escape(c) if c != "\n" and escaped(c) else c for c in text)
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # beyond the BMP: a JSON escape is a surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"

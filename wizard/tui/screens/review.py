@@ -18,7 +18,7 @@ from textual.widgets import Button, Static
 
 from wizard.core.cli_equivalent import script
 from wizard.core.plan import Change, Plan
-from wizard.core.text import count, visible
+from wizard.core.text import count, visible, visible_lines
 from wizard.flow import (
     CODE_FORMATS,
     CODE_TITLES,
@@ -270,7 +270,7 @@ it did not write); Next stays disabled until you change your choices (Back).
         if creates_key:
             heading += " (KEY_ARN holds the new key's ARN)"
         heading += " · y: copy · s: save to a file\n\n"
-        return Content.assemble((heading, "bold"), text.rstrip("\n"))
+        return Content.assemble((heading, "bold"), visible_lines(text.rstrip("\n")))
 
     def cli_script(self, plan: Plan) -> str:
         state = self.state
