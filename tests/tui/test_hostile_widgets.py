@@ -10,8 +10,10 @@ from tests.hostile import hostile_text, raw_unsafe
 from wizard import render
 from wizard.aws.inventory import KeyOption
 from wizard.core.doctor import Finding, Severity
+from wizard.core.outcomes import Outcome, RollbackReport, StepReport
 from wizard.core.state import KeyState
 from wizard.flow import BucketOption
+from wizard.tui.screens.apply import report_content
 from wizard.tui.widgets.diff_view import diff_content
 from wizard.tui.widgets.findings import finding_content
 from wizard.tui.widgets.option_lists import bucket_prompt, key_prompt
@@ -51,3 +53,13 @@ def test_key_and_bucket_rows(alias: str, reason: str, state: str, bucket: str) -
         assert not raw_unsafe(str(key_prompt(option, 20)))
         row = bucket_prompt(BucketOption(bucket, "r", usable, reason), 20, None, 10)
         assert not raw_unsafe(str(row))
+
+
+@settings(max_examples=60)
+@given(message=hostile_text, command=hostile_text, outcome=st.sampled_from(list(Outcome)))
+def test_undo_and_rollback_reports(message: str, command: str, outcome: Outcome) -> None:
+    step = StepReport(1, "PutBucketPolicy", "s3://b", outcome, message, (command,))
+    report = RollbackReport("journal.json", (step,))
+    assert not raw_unsafe(str(report_content(report)))
+    for line in [*render.report_step(step), *render.remaining(report)]:
+        assert not raw_unsafe(render.paint(line, False))
