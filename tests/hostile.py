@@ -31,13 +31,15 @@ CORPUS: tuple[str, ...] = (
 )
 
 
-# A raw character no face may print from untrusted text.
 def unsafe(char: str) -> bool:
-    return unicodedata.category(char) in {"Cc", "Cf", "Cs", "Zl", "Zp"}
+    """A raw character no face may print from untrusted text (a tab is kept: see
+    wizard.core.text)."""
+    return char != "\t" and unicodedata.category(char) in {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
-def raw_unsafe(text: str, allowed: str = "\n") -> set[str]:
-    """The unsafe characters in ``text`` (a face's line breaks are ``allowed``)."""
+def raw_unsafe(text: str, allowed: str = "\n\t") -> set[str]:
+    """The unsafe characters in ``text`` (a face's line breaks, and tabs, which every face
+    keeps as they are, are ``allowed``)."""
     return {c for c in text if unsafe(c) and c not in allowed}
 
 

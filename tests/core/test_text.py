@@ -14,7 +14,8 @@ from wizard.core.text import visible, visible_lines
 def test_each_kind_of_hostile_character_is_shown_as_an_escape() -> None:
     assert visible("a\x1b[2Jb") == "a\\x1b[2Jb"
     assert visible("\x1b]0;T\x07") == "\\x1b]0;T\\x07"
-    assert visible("cr\rlf\ntab\t") == "cr\\x0dlf\\x0atab\\x09"
+    assert visible("cr\rlf\nvt\x0b") == "cr\\x0dlf\\x0avt\\x0b"
+    assert visible("a tab\tstays") == "a tab\tstays"  # a field separator, obeys nothing
     assert visible("del\x7f c1\x9b") == "del\\x7f c1\\x9b"
     assert visible("rlo\u202e lri\u2066 lrm\u200e alm\u061c") == (
         "rlo\\u202e lri\\u2066 lrm\\u200e alm\\u061c"
@@ -58,5 +59,5 @@ def test_visible_never_lets_an_unsafe_character_through_and_is_idempotent(text: 
 @given(st.text())
 def test_visible_text_is_printable_on_one_line(text: str) -> None:
     shown = visible(text)
-    assert "\n" not in shown and "\r" not in shown
+    assert "\n" not in shown and "\r" not in shown and "\x1b" not in shown
     shown.encode("utf-8")  # no lone surrogate: it can always be written

@@ -52,6 +52,8 @@ class Terminal:
             **os.environ,
             **sandbox.env(),
             "TERM": "xterm-256color",
+            "COLUMNS": str(COLUMNS),
+            "LINES": str(ROWS),
             "XDG_STATE_HOME": str(state),
             "TEXTUAL_ANIMATIONS": "none",
         }
@@ -118,7 +120,7 @@ def test_a_hostile_stream_name_and_log_lines_leave_the_terminal_title_unchanged(
 ) -> None:
     terminal = Terminal(hostile_sandbox, tmp_path)
     try:
-        terminal.wait_for("Step 4 of 7", "What the wizard will change", "Next: apply")
+        terminal.wait_for("Step 4 of 7", "What the doctor found", "Next: apply")
         terminal.type(NEXT)
         terminal.wait_for("Type apply")
         terminal.type("apply" + ENTER)

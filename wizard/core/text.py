@@ -31,11 +31,14 @@ def sentence(text: str) -> str:
 # terminal could act on, or one that changes how the text around it reads, is shown as an
 # escape instead (as Python writes it: \x1b, \x85, \u202e, \U000e0041).
 #
-# Shown as an escape: every Unicode "control" (Cc: C0 including TAB, CR and LF, DEL, C1), every
-# "format" character (Cf: the bidi embeddings, overrides, isolates and marks U+202A-202E,
-# U+2066-2069, U+200E/200F, U+061C, zero-width and invisible characters, soft hyphen, tag
-# characters), the line and paragraph separators (U+2028/2029) and lone surrogates (which no
-# terminal encoding can carry). A TAB is escaped too: it would move the columns of a view.
+# Shown as an escape: every Unicode "control" (Cc: C0 including CR and LF, DEL, C1) but TAB,
+# every "format" character (Cf: the bidi embeddings, overrides, isolates and marks
+# U+202A-202E, U+2066-2069, U+200E/200F, U+061C, zero-width and invisible characters, soft
+# hyphen, tag characters), the line and paragraph separators (U+2028/2029) and lone surrogates
+# (which no terminal encoding can carry).
+# TAB stays a tab: it only moves the cursor forward to the next tab stop (nothing is hidden,
+# overwritten or obeyed), and it is the field separator of Lambda's and many other services'
+# log lines, which would otherwise read as "\x09" between every field.
 # Kept as they are: every printable character, spaces, and the backslash (so a Windows path or
 # a regular expression in a log line reads as written; "\x1b" typed into a log line and an
 # escaped ESC look alike, which is harmless: neither reaches the terminal as ESC).
@@ -47,8 +50,8 @@ _ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def escaped(char: str) -> bool:
-    """Whether ``visible`` shows ``char`` as an escape."""
-    return unicodedata.category(char) in _ESCAPED_CATEGORIES
+    """Whether ``visible`` shows ``char`` as an escape (a tab is kept)."""
+    return char != "\t" and unicodedata.category(char) in _ESCAPED_CATEGORIES
 
 
 def _escape(char: str) -> str:
@@ -66,10 +69,7 @@ def visible(text: str) -> str:
     line. Idempotent: what it returns passes through it unchanged."""
     if text.isprintable():  # the common case: nothing to do (a space is printable, too)
         return text
-    return "".join(
-        _escape(char) if unicodedata.category(char) in _ESCAPED_CATEGORIES else char
-        for char in text
-    )
+    return "".join(_escape(char) if escaped(char) else char for char in text)
 
 
 def visible_lines(text: str) -> str:
@@ -84,7 +84,8 @@ def json_escaped(text: str) -> str:
     or in a script. Only valid for JSON text, where such characters can only be in strings."""
     if text.replace("\n", "").isprintable():  # the common case
         return text
-    return "".join(_json_escape(c) if c != "\n" and escaped(c) else c for c in text)
+    # JSON text holds a tab only as "\\t" (json.dumps writes no raw one): escape it too.
+    return "".join(_json_escape(c) if c == "\t" or (c != "\n" and escaped(c)) else c for c in text)
 
 
 def _json_escape(char: str) -> str:
