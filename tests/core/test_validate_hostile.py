@@ -185,3 +185,12 @@ def test_near_misses_are_refused(reference: str) -> None:
     problem = key_reference_problem(reference)
     assert problem is not None, reference
     assert "\n" not in problem and not any(unsafe(c) for c in problem)
+
+
+def test_a_stream_prefix_with_c1_bidi_or_separators_is_refused() -> None:
+    from wizard.core.validate import stream_prefix_problem
+
+    for text in ("app\x9b", "app\u202e", "app\u2028", "app\u200b"):
+        problem = stream_prefix_problem(text)
+        assert problem is not None and "\n" not in problem, text
+    assert stream_prefix_problem("2026/12/06/[$LATEST]") is None

@@ -239,6 +239,9 @@ def stream_prefix_problem(prefix: str) -> str | None:
         return f"A log stream name has at most 512 characters; this prefix has {len(prefix)}."
     if any(c in ":*" or ord(c) < 32 or ord(c) == 127 for c in prefix):
         return "A log stream name may not contain ':', '*' or control characters."
+    hostile = _hostile_characters(prefix)
+    if hostile:
+        return f"A log stream name prefix must not contain {hostile}."
     return None
 
 
