@@ -66,7 +66,7 @@ from wizard.flow import (
     write_new_files,
 )
 from wizard.render import Line
-from wizard.terminal import supports_color
+from wizard.terminal import _isatty, supports_color
 
 MAX_SAMPLE_LINES = 1000
 EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 13)
@@ -355,12 +355,14 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def print_files(files: dict[str, str]) -> None:
     """One file as it is; several each under a ``# ==> name <==`` line (as ``tail`` does),
-    so that a reader (or a split) sees where each begins."""
+    so that a reader (or a split) sees where each begins. Exact into a file or a pipe; on a
+    terminal, AWS text in them (a foreign statement's values) is shown visibly."""
+    shown = visible_lines if _isatty(sys.stdout) else str
     if len(files) == 1:
-        sys.stdout.write(next(iter(files.values())))
+        sys.stdout.write(shown(next(iter(files.values()))))
         return
     for number, (name, text) in enumerate(files.items()):
-        sys.stdout.write(("\n" if number else "") + f"# ==> {name} <==\n{text}")
+        sys.stdout.write(("\n" if number else "") + f"# ==> {name} <==\n{shown(text)}")
 
 
 def state_of(choices: Choices) -> WizardState:

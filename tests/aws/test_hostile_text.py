@@ -3,8 +3,10 @@ commands: shown visibly on a terminal or a pipe, exact in --json, never obeyed."
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -237,3 +239,40 @@ def test_plain_mode_shows_hostile_log_lines_and_stream_names_visibly(
     assert f"First decrypted lines of {visible(STREAM)}:" in out.out
     for message in CORPUS[:5]:  # the first lines (plain mode shows a few)
         assert visible(message) in out.out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("fmt", ["terraform", "cloudformation", "documents"])
+def test_code_printed_on_a_terminal_is_shown_visibly_and_exact_into_a_file(
+    demo: Sandbox, cli: CliRunner, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Foreign",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{DEMO_BUCKET}/*",
+                "Condition": {"StringEquals": {"aws:UserAgent": "evil\u202eagent\x9b"}},
+            }
+        ],
+    }
+    demo.client("s3").put_bucket_policy(Bucket=DEMO_BUCKET, Policy=json.dumps(policy))
+    args = ("plan", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--format", fmt)
+    from wizard.cli import main
+
+    terminal = _Terminal()
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stdout", terminal)
+        assert main(list(args)) == 1
+    assert not raw_unsafe(terminal.getvalue())
+    into_file = cli(*args)
+    assert into_file.code == 1 and "agent" in into_file.out  # exact as the format writes it
