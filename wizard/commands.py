@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from wizard import launch, render
 from wizard.core.presets import DEFAULT_WINDOW
 from wizard.core.state import Choices, Snapshot
-from wizard.core.text import count
+from wizard.core.text import count, json_escaped, visible_lines
 from wizard.core.validate import (
     account_problem,
     alias_problem,
@@ -66,7 +66,7 @@ from wizard.flow import (
     write_new_files,
 )
 from wizard.render import Line
-from wizard.terminal import supports_color
+from wizard.terminal import _isatty, supports_color
 
 MAX_SAMPLE_LINES = 1000
 EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 13)
@@ -94,17 +94,11 @@ def use_colour(stream: IO[str]) -> bool:
 
 
 def show(lines: list[Line]) -> None:
-    """Rendered lines on stdout, coloured on a terminal (see wizard.render)."""
+    """Rendered lines on stdout, coloured on a terminal (see wizard.render: untrusted text in
+    them is shown visibly)."""
     colour = use_colour(sys.stdout)
     for line in lines:
-        out(render.paint(line, colour))
-
-
-_COLOURS = {"red": "31", "green": "32", "yellow": "33", "cyan": "36", "bold": "1", "dim": "2"}
-
-
-def paint(text: str, colour: str, enabled: bool) -> str:
-    return f"\033[{_COLOURS[colour]}m{text}\033[0m" if enabled else text
+        write_out(render.paint(line, colour) + "\n")
 
 
 class OutputFailed(Exception):
@@ -129,15 +123,24 @@ def write_out(text: str, flush: bool = False) -> None:
 
 
 def out(text: str = "") -> None:
-    write_out(text + "\n")
+    """A line for a person on stdout: AWS text in it is shown visibly (core.text.visible)."""
+    write_out(visible_lines(text) + "\n")
 
 
 def err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """A diagnostic on stderr, shown visibly like ``out``."""
+    print(visible_lines(text), file=sys.stderr, flush=True)
 
 
 def print_json(data: Any) -> None:
-    out(json.dumps(data, indent=2, ensure_ascii=False))
+    """Exact data (never escaped for show), in bytes no terminal acts on: JSON escapes the C0
+    controls itself; the other controls, bidi and separator characters are written as their
+    JSON escapes (the same string to a parser)."""
+    print(json_text(data), file=sys.stdout)
+
+
+def json_text(data: Any) -> str:
+    return json_escaped(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 # --- input --------------------------------------------------------------------------------
@@ -385,12 +388,14 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def print_files(files: dict[str, str]) -> None:
     """One file as it is; several each under a ``# ==> name <==`` line (as ``tail`` does),
-    so that a reader (or a split) sees where each begins."""
+    so that a reader (or a split) sees where each begins. Exact into a file or a pipe; on a
+    terminal, AWS text in them (a foreign statement's values) is shown visibly."""
+    shown = visible_lines if _isatty(sys.stdout) else str
     if len(files) == 1:
-        write_out(next(iter(files.values())))
+        write_out(shown(next(iter(files.values()))))
         return
     for number, (name, text) in enumerate(files.items()):
-        write_out(("\n" if number else "") + f"# ==> {name} <==\n{text}")
+        write_out(("\n" if number else "") + f"# ==> {name} <==\n{shown(text)}")
 
 
 def state_of(choices: Choices) -> WizardState:

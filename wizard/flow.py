@@ -39,7 +39,7 @@ from wizard.core.state import (
     KeyState,
     Snapshot,
 )
-from wizard.core.text import count
+from wizard.core.text import count, shell_command, visible, visible_lines
 from wizard.core.validate import alias_problem, normalize_alias, parse_duration_ms
 from wizard.errors import Cancelled, ExportBusy, ExportRefused, UsageError
 
@@ -203,7 +203,9 @@ class WizardState:
 
 @dataclass(frozen=True)
 class ResultView:
-    """The proof a face shows at the end of a test export, in words every face uses."""
+    """The proof a face shows at the end of a test export, in words every face uses. Text from
+    AWS in it (object keys, stream names, log lines, messages) is shown visibly already
+    (core.text.visible): every face prints it as it is."""
 
     succeeded: bool
     verdict: str
@@ -265,13 +267,17 @@ def result_view(
     journal = str(applied.journal_path) if applied is not None else None
     return ResultView(
         succeeded=result.succeeded,
-        verdict=verdict,
-        objects=tuple(f"{o.uri}  ({o.size} bytes)" for o in result.objects[:MAX_OBJECTS_SHOWN]),
+        verdict=visible(verdict),
+        objects=tuple(
+            visible(f"{o.uri}  ({o.size} bytes)") for o in result.objects[:MAX_OBJECTS_SHOWN]
+        ),
         more_objects=max(0, count_objects - MAX_OBJECTS_SHOWN),
-        proof=tuple(proof),
-        sample_title=f"First decrypted lines of {first}" if first else "First decrypted lines",
-        sample=result.sample,
-        explanation=result.explanation,
+        proof=tuple((what, visible(value)) for what, value in proof),
+        sample_title=f"First decrypted lines of {visible(first)}"
+        if first
+        else "First decrypted lines",
+        sample=tuple(visible(line) for line in result.sample),
+        explanation=visible_lines(result.explanation) if result.explanation else None,
         repeat=export_command(
             state.region or "",
             task.log_group,
@@ -301,8 +307,18 @@ def cli_header(state: WizardState, account: str | None = None) -> tuple[str, ...
         f"Made by cwl-export-wizard {__version__} for s3://{state.bucket}/{state.prefix}/ "
         f"with {key} ({where}{state.region}).",
         "Review it, run it (bash FILE), then prove the destination works with:",
-        f"cwl-export-wizard test-export --region {state.region} --bucket {state.bucket} "
-        f"--prefix {state.prefix} --log-group LOG_GROUP",
+        shell_command(
+            "cwl-export-wizard",
+            "test-export",
+            "--region",
+            state.region or "",
+            "--bucket",
+            state.bucket or "",
+            "--prefix",
+            state.prefix,
+            "--log-group",
+            "LOG_GROUP",
+        ),
     )
 
 
@@ -508,7 +524,7 @@ def farewell(state: WizardState, *, sandbox: bool, changed_before: bool = False)
             )
         else:
             lines.append(f"Test export {result.task.task_id}: {result.task.status}, no data.")
-    return lines
+    return [visible(line) for line in lines]  # an object key holds a stream name
 
 
 # --- the order of the steps (pure: the same in every face) ----------------------------------

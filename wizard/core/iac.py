@@ -26,6 +26,7 @@ from wizard.core.actions import NEW_KEY_ARN, Action, current_document
 from wizard.core.arn import parse_arn
 from wizard.core.plan import Change, Plan
 from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, BucketState, KeyState
+from wizard.core.text import shell_command
 
 FORMATS = ("terraform", "cloudformation", "documents")
 NAME = "exports"  # Terraform's local name of every resource
@@ -154,10 +155,10 @@ def proving_command(plan: Plan, region: str) -> str:
     bucket = choices.bucket if choices else "BUCKET"
     prefix = choices.prefix if choices else "exportedlogs"
     group = (choices.log_group if choices else None) or "LOG_GROUP"
-    command = (
-        f"cwl-export-wizard test-export --region {region} --bucket {bucket} --prefix {prefix} "
-        f"--log-group {group}"
-    )
+    command = shell_command(
+        "cwl-export-wizard", "test-export", "--region", region, "--bucket", bucket,
+        "--prefix", prefix, "--log-group", group,
+    )  # fmt: skip
     if choices is not None and choices.source_accounts:
         # The export runs in the account that owns the log group.
         command += " --source-profile SOURCE_PROFILE"

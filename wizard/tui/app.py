@@ -10,6 +10,7 @@ an apply, uninstalls the later steps: what they showed no longer applies.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -328,6 +329,17 @@ class WizardApp(App[int]):
         self.push_screen(HelpScreen(title, text, keys))
 
     # The command palette -------------------------------------------------------------------
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """The palette's Screenshot: saved in the current folder (as the wizard saves its
+        scripts and code), not in Textual's default ~/Downloads, which many hosts do not have
+        (the save then failed with "Failed to save screenshot")."""
+        return super().deliver_screenshot(filename, path or os.getcwd(), time_format)
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         step = self.step_screen()
