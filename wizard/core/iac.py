@@ -26,7 +26,7 @@ from wizard.core.actions import NEW_KEY_ARN, Action, current_document
 from wizard.core.arn import parse_arn
 from wizard.core.plan import Change, Plan
 from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, BucketState, KeyState
-from wizard.core.text import shell_command
+from wizard.core.text import shell_command, visible
 
 FORMATS = ("terraform", "cloudformation", "documents")
 NAME = "exports"  # Terraform's local name of every resource
@@ -185,8 +185,10 @@ def header(plan: Plan, context: Context) -> list[str]:
 
 
 def comment(lines: Iterable[str]) -> list[str]:
-    """``#`` comment lines (both languages), a line break inside a text included."""
-    return [f"# {part}".rstrip() for line in lines for part in (line.split("\n") or [""])]
+    """``#`` comment lines (both languages), a line break inside a text included. Any other
+    character a reader could take for a line end (YAML takes U+0085, U+2028 and U+2029 for
+    one) or that a terminal would act on is shown escaped: a comment never ends early."""
+    return [f"# {visible(part)}".rstrip() for line in lines for part in (line.split("\n") or [""])]
 
 
 def _changes(plan: Plan) -> dict[Action, Change]:
@@ -584,7 +586,31 @@ def _yaml_scalar(value: Any) -> str:
     # No spaces (so no ": "), and no ":" at the end: either would start a mapping.
     if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS and not text.endswith(":"):
         return text
-    return json.dumps(text)  # a JSON string is a valid double-quoted YAML scalar
+    return _yaml_quoted(text)
+
+
+def _yaml_quoted(text: str) -> str:
+    """A double-quoted YAML scalar for ``text``, exactly: JSON's escapes are YAML's, except
+    that a character outside the BMP must be one ``\\UXXXXXXXX`` (not a JSON surrogate pair),
+    and YAML's line breaks (U+0085, U+2028, U+2029) and non-printable characters are
+    escaped rather than written (a double-quoted scalar folds a raw line break)."""
+    out: list[str] = []
+    for char in json.dumps(text, ensure_ascii=False)[1:-1]:
+        code = ord(char)
+        printable = (
+            code in (0x09, 0x0A, 0x0D)
+            or 0x20 <= code <= 0x7E
+            or code in range(0xA0, 0xD800)
+            or code in range(0xE000, 0xFFFE)
+            or 0x10000 <= code <= 0x10FFFF
+        ) and code not in (0x2028, 0x2029, 0xFEFF)
+        if printable:
+            out.append(char)
+        elif code > 0xFFFF:
+            out.append(f"\\U{code:08x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return '"' + "".join(out) + '"'
 
 
 def _yaml(value: Any, indent: int = 0) -> list[str]:
