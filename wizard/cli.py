@@ -31,11 +31,19 @@ def _connection(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _destination(parser: argparse.ArgumentParser, *, log_group_required: bool = False) -> None:
-    parser.add_argument("--bucket", required=True, help="the destination S3 bucket")
+def _destination(
+    parser: argparse.ArgumentParser, *, log_group_required: bool = False, survey: bool = False
+) -> None:
+    parser.add_argument(
+        "--bucket",
+        required=not survey,
+        help="the destination S3 bucket"
+        + (" (without it: survey every destination, see below)" if survey else ""),
+    )
     parser.add_argument(
         "--prefix",
-        default=DEFAULT_PREFIX,
+        # The doctor's default is set once it knows it judges one bucket (not a survey).
+        default=None if survey else DEFAULT_PREFIX,
         help=f"the key prefix exports write under (default {DEFAULT_PREFIX})",
     )
     parser.add_argument(
@@ -149,11 +157,33 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser(
         "doctor",
         help="say whether an export to the destination would work, and why not",
-        description="Diagnose a destination. Exit 0 healthy, 1 findings, 2 errors.",
+        description="Diagnose a destination. Exit 0 healthy, 1 findings, 2 errors. Without "
+        "--bucket: survey every export destination of the account (buckets whose policy lets "
+        "CloudWatch Logs in, buckets its export tasks wrote to), in one or many profiles and "
+        "regions. Exit 0 all healthy, 1 a broken destination or a profile or region that "
+        "could not be read, 2 nothing could be read.",
     )
-    _destination(doctor)
+    _destination(doctor, survey=True)
     _key_choice(doctor)
     _sources(doctor)
+    survey = doctor.add_argument_group("a survey (doctor without --bucket)")
+    survey.add_argument(
+        "--profiles",
+        metavar="P1,P2,...",
+        help="survey these profiles (accounts) of your AWS config (default: --profile, or "
+        "the default credentials)",
+    )
+    survey.add_argument(
+        "--all-profiles",
+        action="store_true",
+        help="survey every profile in the AWS config files (AWS_CONFIG_FILE)",
+    )
+    survey.add_argument(
+        "--regions",
+        metavar="R1,R2,...|all",
+        help="survey these regions, or 'all' (each account's enabled regions); default: "
+        "--region, else each profile's own region",
+    )
     _connection(doctor)
 
     plan = sub.add_parser(

@@ -43,7 +43,7 @@ class LaunchOptions:
         )
 
 
-SCENARIOS = ("demo", "empty", "broken", "central")
+SCENARIOS = ("demo", "empty", "broken", "central", "fleet")
 
 # What the sandbox runs on, installed by the "sandbox" extra (a real account needs none).
 SANDBOX_MODULES = ("moto", "flask", "flask_cors")

@@ -18,6 +18,7 @@ from wizard.core.text import count
 
 if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
+    from wizard.core.survey import SurveyResult
     from wizard.flow import ResultView
 
 
@@ -207,4 +208,55 @@ def result(view: ResultView) -> list[Line]:
         lines.append(Line(f"Journal: {view.journal}", verbatim=True))
     if view.undo:
         lines.append(Line(f"Undo the changes: {view.undo}", verbatim=True))
+    return lines
+
+
+# --- the survey (doctor without --bucket) ------------------------------------------------------
+
+SURVEY_COLUMNS = ("PROFILE", "ACCOUNT", "REGION", "BUCKET", "PREFIX", "VERDICT", "FIRST FINDING")
+
+
+def survey(result: SurveyResult) -> list[Line]:
+    """One line per destination (broken first) with the command that repairs it, then what
+    could not be read, then the count. Names and messages come from AWS: they are painted
+    like any other text of these lines."""
+    from wizard.core import survey as core
+
+    rows = core.sort_rows(result.rows)
+    cells = [
+        (
+            core.profile_label(r.profile),
+            r.account,
+            r.region,
+            r.bucket,
+            r.prefix,
+            r.verdict,
+            r.first_finding.code if r.first_finding else "-",
+        )
+        for r in rows
+    ]
+    widths = [max(len(c[i]) for c in [SURVEY_COLUMNS, *cells]) for i in range(7)]
+
+    def joined(values: tuple[str, ...]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    lines: list[Line] = []
+    if rows:
+        lines.append(Line(joined(SURVEY_COLUMNS), "bold"))
+    for row, values in zip(rows, cells, strict=True):
+        lines.append(Line(joined(values), None if row.healthy else "error", verbatim=True))
+        if not row.healthy:
+            lines.append(Line(f"    repair: {core.repair_command(row)}", "dim", verbatim=True))
+    if not rows:
+        lines.append(Line("No export destination found.", "warning"))
+    errors = core.sort_errors(result.errors)
+    if errors:
+        lines.append(Line(""))
+        lines.append(Line("Could not be read:", "error"))
+        for error in errors:
+            where = core.profile_label(error.profile)
+            if error.region:
+                where += f" {error.region}"
+            lines.append(Line(f"  {where}: {error.message}", "error"))
+    lines.append(Line(core.summary(result), "ok" if core.outcome(result).value == 0 else "error"))
     return lines

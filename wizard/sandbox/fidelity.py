@@ -829,6 +829,44 @@ class ExportTasks:
                 self._settle(task)
             return {"taskId": task.task_id}
 
+    def record_finished(
+        self,
+        *,
+        region: str,
+        account: str,
+        log_group: str,
+        destination: str,
+        prefix: str,
+        code: str = "COMPLETED",
+        message: str | None = None,
+        age_ms: int = 3_600_000,
+    ) -> str:
+        """An export task the account ran before the sandbox started (its history, for a
+        scenario): settled, ``age_ms`` ago, nothing written. Returns its id."""
+        with self._lock:
+            self._seq += 1
+            created = self._now_ms() - age_ms
+            task = ExportTask(
+                task_id=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
+                region=region,
+                account=account,
+                seq=self._seq,
+                name=None,
+                log_group=log_group,
+                from_ms=created - 86_400_000,
+                to_ms=created,
+                destination=destination,
+                prefix=prefix,
+                stream_prefix=None,
+                started=self._monotonic() - age_ms / 1000,
+                created_ms=created,
+                code=code,
+                message=message,
+                completed_ms=created + 60_000,
+            )
+            self._tasks[task.task_id] = task
+            return task.task_id
+
     @staticmethod
     def _test_object_key(given_prefix: str | None) -> str:
         if given_prefix is None and TEST_OBJECT_AT_ROOT_WITHOUT_PREFIX:
