@@ -21,6 +21,7 @@ from enum import Enum
 
 from wizard.core.doctor import Finding, Severity, is_healthy
 from wizard.core.policy import PolicyError, Statement, parse_policy
+from wizard.core.presets import DEFAULT_KEY_ALIAS
 from wizard.core.state import DEFAULT_PREFIX
 
 PROGRAM = "cwl-export-wizard"
@@ -237,6 +238,19 @@ def candidates(policies: Mapping[str, str | None], tasks: Sequence[TaskTarget]) 
 
 # --------------------------------------------------------------------------- output
 
+# Findings whose repair needs another key (the bucket's own can never serve), or the bucket
+# created again: the repair command says so.
+NEEDS_A_KEY = frozenset(
+    {
+        "KEY_AWS_MANAGED",
+        "KEY_NOT_ENABLED",
+        "KEY_NOT_SYMMETRIC",
+        "KEY_WRONG_REGION",
+        "BUCKET_DSSE_UNSUPPORTED",
+    }
+)
+NEEDS_THE_BUCKET = frozenset({"BUCKET_NOT_FOUND"})
+
 
 def repair_command(row: Row) -> str:
     """What to run to repair a broken destination (asks before changing anything)."""
@@ -251,6 +265,11 @@ def repair_command(row: Row) -> str:
         "--prefix",
         row.prefix,
     ]
+    codes = {f.code for f in row.findings}
+    if codes & NEEDS_THE_BUCKET:
+        words += ["--create-bucket"]
+    if codes & NEEDS_A_KEY or codes & NEEDS_THE_BUCKET:
+        words += ["--create-key", DEFAULT_KEY_ALIAS]
     return shlex.join(words)
 
 
