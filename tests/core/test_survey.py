@@ -108,6 +108,6 @@ def test_json_rows_come_broken_first_in_the_issue_shape() -> None:
         (core.SurveyError("c", "eu-west-1", "AccessDenied"),),
         2,
     )
-    out = core.result_json(result)
-    assert [d["profile"] for d in out["destinations"]] == ["b", "a"]  # type: ignore[index]
+    out: Any = core.result_json(result)
+    assert [d["profile"] for d in out["destinations"]] == ["b", "a"]
     assert out["errors"] == [{"profile": "c", "region": "eu-west-1", "message": "AccessDenied"}]
