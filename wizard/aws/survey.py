@@ -38,8 +38,8 @@ FALLBACK_REGION = "us-east-1"  # for a profile without a region: STS and the buc
 
 @dataclass(frozen=True)
 class Limits:
-    per_account: int = 4  # regions of one account surveyed at once
-    total: int = 16  # regions and destinations surveyed at once, over every account
+    per_account: int = 8  # regions of one account surveyed at once
+    total: int = 32  # regions and destinations surveyed at once, over every account
 
 
 # What a survey reports as it goes (from its threads).
