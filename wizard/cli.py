@@ -94,6 +94,7 @@ _LAUNCH_OPTIONS = (
     "launch_scenario",
     "launch_export_delay",
     "repair",
+    "survey",
     "launch_profile",
     "launch_source_profile",
     "launch_region",
@@ -112,6 +113,12 @@ def _interactive(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--plain", action="store_true", help="line-by-line prompts instead")
     group.add_argument("--repair", metavar="BUCKET", help="start by repairing this bucket")
+    group.add_argument(
+        "--survey",
+        action="store_true",
+        help="start with every export destination of your profiles (or, with --demo "
+        "--scenario fleet, of the sandbox's accounts) in every region: Enter repairs one",
+    )
     group.add_argument(
         "--scenario",
         dest="launch_scenario",
@@ -364,7 +371,7 @@ def _move_global_options(args: argparse.Namespace) -> str | None:
     Given on both sides with different values, or before a command that has no such option,
     or an option only the interactive wizard has (--demo, --plain, --repair): refused.
     """
-    for dest in ("demo", "plain", "repair"):
+    for dest in ("demo", "plain", "repair", "survey"):
         if getattr(args, dest, None) not in (None, False):
             return (
                 f"{_option(dest)} is for the interactive wizard (without a command); "
@@ -402,6 +409,7 @@ def _run_interactive(args: argparse.Namespace) -> int:
             region=args.launch_region,
             endpoint_url=args.launch_endpoint_url,
             repair=args.repair,
+            survey=args.survey,
         )
     )
     given = frozenset(

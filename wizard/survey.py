@@ -146,5 +146,34 @@ def sandbox_factory(sandbox: Sandbox) -> SandboxFleet:
     return SandboxFleet(tuple(a.profile for a in FLEET_ACCOUNTS), open_session)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a face's survey covers: the profiles, their sessions, the regions."""
+
+    profiles: tuple[core.Profile, ...]
+    factory: SessionFactory
+    regions: core.RegionChoice
+    where: str  # for a heading: "the sandbox's 6 accounts", "3 profiles of your AWS config"
+
+
+def plan_for(
+    *, sandbox: Sandbox | None, profile: str | None, region: str | None, endpoint_url: str | None
+) -> Plan:
+    """The TUI's survey: the sandbox's accounts (each region they have), or the user's
+    profile, else every profile of the AWS config (in --region, else every enabled region)."""
+    regions: core.RegionChoice = (region,) if region else core.Regions.ALL
+    if sandbox is not None:
+        if sandbox.config.scenario == "fleet":
+            fleet = sandbox_factory(sandbox)
+            return Plan(fleet.profiles, fleet.factory, regions, "the sandbox's accounts")
+        own = sandbox_factory(sandbox).factory
+        return Plan(("sandbox",), own, regions, "the sandbox's account")
+    profiles: tuple[core.Profile, ...] = (profile,) if profile else tuple(config_profiles())
+    if not profiles:
+        profiles = (None,)
+    where = f"profile {profile}" if profile else f"{len(profiles)} profiles of your AWS config"
+    return Plan(profiles, user_factory(endpoint_url), regions, where)
+
+
 def profiles_text(profiles: Sequence[core.Profile]) -> str:
     return ", ".join(core.profile_label(p) for p in profiles)

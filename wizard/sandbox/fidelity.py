@@ -1347,8 +1347,14 @@ class Fidelity:
         action: str,
         incoming: Incoming,
     ) -> None:
-        """S3 calls KMS as the caller: the key must be enabled and let the caller use it."""
-        key = resolve_key(self.account, bucket.region_name, reference)
+        """S3 calls KMS as the caller: the key must be enabled and let the caller use it.
+
+        The key is the bucket owner's; a caller of that same account (another sandbox
+        account's role, as in the fleet) is judged as that account's."""
+        owner = self._owner(bucket)
+        caller_account = self._caller(incoming)[0]
+        account = caller_account if caller_account == owner else self.account
+        key = resolve_key(owner, bucket.region_name, reference)
         if key is None:
             raise ApiError("KMS.NotFoundException", f"Invalid keyId {reference}", 400)
         if key.key_state == "Disabled":
@@ -1357,7 +1363,7 @@ class Fidelity:
             raise ApiError("KMS.KMSInvalidStateException", f"{key.arn} is {key.key_state}.", 400)
         context_arn = bucket_arn(bucket.name) if bucket_key else object_arn(bucket.name, object_key)
         request = caller_request(
-            self.account,
+            account,
             action,
             key.arn,
             **{
@@ -1372,11 +1378,16 @@ class Fidelity:
         ):
             raise ApiError(
                 "AccessDenied",
-                f"User: {caller_arn(self.account)} is not authorized to perform: {action} on "
+                f"User: {caller_arn(account)} is not authorized to perform: {action} on "
                 f"resource: {key.arn} because no identity-based policy allows the {action} "
                 "action",
                 403,
             )
+
+    def _owner(self, bucket: FakeBucket) -> str:
+        """The account that holds ``bucket`` (bucket names are global)."""
+        found = find_bucket(bucket.name)
+        return found[0] if found is not None else self.account
 
     def _get_object(self, request: Incoming) -> None:
         """Reading an SSE-KMS object needs kms:Decrypt for the caller."""
@@ -1407,7 +1418,7 @@ class Fidelity:
         algorithm = request.headers.get("x-amz-server-side-encryption")
         reference = request.headers.get("x-amz-server-side-encryption-aws-kms-key-id")
         bucket_key_header = request.headers.get("x-amz-server-side-encryption-bucket-key-enabled")
-        crypto = bucket_crypto(self.account, bucket)
+        crypto = bucket_crypto(self._owner(bucket), bucket)
         if algorithm is None:
             algorithm, reference = crypto.algorithm, crypto.key_reference
         if algorithm not in (SSE_KMS, DSSE_KMS):
