@@ -107,7 +107,7 @@ def test_the_table_names_each_broken_destination_with_the_command_that_repairs_i
     )
     gone = lines[lines.index(next(line for line in lines if "fleet-orders-gone" in line)) + 1]
     assert gone.strip().endswith("--create-bucket --create-key alias/cwl-exports")
-    assert lines[-1] == "6 destinations in 34 regions of 2 profiles: 3 healthy, 3 broken."
+    assert lines[-1] == "6 destinations in 34 account-regions of 2 profiles: 3 healthy, 3 broken."
     assert run.err == ""  # no progress bar when stderr is not a terminal
 
 

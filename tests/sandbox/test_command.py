@@ -169,7 +169,7 @@ def test_write_profiles_lets_the_survey_run_as_written(tmp_path: Path) -> None:
         )
         assert survey.returncode == 1, survey.stderr
         assert survey.stdout.splitlines()[-1] == (
-            "15 destinations in 85 regions of 6 profiles: 5 healthy, 10 broken; "
+            "15 destinations in 85 account-regions of 6 profiles: 5 healthy, 10 broken; "
             "1 profile or region could not be read."
         )
         assert survey.stderr == ""

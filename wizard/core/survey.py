@@ -294,7 +294,7 @@ def summary(result: SurveyResult) -> str:
     broken = sum(not r.healthy for r in result.rows)
     healthy = len(result.rows) - broken
     text = (
-        f"{count(len(result.rows), 'destination')} in {count(result.units_read, 'region')}"
+        f"{count(len(result.rows), 'destination')} in {count(result.units_read, 'account-region')}"
         f" of {count(len(result.profiles), 'profile')}: {healthy} healthy, {broken} broken"
     )
     if result.errors:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -259,14 +260,14 @@ class SurveyScreen(Screen[None]):
         return not wanted or any(wanted in cell.lower() for cell in cells)
 
     def _add(self, row: core.Row) -> None:
-        style = "" if row.healthy else "bold $text-error"
-        cells = [Content(c) for c in _cells(row)]
-        cells[5] = Content.styled(row.verdict, style or "$text-success")
+        # Rich Text cells: the table sizes its columns to them (names are shown as given).
+        cells = [Text(c) for c in _cells(row)]
+        cells[5] = Text(row.verdict, style="green" if row.healthy else "bold red")
         self.query_one(DataTable).add_row(*cells, key="|".join(row.key))
 
     def _add_error(self, error: core.SurveyError) -> None:
-        cells = [Content(c) for c in _error_cells(error)]
-        cells[5] = Content.styled(ERROR_VERDICT, "$text-warning")
+        cells = [Text(c) for c in _error_cells(error)]
+        cells[5] = Text(ERROR_VERDICT, style="yellow")
         key = f"error|{error.profile or ''}|{error.region or ''}"
         self.query_one(DataTable).add_row(*cells, key=key)
 
