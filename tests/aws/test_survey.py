@@ -7,6 +7,7 @@ where the sandbox is (no AWS_ENDPOINT_URL, no keys in the environment), as a use
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -111,27 +112,29 @@ def test_the_table_names_each_broken_destination_with_the_command_that_repairs_i
     assert run.err == ""  # no progress bar when stderr is not a terminal
 
 
-def test_the_repair_command_repairs_the_destination(
+def test_the_printed_repair_commands_repair_their_destinations(
     fleet: tuple[Sandbox, Path], cli: CliRunner
 ) -> None:
-    before = destinations(cli("doctor", "--profiles", "fleet-orders", "--json").json())
-    target = ("fleet-orders", REGION, "fleet-orders-exports", "exportedlogs")
-    assert before[target]["healthy"] is False
-    applied = cli(
-        "apply",
-        "--profile",
-        "fleet-orders",
-        "--region",
-        REGION,
-        "--bucket",
-        "fleet-orders-exports",
-        "--prefix",
-        "exportedlogs",
-        "--yes",
+    """As printed (a key policy to patch; aws/s3 to replace with a new key), with --yes."""
+    targets = ("fleet-orders-exports", "fleet-payments-exports")
+    table = cli("doctor", "--profiles", "fleet-orders,fleet-payments").out.splitlines()
+    commands = {}
+    for number, line in enumerate(table):
+        bucket = next((b for b in targets if f" {b} " in line), None)
+        if bucket is not None and not line.lstrip().startswith("repair:"):
+            commands[bucket] = table[number + 1].strip().removeprefix("repair: ")
+    assert set(commands) == set(targets)
+    for command in commands.values():
+        words = shlex.split(command)
+        assert words[0] == "cwl-export-wizard"
+        applied = cli(*words[1:], "--yes")
+        assert applied.code == 0, (command, applied.err)
+    after = destinations(
+        cli("doctor", "--profiles", "fleet-orders,fleet-payments", "--json").json()
     )
-    assert applied.code == 0, applied.err
-    after = destinations(cli("doctor", "--profiles", "fleet-orders", "--json").json())
-    assert after[target]["healthy"] is True
+    for bucket, profile in zip(targets, ("fleet-orders", "fleet-payments"), strict=True):
+        row = after[(profile, REGION, bucket, "exportedlogs")]
+        assert row["healthy"] is True, row["findings"]
 
 
 def test_an_expired_sign_in_and_a_disabled_region_are_rows_while_the_rest_complete(

@@ -1463,7 +1463,8 @@ class Fidelity:
         reference = request.params.get(param)
         if not isinstance(reference, str):
             return None
-        return resolve_key(self.account, request.region, reference)
+        # The caller's own account: another sandbox account's role (the fleet) writes its keys.
+        return resolve_key(self._caller(request)[0], request.region, reference)
 
     def _not_authorized(self, action: str, key: Key, why: str) -> ApiError:
         return ApiError(
@@ -1482,7 +1483,9 @@ class Fidelity:
                 f"no resource-based policy allows the kms:{request.operation} action",
             )
 
-    def _lockout_check(self, policy_text: Any, resource: str, bypass: Any) -> None:
+    def _lockout_check(
+        self, policy_text: Any, resource: str, bypass: Any, account: str | None = None
+    ) -> None:
         if not isinstance(policy_text, str):
             return
         try:
@@ -1491,16 +1494,16 @@ class Fidelity:
             raise ApiError("MalformedPolicyDocumentException", str(error)) from None
         if bypass is True:
             return
-        if not evaluate(
-            document, caller_request(self.account, "kms:PutKeyPolicy", resource)
-        ).allowed:
+        caller = caller_request(account or self.account, "kms:PutKeyPolicy", resource)
+        if not evaluate(document, caller).allowed:
             raise ApiError("MalformedPolicyDocumentException", ERR_KEY_LOCKOUT)
 
     def _put_key_policy(self, request: Incoming) -> None:
         key = self._kms_key(request)
         if key is None:
             return None  # moto reports the missing key
-        current = caller_request(self.account, "kms:PutKeyPolicy", key.arn)
+        account = self._caller(request)[0]
+        current = caller_request(account, "kms:PutKeyPolicy", key.arn)
         if not evaluate(key_policy(key), current).allowed:
             raise self._not_authorized(
                 "kms:PutKeyPolicy",
@@ -1511,15 +1514,18 @@ class Fidelity:
             request.params.get("Policy"),
             key.arn,
             request.params.get("BypassPolicyLockoutSafetyCheck"),
+            account,
         )
         return None
 
     def _create_key(self, request: Incoming) -> None:
-        resource = f"arn:{PARTITION}:kms:{request.region}:{self.account}:key/*"
+        account = self._caller(request)[0]
+        resource = f"arn:{PARTITION}:kms:{request.region}:{account}:key/*"
         self._lockout_check(
             request.params.get("Policy"),
             resource,
             request.params.get("BypassPolicyLockoutSafetyCheck"),
+            account,
         )
         return None
 
