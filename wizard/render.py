@@ -18,6 +18,7 @@ from wizard.core.text import count
 
 if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
+    from wizard.core import survey as core_survey
     from wizard.core.survey import SurveyResult
     from wizard.flow import ResultView
 
@@ -214,6 +215,32 @@ def result(view: ResultView) -> list[Line]:
 # --- the survey (doctor without --bucket) ------------------------------------------------------
 
 SURVEY_COLUMNS = ("PROFILE", "ACCOUNT", "REGION", "BUCKET", "PREFIX", "VERDICT", "FIRST FINDING")
+SURVEY_UNREADABLE = "unreadable"
+
+
+def survey_cells(row: core_survey.Row) -> tuple[str, ...]:
+    """A destination's cells, as the table here and the TUI's survey view show them (names
+    come from AWS: one place to make them safe to show)."""
+    from wizard.core import survey as core
+
+    first = row.first_finding
+    return (
+        core.profile_label(row.profile),
+        row.account,
+        row.region,
+        row.bucket,
+        row.prefix,
+        row.verdict,
+        first.code if first else "-",
+    )
+
+
+def survey_error_cells(error: core_survey.SurveyError) -> tuple[str, ...]:
+    """A profile or region that could not be read, in the same columns (the reason last)."""
+    from wizard.core import survey as core
+
+    where = error.region or "(all)"
+    return (core.profile_label(error.profile), "", where, "", "", SURVEY_UNREADABLE, error.message)
 
 
 def survey(result: SurveyResult) -> list[Line]:
@@ -223,18 +250,7 @@ def survey(result: SurveyResult) -> list[Line]:
     from wizard.core import survey as core
 
     rows = core.sort_rows(result.rows)
-    cells = [
-        (
-            core.profile_label(r.profile),
-            r.account,
-            r.region,
-            r.bucket,
-            r.prefix,
-            r.verdict,
-            r.first_finding.code if r.first_finding else "-",
-        )
-        for r in rows
-    ]
+    cells = [survey_cells(r) for r in rows]
     widths = [max(len(c[i]) for c in [SURVEY_COLUMNS, *cells]) for i in range(7)]
 
     def joined(values: tuple[str, ...]) -> str:

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
+from wizard import render
 from wizard.core import survey as core
 from wizard.flow import Flow, WizardState
 from wizard.tui.connection import Connection
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from wizard.tui.app import WizardApp
 
 COLUMNS = ("Profile", "Account", "Region", "Bucket", "Prefix", "Verdict", "First finding")
-ERROR_VERDICT = "unreadable"
+ERROR_VERDICT = render.SURVEY_UNREADABLE
 
 
 class DestinationFound(Message, bubble=False):
@@ -72,28 +73,11 @@ class RepairReady(Message, bubble=False):
 
 
 def _cells(row: core.Row) -> tuple[str, ...]:
-    first = row.first_finding
-    return (
-        core.profile_label(row.profile),
-        row.account,
-        row.region,
-        row.bucket,
-        row.prefix,
-        row.verdict,
-        first.code if first else "-",
-    )
+    return render.survey_cells(row)
 
 
 def _error_cells(error: core.SurveyError) -> tuple[str, ...]:
-    return (
-        core.profile_label(error.profile),
-        "",
-        error.region or "(all)",
-        "",
-        "",
-        ERROR_VERDICT,
-        error.message,
-    )
+    return render.survey_error_cells(error)
 
 
 class SurveyScreen(Screen[None]):
