@@ -416,9 +416,11 @@ _SETUP: dict[Kind, Callable[[Any, Seeded], None]] = {
 class FleetGate:
     """Refuses AssumeRole into a denied account's role, as an SCP would (WSGI middleware)."""
 
-    def __init__(self, app: Any, region: str) -> None:
+    def __init__(self, app: Any, region: str, latency_ms: int = 0, stopping: Any = None) -> None:
         self._app = app
         self._region = region
+        self._latency = max(0, latency_ms) / 1000  # a refusal takes as long as an answer
+        self._stopping = stopping
         self._denied = {a.role_arn for a in FLEET_ACCOUNTS if a.denied and a.role_arn}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -427,6 +429,8 @@ class FleetGate:
         if environ.get("REQUEST_METHOD") == "POST" and "HTTP_X_AMZ_TARGET" not in environ:
             request = parse_request(environ, self._region)  # keeps the body for moto
             if request.operation == "AssumeRole" and request.params.get("RoleArn") in self._denied:
+                if self._latency and self._stopping is not None:
+                    self._stopping.wait(self._latency)
                 error = ApiError(
                     "AccessDenied",
                     DENIED_MESSAGE.format(

@@ -732,7 +732,7 @@ class Sandbox:
             from wizard.sandbox.fleet import FleetGate, seed_fleet_tasks
 
             seed_fleet_tasks(self.tasks, self.region)
-            inner = FleetGate(fidelity, self.region)
+            inner = FleetGate(fidelity, self.region, self.config.latency_ms, self._stopping)
         self._counter = _RequestCounter(inner, self.region)
         app = self._counter
         # Bind ourselves: werkzeug would print and sys.exit() on a taken port.
