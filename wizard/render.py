@@ -226,9 +226,10 @@ def survey_cells(row: core_survey.Row) -> tuple[str, ...]:
     """A destination's cells, as the table here and the TUI's survey view show them (names
     come from AWS: one place to make them safe to show)."""
     from wizard.core import survey as core
+    from wizard.core.text import visible
 
     first = row.first_finding
-    return (
+    cells = (
         core.profile_label(row.profile),
         row.account,
         row.region,
@@ -237,14 +238,17 @@ def survey_cells(row: core_survey.Row) -> tuple[str, ...]:
         row.verdict,
         first.code if first else "-",
     )
+    return tuple(visible(cell) for cell in cells)
 
 
 def survey_error_cells(error: core_survey.SurveyError) -> tuple[str, ...]:
     """A profile or region that could not be read, in the same columns (the reason last)."""
     from wizard.core import survey as core
+    from wizard.core.text import visible
 
     where = error.region or "(all)"
-    return (core.profile_label(error.profile), "", where, "", "", SURVEY_UNREADABLE, error.message)
+    cells = (core.profile_label(error.profile), "", where, "", "", SURVEY_UNREADABLE, error.message)
+    return tuple(visible(cell) for cell in cells)
 
 
 def survey(result: SurveyResult) -> list[Line]:

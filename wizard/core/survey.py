@@ -14,7 +14,6 @@ A bucket granted on ``BUCKET/*`` with no task naming a prefix is judged at the d
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -23,6 +22,7 @@ from wizard.core.doctor import Finding, Severity, is_healthy
 from wizard.core.policy import PolicyError, Statement, parse_policy
 from wizard.core.presets import DEFAULT_KEY_ALIAS
 from wizard.core.state import DEFAULT_PREFIX
+from wizard.core.text import shell_command
 
 PROGRAM = "cwl-export-wizard"
 # What the AWS layer reads of the newest export tasks per account and region (one page).
@@ -270,7 +270,7 @@ def repair_command(row: Row) -> str:
         words += ["--create-bucket"]
     if codes & NEEDS_A_KEY or codes & NEEDS_THE_BUCKET:
         words += ["--create-key", DEFAULT_KEY_ALIAS]
-    return shlex.join(words)
+    return shell_command(*words)
 
 
 def finding_text(finding: Finding | None) -> str:

@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from wizard import render
 from wizard.core import survey as core
+from wizard.core.text import visible
 from wizard.flow import Flow, WizardState
 from wizard.tui.connection import Connection
 from wizard.tui.widgets.error_panel import ErrorPanel
@@ -318,7 +319,7 @@ class SurveyScreen(Screen[None]):
         if self.surveyor is None or row.profile not in self.surveyor.sessions:
             return
         self.query_one("#survey-status", Static).update(
-            Content(f"Reading {row.bucket} in {row.region} for its repair...")
+            Content(f"Reading {visible(row.bucket)} in {row.region} for its repair...")
         )
         self.open_repair(row)
 
