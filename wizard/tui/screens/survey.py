@@ -121,6 +121,7 @@ class SurveyScreen(Screen[None]):
         self._cancel = threading.Event()
         self._done = 0
         self._planned = 0
+        self._handed_over = False
 
     @property
     def wizard(self) -> WizardApp:
@@ -343,7 +344,10 @@ class SurveyScreen(Screen[None]):
 
     def on_repair_ready(self, message: RepairReady) -> None:
         self._status()
+        self._handed_over = True  # the repair's session runs on the survey's pool
         self.wizard.repair_from_survey(message.connection, message.state)
 
     def on_unmount(self) -> None:
         self._cancel.set()
+        if self.surveyor is not None and not self._handed_over:
+            self.surveyor.close()  # its sessions go with it: no repair uses them
