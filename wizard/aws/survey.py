@@ -195,7 +195,10 @@ class Surveyor:
             return
         self._on_event(UnitsPlanned(profile, len(account.regions)))
         per_account = threading.BoundedSemaphore(max(1, self.limits.per_account))
-        self._pool.fan_out([partial(self._unit, account, r, per_account) for r in account.regions])
+        # The regions that hold the account's buckets first: they take longest (policies to
+        # read, destinations to judge), and the many quick ones fill in around them.
+        regions = sorted(account.regions, key=lambda r: (not account.buckets.get(r), r))
+        self._pool.fan_out([partial(self._unit, account, r, per_account) for r in regions])
 
     def _open_account(self, profile: core.Profile, wanted: core.RegionChoice) -> _Account:
         first = wanted[0] if isinstance(wanted, tuple) and wanted else None
