@@ -69,7 +69,8 @@ SETUP_SHOTS = (
 )
 REPAIR_SHOTS = ("08-repair-review.png", "11-save-as-code.png")
 CENTRAL_SHOTS = ("09-central-bucket.png", "10-central-result.png")
-OUTPUT_NAMES = SETUP_SHOTS + REPAIR_SHOTS[:1] + CENTRAL_SHOTS + REPAIR_SHOTS[1:]
+SURVEY_SHOTS = ("12-survey.png",)
+OUTPUT_NAMES = SETUP_SHOTS + REPAIR_SHOTS[:1] + CENTRAL_SHOTS + REPAIR_SHOTS[1:] + SURVEY_SHOTS
 
 _FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}\s*")
 _FIRA = re.compile(r"""(["']?)Fira Code\1(\s*,\s*monospace)?""")
@@ -400,6 +401,26 @@ async def central_flow(camera: Camera) -> None:
         app.stop_sandbox()
 
 
+async def survey_flow(camera: Camera) -> None:
+    """``--demo --scenario fleet --survey``: every destination of the sandbox's six accounts,
+    once the survey has read them all (the rows then stand in their sorted order)."""
+    from wizard.tui.screens.survey import SurveyScreen
+
+    app = make_app(
+        LaunchOptions(demo=True, scenario="fleet", export_delay=EXPORT_DELAY, survey=True)
+    )
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(
+                pilot,
+                lambda: isinstance(app.screen, SurveyScreen) and app.screen.result is not None,
+                "the survey",
+            )
+            await camera.shoot(pilot, "12-survey.png")
+    finally:
+        app.stop_sandbox()
+
+
 async def shoot_all(out: Path, keep_svg: bool = False) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     camera = Camera(out, keep_svg)
@@ -410,6 +431,7 @@ async def shoot_all(out: Path, keep_svg: bool = False) -> list[Path]:
             await repair_flow(camera)
             shutil.rmtree(WORK_DIR, ignore_errors=True)  # the central run reuses the name
             await central_flow(camera)
+            await survey_flow(camera)
     finally:
         shutil.rmtree(WORK_DIR, ignore_errors=True)
     return camera.saved

@@ -146,6 +146,8 @@ KINDS = {
     "session": "a transcript: its commands run against the sandbox below",
     "sandbox-server": "the sandbox, in the foreground",
     "sandbox-client": "commands against that sandbox",
+    "survey-server": "the fleet sandbox, writing its profiles, in the foreground",
+    "survey-session": "a transcript: its commands run against that sandbox",
 }
 
 
@@ -306,3 +308,47 @@ def test_the_session_shown_is_what_the_commands_print(tmp_path: Path) -> None:
             )
             problem = _transcript_holds(shown, done.stdout.splitlines())
             assert problem is None, f"$ {command}\n{problem}\n{done.stdout}{done.stderr}"
+
+
+@pytest.mark.slow
+def test_the_survey_session_shown_is_what_the_commands_print(tmp_path: Path) -> None:
+    """The fleet sandbox as its block says (it writes the profiles), then each command of
+    the transcript in the same folder, with nothing but the profiles it wrote."""
+    [(_, server, _)] = blocks("survey-server")
+    [(_, transcript, _)] = blocks("survey-session")
+    commands: list[tuple[str, list[str]]] = []
+    for line in transcript.splitlines():
+        if line.startswith("$ "):
+            commands.append((line[2:], []))
+        elif line.strip():
+            commands[-1][1].append(line)
+    env = offline_env(tmp_path)
+    process = subprocess.Popen(
+        ["bash", "-c", "exec " + server],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        printed = [process.stdout.readline().strip() for _ in range(7)]
+        assert printed[-1].startswith("# AWS config with a profile per account: ")
+        for command, shown in commands:
+            done = subprocess.run(
+                ["bash", "-c", command],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            printed_lines = [line for line in done.stdout.splitlines() if line.strip()]
+            problem = _transcript_holds(shown, printed_lines)
+            assert problem is None, f"$ {command}\n{problem}\n{done.stdout}{done.stderr}"
+            assert "Traceback" not in done.stderr
+    finally:
+        process.terminate()
+        process.wait(30)

@@ -31,11 +31,19 @@ def _connection(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _destination(parser: argparse.ArgumentParser, *, log_group_required: bool = False) -> None:
-    parser.add_argument("--bucket", required=True, help="the destination S3 bucket")
+def _destination(
+    parser: argparse.ArgumentParser, *, log_group_required: bool = False, survey: bool = False
+) -> None:
+    parser.add_argument(
+        "--bucket",
+        required=not survey,
+        help="the destination S3 bucket"
+        + (" (without it: survey every destination, see below)" if survey else ""),
+    )
     parser.add_argument(
         "--prefix",
-        default=DEFAULT_PREFIX,
+        # The doctor's default is set once it knows it judges one bucket (not a survey).
+        default=None if survey else DEFAULT_PREFIX,
         help=f"the key prefix exports write under (default {DEFAULT_PREFIX})",
     )
     parser.add_argument(
@@ -86,6 +94,7 @@ _LAUNCH_OPTIONS = (
     "launch_scenario",
     "launch_export_delay",
     "repair",
+    "survey",
     "launch_profile",
     "launch_source_profile",
     "launch_region",
@@ -104,6 +113,12 @@ def _interactive(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--plain", action="store_true", help="line-by-line prompts instead")
     group.add_argument("--repair", metavar="BUCKET", help="start by repairing this bucket")
+    group.add_argument(
+        "--survey",
+        action="store_true",
+        help="start with every export destination of your profiles (or, with --demo "
+        "--scenario fleet, of the sandbox's accounts) in every region: Enter repairs one",
+    )
     group.add_argument(
         "--scenario",
         dest="launch_scenario",
@@ -149,11 +164,33 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser(
         "doctor",
         help="say whether an export to the destination would work, and why not",
-        description="Diagnose a destination. Exit 0 healthy, 1 findings, 2 errors.",
+        description="Diagnose a destination. Exit 0 healthy, 1 findings, 2 errors. Without "
+        "--bucket: survey every export destination of the account (buckets whose policy lets "
+        "CloudWatch Logs in, buckets its export tasks wrote to), in one or many profiles and "
+        "regions. Exit 0 all healthy, 1 a broken destination or a profile or region that "
+        "could not be read, 2 nothing could be read.",
     )
-    _destination(doctor)
+    _destination(doctor, survey=True)
     _key_choice(doctor)
     _sources(doctor)
+    survey = doctor.add_argument_group("a survey (doctor without --bucket)")
+    survey.add_argument(
+        "--profiles",
+        metavar="P1,P2,...",
+        help="survey these profiles (accounts) of your AWS config (default: --profile, or "
+        "the default credentials)",
+    )
+    survey.add_argument(
+        "--all-profiles",
+        action="store_true",
+        help="survey every profile in the AWS config files (AWS_CONFIG_FILE)",
+    )
+    survey.add_argument(
+        "--regions",
+        metavar="R1,R2,...|all",
+        help="survey these regions, or 'all' (each account's enabled regions); default: "
+        "--region, else each profile's own region",
+    )
     _connection(doctor)
 
     plan = sub.add_parser(
@@ -334,7 +371,7 @@ def _move_global_options(args: argparse.Namespace) -> str | None:
     Given on both sides with different values, or before a command that has no such option,
     or an option only the interactive wizard has (--demo, --plain, --repair): refused.
     """
-    for dest in ("demo", "plain", "repair"):
+    for dest in ("demo", "plain", "repair", "survey"):
         if getattr(args, dest, None) not in (None, False):
             return (
                 f"{_option(dest)} is for the interactive wizard (without a command); "
@@ -372,6 +409,7 @@ def _run_interactive(args: argparse.Namespace) -> int:
             region=args.launch_region,
             endpoint_url=args.launch_endpoint_url,
             repair=args.repair,
+            survey=args.survey,
         )
     )
     given = frozenset(

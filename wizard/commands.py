@@ -284,7 +284,22 @@ def _review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
+    if args.bucket is None:
+        return run_survey(args)
+    for option, given in (
+        ("--profiles", args.profiles is not None),
+        ("--all-profiles", args.all_profiles),
+        ("--regions", args.regions is not None),
+    ):
+        if given:
+            raise UsageError(
+                f"{option} is for a survey of every destination: leave out --bucket, or "
+                f"leave out {option}."
+            )
+    if args.prefix is None:
+        from wizard.core.state import DEFAULT_PREFIX
 
+        args.prefix = DEFAULT_PREFIX
     flow, choices, review = _review(args)
     findings = list(review.findings)
     healthy = review.healthy
@@ -300,6 +315,96 @@ def run_doctor(args: argparse.Namespace) -> int:
         if not healthy:
             err("fix: run 'cwl-export-wizard plan' with the same options to see the changes.")
     return EXIT_OK if healthy else EXIT_FINDINGS
+
+
+_NOT_IN_A_SURVEY = (
+    ("--prefix", "prefix"),
+    ("--key", "key"),
+    ("--create-key", "create_key"),
+    ("--create-bucket", "create_bucket"),
+    ("--log-group", "log_group"),
+    ("--source-account", "source_account"),
+    ("--source-profile", "source_profile"),
+)
+
+
+class SurveyProgress:
+    """``[#####.....] 12/54 regions · 9 destinations · 1 error`` on stderr, redrawn in place
+    as results arrive; only on a terminal (a log gets the table alone)."""
+
+    WIDTH = 24
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._units = self._done = self._rows = self._errors = 0
+        self._shown = False
+
+    def __call__(self, event: object) -> None:
+        from wizard.survey import ErrorFound, RowFound, UnitDone, UnitsPlanned
+
+        with self._lock:
+            if isinstance(event, UnitsPlanned):
+                self._units += event.count
+            elif isinstance(event, UnitDone):
+                self._done += 1
+            elif isinstance(event, RowFound):
+                self._rows += 1
+            elif isinstance(event, ErrorFound):
+                self._errors += 1
+            self._draw()
+
+    def _draw(self) -> None:
+        filled = self.WIDTH * self._done // self._units if self._units else 0
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        text = f"[{bar}] {self._done}/{self._units} regions · {count(self._rows, 'destination')}"
+        if self._errors:
+            text += f" · {count(self._errors, 'error')}"
+        self._stream.write("\r" + text + "\033[K")
+        self._stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        with self._lock:
+            if self._shown:
+                self._stream.write("\r\033[K")
+                self._stream.flush()
+
+
+def run_survey(args: argparse.Namespace) -> int:
+    """doctor without --bucket: every destination of the profiles and regions asked for."""
+    from wizard import survey
+    from wizard.core import survey as core_survey
+
+    for option, dest in _NOT_IN_A_SURVEY:
+        if getattr(args, dest, None) not in (None, False, []):
+            raise UsageError(
+                f"{option} is for one destination: give --bucket too, or leave out {option}."
+            )
+    validate_connection(args)
+    regions = survey.parse_regions(args.regions, args.region)
+    profiles = survey.parse_profiles(args.profiles, args.all_profiles, args.profile)
+    progress = SurveyProgress(sys.stderr) if sys.stderr.isatty() else None
+    surveyor = survey.start(survey.user_factory(args.endpoint_url), on_event=progress)
+    try:
+        result = in_worker(lambda cancel: _survey(surveyor, cancel, profiles, regions))
+    finally:
+        if progress is not None:
+            progress.clear()
+    if args.json:
+        print_json(core_survey.result_json(result))
+    else:
+        show(render.survey(result))
+    return {
+        core_survey.Outcome.HEALTHY: EXIT_OK,
+        core_survey.Outcome.FINDINGS: EXIT_FINDINGS,
+        core_survey.Outcome.NOTHING_READ: EXIT_ERROR,
+    }[core_survey.outcome(result)]
+
+
+def _survey(surveyor: Any, cancel: threading.Event, profiles: Any, regions: Any) -> Any:
+    threading.Thread(target=lambda: cancel.wait() and surveyor.cancel.set(), daemon=True).start()
+    return surveyor.run(profiles, regions)
 
 
 def key_words(snap: Snapshot, choices: Choices) -> str:

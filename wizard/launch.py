@@ -26,6 +26,7 @@ class LaunchOptions:
     region: str | None = None
     endpoint_url: str | None = None
     repair: str | None = None
+    survey: bool = False  # start with the survey view (every destination)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> LaunchOptions:
@@ -40,10 +41,11 @@ class LaunchOptions:
             region=getattr(args, "region", None),
             endpoint_url=getattr(args, "endpoint_url", None),
             repair=getattr(args, "repair", None),
+            survey=bool(getattr(args, "survey", False)),
         )
 
 
-SCENARIOS = ("demo", "empty", "broken", "central")
+SCENARIOS = ("demo", "empty", "broken", "central", "fleet")
 
 # What the sandbox runs on, installed by the "sandbox" extra (a real account needs none).
 SANDBOX_MODULES = ("moto", "flask", "flask_cors")
@@ -97,6 +99,14 @@ def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, 
     ):
         if profile is not None and (problem := profile_problem(profile)):
             return flag, problem
+    if options.survey and options.repair is not None:
+        return "--survey", "the survey leads to a repair itself: leave out --repair."
+    if options.survey and "--plain" in given:
+        return (
+            "--survey",
+            "the survey view is the full-screen wizard's; as text: cwl-export-wizard doctor "
+            "--all-profiles --regions all.",
+        )
     if options.demo and options.source_profile:
         return (
             "--source-profile",

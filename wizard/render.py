@@ -18,6 +18,8 @@ from wizard.core.text import count, visible_lines
 
 if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
+    from wizard.core import survey as core_survey
+    from wizard.core.survey import SurveyResult
     from wizard.flow import ResultView
 
 
@@ -211,4 +213,74 @@ def result(view: ResultView) -> list[Line]:
         lines.append(Line(f"Journal: {view.journal}", verbatim=True))
     if view.undo:
         lines.append(Line(f"Undo the changes: {view.undo}", verbatim=True))
+    return lines
+
+
+# --- the survey (doctor without --bucket) ------------------------------------------------------
+
+SURVEY_COLUMNS = ("PROFILE", "ACCOUNT", "REGION", "BUCKET", "PREFIX", "VERDICT", "FIRST FINDING")
+SURVEY_UNREADABLE = "unreadable"
+
+
+def survey_cells(row: core_survey.Row) -> tuple[str, ...]:
+    """A destination's cells, as the table here and the TUI's survey view show them (names
+    come from AWS: one place to make them safe to show)."""
+    from wizard.core import survey as core
+    from wizard.core.text import visible
+
+    first = row.first_finding
+    cells = (
+        core.profile_label(row.profile),
+        row.account,
+        row.region,
+        row.bucket,
+        row.prefix,
+        row.verdict,
+        first.code if first else "-",
+    )
+    return tuple(visible(cell) for cell in cells)
+
+
+def survey_error_cells(error: core_survey.SurveyError) -> tuple[str, ...]:
+    """A profile or region that could not be read, in the same columns (the reason last)."""
+    from wizard.core import survey as core
+    from wizard.core.text import visible
+
+    where = error.region or "(all)"
+    cells = (core.profile_label(error.profile), "", where, "", "", SURVEY_UNREADABLE, error.message)
+    return tuple(visible(cell) for cell in cells)
+
+
+def survey(result: SurveyResult) -> list[Line]:
+    """One line per destination (broken first) with the command that repairs it, then what
+    could not be read, then the count. Names and messages come from AWS: they are painted
+    like any other text of these lines."""
+    from wizard.core import survey as core
+
+    rows = core.sort_rows(result.rows)
+    cells = [survey_cells(r) for r in rows]
+    widths = [max(len(c[i]) for c in [SURVEY_COLUMNS, *cells]) for i in range(7)]
+
+    def joined(values: tuple[str, ...]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    lines: list[Line] = []
+    if rows:
+        lines.append(Line(joined(SURVEY_COLUMNS), "bold"))
+    for row, values in zip(rows, cells, strict=True):
+        lines.append(Line(joined(values), None if row.healthy else "error", verbatim=True))
+        if not row.healthy:
+            lines.append(Line(f"    repair: {core.repair_command(row)}", "dim", verbatim=True))
+    if not rows:
+        lines.append(Line("No export destination found.", "warning"))
+    errors = core.sort_errors(result.errors)
+    if errors:
+        lines.append(Line(""))
+        lines.append(Line("Could not be read:", "error"))
+        for error in errors:
+            where = core.profile_label(error.profile)
+            if error.region:
+                where += f" {error.region}"
+            lines.append(Line(f"  {where}: {error.message}", "error"))
+    lines.append(Line(core.summary(result), "ok" if core.outcome(result).value == 0 else "error"))
     return lines

@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 
 from tests.benchmarks.harness import BenchResult, RemoteSandbox, Scale, log, render_table
 
-NAMES = ("install", "startup", "keys", "buckets", "log-groups", "sample", "export", "ui")
+NAMES = ("install", "startup", "keys", "buckets", "log-groups", "sample", "export", "ui", "fleet")
 
 
 def _isolate() -> tempfile.TemporaryDirectory[str]:
@@ -119,6 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 step("export", lambda: bench.bench_export(sandbox, delay=args.export_delay))
                 step("ui", lambda: ui.bench_pilot_flow(sandbox))
+        if "fleet" in args.selected:
+            from tests.benchmarks import fleet
+            from wizard.sandbox.server import SandboxConfig
+
+            config = SandboxConfig(scenario="fleet", latency_ms=args.latency_ms)
+            log(f"sandbox: the fleet scenario, latency {args.latency_ms} ms, in a child process...")
+            with RemoteSandbox(config) as sandbox:
+                step("fleet", lambda: fleet.bench_fleet(sandbox))
     finally:
         home.cleanup()
     print(

@@ -192,3 +192,20 @@ def test_pilot_drives_the_wizard_with_the_monitor_on(sandbox: LocalSandbox, tmp_
     assert all(isinstance(w, str) for w in monitor.warnings)
     # The instrumentation is gone afterwards.
     assert (message_pump.MessagePump._dispatch_message, message_pump.SLOW_THRESHOLD) == before
+
+
+def test_fleet_survey_makes_the_same_requests_either_way_within_a_linear_budget() -> None:
+    from tests.benchmarks import fleet
+
+    config = SandboxConfig(scenario="fleet", latency_ms=LATENCY_MS)
+    with LocalSandbox(config) as running:
+        result = fleet.bench_fleet(running, region_steps=(3,))
+    facts = result.facts
+    fast, slow = facts["fast"], facts["slow"]
+    assert [r.key for r in fast.rows] == [r.key for r in slow.rows]
+    assert len(fast.rows) == 15 and len(fast.errors) == 1
+    assert facts["fast_counts"] == facts["slow_counts"]  # the same checks, only the order differs
+    assert sum(facts["fast_counts"].values()) <= facts["budget"]
+    # Beyond the regions with destinations, one request per account and region.
+    assert result.rows[-1].measured == 1.0
+    assert "fleet survey" in table(result)

@@ -176,7 +176,7 @@ def test_empty_scenario_and_other_region() -> None:
 
 
 def test_broken_scenario_org_deny_bucket() -> None:
-    assert set(SCENARIO_NAMES) == {"demo", "empty", "broken", "central"}
+    assert set(SCENARIO_NAMES) == {"demo", "empty", "broken", "central", "fleet"}
     with Sandbox(SandboxConfig(scenario="broken", export_delay=0.2)) as sandbox:
         logs = client(sandbox, "logs")
         now = int(time.time() * 1000)

@@ -54,7 +54,10 @@ class _Claimable(Generic[T]):
 
 
 class AwsPool:
-    """Threads for the AWS layer's concurrent calls (one per pooled connection)."""
+    """Threads for the AWS layer's concurrent calls (one per pooled connection).
+
+    ``workers=0``: no threads; every call runs on the calling thread, one after another (a
+    baseline that measures what the concurrency is worth)."""
 
     def __init__(self, workers: int, name: str = "aws") -> None:
         self._workers = workers
@@ -79,7 +82,7 @@ class AwsPool:
         """Run ``calls`` concurrently; their results in order. The first error is raised
         once every call has ended (none is left running behind the caller's back)."""
         tasks = [_Claimable(call) for call in calls]
-        if len(tasks) > 1:
+        if len(tasks) > 1 and self._workers > 0:
             pool = self._pool()
             for task in tasks[1:]:
                 pool.submit(task.run)

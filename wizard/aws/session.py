@@ -161,7 +161,10 @@ class AwsSession:
         options: ConnectionOptions = ConnectionOptions(),
         *,
         credentials: tuple[str, ...] | None = None,
+        pool: AwsPool | None = None,
     ) -> None:
+        """``pool``: threads shared with other sessions (a survey of many profiles runs on
+        one pool); default: the session's own."""
         kwargs: dict[str, Any] = {}
         if credentials is not None:
             kwargs["aws_access_key_id"] = credentials[0]
@@ -229,6 +232,8 @@ class AwsSession:
         if endpoint_url:
             s3_config = config.merge(Config(s3={"addressing_style": "path"}))
         self._shared = _Shared(boto, config, s3_config, options.endpoint_url)
+        if pool is not None:
+            self._shared.pool = pool
         self.region = region
         self.region_source = region_source
         self.endpoint_url = endpoint_url

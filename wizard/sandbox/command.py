@@ -28,6 +28,7 @@ SCENARIOS = (
     "empty",
     "broken",
     "central",
+    "fleet",
 )  # kept equal to scenarios.SCENARIO_NAMES (a test checks)
 
 
@@ -66,6 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "reach CloudWatch Logs, as AWS's eventual consistency (default 0)",
     )
     parser.add_argument(
+        "--write-profiles",
+        metavar="FILE",
+        help="write an AWS config file with a profile per account of the sandbox (the fleet "
+        "scenario's six; one otherwise), for AWS_CONFIG_FILE=FILE ... --all-profiles",
+    )
+    parser.add_argument(
         "--fail",
         action="append",
         default=[],
@@ -101,6 +108,12 @@ def _config(args: argparse.Namespace) -> Any:
         propagation_delay=args.propagation_delay,
     )
     config.validate()  # UsageError (exit 2) before anything starts
+    if args.write_profiles is not None:
+        target = Path(args.write_profiles)
+        if not args.write_profiles.strip() or target.is_dir():
+            raise UsageError("--write-profiles: give the path of a file to write.")
+        if not target.parent.is_dir():
+            raise UsageError(f"--write-profiles: the folder {str(target.parent)!r} does not exist.")
     return config
 
 
@@ -136,6 +149,19 @@ def run(args: argparse.Namespace) -> int:
             f"# account {sandbox.account}, scenario {config.scenario}; it serves in the "
             "foreground until Ctrl-C"
         )
+        if args.write_profiles:
+            from wizard.sandbox.fleet import write_profiles
+
+            write_profiles(
+                Path(args.write_profiles),
+                env["AWS_ENDPOINT_URL"],
+                sandbox.region,
+                fleet=config.scenario == "fleet",
+            )
+            lines.append(
+                f"# AWS config with a profile per account: {args.write_profiles} "
+                f"(AWS_CONFIG_FILE={args.write_profiles})"
+            )
         for line in lines:
             print(line, flush=True)
         print(

@@ -829,6 +829,44 @@ class ExportTasks:
                 self._settle(task)
             return {"taskId": task.task_id}
 
+    def record_finished(
+        self,
+        *,
+        region: str,
+        account: str,
+        log_group: str,
+        destination: str,
+        prefix: str,
+        code: str = "COMPLETED",
+        message: str | None = None,
+        age_ms: int = 3_600_000,
+    ) -> str:
+        """An export task the account ran before the sandbox started (its history, for a
+        scenario): settled, ``age_ms`` ago, nothing written. Returns its id."""
+        with self._lock:
+            self._seq += 1
+            created = self._now_ms() - age_ms
+            task = ExportTask(
+                task_id=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
+                region=region,
+                account=account,
+                seq=self._seq,
+                name=None,
+                log_group=log_group,
+                from_ms=created - 86_400_000,
+                to_ms=created,
+                destination=destination,
+                prefix=prefix,
+                stream_prefix=None,
+                started=self._monotonic() - age_ms / 1000,
+                created_ms=created,
+                code=code,
+                message=message,
+                completed_ms=created + 60_000,
+            )
+            self._tasks[task.task_id] = task
+            return task.task_id
+
     @staticmethod
     def _test_object_key(given_prefix: str | None) -> str:
         if given_prefix is None and TEST_OBJECT_AT_ROOT_WITHOUT_PREFIX:
@@ -1309,8 +1347,14 @@ class Fidelity:
         action: str,
         incoming: Incoming,
     ) -> None:
-        """S3 calls KMS as the caller: the key must be enabled and let the caller use it."""
-        key = resolve_key(self.account, bucket.region_name, reference)
+        """S3 calls KMS as the caller: the key must be enabled and let the caller use it.
+
+        The key is the bucket owner's; a caller of that same account (another sandbox
+        account's role, as in the fleet) is judged as that account's."""
+        owner = self._owner(bucket)
+        caller_account = self._caller(incoming)[0]
+        account = caller_account if caller_account == owner else self.account
+        key = resolve_key(owner, bucket.region_name, reference)
         if key is None:
             raise ApiError("KMS.NotFoundException", f"Invalid keyId {reference}", 400)
         if key.key_state == "Disabled":
@@ -1319,7 +1363,7 @@ class Fidelity:
             raise ApiError("KMS.KMSInvalidStateException", f"{key.arn} is {key.key_state}.", 400)
         context_arn = bucket_arn(bucket.name) if bucket_key else object_arn(bucket.name, object_key)
         request = caller_request(
-            self.account,
+            account,
             action,
             key.arn,
             **{
@@ -1334,11 +1378,16 @@ class Fidelity:
         ):
             raise ApiError(
                 "AccessDenied",
-                f"User: {caller_arn(self.account)} is not authorized to perform: {action} on "
+                f"User: {caller_arn(account)} is not authorized to perform: {action} on "
                 f"resource: {key.arn} because no identity-based policy allows the {action} "
                 "action",
                 403,
             )
+
+    def _owner(self, bucket: FakeBucket) -> str:
+        """The account that holds ``bucket`` (bucket names are global)."""
+        found = find_bucket(bucket.name)
+        return found[0] if found is not None else self.account
 
     def _get_object(self, request: Incoming) -> None:
         """Reading an SSE-KMS object needs kms:Decrypt for the caller."""
@@ -1369,7 +1418,7 @@ class Fidelity:
         algorithm = request.headers.get("x-amz-server-side-encryption")
         reference = request.headers.get("x-amz-server-side-encryption-aws-kms-key-id")
         bucket_key_header = request.headers.get("x-amz-server-side-encryption-bucket-key-enabled")
-        crypto = bucket_crypto(self.account, bucket)
+        crypto = bucket_crypto(self._owner(bucket), bucket)
         if algorithm is None:
             algorithm, reference = crypto.algorithm, crypto.key_reference
         if algorithm not in (SSE_KMS, DSSE_KMS):
@@ -1414,7 +1463,8 @@ class Fidelity:
         reference = request.params.get(param)
         if not isinstance(reference, str):
             return None
-        return resolve_key(self.account, request.region, reference)
+        # The caller's own account: another sandbox account's role (the fleet) writes its keys.
+        return resolve_key(self._caller(request)[0], request.region, reference)
 
     def _not_authorized(self, action: str, key: Key, why: str) -> ApiError:
         return ApiError(
@@ -1433,7 +1483,9 @@ class Fidelity:
                 f"no resource-based policy allows the kms:{request.operation} action",
             )
 
-    def _lockout_check(self, policy_text: Any, resource: str, bypass: Any) -> None:
+    def _lockout_check(
+        self, policy_text: Any, resource: str, bypass: Any, account: str | None = None
+    ) -> None:
         if not isinstance(policy_text, str):
             return
         try:
@@ -1442,16 +1494,16 @@ class Fidelity:
             raise ApiError("MalformedPolicyDocumentException", str(error)) from None
         if bypass is True:
             return
-        if not evaluate(
-            document, caller_request(self.account, "kms:PutKeyPolicy", resource)
-        ).allowed:
+        caller = caller_request(account or self.account, "kms:PutKeyPolicy", resource)
+        if not evaluate(document, caller).allowed:
             raise ApiError("MalformedPolicyDocumentException", ERR_KEY_LOCKOUT)
 
     def _put_key_policy(self, request: Incoming) -> None:
         key = self._kms_key(request)
         if key is None:
             return None  # moto reports the missing key
-        current = caller_request(self.account, "kms:PutKeyPolicy", key.arn)
+        account = self._caller(request)[0]
+        current = caller_request(account, "kms:PutKeyPolicy", key.arn)
         if not evaluate(key_policy(key), current).allowed:
             raise self._not_authorized(
                 "kms:PutKeyPolicy",
@@ -1462,15 +1514,18 @@ class Fidelity:
             request.params.get("Policy"),
             key.arn,
             request.params.get("BypassPolicyLockoutSafetyCheck"),
+            account,
         )
         return None
 
     def _create_key(self, request: Incoming) -> None:
-        resource = f"arn:{PARTITION}:kms:{request.region}:{self.account}:key/*"
+        account = self._caller(request)[0]
+        resource = f"arn:{PARTITION}:kms:{request.region}:{account}:key/*"
         self._lockout_check(
             request.params.get("Policy"),
             resource,
             request.params.get("BypassPolicyLockoutSafetyCheck"),
+            account,
         )
         return None
 

@@ -31,7 +31,7 @@ from wizard.core.state import AWS_MANAGED_S3_ALIAS, KEY_MANAGER_AWS, SSE_KMS, SS
 from wizard.errors import UsageError
 
 DEFAULT_SCENARIO = "demo"
-SCENARIO_NAMES = ("demo", "empty", "broken", "central")
+SCENARIO_NAMES = ("demo", "empty", "broken", "central", "fleet")
 
 # The demo's names (the README's "Scenarios" paragraph lists them).
 DEMO_FN = "/aws/lambda/demo-fn"
@@ -101,6 +101,13 @@ SCENARIOS: dict[str, Scenario] = {
         "The demo, plus a bucket whose grants are defeated by an organisation-only Deny: "
         "repair demo-broken-exports with alias/demo-exports.",
         {"log_group": DEMO_FN, "bucket": BUCKET_BROKEN, "key": KEY_EXPORTS},
+    ),
+    "fleet": Scenario(
+        "fleet",
+        "Six accounts (the sandbox's own and five reached by AssumeRole, one of which refuses "
+        "it) with export destinations healthy and broken in every documented way, in two or "
+        "three regions: survey them with doctor --all-profiles (sandbox --write-profiles).",
+        {},
     ),
 }
 
@@ -552,7 +559,14 @@ _SEEDERS: dict[str, Callable[[_Seeder], None]] = {
     "empty": _seed_empty,
     "broken": _seed_broken,
     "central": _seed_central,
+    "fleet": lambda s: _seed_fleet(s),
 }
+
+
+def _seed_fleet(s: _Seeder) -> None:
+    from wizard.sandbox.fleet import seed_fleet
+
+    seed_fleet(s)
 
 
 def seed(name: str, account: str, region: str, now_ms: int, rng_seed: int = 20261126) -> None:

@@ -762,7 +762,13 @@ class Sandbox:
             ),
         )
         self._fidelity = fidelity
-        self._counter = _RequestCounter(fidelity, self.region)
+        inner: WSGIApp = fidelity
+        if self.config.scenario == "fleet":
+            from wizard.sandbox.fleet import FleetGate, seed_fleet_tasks
+
+            seed_fleet_tasks(self.tasks, self.region)
+            inner = FleetGate(fidelity, self.region, self.config.latency_ms, self._stopping)
+        self._counter = _RequestCounter(inner, self.region)
         app = self._counter
         # Bind ourselves: werkzeug would print and sys.exit() on a taken port.
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -182,6 +182,23 @@ class WizardApp(App[int]):
         if screen is not None:
             screen.query_one(StepIndicator).where = self.subtitle
 
+    def demo_sandbox(self) -> Sandbox:
+        """The demo's sandbox, started now if it is not running yet (in a worker)."""
+        return self._start_sandbox()
+
+    def repair_from_survey(self, connection: Connection, state: WizardState) -> None:
+        """A broken row of the survey: its account's connection, straight to its Review."""
+        self.connection = connection
+        self.repair_started = True
+        self.begin_repair(state)
+
+    def action_survey(self) -> None:
+        """Every export destination of the accounts and regions (the survey view)."""
+        from wizard.tui.screens.survey import SurveyScreen
+
+        if not isinstance(self.screen, SurveyScreen):
+            self.push_screen(SurveyScreen())
+
     def begin_repair(self, state: WizardState) -> None:
         """Repair mode: the bucket's own choices, straight to Review (Back goes to the steps)."""
         self.reset_after(Step.REGION)
@@ -191,6 +208,9 @@ class WizardApp(App[int]):
     # Navigation --------------------------------------------------------------------------
     def on_mount(self) -> None:
         # The first screen is pushed (Textual switches only away from a pushed screen).
+        if self.options.survey:
+            self.action_survey()
+            return
         self.push_screen(self._installed(self.start_step))
 
     @staticmethod
@@ -351,6 +371,12 @@ class WizardApp(App[int]):
                 "Put back what the apply changed, from its journal",
                 self.action_undo_run,
             )
+        yield SystemCommand(
+            "Survey every destination",
+            "Every export destination of the accounts and regions, healthy or broken; "
+            "Enter on a broken one repairs it",
+            self.action_survey,
+        )
         yield SystemCommand("Help", "What this step does, and its keys", self.action_help)
 
     def action_undo_run(self) -> None:

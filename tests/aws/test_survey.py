@@ -1,0 +1,213 @@
+"""The survey (doctor without --bucket) against ``sandbox --scenario fleet`` over real HTTP.
+
+The AWS config is the one ``sandbox --write-profiles`` writes: a profile per account, five of
+them assuming their account's role through the sandbox's STS. Only that file tells the wizard
+where the sandbox is (no AWS_ENDPOINT_URL, no keys in the environment), as a user would run it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.aws.conftest import REGION, CliRunner, StartSandbox
+from wizard.sandbox.fleet import (
+    FLEET_ACCOUNTS,
+    expected_rows,
+    fleet_regions,
+    write_profiles,
+)
+from wizard.sandbox.server import Sandbox
+
+DENIED = next(a for a in FLEET_ACCOUNTS if a.denied)
+
+
+@pytest.fixture
+def fleet(
+    start_sandbox: StartSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Sandbox, Path]:
+    sandbox = start_sandbox(scenario="fleet")
+    config = tmp_path / "fleet-config"
+    write_profiles(config, sandbox.endpoint_url, sandbox.region)
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    return sandbox, config
+
+
+def destinations(out: dict[str, Any]) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+    return {(d["profile"], d["region"], d["bucket"], d["prefix"]): d for d in out["destinations"]}
+
+
+def test_every_seeded_destination_is_found_with_its_finding_and_a_denied_account_is_a_row(
+    fleet: tuple[Sandbox, Path], cli: CliRunner
+) -> None:
+    run = cli("doctor", "--all-profiles", "--regions", "all", "--json")
+    assert run.code == 1, run.err
+    out = run.json()
+    assert set(out) == {"destinations", "errors"}
+    found = destinations(out)
+    expected = {(e.profile, e.region, e.bucket, e.prefix): e for e in expected_rows(REGION)}
+    assert set(found) == set(expected)  # every seeded destination, and no other
+    for where, want in expected.items():
+        row = found[where]
+        assert set(row) == {
+            "profile",
+            "account",
+            "region",
+            "bucket",
+            "prefix",
+            "healthy",
+            "findings",
+        }
+        assert row["account"] == want.account
+        codes = [f["code"] for f in row["findings"]]
+        if want.finding is None:
+            assert row["healthy"] is True, (where, codes)
+        else:
+            assert row["healthy"] is False and want.finding in codes, (where, codes)
+    # The refusing account is one error row; every other account was read in every region.
+    assert out["errors"] == [
+        {"profile": DENIED.profile, "region": None, "message": out["errors"][0]["message"]}
+    ]
+    assert "sts:AssumeRole" in out["errors"][0]["message"]
+    assert {r for (_, r, _, _) in found} == set(fleet_regions(REGION))
+
+
+def test_the_table_names_each_broken_destination_with_the_command_that_repairs_it(
+    fleet: tuple[Sandbox, Path], cli: CliRunner
+) -> None:
+    run = cli("doctor", "--profiles", "fleet-orders,fleet-log-archive", "--regions", "all")
+    assert run.code == 1
+    lines = run.out.splitlines()
+    assert lines[0].split() == [
+        "PROFILE",
+        "ACCOUNT",
+        "REGION",
+        "BUCKET",
+        "PREFIX",
+        "VERDICT",
+        "FIRST",
+        "FINDING",
+    ]
+    broken = next(line for line in lines if "fleet-orders-exports" in line)
+    assert broken.split()[-2:] == ["broken", "KEY_POLICY_BLOCKS_LOGS"]
+    repair = lines[lines.index(broken) + 1].strip()
+    assert repair == (
+        "repair: cwl-export-wizard apply --profile fleet-orders --region ap-northeast-1 "
+        "--bucket fleet-orders-exports --prefix exportedlogs"
+    )
+    gone = lines[lines.index(next(line for line in lines if "fleet-orders-gone" in line)) + 1]
+    assert gone.strip().endswith("--create-bucket --create-key alias/cwl-exports")
+    assert lines[-1] == "6 destinations in 34 account-regions of 2 profiles: 3 healthy, 3 broken."
+    assert run.err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_the_printed_repair_commands_repair_their_destinations(
+    fleet: tuple[Sandbox, Path], cli: CliRunner
+) -> None:
+    """As printed (a key policy to patch; aws/s3 to replace with a new key), with --yes."""
+    targets = ("fleet-orders-exports", "fleet-payments-exports")
+    table = cli("doctor", "--profiles", "fleet-orders,fleet-payments").out.splitlines()
+    commands = {}
+    for number, line in enumerate(table):
+        bucket = next((b for b in targets if f" {b} " in line), None)
+        if bucket is not None and not line.lstrip().startswith("repair:"):
+            commands[bucket] = table[number + 1].strip().removeprefix("repair: ")
+    assert set(commands) == set(targets)
+    for command in commands.values():
+        words = shlex.split(command)
+        assert words[0] == "cwl-export-wizard"
+        applied = cli(*words[1:], "--yes")
+        assert applied.code == 0, (command, applied.err)
+    after = destinations(
+        cli("doctor", "--profiles", "fleet-orders,fleet-payments", "--json").json()
+    )
+    for bucket, profile in zip(targets, ("fleet-orders", "fleet-payments"), strict=True):
+        row = after[(profile, REGION, bucket, "exportedlogs")]
+        assert row["healthy"] is True, row["findings"]
+
+
+def test_an_expired_sign_in_and_a_disabled_region_are_rows_while_the_rest_complete(
+    fleet: tuple[Sandbox, Path], cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, config = fleet
+    config.write_text(
+        config.read_text()
+        + "\n[profile expired-sso]\nsso_session = corp\nsso_account_id = 666677778888\n"
+        "sso_role_name = Surveyor\nregion = ap-northeast-1\n\n[sso-session corp]\n"
+        "sso_start_url = https://corp.awsapps.com/start\nsso_region = ap-northeast-1\n"
+    )
+    monkeypatch.setenv("HOME", str(tmp_path))  # no SSO token cache: the sign-in has expired
+    run = cli(
+        "doctor",
+        "--profiles",
+        "expired-sso,fleet-data",
+        "--regions",
+        f"{REGION},ap-east-1",
+        "--json",
+    )
+    assert run.code == 1, run.err
+    out = run.json()
+    assert {(d["bucket"], d["healthy"]) for d in out["destinations"]} == {
+        ("fleet-data-lake", False)
+    }
+    errors = {(e["profile"], e["region"]): e["message"] for e in out["errors"]}
+    assert set(errors) == {("expired-sso", None), ("fleet-data", "ap-east-1")}
+    assert "SSO" in errors[("expired-sso", None)]
+    assert "not enabled" in errors[("fleet-data", "ap-east-1")]
+
+
+def test_nothing_readable_is_exit_2_with_the_reason(
+    fleet: tuple[Sandbox, Path], cli: CliRunner
+) -> None:
+    run = cli("doctor", "--profiles", DENIED.profile, "--json")
+    assert run.code == 2
+    assert run.json()["destinations"] == []
+    assert [e["profile"] for e in run.json()["errors"]] == [DENIED.profile]
+
+
+def test_all_healthy_is_exit_0(fleet: tuple[Sandbox, Path], cli: CliRunner) -> None:
+    run = cli("doctor", "--profile", "fleet-log-archive", "--json")  # its own region only
+    assert run.code == 0, run.out
+    assert [d["bucket"] for d in run.json()["destinations"]] == ["fleet-archive-main"]
+
+
+def test_with_bucket_the_doctor_is_as_before(fleet: tuple[Sandbox, Path], cli: CliRunner) -> None:
+    run = cli("doctor", "--profile", "fleet-payments", "--bucket", "fleet-payments-exports")
+    assert run.code == 1
+    assert run.out.startswith("Destination s3://fleet-payments-exports/exportedlogs/ with ")
+    assert "KEY_AWS_MANAGED" in run.out
+    json_run = cli("doctor", "--profile", "fleet-log-archive", "--bucket", "fleet-archive-main")
+    assert json_run.code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--bucket", "b-1", "--regions", "all"),
+            "error: --regions is for a survey of every destination",
+        ),
+        (("--all-profiles", "--key", "alias/x"), "error: --key is for one destination"),
+        (("--profiles", "nobody"), "error: --profiles: 'nobody' not in your AWS config."),
+        (("--regions", "eu-mars-1"), "error: --regions: 'eu-mars-1' is not a known AWS region."),
+        (("--profiles", "a", "--all-profiles"), "error: --profiles and --all-profiles"),
+    ],
+)
+def test_bad_survey_options_are_one_line_and_exit_2(
+    fleet: tuple[Sandbox, Path], cli: CliRunner, args: tuple[str, ...], message: str
+) -> None:
+    run = cli("doctor", *args)
+    assert run.code == 2
+    assert run.error_lines and run.error_lines[0].startswith(message), run.err
+    assert "Traceback" not in run.err

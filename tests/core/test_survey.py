@@ -1,0 +1,113 @@
+"""The survey's pure rules: what counts as a destination, its prefixes, the exit outcome."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from wizard.core import survey as core
+from wizard.core.doctor import Finding, Severity
+from wizard.core.requirements import bucket_statements
+from wizard.core.state import Destination
+
+
+def policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def granted(bucket: str, prefix: str = "exportedlogs") -> str:
+    dest = Destination("eu-west-1", "111122223333", "aws", bucket, prefix)
+    return policy(*bucket_statements(dest))
+
+
+def test_a_logs_grant_names_its_prefix() -> None:
+    assert core.policy_prefixes("b", granted("b", "app/logs")) == (True, ("app/logs",))
+
+
+def test_a_grant_on_the_whole_bucket_has_no_prefix_of_its_own() -> None:
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "logs.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::b/*",
+    }
+    assert core.policy_prefixes("b", policy(statement)) == (True, ())
+
+
+def test_other_services_denies_and_unreadable_policies_grant_nothing() -> None:
+    cloudfront = {
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/*",
+    }
+    deny = {
+        "Effect": "Deny",
+        "Principal": {"Service": "logs.eu-west-1.amazonaws.com"},
+        "Action": "s3:*",
+        "Resource": "arn:aws:s3:::b/*",
+    }
+    assert core.policy_prefixes("b", policy(cloudfront, deny)) == (False, ())
+    assert core.policy_prefixes("b", "{not json") == (False, ())
+    assert core.policy_prefixes("b", None) == (False, ())
+
+
+def test_candidates_join_policies_and_tasks_and_leave_everything_else_out() -> None:
+    found = core.candidates(
+        {"granted": granted("granted", "app"), "plain": None, "whole": granted("whole", "x")},
+        [
+            core.TaskTarget("granted", "exportedlogs"),
+            core.TaskTarget("gone", "old"),
+            core.TaskTarget("granted", "exportedlogs"),
+        ],
+    )
+    assert found == [
+        core.Candidate("gone", "old", (core.Via.TASK,)),
+        core.Candidate("granted", "app", (core.Via.POLICY,)),
+        core.Candidate("granted", "exportedlogs", (core.Via.TASK,)),
+        core.Candidate("whole", "x", (core.Via.POLICY,)),
+    ]
+
+
+def test_a_task_without_prefix_is_judged_at_the_default_prefix() -> None:
+    assert core.candidates({}, [core.TaskTarget("b", "")]) == [
+        core.Candidate("b", "exportedlogs", (core.Via.TASK,))
+    ]
+
+
+def row(profile: str | None, *codes: str, severity: Severity = Severity.ERROR) -> core.Row:
+    findings = tuple(Finding(c, severity, "m", "f") for c in codes)
+    return core.Row(profile, "111122223333", "eu-west-1", "b-1", "logs x", findings)
+
+
+def test_the_repair_command_is_shell_quoted_and_asks_for_what_the_repair_needs() -> None:
+    assert core.repair_command(row("prod; rm -rf ~", "KEY_POLICY_BLOCKS_LOGS")) == (
+        "cwl-export-wizard apply --profile 'prod; rm -rf ~' --region eu-west-1 "
+        "--bucket b-1 --prefix 'logs x'"
+    )
+    assert core.repair_command(row(None, "KEY_AWS_MANAGED")).endswith(
+        "--prefix 'logs x' --create-key alias/cwl-exports"
+    )
+    assert "--profile" not in core.repair_command(row(None, "KEY_AWS_MANAGED"))
+
+
+def test_the_outcome_is_healthy_findings_or_nothing_read() -> None:
+    healthy = row("p", "BUCKET_NOT_KMS", severity=Severity.WARNING)
+    broken = row("p", "KEY_AWS_MANAGED")
+    refused = core.SurveyError("q", None, "denied")
+    assert core.outcome(core.SurveyResult((healthy,), (), units_read=1)) is core.Outcome.HEALTHY
+    assert core.outcome(core.SurveyResult((broken,), (), 1)) is core.Outcome.FINDINGS
+    assert core.outcome(core.SurveyResult((healthy,), (refused,), 1)) is core.Outcome.FINDINGS
+    assert core.outcome(core.SurveyResult((), (refused,), 0)) is core.Outcome.NOTHING_READ
+    assert core.outcome(core.SurveyResult((), (), 3)) is core.Outcome.HEALTHY
+
+
+def test_json_rows_come_broken_first_in_the_issue_shape() -> None:
+    result = core.SurveyResult(
+        (row("a", "BUCKET_NOT_KMS", severity=Severity.WARNING), row("b", "KEY_AWS_MANAGED")),
+        (core.SurveyError("c", "eu-west-1", "AccessDenied"),),
+        2,
+    )
+    out: Any = core.result_json(result)
+    assert [d["profile"] for d in out["destinations"]] == ["b", "a"]
+    assert out["errors"] == [{"profile": "c", "region": "eu-west-1", "message": "AccessDenied"}]

@@ -1,0 +1,67 @@
+"""Launch options of the survey view, and the survey's progress bar (stderr, a terminal only)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from wizard.cli import main
+from wizard.commands import SurveyProgress
+from wizard.survey import ErrorFound, RowFound, UnitDone, UnitsPlanned
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--survey", "--repair", "b-1"], "error: --survey: the survey leads to a repair itself"),
+        (["--survey", "--plain"], "error: --survey: the survey view is the full-screen wizard's"),
+        (["--survey", "doctor"], "error: --survey is for the interactive wizard"),
+    ],
+)
+def test_survey_launch_options_that_do_not_fit_are_refused(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].startswith(message), err
+    assert "Traceback" not in err
+
+
+def test_the_progress_bar_counts_regions_destinations_and_errors_then_clears() -> None:
+    from wizard.core.doctor import Finding, Severity
+    from wizard.core.survey import Row, SurveyError
+
+    stream = io.StringIO()
+    progress = SurveyProgress(stream)
+    row = Row("p", "111122223333", "eu-west-1", "b-1", "x", (Finding("C", Severity.ERROR, "", ""),))
+    for event in (
+        UnitsPlanned("p", 4),
+        UnitDone("p", "eu-west-1"),
+        RowFound(row),
+        ErrorFound(SurveyError("q", None, "denied")),
+    ):
+        progress(event)
+    drawn = stream.getvalue().split("\r")
+    assert drawn[-1] == "[" + "#" * 6 + "." * 18 + "] 1/4 regions · 1 destination · 1 error\x1b[K"
+    progress.clear()
+    assert stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_names_and_messages_from_aws_are_shown_visibly_in_the_table_and_the_tui_cells() -> None:
+    from wizard import render
+    from wizard.core.doctor import Finding, Severity
+    from wizard.core.survey import Row, SurveyError, SurveyResult
+
+    hostile = "prod\x1b[2J\u202e"
+    row = Row(
+        hostile, "111122223333", "eu-west-1", "b-1", "x", (Finding("C", Severity.ERROR, "", ""),)
+    )
+    error = SurveyError("q", "eu-west-1", "AccessDenied \x1b]0;owned\x07 by SCP")
+    result = SurveyResult((row,), (error,), 1, (hostile, "q"))
+    printed = "\n".join(render.paint(line, colour=False) for line in render.survey(result))
+    assert "\x1b" not in printed and "\u202e" not in printed and "\x07" not in printed
+    assert "prod\\x1b[2J\\u202e" in printed
+    assert "--profile 'prod\\x1b[2J\\u202e'" in printed  # the repair command, quoted and visible
+    cells = render.survey_cells(row) + render.survey_error_cells(error)
+    assert not any("\x1b" in cell or "\u202e" in cell or "\x07" in cell for cell in cells)

@@ -1,0 +1,119 @@
+"""The survey view in the TUI (--demo --scenario fleet --survey): the table fills in, sorts
+and filters; Enter on a broken row repairs that destination in its own account and region,
+through Apply to a completed export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable
+
+from tests.tui.conftest import EXPORT_DELAY
+from tests.tui.pilot_helpers import at_step, error_text, screen_text, type_into, wait_until
+from tests.tui.test_flows import apply_and_export
+from wizard.flow import Step
+from wizard.launch import LaunchOptions
+from wizard.sandbox.fleet import expected_rows
+from wizard.tui.app import WizardApp
+from wizard.tui.screens.survey import SurveyScreen
+
+pytestmark = pytest.mark.slow
+
+SIZE = (140, 40)
+REGION = "ap-northeast-1"
+ORDERS = "222233334444"
+
+
+def fleet_app(make_app: Any) -> WizardApp:
+    app: WizardApp = make_app(
+        LaunchOptions(demo=True, scenario="fleet", export_delay=EXPORT_DELAY, survey=True)
+    )
+    return app
+
+
+async def surveyed(pilot: Any, app: WizardApp) -> SurveyScreen:
+    await wait_until(
+        pilot,
+        lambda: isinstance(app.screen, SurveyScreen) and app.screen.result is not None,
+        "the survey to finish",
+    )
+    screen = app.screen
+    assert isinstance(screen, SurveyScreen)
+    assert not error_text(app), error_text(app)
+    return screen
+
+
+def table_buckets(screen: SurveyScreen) -> list[str]:
+    table = screen.query_one(DataTable)
+    return [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+
+
+async def test_from_the_survey_table_to_a_repaired_destination_and_a_completed_export(
+    make_app: Any,
+) -> None:
+    app = fleet_app(make_app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await surveyed(pilot, app)
+        expected = expected_rows(REGION)
+        assert len(screen.rows) == len(expected)
+        assert [e.profile for e in screen.errors] == ["fleet-legacy"]
+        table = screen.query_one(DataTable)
+        assert table.row_count == len(expected) + 1  # the refusing account is a row too
+        assert "15 destinations" in screen_text(app)
+
+        # Broken first; "s" sorts by the next column (the first finding, then the profile).
+        verdicts = [str(table.get_row_at(i)[5]) for i in range(table.row_count)]
+        assert verdicts == sorted(verdicts, key=["broken", "healthy", "unreadable"].index)
+        table.focus()
+        await pilot.press("s")
+        findings = [str(table.get_row_at(i)[6]).lower() for i in range(len(expected))]
+        assert findings == sorted(findings)
+        await pilot.press("s")
+        profiles = [str(table.get_row_at(i)[0]) for i in range(len(expected))]
+        assert profiles == sorted(profiles)
+
+        await type_into(pilot, "#survey-filter", "orders-exp")
+        await wait_until(pilot, lambda: table.row_count == 1, "the filter")
+        assert table_buckets(screen) == ["fleet-orders-exports"]
+        await pilot.press("enter")  # from the filter to the table
+        await pilot.press("enter")  # repair the highlighted row
+
+        await at_step(pilot, Step.REVIEW)
+        assert app.state.repair and app.state.bucket == "fleet-orders-exports"
+        assert app.connection is not None and app.connection.identity.account == ORDERS
+        assert app.state.region == REGION and app.state.prefix == "exportedlogs"
+        assert "KEY_POLICY_BLOCKS_LOGS" in screen_text(app) or "key policy" in screen_text(app)
+        review = app.state.review
+        assert review is not None and not review.healthy
+        await apply_and_export(pilot, app)
+
+        result = app.state.result
+        assert result is not None and result.succeeded and result.sample
+        assert result.objects[0].uri.startswith("s3://fleet-orders-exports/exportedlogs/")
+        # Read again in its account: healthy now.
+        flow = app.flow
+        assert flow is not None
+        again = flow.review(app.state.choices())
+        assert again.healthy, [f.code for f in again.findings]
+
+
+async def test_the_palette_opens_the_survey_and_a_healthy_row_is_not_repaired(
+    make_app: Any,
+) -> None:
+    app = make_app(LaunchOptions(demo=True, scenario="fleet", export_delay=EXPORT_DELAY))
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REGION)
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Survey every destination" in commands
+        app.action_survey()
+        screen = await surveyed(pilot, app)
+        await type_into(pilot, "#survey-filter", "fleet-archive-main")
+        table = screen.query_one(DataTable)
+        await wait_until(pilot, lambda: table.row_count == 1, "the filter")
+        await pilot.press("enter", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SurveyScreen)  # healthy: nothing to repair
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, SurveyScreen), "back")
+        await at_step(pilot, Step.REGION)

@@ -1,0 +1,341 @@
+"""The survey: which export destinations an account has in a region, and a verdict per row.
+
+Pure rules, no AWS: discovery reads the bucket policies and the export tasks the AWS layer
+fetched (``wizard.aws.survey``), and each destination's verdict is the doctor's
+(``wizard.core.doctor.diagnose``). A destination is a bucket and a prefix:
+
+- every bucket of the region whose policy lets a CloudWatch Logs principal (``logs.*``) in,
+  with the prefixes its PutObject grants name (``BUCKET/PREFIX/*``);
+- every bucket an export task of the account wrote to (newest task first), with the
+  task's prefix.
+
+A bucket granted on ``BUCKET/*`` with no task naming a prefix is judged at the default prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from wizard.core.doctor import Finding, Severity, is_healthy
+from wizard.core.policy import PolicyError, Statement, parse_policy
+from wizard.core.presets import DEFAULT_KEY_ALIAS
+from wizard.core.state import DEFAULT_PREFIX
+from wizard.core.text import shell_command
+
+PROGRAM = "cwl-export-wizard"
+# What the AWS layer reads of the newest export tasks per account and region (one page).
+RECENT_TASKS = 50
+
+
+class Via(str, Enum):
+    """How a destination was found."""
+
+    POLICY = "bucket policy"
+    TASK = "export task"
+
+
+@dataclass(frozen=True)
+class TaskTarget:
+    """Where one export task wrote: the bucket and prefix it was given."""
+
+    bucket: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A destination to judge: a bucket and a prefix, and how it was found."""
+
+    bucket: str
+    prefix: str
+    via: tuple[Via, ...]
+
+
+# A profile of None: the default credential chain (no --profile).
+Profile = str | None
+DEFAULT_CHAIN = "(default)"
+
+
+def profile_label(profile: Profile) -> str:
+    return DEFAULT_CHAIN if profile is None else profile
+
+
+class Regions(str, Enum):
+    """Which regions of each account: ``ALL`` its enabled ones, ``HOME`` its profile's own.
+    A list of names is given as a tuple instead."""
+
+    ALL = "all"
+    HOME = "home"
+
+
+RegionChoice = Regions | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One destination with its verdict."""
+
+    profile: Profile
+    account: str
+    region: str
+    bucket: str
+    prefix: str
+    findings: tuple[Finding, ...]
+    via: tuple[Via, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        return is_healthy(self.findings)
+
+    @property
+    def first_finding(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
+
+    @property
+    def verdict(self) -> str:
+        return "healthy" if self.healthy else "broken"
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.profile or "", self.region, self.bucket, self.prefix)
+
+
+@dataclass(frozen=True)
+class SurveyError:
+    """A profile (region None: the whole account) or one of its regions that could not be
+    read, and why."""
+
+    profile: Profile
+    region: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a survey has come: profiles and regions done of those known so far."""
+
+    units_done: int = 0
+    units: int = 0
+    destinations: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True)
+class SurveyResult:
+    rows: tuple[Row, ...]
+    errors: tuple[SurveyError, ...]
+    units_read: int = 0  # (profile, region) pairs read without error
+    profiles: tuple[Profile, ...] = field(default=())
+
+
+class Outcome(Enum):
+    HEALTHY = 0
+    FINDINGS = 1
+    NOTHING_READ = 2
+
+
+def outcome(result: SurveyResult) -> Outcome:
+    """HEALTHY: every destination healthy and everything read; FINDINGS: a broken
+    destination, or a profile or region that refused; NOTHING_READ: not one region read."""
+    if result.units_read == 0 and result.errors:
+        return Outcome.NOTHING_READ
+    if result.errors or not all(row.healthy for row in result.rows):
+        return Outcome.FINDINGS
+    return Outcome.HEALTHY
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def is_logs_service_principal(name: str) -> bool:
+    """``logs.<region>.amazonaws.com`` (or ``.cn``), or the global ``logs.amazonaws.com``."""
+    lowered = name.strip().lower()
+    return lowered.startswith("logs.") and (
+        lowered.endswith(".amazonaws.com") or lowered.endswith(".amazonaws.com.cn")
+    )
+
+
+def _grants_logs(statement: Statement) -> bool:
+    if statement.effect != "Allow" or statement.principal is None:
+        return False
+    return any(is_logs_service_principal(p) for p in statement.principal.get("Service", ()))
+
+
+def _put_object(statement: Statement) -> bool:
+    actions = statement.actions or ()
+    return any(a.lower() in ("s3:putobject", "s3:*", "*", "s3:put*") for a in actions)
+
+
+def _prefix_of(resource: str, bucket: str) -> str | None:
+    """``arn:aws:s3:::BUCKET/PREFIX/*`` -> PREFIX; None for the whole bucket or a pattern."""
+    _, _, rest = resource.partition(":s3:::")
+    if not rest.startswith(bucket + "/"):
+        return None
+    path = rest[len(bucket) + 1 :]
+    if path.endswith("/*"):
+        path = path[:-2]
+    elif path.endswith("*"):
+        return None
+    if not path or "*" in path or "?" in path:
+        return None
+    return path
+
+
+def policy_prefixes(bucket: str, policy: str | None) -> tuple[bool, tuple[str, ...]]:
+    """(grants CloudWatch Logs, the prefixes its PutObject grants name) for a bucket policy.
+
+    An unreadable policy grants nothing that can be seen: the bucket is left to export tasks.
+    """
+    if not policy:
+        return False, ()
+    try:
+        doc = parse_policy(policy, kind="bucket policy")
+    except PolicyError:
+        return False, ()
+    grants = False
+    prefixes: list[str] = []
+    for statement in doc.statements:
+        if not _grants_logs(statement):
+            continue
+        grants = True
+        if _put_object(statement):
+            for resource in statement.resources or ():
+                prefix = _prefix_of(resource, bucket)
+                if prefix is not None:
+                    prefixes.append(prefix)
+    return grants, tuple(dict.fromkeys(prefixes))
+
+
+def candidates(policies: Mapping[str, str | None], tasks: Sequence[TaskTarget]) -> list[Candidate]:
+    """The destinations of one account and region: ``policies`` maps each bucket of the
+    region to its policy (None: none); ``tasks`` are the export tasks, newest first."""
+    found: dict[tuple[str, str], list[Via]] = {}
+
+    def add(bucket: str, prefix: str, via: Via) -> None:
+        vias = found.setdefault((bucket, prefix), [])
+        if via not in vias:
+            vias.append(via)
+
+    task_prefixes: dict[str, list[str]] = {}
+    for task in tasks:
+        task_prefixes.setdefault(task.bucket, []).append(task.prefix)
+        add(task.bucket, task.prefix or DEFAULT_PREFIX, Via.TASK)
+    for bucket in sorted(policies):
+        grants, prefixes = policy_prefixes(bucket, policies[bucket])
+        if not grants:
+            continue
+        named = list(prefixes)
+        if not named and not task_prefixes.get(bucket):
+            named = [DEFAULT_PREFIX]
+        for prefix in named or task_prefixes.get(bucket, []):
+            add(bucket, prefix or DEFAULT_PREFIX, Via.POLICY)
+    return [
+        Candidate(bucket, prefix, tuple(vias)) for (bucket, prefix), vias in sorted(found.items())
+    ]
+
+
+# --------------------------------------------------------------------------- output
+
+# Findings whose repair needs another key (the bucket's own can never serve), or the bucket
+# created again: the repair command says so.
+NEEDS_A_KEY = frozenset(
+    {
+        "KEY_AWS_MANAGED",
+        "KEY_NOT_ENABLED",
+        "KEY_NOT_SYMMETRIC",
+        "KEY_WRONG_REGION",
+        "BUCKET_DSSE_UNSUPPORTED",
+    }
+)
+NEEDS_THE_BUCKET = frozenset({"BUCKET_NOT_FOUND"})
+
+
+def repair_command(row: Row) -> str:
+    """What to run to repair a broken destination (asks before changing anything)."""
+    words = [PROGRAM, "apply"]
+    if row.profile is not None:
+        words += ["--profile", row.profile]
+    words += [
+        "--region",
+        row.region,
+        "--bucket",
+        row.bucket,
+        "--prefix",
+        row.prefix,
+    ]
+    codes = {f.code for f in row.findings}
+    if codes & NEEDS_THE_BUCKET:
+        words += ["--create-bucket"]
+    if codes & NEEDS_A_KEY or codes & NEEDS_THE_BUCKET:
+        words += ["--create-key", DEFAULT_KEY_ALIAS]
+    return shell_command(*words)
+
+
+def finding_text(finding: Finding | None) -> str:
+    if finding is None:
+        return ""
+    return f"{finding.code}: {finding.message}"
+
+
+def sort_rows(rows: Iterable[Row]) -> list[Row]:
+    """Broken first, then by profile, region, bucket and prefix."""
+    return sorted(rows, key=lambda r: (r.healthy, *r.key))
+
+
+def sort_errors(errors: Iterable[SurveyError]) -> list[SurveyError]:
+    return sorted(errors, key=lambda e: (e.profile or "", e.region or ""))
+
+
+def summary(result: SurveyResult) -> str:
+    from wizard.core.text import count
+
+    broken = sum(not r.healthy for r in result.rows)
+    healthy = len(result.rows) - broken
+    text = (
+        f"{count(len(result.rows), 'destination')} in {count(result.units_read, 'account-region')}"
+        f" of {count(len(result.profiles), 'profile')}: {healthy} healthy, {broken} broken"
+    )
+    if result.errors:
+        text += f"; {count(len(result.errors), 'profile or region', 'profiles or regions')}"
+        text += " could not be read"
+    return text + "."
+
+
+def row_json(row: Row) -> dict[str, object]:
+    return {
+        "profile": row.profile,
+        "account": row.account,
+        "region": row.region,
+        "bucket": row.bucket,
+        "prefix": row.prefix,
+        "healthy": row.healthy,
+        "findings": [
+            {
+                "code": f.code,
+                "severity": f.severity.value,
+                "message": f.message,
+                "fix": f.fix,
+                "aws_error": f.aws_error,
+            }
+            for f in row.findings
+        ],
+    }
+
+
+def result_json(result: SurveyResult) -> dict[str, object]:
+    return {
+        "destinations": [row_json(r) for r in sort_rows(result.rows)],
+        "errors": [
+            {"profile": e.profile, "region": e.region, "message": e.message}
+            for e in sort_errors(result.errors)
+        ],
+    }
+
+
+def severity_rank(row: Row) -> int:
+    first = row.first_finding
+    if first is None:
+        return 3
+    return {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}[first.severity]
