@@ -187,13 +187,14 @@ def test_preview_is_what_the_sandbox_answers(
     make_app: MakeApp, scenario: str, region: str | None
 ) -> None:
     """What the region step shows before the sandbox starts is what it then answers (over
-    HTTP: GetCallerIdentity, DescribeRegions, the central scenario's AssumeRole)."""
+    HTTP: GetCallerIdentity, DescribeRegions, the central scenario's AssumeRole); the
+    connection takes the regions from the preview and asks nothing more."""
     app = make_app(LaunchOptions(demo=True, scenario=scenario, region=region))
     preview = app.preview()
     assert preview is not None
     connection = app.open_connection(True)
     assert preview.identity == connection.identity
-    assert preview.regions == connection.regions
+    assert list(preview.regions) == connection.flow.regions() == list(connection.regions)
     assert preview.label == connection.label
     assert preview.default_region == connection.default_region
     assert connection.sandbox and preview.sandbox

@@ -161,7 +161,10 @@ class WizardApp(App[int]):
             label += exports_from(source.identity().account)
         flow = Flow(session, journal_dir=journal_dir, source=source)
         identity = flow.identity()
-        regions = tuple(flow.regions())
+        # The sandbox's regions are known (a test holds them to its DescribeRegions): asking
+        # would load EC2's model, the largest, for nothing.
+        known = self.preview() if demo else None
+        regions = known.regions if known is not None else tuple(flow.regions())
         # The KMS, S3 and Logs clients of the region, while the region is chosen: the first
         # client of a service loads its model, which would otherwise delay the key step.
         flow.prepare_clients(self.state.region or flow.default_region)
