@@ -112,6 +112,7 @@ async def test_region_step_is_usable_before_the_sandbox_answers(make_app: MakeAp
         assert regions.highlighted_id == "ap-northeast-1" and regions.has_focus
         assert loading(app) is None
         assert screen.can_go_next() and not screen.query_one("#next", Button).disabled
+        assert screen.query_one("#repair", Button).disabled  # it reads a bucket: later
 
         # Quicker than the sandbox: the choice is kept and the step says what it waits for.
         await highlight(pilot, "#regions", "us-east-1")
@@ -139,6 +140,7 @@ async def test_next_after_the_sandbox_answered_does_not_wait(make_app: MakeApp) 
         assert "Connected to local AWS sandbox (demo)" in screen_text(app)
         # The sandbox's answer left the user's highlight where it was.
         assert region_step(app).query_one("#regions", ChoiceList).highlighted_id == "eu-west-1"
+        assert not region_step(app).query_one("#repair", Button).disabled
         assert loading(app) is None
         await pilot.press("enter")
         await at_step(pilot, Step.KEY)

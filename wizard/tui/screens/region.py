@@ -156,6 +156,7 @@ Nothing is changed in AWS before the Apply step (step 5).
             )
         self.query_one("#identity", Static).update(where)
         self.query_one("#sandbox", Button).display = False
+        self.query_one("#repair", Button).disabled = not ready  # reading a bucket needs AWS
         regions = self.query_one("#regions", ChoiceList)
         default = connection.default_region
         if was_preview and connection.regions == self._shown_regions:
