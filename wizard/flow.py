@@ -12,7 +12,10 @@ core (what it means and what to change).
 from __future__ import annotations
 
 import dataclasses
+import os
 import shlex
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -21,7 +24,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.core import doctor, iac, iam_policy
+from wizard.core import doctor, iac, iam_policy, outcomes
 from wizard.core import plan as core_plan
 from wizard.core import requirements as req
 from wizard.core.outcomes import RollbackReport, StepReport
@@ -36,7 +39,7 @@ from wizard.core.state import (
     KeyState,
     Snapshot,
 )
-from wizard.core.text import count
+from wizard.core.text import count, shell_command, visible, visible_lines
 from wizard.core.validate import alias_problem, normalize_alias, parse_duration_ms
 from wizard.errors import Cancelled, ExportBusy, ExportRefused, UsageError
 
@@ -154,6 +157,7 @@ class WizardState:
     source_accounts: tuple[str, ...] = ()
     review: Review | None = None
     applied: aws_apply.ApplyResult | None = None
+    undone: RollbackReport | None = None  # this run's apply, undone from the Apply step
     result: aws_export.ExportResult | None = None
     repair: bool = False
 
@@ -170,11 +174,17 @@ class WizardState:
         )
 
     @property
+    def made(self) -> int:
+        """How many changes this run's apply made (whatever became of them since)."""
+        if self.applied is None:
+            return 0
+        return sum(1 for step in self.applied.steps if step.status.value == "applied")
+
+    @property
     def applied_changes(self) -> bool:
-        """Changes were made in this run: the steps before the apply cannot be taken back."""
-        return self.applied is not None and any(
-            step.status.value == "applied" for step in self.applied.steps
-        )
+        """Changes of this run are in the account: the steps before the apply cannot be taken
+        back (an undo that put everything back makes them possible again)."""
+        return self.made > 0 and not (self.undone is not None and self.undone.complete)
 
     def choices(self) -> Choices:
         if not self.region or not self.bucket:
@@ -193,7 +203,9 @@ class WizardState:
 
 @dataclass(frozen=True)
 class ResultView:
-    """The proof a face shows at the end of a test export, in words every face uses."""
+    """The proof a face shows at the end of a test export, in words every face uses. Text from
+    AWS in it (object keys, stream names, log lines, messages) is shown visibly already
+    (core.text.visible): every face prints it as it is."""
 
     succeeded: bool
     verdict: str
@@ -212,7 +224,7 @@ MAX_OBJECTS_SHOWN = 8
 
 
 def undo_command(journal: object) -> str:
-    return f"cwl-export-wizard undo {shlex.quote(str(journal))}"
+    return outcomes.undo_command(str(journal))
 
 
 def result_view(
@@ -222,8 +234,10 @@ def result_view(
     sandbox: bool,
     key_alias: str | None = None,
     source_account: str | None = None,
+    profile: str | None = None,
 ) -> ResultView:
-    """``source_account``: the account the log group is in, when it is not the bucket's."""
+    """``source_account``: the account the log group is in, when it is not the bucket's;
+    ``profile``: the profile that ran the export (Flow.export_profile), for its command."""
     from wizard.core.cli_equivalent import export_command
 
     task = result.task
@@ -253,13 +267,17 @@ def result_view(
     journal = str(applied.journal_path) if applied is not None else None
     return ResultView(
         succeeded=result.succeeded,
-        verdict=verdict,
-        objects=tuple(f"{o.uri}  ({o.size} bytes)" for o in result.objects[:MAX_OBJECTS_SHOWN]),
+        verdict=visible(verdict),
+        objects=tuple(
+            visible(f"{o.uri}  ({o.size} bytes)") for o in result.objects[:MAX_OBJECTS_SHOWN]
+        ),
         more_objects=max(0, count_objects - MAX_OBJECTS_SHOWN),
-        proof=tuple(proof),
-        sample_title=f"First decrypted lines of {first}" if first else "First decrypted lines",
-        sample=result.sample,
-        explanation=result.explanation,
+        proof=tuple((what, visible(value)) for what, value in proof),
+        sample_title=f"First decrypted lines of {visible(first)}"
+        if first
+        else "First decrypted lines",
+        sample=tuple(visible(line) for line in result.sample),
+        explanation=visible_lines(result.explanation) if result.explanation else None,
         repeat=export_command(
             state.region or "",
             task.log_group,
@@ -268,6 +286,7 @@ def result_view(
             task.from_ms or 0,
             task.to_ms or 0,
             state.stream_prefix,
+            profile,
         ),
         journal=journal,
         undo=undo_command(journal) if journal and not sandbox and state.applied_changes else None,
@@ -288,8 +307,18 @@ def cli_header(state: WizardState, account: str | None = None) -> tuple[str, ...
         f"Made by cwl-export-wizard {__version__} for s3://{state.bucket}/{state.prefix}/ "
         f"with {key} ({where}{state.region}).",
         "Review it, run it (bash FILE), then prove the destination works with:",
-        f"cwl-export-wizard test-export --region {state.region} --bucket {state.bucket} "
-        f"--prefix {state.prefix} --log-group LOG_GROUP",
+        shell_command(
+            "cwl-export-wizard",
+            "test-export",
+            "--region",
+            state.region or "",
+            "--bucket",
+            state.bucket or "",
+            "--prefix",
+            state.prefix,
+            "--log-group",
+            "LOG_GROUP",
+        ),
     )
 
 
@@ -316,11 +345,12 @@ CODE_TITLES = {
 }
 
 
-def code_files(fmt: str, review: Review) -> dict[str, str]:
-    """The plan of ``review`` as ``fmt`` (terraform, cloudformation, documents): name -> text."""
+def code_context(review: Review) -> iac.Context:
+    """What the code files say around the plan: the findings, and the bucket and the key as
+    the snapshot saw them (what exists is imported, never created)."""
     from wizard import __version__
 
-    context = iac.Context(
+    return iac.Context(
         account=review.snapshot.identity.account,
         region=review.snapshot.region,
         diagnosed=tuple(dict.fromkeys(finding.code for finding in review.findings)),
@@ -328,7 +358,11 @@ def code_files(fmt: str, review: Review) -> dict[str, str]:
         bucket=review.snapshot.bucket if review.snapshot.bucket.exists else None,
         key=review.snapshot.key if review.snapshot.key and review.snapshot.key.exists else None,
     )
-    return iac.render(fmt, review.plan, context)
+
+
+def code_files(fmt: str, review: Review) -> dict[str, str]:
+    """The plan of ``review`` as ``fmt`` (terraform, cloudformation, documents): name -> text."""
+    return iac.render(fmt, review.plan, code_context(review))
 
 
 def code_next_steps(fmt: str, review: Review, folder: Path) -> tuple[str, ...]:
@@ -344,7 +378,7 @@ def code_next_steps(fmt: str, review: Review, folder: Path) -> tuple[str, ...]:
             prove,
         )
     if fmt == "cloudformation":
-        return (f"cd {where}", *iac.cloudformation_steps(plan), prove)
+        return (f"cd {where}", *iac.cloudformation_steps(plan, code_context(review)), prove)
     return (
         f"Apply the files in {where} in the order plan.json gives (your pipeline, CDK, Pulumi)",
         prove,
@@ -377,48 +411,110 @@ def write_new_files(
     folder: Path, files: dict[str, str], *, executable: Iterable[str] = ()
 ) -> list[Path]:
     """Write ``files`` (name -> text) into ``folder`` (created if needed), all or none: a
-    file that exists already is never overwritten (UsageError naming it, nothing written)."""
+    file that exists already (a dangling link too) is never overwritten (UsageError naming
+    it, nothing written). The files are written in a private folder beside ``folder`` first,
+    then renamed into place (a new folder) or linked in one by one, undone at a collision."""
     folder = folder.expanduser()
-    if folder.exists() and not folder.is_dir():
+    if os.path.lexists(folder) and not folder.is_dir():
         raise UsageError(f"{folder} is a file, not a folder.", "Give a folder for --out.")
     paths = [folder / name for name in files]
-    existing = [str(p) for p in paths if p.exists()]
+    existing = [str(p) for p in paths if os.path.lexists(p)]
     if existing:
         raise UsageError(
             f"{', '.join(existing)} exists already; nothing was written.",
             "Choose another folder, or move the file away first.",
         )
+    staging: Path | None = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for path, text in zip(paths, files.values(), strict=True):
-            with path.open("x", encoding="utf-8") as handle:
-                handle.write(text)
-            if path.name in executable:
-                path.chmod(0o755)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+            (staging / name).chmod(0o755 if name in executable else 0o644)
+        if not os.path.lexists(folder):
+            umask = os.umask(0)
+            os.umask(umask)
+            staging.chmod(0o777 & ~umask)
+            try:
+                os.rename(staging, folder)  # atomic: all the files appear at once
+                staging = None
+                return paths
+            except OSError:
+                pass  # created meanwhile: link the files in, as into any existing folder
+        _link_all(folder, staging, list(files))
     except OSError as error:
-        raise UsageError(f"Cannot write into {folder}: {error.strerror or error}.") from None
+        raise UsageError(
+            f"Cannot write into {folder}: {error.strerror or error}; nothing was written."
+        ) from None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return paths
+
+
+def _link_all(folder: Path, staging: Path | None, names: list[str]) -> None:
+    """Link each staged file into ``folder``, never over a file; on a collision, remove the
+    ones linked so far and name the file."""
+    assert staging is not None
+    linked: list[Path] = []
+    for name in names:
+        target = folder / name
+        try:
+            try:
+                os.link(staging / name, target)
+            except FileExistsError:
+                raise
+            except OSError:  # no hard links here: copy, still never over a file
+                with target.open("xb") as handle:
+                    handle.write((staging / name).read_bytes())
+                target.chmod((staging / name).stat().st_mode & 0o777)
+        except FileExistsError:
+            for path in linked:
+                path.unlink(missing_ok=True)
+            raise UsageError(
+                f"{target} appeared while writing; nothing was written.",
+                "Choose another folder, or move the file away first.",
+            ) from None
+        linked.append(target)
 
 
 def script_name(state: WizardState) -> str:
     return f"cwl-export-wizard-{state.bucket or 'plan'}.sh"
 
 
-def farewell(state: WizardState, *, sandbox: bool) -> list[str]:
-    """What a face leaves on the terminal when the wizard ends: what was changed, the journal,
-    how to undo it (where that can work), and the export's first object."""
+def farewell(state: WizardState, *, sandbox: bool, changed_before: bool = False) -> list[str]:
+    """What a face leaves on the terminal when the wizard ends (or starts over): what this run
+    changed and what became of it (the journal, an undo's outcome), how to undo what is left
+    (where that can work), and the export's first object. ``changed_before``: an earlier run
+    of this session changed something (so "Nothing was changed" would not be true)."""
     lines: list[str] = []
     applied = state.applied
-    if applied is not None and state.applied_changes:
-        made = sum(1 for s in applied.steps if s.status.value == "applied")
-        where = "in the sandbox" if sandbox else "in AWS"
+    made = state.made
+    where = "in the sandbox" if sandbox else "in AWS"
+    undone = state.undone
+    if applied is not None and made and undone is not None:
+        journal = applied.journal_path
+        if undone.complete:
+            lines.append(
+                f"{count(made, 'change')} made {where}, then undone: nothing of them remains "
+                f"(journal: {journal})."
+            )
+        else:
+            left = len(undone.remaining)
+            lines.append(
+                f"{count(made, 'change')} made {where}; the undo left {count(left, 'change')} "
+                f"in place: {'; '.join(r.message for r in undone.remaining)} (journal: {journal})."
+            )
+            if not sandbox:
+                lines.append(f"Finish with: {undo_command(journal)}")
+    elif applied is not None and made:
         lines.append(f"{count(made, 'change')} made {where}; journal: {applied.journal_path}")
         if not sandbox:
             lines.append(f"Undo them with: {undo_command(applied.journal_path)}")
         else:
             lines.append("The sandbox forgets everything when it stops: nothing to undo.")
     elif state.review is not None:
-        lines.append("Nothing was changed.")
+        lines.append("This run changed nothing." if changed_before else "Nothing was changed.")
     result = state.result
     if result is not None:
         if result.succeeded and result.objects:
@@ -428,7 +524,7 @@ def farewell(state: WizardState, *, sandbox: bool) -> list[str]:
             )
         else:
             lines.append(f"Test export {result.task.task_id}: {result.task.status}, no data.")
-    return lines
+    return [visible(line) for line in lines]  # an object key holds a stream name
 
 
 # --- the order of the steps (pure: the same in every face) ----------------------------------
@@ -470,6 +566,8 @@ class UndoPreview:
     region: str
     endpoint: str | None
     steps: tuple[str, ...]  # the steps that may have changed something, oldest first
+    put_back: bool = False  # every started change was put back already: nothing to undo
+    status: str = ""  # the journal's status, in words ("rolled back")
 
 
 def undo_preview(path: Path) -> UndoPreview:
@@ -483,6 +581,8 @@ def undo_preview(path: Path) -> UndoPreview:
         journal.region,
         journal.endpoint,
         tuple(aws_apply.journal_summary(path)),
+        journal.put_back,
+        journal.status.value,
     )
 
 
@@ -931,16 +1031,18 @@ class Flow:
         delay = PROPAGATION_FIRST_RETRY
         healthy: bool | None = None
         stop = cancel or threading.Event()
+        tries = 0
         while True:
             try:
+                tries += 1
                 return aws_export.start(self.exporter, request)
             except ExportRefused as refused:
                 waited = clock() - started
                 if waited + delay > wait_for_propagation:
-                    if waited > 0:
+                    if tries > 1:  # it did wait: say how long, never "after 0 s"
                         refused.message += (
-                            f" It was still refused after {int(waited)} s of waiting for policy "
-                            "changes to reach CloudWatch Logs."
+                            f" It was still refused after {tries} tries and {waited:.1f} s of "
+                            "waiting for policy changes to reach CloudWatch Logs."
                         )
                         refused.args = (refused.message,)
                     raise
@@ -1021,6 +1123,11 @@ class Flow:
     def exporter(self) -> AwsSession:
         """The session that runs export tasks: the source account's, when there is one."""
         return self.source if self.source is not None else self.session
+
+    def export_profile(self) -> str | None:
+        """The profile of the session that runs exports (--source-profile's, else
+        --profile's or AWS_PROFILE's): a command that repeats an export names it."""
+        return self.exporter.profile
 
     def close(self) -> None:
         """The run is over: the AWS layer's threads take no more work."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from wizard.core.doctor import Finding, Severity
 from wizard.core.outcomes import Outcome, RollbackReport, StepReport, StepStatus
 from wizard.core.plan import Plan
-from wizard.core.text import count
+from wizard.core.text import count, visible_lines
 
 if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
@@ -43,10 +43,14 @@ _ANSI = {
 
 
 def paint(line: Line, colour: bool) -> str:
-    """The line as terminal text: ANSI colour only when ``colour``."""
-    if not colour or line.style is None or not line.text:
-        return line.text
-    return f"\033[{_ANSI[line.style]}m{line.text}\033[0m"
+    """The line as terminal text: ANSI colour only when ``colour``. Untrusted text inside it
+    (AWS names, log lines, error messages) cannot reach the terminal as a control: every
+    control, bidi and separator character but the line break is shown as an escape
+    (wizard.core.text.visible); the only escape sequences written are the colour's own."""
+    text = visible_lines(line.text)
+    if not colour or line.style is None or not text:
+        return text
+    return f"\033[{_ANSI[line.style]}m{text}\033[0m"
 
 
 # --- the doctor ------------------------------------------------------------------------------
@@ -154,10 +158,18 @@ def report_step(step: StepReport) -> list[Line]:
 
 
 def report_verdict(report: RollbackReport) -> Line:
+    if report.complete and any(s.outcome is Outcome.ALREADY_PUT_BACK for s in report.steps):
+        return Line(
+            "Nothing this apply changed remains in the account: what was not put back now had "
+            "been put back before (what later runs wrote since is theirs, and kept).",
+            "ok",
+        )
     if report.complete:
         return Line("The account is as it was before the apply (every document compared).", "ok")
+    left = len(report.remaining)
     return Line(
-        f"{count(len(report.remaining), 'change')} of this apply remain in the account (above, "
+        f"{count(left, 'change')} of this apply {'remains' if left == 1 else 'remain'} in the "
+        "account (above, "
         "with the commands that finish them by hand); run undo again once you have dealt with "
         "them.",
         "error",

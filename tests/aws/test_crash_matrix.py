@@ -184,6 +184,7 @@ def test_kill_9_during_a_write_then_undo_restores_the_account(
     again = undo(cli, journal)  # a second undo finds everything as before
     assert again["complete"] and {s["outcome"] for s in again["steps"]} <= {
         "as before",
+        "already put back",
         "with its bucket or key",
     }
 
@@ -280,7 +281,7 @@ def test_undo_never_says_restored_while_something_differs(
     assert run.code == 1
     assert "LEFT CHANGED: the bucket policy of s3://demo-broken-exports was changed" in run.out
     assert "as it was before the apply" not in run.out
-    assert "1 change of this apply remain" in run.out
+    assert "1 change of this apply remains in the account" in run.out
     assert f"put-bucket-policy --region ap-northeast-1 --bucket {DEMO_BUCKET}" in run.out
     assert '"Sid":"Later"' in json.dumps(
         json.loads(s3.get_bucket_policy(Bucket=DEMO_BUCKET)["Policy"]), separators=(",", ":")

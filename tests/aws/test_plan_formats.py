@@ -95,3 +95,27 @@ def test_out_never_overwrites_and_needs_a_file_format(
     ]:
         run = cli("plan", "--bucket", DEMO_BUCKET, *wrong)
         assert run.code == 2 and said in run.err, run.err
+
+
+def test_out_with_a_dangling_link_in_the_way_writes_no_file(
+    start_sandbox: StartSandbox, cli: CliRunner, tmp_path: Path
+) -> None:
+    start_sandbox(scenario="demo")
+    out = tmp_path / "code"
+    out.mkdir()
+    (out / "plan.json").symlink_to(tmp_path / "nowhere")  # a link to nothing: exists() is False
+    run = cli(
+        "plan", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--format", "documents",
+        "--out", str(out),
+    )  # fmt: skip
+    assert run.code == 2 and "plan.json exists already; nothing was written" in run.err
+    assert sorted(p.name for p in out.iterdir()) == ["plan.json"]
+    assert not (tmp_path / "nowhere").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
+    fresh = tmp_path / "new-folder"
+    done = cli(
+        "plan", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--format", "documents",
+        "--out", str(fresh),
+    )  # fmt: skip
+    assert done.code == 1, done.err
+    assert len(list(fresh.iterdir())) >= 2

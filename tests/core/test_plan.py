@@ -583,16 +583,20 @@ def test_prefix_change_keeps_the_old_prefix_working() -> None:
     ]
 
 
-def test_own_statement_written_for_another_region_is_updated_in_place() -> None:
+def test_a_statement_for_another_regions_principal_is_kept_and_a_new_one_added() -> None:
+    # The same Sid, but a grant for logs.us-west-2: not what the wizard writes for this
+    # bucket's region, so it is left exactly as it is and the grant gets a Sid of its own.
     stale = req.bucket_statements(dest())[0]
     stale = {**stale, "Principal": {"Service": "logs.us-west-2.amazonaws.com"}}
     policy = doc(stale, req.bucket_statements(dest())[1], deny_insecure_transport())
     snapshot = snap(bucket(policy), healthy_key())
     plan = build(snapshot, choose())
     assert actions(plan) == [Action.PUT_BUCKET_POLICY]
-    body = statements_of(plan.changes[0].after)
-    assert body[0] == req.bucket_statements(dest())[0]  # replaced where it was
-    assert body[1:] == policy["Statement"][1:]
+    change = plan.changes[0]
+    body = statements_of(change.after)
+    assert body[:3] == policy["Statement"]  # every statement kept, in its place
+    assert body[3] == {**req.bucket_statements(dest())[0], "Sid": req.SID_GET_BUCKET_ACL + "2"}
+    assert any("is not the wizard's" in note for note in change.notes), change.notes
     assert_converges(snapshot, choose())
 
 

@@ -4,6 +4,7 @@ undo reports. Plain data: every face reads these, none parses a message back int
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from enum import Enum
 
@@ -43,9 +44,14 @@ class Outcome(str, Enum):
     # A setting of a bucket or key this apply created: it shares that resource's fate (the
     # resource's own line says whether it was removed or what remains).
     WITH_PARENT = "with its bucket or key"
+    # A setting of a created bucket or key that was kept: it stays, and is counted with it.
+    STAYS_WITH_PARENT = "stays with its bucket or key"
     LEFT_CHANGED = "left changed"  # someone changed it since: left as it is
     KEPT = "kept"  # not removed on purpose (it holds data, or something may still use it)
     FAILED = "failed"  # putting it back failed, or it could not be read
+    # The journal says it was put back already (the apply's rollback, an earlier undo): done,
+    # whatever the target holds now (a later run's change is that run's).
+    ALREADY_PUT_BACK = "already put back"
 
     @property
     def remains(self) -> bool:
@@ -87,3 +93,8 @@ class RollbackReport:
     def touched(self) -> bool:
         """Anything had been changed (and was looked at)."""
         return bool(self.steps)
+
+
+def undo_command(journal: str) -> str:
+    """The command that undoes the apply of a journal, quoted for the shell."""
+    return f"cwl-export-wizard undo {shlex.quote(str(journal))}"

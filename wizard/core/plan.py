@@ -4,8 +4,9 @@ Rules (see docs/service-facts.md):
 - A healthy destination gets an empty plan: statements are added only when the evaluator says
   a service request is not allowed, so a policy that already works (say, with the statements
   AWS documents under other Sids) is left alone.
-- Policies are patched, never replaced: the wizard's own statements (``WIZARD_SIDS``) are
-  updated in place by Sid and every other statement stays byte-for-byte as it was.
+- Policies are patched, never replaced: a statement is the wizard's own only when its content
+  says so (``core.grants``); only those ever grow, in one dimension at a time, and every other
+  statement (whatever its Sid) keeps its content and its place.
 - A foreign explicit Deny is never fixed silently: it becomes a blocker naming the statement.
 - An unusable key, a bucket of another account or region, an unreadable policy or a result
   over the size limit is a blocker, and the change it concerns is left out.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ from wizard.core.actions import (
     ownership_document,
     public_access_block_document,
 )
-from wizard.core.arn import bucket_arn, logs_principal
+from wizard.core.arn import account_root_arn, log_group_arn, logs_principal
 from wizard.core.diff import unified
 from wizard.core.doctor import (
     Finding,
@@ -51,6 +52,7 @@ from wizard.core.doctor import (
     without_denies,
 )
 from wizard.core.evaluate import evaluate
+from wizard.core.grants import Grant, Merge, condition_values, listed, merge
 from wizard.core.policy import (
     BUCKET_POLICY_LIMIT,
     KEY_POLICY_LIMIT,
@@ -59,8 +61,7 @@ from wizard.core.policy import (
     empty_policy,
     parse_policy,
     policy_size,
-    statement_by_sid,
-    upsert_statements,
+    wire_json,
 )
 
 __all__ = [  # the registry's names that callers of the planner use
@@ -94,6 +95,11 @@ class Change:
     diff: str  # unified diff of before -> after
     params: Mapping[str, str]  # what apply needs besides documents
     notes: tuple[str, ...] = ()  # why the change is written the way it is (shown by the diff)
+    # A policy's text as AWS returned it (written back as it was by undo), and the text to
+    # send (the document's own key and statement order, compact): ``before``/``after`` are
+    # canonical forms, for comparing and diffing only.
+    before_text: str | None = None
+    after_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,10 +121,14 @@ def _change(
     after: str | None,
     params: Mapping[str, str],
     notes: tuple[str, ...] = (),
+    before_text: str | None = None,
+    after_text: str | None = None,
 ) -> Change:
     label = f"{action.value} {target}"
     diff = unified(before, after, label)
-    return Change(action, target, summary, before, after, diff, params, notes)
+    return Change(
+        action, target, summary, before, after, diff, params, notes, before_text, after_text
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -246,14 +256,17 @@ def _key_policy_change(
     refused = [r for r in requests if not evaluate(allow_only, r.request).allowed]
     if not refused:
         return None, blockers
-    statements: list[dict[str, Any]] = []
+    grants: list[Grant] = []
     if any(r.caller is None for r in refused):
-        statements.extend(req.key_statements(dest))
+        grants.extend(_fixed_grant(s) for s in req.key_statements(dest))
     caller_statement = req.caller_key_statement(dest)
-    if caller_statement is not None and any(r.caller is not None for r in refused):
-        statements.append(_merged_callers(doc, caller_statement))
-    updated = sum(statement_by_sid(doc, s["Sid"]) is not None for s in statements)
-    new_doc = upsert_statements(doc, statements)
+    callers = _refused_callers(refused)
+    if caller_statement is not None and callers:
+        grants.append(_caller_grant(dest, caller_statement, callers))
+    merged = merge(doc, grants, kind="key policy")
+    if not merged.placements:
+        return None, blockers
+    new_doc = merged.document
     size = policy_size(new_doc)
     if size > KEY_POLICY_LIMIT:
         return None, [
@@ -273,20 +286,25 @@ def _key_policy_change(
     whom = " and ".join(
         who
         for who, present in (
-            (f"CloudWatch Logs ({logs_principal(dest.region)})", req.SID_KEY_USE),
-            ("the export callers of other accounts", req.SID_CALLER_KEY_USE),
+            (
+                f"CloudWatch Logs ({logs_principal(dest.region)})",
+                any(r.caller is None for r in refused),
+            ),
+            ("the export callers of other accounts", bool(callers)),
         )
-        if any(s["Sid"] == present for s in statements)
+        if present
     )
     change = _change(
         Action.PUT_KEY_POLICY,
         _key_target(use),
-        f"{_count_phrase(len(statements) - updated, updated, 'statement')} letting {whom} "
-        "use the key" + _others_stay(len(doc.statements) - updated),
+        f"{_count_phrase(merged.added, merged.extended, 'statement')} letting {whom} "
+        "use the key" + _others_stay(len(doc.statements) - merged.extended),
         current_document(Action.PUT_KEY_POLICY, snapshot.bucket, key),
         canonical_json(new_doc),
         {"key_id": use.arn, "region": dest.region},
-        (req.KEY_STATEMENT_NOTE,),
+        (*merged.notes, req.KEY_STATEMENT_NOTE),
+        key.policy,
+        wire_json(new_doc),
     )
     return change, blockers
 
@@ -360,62 +378,72 @@ def _encryption_change(snapshot: Snapshot, dest: Destination, use: KeyInUse, arn
     )
 
 
-SOURCE_KEYS = (("StringEquals", "aws:SourceAccount"), ("ArnLike", "aws:SourceArn"))
+def _logs_grant(dest: Destination, sid: str, accounts: Sequence[str]) -> Grant:
+    """A bucket statement for the logs principal, for these source accounts."""
+    template = next(s for s in req.bucket_statements(dest) if s["Sid"] == sid)
+
+    def render(resources: Sequence[str], params: Sequence[str]) -> dict[str, Any]:
+        body = copy.deepcopy(template)
+        body["Resource"] = resources[0] if len(resources) == 1 else list(resources)
+        condition = body["Condition"]
+        condition["StringEquals"]["aws:SourceAccount"] = list(params)
+        condition["ArnLike"]["aws:SourceArn"] = [
+            log_group_arn(dest.region, account, "*", dest.partition) for account in params
+        ]
+        return body
+
+    def read(raw: Mapping[str, Any]) -> tuple[str, ...] | None:
+        return condition_values(raw, "StringEquals", "aws:SourceAccount")
+
+    return Grant(sid, (template["Resource"],), tuple(accounts), render, read)
 
 
-def _listed(values: Any) -> list[Any]:
-    return list(values) if isinstance(values, list) else [values]
+def _caller_grant(dest: Destination, template: dict[str, Any], callers: Sequence[str]) -> Grant:
+    """A statement for the CreateExportTask callers of other accounts, for these callers."""
+
+    def render(resources: Sequence[str], params: Sequence[str]) -> dict[str, Any]:
+        body = copy.deepcopy(template)
+        accounts = list(dict.fromkeys(p.split(":")[4] for p in params if p.count(":") >= 5))
+        body["Principal"] = {"AWS": [account_root_arn(a, dest.partition) for a in accounts]}
+        body["Resource"] = resources[0] if len(resources) == 1 else list(resources)
+        body["Condition"]["ArnLike"]["aws:PrincipalArn"] = list(params)
+        return body
+
+    def read(raw: Mapping[str, Any]) -> tuple[str, ...] | None:
+        return condition_values(raw, "ArnLike", "aws:PrincipalArn")
+
+    patterns = tuple(req.caller_patterns(tuple(callers)))
+    return Grant(template["Sid"], tuple(listed(template["Resource"])), patterns, render, read)
 
 
-def _merged_values(
-    doc: PolicyDocument, wanted: dict[str, Any], keys: tuple[tuple[str, str], ...]
-) -> dict[str, Any]:
-    """``wanted``, keeping first the values its Sid's statement in ``doc`` already lists under
-    these condition keys: a source account (or caller) added by an earlier run stays."""
-    existing = statement_by_sid(doc, wanted["Sid"])
-    if existing is None or not isinstance(existing.raw.get("Condition"), dict):
-        return wanted
-    merged = copy.deepcopy(wanted)
-    for operator, key in keys:
-        block = next(
-            (v for k, v in existing.raw["Condition"].items() if k.lower() == operator.lower()),
-            None,
-        )
-        before = (
-            next((_listed(v) for k, v in block.items() if k.lower() == key.lower()), [])
-            if isinstance(block, dict)
-            else []
-        )
-        now = _listed(merged["Condition"][operator][key])
-        merged["Condition"][operator][key] = before + [v for v in now if v not in before]
-    return merged
+def _fixed_grant(statement: dict[str, Any]) -> Grant:
+    """A statement with nothing to merge (the key's: any resource, no condition)."""
+
+    def render(resources: Sequence[str], params: Sequence[str]) -> dict[str, Any]:
+        return {**copy.deepcopy(statement), "Resource": statement["Resource"]}
+
+    def read(raw: Mapping[str, Any]) -> tuple[str, ...] | None:
+        return ()
+
+    return Grant(statement["Sid"], tuple(listed(statement["Resource"])), (), render, read)
 
 
-def _merged_callers(doc: PolicyDocument, wanted: dict[str, Any]) -> dict[str, Any]:
-    """A caller statement keeping the callers (and their accounts) listed before."""
-    merged = _merged_values(doc, wanted, (("ArnLike", "aws:PrincipalArn"),))
-    existing = statement_by_sid(doc, wanted["Sid"])
-    if existing is not None and isinstance(existing.raw.get("Principal"), dict):
-        before = _listed(existing.raw["Principal"].get("AWS", []))
-        now = _listed(merged["Principal"]["AWS"])
-        merged["Principal"] = {"AWS": before + [v for v in now if v not in before]}
-    return merged
+def _refused_accounts(refused: Sequence[req.ServiceRequest], action: str) -> list[str]:
+    accounts: list[str] = []
+    for r in refused:
+        account = r.request.context.get("aws:SourceAccount")
+        wanted = r.caller is None and r.request.action == action
+        if wanted and isinstance(account, str) and account not in accounts:
+            accounts.append(account)
+    return accounts
 
 
-def _put_object_statement(doc: PolicyDocument, dest: Destination) -> dict[str, Any]:
-    """The wizard's PutObject statement for this prefix, keeping the prefixes and the source
-    accounts it had before."""
-    wanted = next(s for s in req.bucket_statements(dest) if s["Sid"] == req.SID_PUT_OBJECT)
-    wanted = _merged_values(doc, wanted, SOURCE_KEYS)
-    existing = statement_by_sid(doc, req.SID_PUT_OBJECT)
-    resources: list[str] = []
-    if existing is not None and existing.resources:
-        # S3 refuses resources outside the bucket, so only this bucket's objects are kept.
-        inside = bucket_arn(dest.bucket, dest.partition) + "/"
-        resources = [r for r in existing.resources if r.startswith(inside)]
-    if wanted["Resource"] not in resources:
-        resources.append(wanted["Resource"])
-    return {**wanted, "Resource": resources[0] if len(resources) == 1 else resources}
+def _refused_callers(refused: Sequence[req.ServiceRequest]) -> list[str]:
+    return list(dict.fromkeys(r.caller for r in refused if r.caller is not None))
+
+
+def _summary_of(merge: Merge, others: int) -> str:
+    return _count_phrase(merge.added, merge.extended, "statement")
 
 
 def _bucket_policy_change(
@@ -444,26 +472,29 @@ def _bucket_policy_change(
     ]
     allow_only = without_denies(doc)
     refused = [r for r in requests if not evaluate(allow_only, r.request).allowed]
-    missing = {r.request.action for r in refused if r.caller is None}
-    statements: list[dict[str, Any]] = []
-    if "s3:GetBucketAcl" in missing:
-        statements.extend(
-            _merged_values(doc, s, SOURCE_KEYS)
-            for s in req.bucket_statements(dest)
-            if s["Sid"] == req.SID_GET_BUCKET_ACL
-        )
-    if "s3:PutObject" in missing:
-        statements.append(_put_object_statement(doc, dest))
+    grants: list[Grant] = []
+    for sid, action in (
+        (req.SID_GET_BUCKET_ACL, "s3:GetBucketAcl"),
+        (req.SID_PUT_OBJECT, "s3:PutObject"),
+    ):
+        accounts = _refused_accounts(refused, action)
+        if accounts:
+            grants.append(_logs_grant(dest, sid, accounts))
     caller_statement = req.caller_bucket_statement(dest, acls_enabled=acls)
-    if caller_statement is not None and any(r.caller is not None for r in refused):
-        statements.append(_merged_callers(doc, caller_statement))
+    callers = _refused_callers(refused)
+    if caller_statement is not None and callers:
+        grants.append(_caller_grant(dest, caller_statement, callers))
+    merged = merge(doc, grants, kind="bucket policy")
+    new_doc = merged.document
     if not bucket.exists:
         # A bucket the wizard creates refuses requests without TLS from the start.
-        statements.append(req.tls_only_statement(dest))
-    if not statements:
+        new_doc = parse_policy(
+            {**new_doc.raw, "Statement": [*new_doc.raw["Statement"], req.tls_only_statement(dest)]},
+            kind="bucket policy",
+        )
+    elif not merged.placements:
         return None, blockers
-    updated = sum(statement_by_sid(doc, s["Sid"]) is not None for s in statements)
-    new_doc = upsert_statements(doc, statements)
+    added = len(new_doc.statements) - len(doc.statements)
     size = policy_size(new_doc)
     if size > BUCKET_POLICY_LIMIT:
         return None, [
@@ -473,27 +504,26 @@ def _bucket_policy_change(
             "statements that are no longer needed, then run the wizard again.",
         ]
     before = current_document(Action.PUT_BUCKET_POLICY, bucket, snapshot.key)
-    phrase = _count_phrase(len(statements) - updated, updated, "statement")
+    phrase = _count_phrase(merged.added, merged.extended, "statement")
     change = _change(
         Action.PUT_BUCKET_POLICY,
         f"s3://{dest.bucket}",
-        f"Create a bucket policy with {len(statements)} statements: CloudWatch Logs may "
+        f"Create a bucket policy with {added} statements: CloudWatch Logs may "
         "write, requests without TLS are refused"
         if not bucket.exists
-        else f"Create a bucket policy with {len(statements)} statement"
-        f"{'' if len(statements) == 1 else 's'} for CloudWatch Logs"
+        else f"Create a bucket policy with {added} statement"
+        f"{'' if added == 1 else 's'} for CloudWatch Logs"
         if before is None
         else f"{phrase} for CloudWatch Logs"
-        + (
-            " and the export callers of other accounts"
-            if any(s["Sid"] == req.SID_CALLER_PUT_OBJECT for s in statements)
-            else ""
-        )
+        + (" and the export callers of other accounts" if callers else "")
         + " in the bucket policy"
-        + _others_stay(len(doc.statements) - updated),
+        + _others_stay(len(doc.statements) - merged.extended),
         before,
         canonical_json(new_doc),
         {"bucket": dest.bucket, "region": dest.region},
+        merged.notes,
+        bucket.policy if bucket.exists else None,
+        wire_json(new_doc),
     )
     return change, blockers
 

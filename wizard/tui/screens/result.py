@@ -93,6 +93,7 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
             sandbox=self.wizard.is_sandbox,
             key_alias=alias,
             source_account=self.flow.source_account(),
+            profile=self.flow.export_profile(),
         )
         mark = ("✓ ", "bold $text-success") if view.succeeded else ("✗ ", "bold $text-error")
         self.query_one("#verdict", Static).update(Content.assemble(mark, view.verdict))
