@@ -136,7 +136,7 @@ def print_json(data: Any) -> None:
     """Exact data (never escaped for show), in bytes no terminal acts on: JSON escapes the C0
     controls itself; the other controls, bidi and separator characters are written as their
     JSON escapes (the same string to a parser)."""
-    print(json_text(data), file=sys.stdout)
+    write_out(json_text(data) + "\n")
 
 
 def json_text(data: Any) -> str:
