@@ -266,7 +266,7 @@ def bench_first_screen(*, runs: int = 5) -> BenchResult:
             "s",
             median(usable) if usable else float("inf"),
             median(connected) if connected else None,
-            1.5,
+            1.0,
             [
                 f"the same runs: time until the question, the account and the regions are on "
                 f"the screen, median of {runs} ({', '.join(f'{u:.2f}' for u in usable)} s); "
