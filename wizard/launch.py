@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from wizard.aws.session import AwsSession
+    from wizard.core.state import Identity
     from wizard.sandbox.server import Sandbox
 
 
@@ -136,6 +137,34 @@ def start_sandbox(options: LaunchOptions) -> Sandbox:
             scenario=options.scenario, region=options.region, export_delay=options.export_delay
         )
     return Sandbox(config).start()
+
+
+@dataclass(frozen=True)
+class SandboxPreview:
+    """What the sandbox ``options`` start will answer about itself, known before it starts
+    (nothing heavy is imported): the region step shows it while the sandbox starts."""
+
+    identity: Identity
+    regions: tuple[str, ...]  # as DescribeRegions lists them
+    region: str  # the sandbox's own: its session's region
+    source_account: str | None  # the central scenario's application account
+
+
+def sandbox_preview(options: LaunchOptions) -> SandboxPreview:
+    from wizard.core.state import Identity
+    from wizard.sandbox import preview
+
+    region = options.region or preview.DEFAULT_REGION
+    return SandboxPreview(
+        identity=Identity(
+            account=preview.ACCOUNT,
+            arn=preview.caller_arn(preview.ACCOUNT),
+            partition=preview.CALLER_PARTITION,
+        ),
+        regions=tuple(preview.enabled_regions(region)),
+        region=region,
+        source_account=preview.CENTRAL_SOURCE_ACCOUNT if options.scenario == "central" else None,
+    )
 
 
 def sandbox_session(sandbox: Sandbox) -> AwsSession:

@@ -152,7 +152,7 @@ class RecordingApp(WizardApp):
     at_connect: list[str]
 
     def open_connection(self, demo: bool) -> Any:
-        self.at_connect = [self.screen.query_one(BusyLine).text]
+        self.at_connect = [self.screen.query_one(BusyLine).text, screen_text(self)]
         return super().open_connection(demo)
 
 
@@ -160,9 +160,13 @@ async def test_fresh_setup_creates_key_and_bucket(make_app: MakeApp) -> None:
     app = make_app(cls=RecordingApp)
     async with app.run_test(size=SIZE) as pilot:
         await at_step(pilot, Step.REGION)
-        # The sandbox started in a worker, after the first screen showed its loading state.
+        # The sandbox started in a worker, after the first screen showed its account and
+        # regions (known before it answers), with nothing loading.
         assert isinstance(app, RecordingApp)
-        assert app.at_connect == ["Starting the local AWS sandbox..."]
+        busy, shown = app.at_connect
+        assert busy == ""
+        assert "Starting local AWS sandbox (demo)" in shown and "123456789012" in shown
+        assert "Which region are the log groups in?" in shown
         assert "123456789012" in screen_text(app)
         await pilot.press("enter")
         await at_step(pilot, Step.KEY)

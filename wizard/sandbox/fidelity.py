@@ -76,6 +76,7 @@ from wizard.core.state import (
     Destination,
     KeyState,
 )
+from wizard.sandbox.preview import CALLER_NAME, caller_arn
 from wizard.sandbox.scenarios import ensure_aws_managed_key
 
 log = logging.getLogger("wizard.sandbox")
@@ -85,8 +86,6 @@ StartResponse = Callable[..., Any]
 Headers = list[tuple[str, str]]
 
 PARTITION = "aws"
-# Who the sandbox believes is calling: an IAM user of the account (GetCallerIdentity says so).
-CALLER_NAME = "sandbox"
 CALLER_USER_ID = "AIDASANDBOXUSER000001"
 
 # UNCONFIRMED: the text CreateExportTask gives for a bucket in another region than the log
@@ -144,10 +143,6 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.status = status
-
-
-def caller_arn(account: str) -> str:
-    return f"arn:{PARTITION}:iam::{account}:user/{CALLER_NAME}"
 
 
 def export_line(timestamp_ms: int, message: str) -> str:

@@ -29,6 +29,7 @@ from wizard.core.arn import account_root_arn, bucket_arn, key_arn, logs_principa
 from wizard.core.requirements import BUCKET_OWNER_FULL_CONTROL, POLICY_VERSION
 from wizard.core.state import AWS_MANAGED_S3_ALIAS, KEY_MANAGER_AWS, SSE_KMS, SSE_S3
 from wizard.errors import UsageError
+from wizard.sandbox.preview import CENTRAL_SOURCE_ACCOUNT
 
 DEFAULT_SCENARIO = "demo"
 SCENARIO_NAMES = ("demo", "empty", "broken", "central", "fleet")
@@ -50,7 +51,6 @@ DEMO_ORG_ID = "o-demo123456"
 DEMO_STREAM_DAY = "2026/11/26"
 
 # The central scenario: a log archive account (the sandbox's own) and an application account.
-CENTRAL_SOURCE_ACCOUNT = "210987654321"
 CENTRAL_ROLE = "app-exporter"  # a role of the source account that runs exports
 CENTRAL_ROLE_ARN = f"arn:aws:iam::{CENTRAL_SOURCE_ACCOUNT}:role/{CENTRAL_ROLE}"
 CENTRAL_LOG_GROUP = "/aws/lambda/app-fn"

@@ -85,6 +85,7 @@ from wizard.sandbox.fidelity import (
     parse_request,
     render_error,
 )
+from wizard.sandbox.preview import DEFAULT_REGION, DEFAULT_REGIONS
 from wizard.sandbox.scenarios import DEFAULT_SCENARIO, ScaleSeed, check_scenario, seed, seed_scale
 
 HOST = "127.0.0.1"
@@ -134,7 +135,7 @@ class Fault:
 @dataclass(frozen=True)
 class SandboxConfig:
     scenario: str = DEFAULT_SCENARIO  # "demo" | "empty" | "broken"
-    region: str = "ap-northeast-1"
+    region: str = DEFAULT_REGION
     port: int = 0  # 0: any free port
     export_delay: float = 2.0  # seconds from PENDING to COMPLETED
     latency_ms: int = 0
@@ -488,28 +489,6 @@ _FORM = "application/x-www-form-urlencoded"
 _RAW_KEY_ID = re.compile(
     r"^(mrk-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE
 )
-# Regions every account has; the others (launched since 2019) need opting in.
-_DEFAULT_REGIONS = frozenset(
-    {
-        "us-east-1",
-        "us-east-2",
-        "us-west-1",
-        "us-west-2",
-        "ca-central-1",
-        "sa-east-1",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "eu-central-1",
-        "eu-north-1",
-        "ap-south-1",
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-northeast-3",
-        "ap-southeast-1",
-        "ap-southeast-2",
-    }
-)
 _regions_lock = threading.Lock()
 _partition_regions: dict[str, list[str]] = {}
 
@@ -543,7 +522,7 @@ def _describe_regions(region: str, params: dict[str, Any]) -> Response:
     wanted = {v for k, v in params.items() if k.startswith("RegionName.")}
     items = []
     for name in _regions_of(region):
-        if name in _DEFAULT_REGIONS:
+        if name in DEFAULT_REGIONS:
             status = "opt-in-not-required"
         elif name == region:
             status = "opted-in"

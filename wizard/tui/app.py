@@ -24,13 +24,18 @@ from textual.screen import Screen
 from wizard.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Cancelled, WizardError
 from wizard.flow import Flow, Step, WizardState, farewell, next_step, previous_step
 from wizard.launch import LaunchOptions
-from wizard.tui.connection import Connection
+from wizard.tui.connection import Connection, Preview
 from wizard.tui.screens import SCREENS
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets import StepIndicator
 
 if TYPE_CHECKING:
     from wizard.sandbox.server import Sandbox
+
+
+def exports_from(account: str) -> str:
+    """The end of a central logging account's label: where its log groups come from."""
+    return f" · exports from account {account}"
 
 
 class WizardApp(App[int]):
@@ -83,6 +88,7 @@ class WizardApp(App[int]):
         self.clock = clock
         self.exit_code = EXIT_OK
         self._sandbox: Sandbox | None = None
+        self._preview: Preview | None = None
         self._sandbox_lock = threading.Lock()
         self._closing = False
         self._quit_after_apply = False
@@ -102,9 +108,27 @@ class WizardApp(App[int]):
     @property
     def subtitle(self) -> str:
         """Where the wizard works, shown on every step."""
-        if self.connection is None:
+        where = self.connection or self.preview()
+        if where is None:
             return "connecting..."
-        return f"{self.connection.label} · account {self.connection.identity.account}"
+        return f"{where.label} · account {where.identity.account}"
+
+    def preview(self) -> Preview | None:
+        """In ``--demo``, before the sandbox answers: what it will say about itself."""
+        if not self.options.demo or self.connection is not None:
+            return None
+        if self._preview is None:
+            from wizard.launch import sandbox_preview
+
+            known = sandbox_preview(self.options)
+            label = self._sandbox_label()
+            if known.source_account is not None:
+                label += exports_from(known.source_account)
+            self._preview = Preview(known.identity, known.regions, label, known.region)
+        return self._preview
+
+    def _sandbox_label(self) -> str:
+        return f"local AWS sandbox ({self.options.scenario})"
 
     @property
     def is_sandbox(self) -> bool:
@@ -124,7 +148,7 @@ class WizardApp(App[int]):
         if demo:
             sandbox = self._start_sandbox()
             session = sandbox_session(sandbox)
-            label = f"local AWS sandbox ({self.options.scenario})"
+            label = self._sandbox_label()
             journal_dir = journal_dir or sandbox_journal_dir()
         else:
             session = user_session(self.options)
@@ -136,10 +160,13 @@ class WizardApp(App[int]):
         source = source_session(self.options, sandbox)
         if source is not None:
             source.identity()  # a source profile that does not work says so now
-            label += f" · exports from account {source.identity().account}"
+            label += exports_from(source.identity().account)
         flow = Flow(session, journal_dir=journal_dir, source=source)
         identity = flow.identity()
-        regions = tuple(flow.regions())
+        # The sandbox's regions are known (a test holds them to its DescribeRegions): asking
+        # would load EC2's model, the largest, for nothing.
+        known = self.preview() if demo else None
+        regions = known.regions if known is not None else tuple(flow.regions())
         # The KMS, S3 and Logs clients of the region, while the region is chosen: the first
         # client of a service loads its model, which would otherwise delay the key step.
         flow.prepare_clients(self.state.region or flow.default_region)

@@ -17,6 +17,22 @@ class Connection:
     label: str  # "local AWS sandbox (demo)" or "AWS profile prod"
     sandbox: bool
 
+    @property
+    def default_region(self) -> str:
+        return self.flow.default_region
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Who and where the wizard will work, known before the sandbox answers (``--demo``):
+    the region step shows it, and waits for the Connection only when the user goes on."""
+
+    identity: Identity
+    regions: tuple[str, ...]
+    label: str
+    default_region: str
+    sandbox: bool = True
+
 
 def settle_heap() -> None:
     """Once, right after the connection is shown (the region screen calls it in a worker):

@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from wizard.core.text import visible, visible_lines
 from wizard.flow import Step, WizardState
-from wizard.tui.connection import Connection, settle_heap
+from wizard.tui.connection import Connection, Preview, settle_heap
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets import StepIndicator
@@ -25,6 +25,7 @@ from wizard.tui.widgets.error_panel import error_parts
 from wizard.tui.widgets.option_lists import ChoiceList
 
 SANDBOX_TEXT = "Starting the local AWS sandbox..."
+WAITING_TEXT = "Waiting for the local AWS sandbox to start: the key step follows at once..."
 
 
 class Connected(Message, bubble=False):
@@ -85,6 +86,9 @@ Nothing is changed in AWS before the Apply step (step 5).
         super().__init__()
         self._connect_failed = False
         self._connecting = False
+        self._previewing = False  # the sandbox's account and regions shown before it answers
+        self._next_when_connected = False  # Next was chosen before the sandbox answered
+        self._shown_regions: tuple[str, ...] = ()
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="identity")
@@ -107,8 +111,14 @@ Nothing is changed in AWS before the Apply step (step 5).
         if self.wizard.connection is None:
             # Draw the screen first; the sandbox or the credential chain starts right after.
             demo = self.wizard.options.demo
-            self.busy("connect", SANDBOX_TEXT if demo else "Connecting to AWS...")
             self._connecting = True
+            preview = self.wizard.preview()
+            if preview is not None:
+                # The sandbox's account and regions are known: the step is usable at once,
+                # and Next waits for the sandbox only if the user is quicker than it.
+                self.show_connection(preview)
+            else:
+                self.busy("connect", "Connecting to AWS...")
             self.call_after_refresh(self.connect, demo)
         else:
             self.show_connection(self.wizard.connection)
@@ -122,8 +132,13 @@ Nothing is changed in AWS before the Apply step (step 5).
         for selector in ("#identity", "#question", "#regions", "#repair"):
             self.query_one(selector).display = connected
 
-    def show_connection(self, connection: Connection) -> None:
-        self._connecting = False
+    def show_connection(self, connection: Connection | Preview) -> None:
+        """Who and where: the Connection, or (``--demo``) the Preview while the sandbox
+        starts."""
+        ready = isinstance(connection, Connection)
+        was_preview = self._previewing
+        self._connecting = not ready
+        self._previewing = not ready
         self.set_connected_view(True)
         self.query_one("#identity").remove_class("-error")
         self.set_hint(self.hint())
@@ -133,7 +148,7 @@ Nothing is changed in AWS before the Apply step (step 5).
             (identity.account, "bold"),
             ("   Identity ", MUTED),
             visible(identity.arn),
-            ("\nConnected to ", MUTED),
+            ("\nConnected to " if ready else "\nStarting ", MUTED),
             (connection.label, "bold"),
         )
         if connection.sandbox:
@@ -142,8 +157,15 @@ Nothing is changed in AWS before the Apply step (step 5).
             )
         self.query_one("#identity", Static).update(where)
         self.query_one("#sandbox", Button).display = False
+        self.query_one("#repair", Button).disabled = not ready  # reading a bucket needs AWS
         regions = self.query_one("#regions", ChoiceList)
-        default = connection.flow.default_region
+        default = connection.default_region
+        if was_preview and connection.regions == self._shown_regions:
+            # The sandbox answered what the preview showed: the user's highlight stays.
+            self.update_nav()
+            self._start_repair_once(ready)
+            return
+        self._shown_regions = connection.regions
         chosen = self.state.region or default
         regions.set_options(
             Option(
@@ -158,19 +180,49 @@ Nothing is changed in AWS before the Apply step (step 5).
         regions.highlight_id(chosen)
         regions.focus()
         self.update_nav()
+        self._start_repair_once(ready)
+
+    def _start_repair_once(self, connected: bool) -> None:
         repair = self.wizard.options.repair
-        if repair and not self.wizard.repair_started:
+        if connected and repair and not self.wizard.repair_started:
             self.wizard.repair_started = True
             self.start_repair(repair)
 
     def can_go_next(self) -> bool:
-        return self.wizard.connection is not None and not self.is_busy
+        known = self.wizard.connection is not None or self._previewing
+        return known and not self.is_busy
+
+    def action_next(self) -> None:
+        if self.wizard.connection is None and self._previewing and not self.is_busy:
+            # Quicker than the sandbox: keep the choice, say so, go on when it answers.
+            if self.commit():
+                self._next_when_connected = True
+                self.busy("connect", WAITING_TEXT)
+            return
+        if self.wizard.connection is None and self._next_when_connected:
+            self.commit()  # another region chosen while waiting: that one
+            return
+        super().action_next()
 
     def on_connected(self, message: Connected) -> None:
         self.clear_error()
         self.wizard.connected(message.connection)
         self.show_connection(message.connection)
         self.call_after_refresh(self.settle_heap)  # once the regions are on the screen
+        self.idle("connect")
+        self._go_on_if_waiting()
+
+    def _go_on_if_waiting(self) -> None:
+        """Next was chosen before the sandbox answered: go on now (once no dialog is over
+        the step; its dismissal comes back here)."""
+        connected = self.wizard.connection is not None
+        if self._next_when_connected and connected and self.app.screen is self:
+            self._next_when_connected = False
+            self.wizard.go_forward_from(self.STEP)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self._go_on_if_waiting()
 
     @work(thread=True, exit_on_error=False, group="settle")
     def settle_heap(self) -> None:
@@ -181,7 +233,11 @@ Nothing is changed in AWS before the Apply step (step 5).
 
     def resume_work(self) -> None:
         if self.wizard.connection is None and not self._connect_failed:
-            self.busy("connect", SANDBOX_TEXT if self.wizard.options.demo else "Connecting...")
+            preview = self.wizard.preview()
+            if preview is not None:
+                self.show_connection(preview)
+            else:
+                self.busy("connect", "Connecting...")
             self.connect(self.wizard.options.demo)
         elif self.wizard.connection is not None:
             self.show_connection(self.wizard.connection)
@@ -194,6 +250,9 @@ Nothing is changed in AWS before the Apply step (step 5).
         self.wizard.record_error(error)
         self._connecting = False
         self._connect_failed = True
+        self._previewing = self._next_when_connected = False
+        self._shown_regions = ()
+        self.set_connected_view(False)
         message, fix = error_parts(error)
         identity = self.query_one("#identity", Static)
         identity.update(
