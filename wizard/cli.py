@@ -154,6 +154,28 @@ def build_parser() -> argparse.ArgumentParser:
     _destination(doctor)
     _key_choice(doctor)
     _sources(doctor)
+    checking = doctor.add_argument_group("checking the diagnosis against AWS")
+    checking.add_argument(
+        "--verify",
+        action="store_true",
+        help="also run a probe export (the last minute: AWS's test object and a few lines at "
+        "most) and set AWS's answer beside the prediction; exit 0 only when healthy and "
+        "agreeing (without --log-group: the log group written last)",
+    )
+    checking.add_argument(
+        "--if-busy",
+        choices=("fail", "wait"),
+        help="with --verify, when another export task is active: fail (default) or wait for "
+        "it (the probe never cancels it)",
+    )
+    checking.add_argument(
+        "--propagation-wait",
+        type=float,
+        metavar="S",
+        help="with --verify: when AWS refuses although the policies allow it, try again for "
+        "up to S seconds (default: 120 after an apply of this bucket in the last 15 minutes, "
+        "else 0)",
+    )
     _connection(doctor)
 
     plan = sub.add_parser(

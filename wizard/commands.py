@@ -253,7 +253,11 @@ def _review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
+    from wizard import verify_command
 
+    verify_command.check_options(args)
+    if args.verify:
+        return verify_command.run(args)
     flow, choices, review = _review(args)
     findings = list(review.findings)
     healthy = review.healthy

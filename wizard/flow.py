@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from wizard.core import doctor, iac, iam_policy, outcomes
 from wizard.core import plan as core_plan
 from wizard.core import requirements as req
+from wizard.core import verify as core_verify
 from wizard.core.outcomes import RollbackReport, StepReport
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_WINDOW, suggested_bucket_name
 from wizard.core.state import (
@@ -597,6 +598,26 @@ class PropagationWait:
 PREPARED_SERVICES = ("kms", "s3", "logs")  # what steps 2-7 call, in the order they do
 
 
+# An apply this recent (seconds) may still be propagating: a verification waits for it.
+RECENT_CHANGE = 15 * 60
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A verification: the review it predicted from, AWS's answer beside it, and the log
+    group the probe exported."""
+
+    review: Review
+    verification: core_verify.Verification
+    log_group: str
+
+
+def _default_journal_dir() -> Path:
+    from wizard.aws import journal as aws_journal
+
+    return aws_journal.default_journal_dir()
+
+
 class Flow:
     """One wizard run against one AWS session (real or the sandbox)."""
 
@@ -1016,6 +1037,91 @@ class Flow:
             log_group=request.log_group,
         )
         return doctor.is_healthy(doctor.diagnose(snapshot.read(self.session, choices), choices))
+
+    def probe_log_group(self, region: str) -> str:
+        """The log group a probe export uses when none was chosen: the one written last."""
+        groups = self.log_groups(region)
+        if not groups:
+            raise UsageError(
+                f"There is no log group in {region} to run a probe export with.",
+                fix="Create one, or give --log-group.",
+            )
+        return groups[0].name
+
+    def verify(
+        self,
+        choices: Choices,
+        *,
+        review: Review | None = None,
+        wait_if_busy: bool = False,
+        wait_for_propagation: float | None = None,
+        on_wait: Callable[[PropagationWait], None] | None = None,
+        on_status: Callable[[ExportTaskInfo, float], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Verified:
+        """The doctor's prediction checked against AWS's answer to a probe export (a minute's
+        window: the test object and a few lines at most). Without ``wait_for_propagation``,
+        a refusal is retried for PROPAGATION_WAIT seconds only after a recent apply of this
+        bucket. The answer is kept for the proof (test-export --report)."""
+        from wizard.aws import probe
+
+        if not choices.log_group:
+            choices = dataclasses.replace(choices, log_group=self.probe_log_group(choices.region))
+        seen = review.snapshot.log_group if review is not None else None
+        if review is None or seen is None or seen.name != choices.log_group:
+            review = self.review(choices)  # predicted for the probe's own log group
+        assert choices.log_group is not None
+        recent = applied_recently(choices.bucket, RECENT_CHANGE, self.journal_dir)
+        patience = (
+            wait_for_propagation
+            if wait_for_propagation is not None
+            else (PROPAGATION_WAIT if recent else 0.0)
+        )
+        request = probe.probe_request(
+            choices.region, choices.log_group, choices.bucket, choices.prefix
+        )
+        waited = [0.0]
+
+        def told(wait: PropagationWait) -> None:
+            waited[0] = wait.waited + wait.retry_in
+            if on_wait is not None:
+                on_wait(wait)
+
+        observation = probe.run(
+            self.exporter,
+            request,
+            lambda: self.start_export(
+                request, wait_for_propagation=patience, on_wait=told, cancel=cancel
+            ),
+            wait_if_busy=wait_if_busy,
+            on_status=on_status,
+            cancel=cancel,
+        )
+        observation = dataclasses.replace(observation, waited=waited[0])
+        prediction = core_verify.predict(review.findings)
+        account = review.snapshot.identity.account
+        verification = core_verify.compare(
+            prediction,
+            observation,
+            review.findings,
+            # A recent change not waited out is the likeliest cause; one waited out, less so.
+            recent_change=recent and observation.waited == 0,
+            account=account,
+        )
+        probe.save_record(
+            self.journal_dir or _default_journal_dir(),
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "account": account,
+                "region": choices.region,
+                "bucket": choices.bucket,
+                "prefix": choices.prefix,
+                "log_group": choices.log_group,
+                "task_id": observation.task_id,
+                **verification.to_json(),
+            },
+        )
+        return Verified(review, verification, choices.log_group)
 
     def wait_export(
         self,

@@ -15,6 +15,7 @@ from wizard.core.doctor import Finding, Severity
 from wizard.core.outcomes import Outcome, RollbackReport, StepReport, StepStatus
 from wizard.core.plan import Plan
 from wizard.core.text import count
+from wizard.core.verify import VerdictText
 
 if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
@@ -207,4 +208,15 @@ def result(view: ResultView) -> list[Line]:
         lines.append(Line(f"Journal: {view.journal}", verbatim=True))
     if view.undo:
         lines.append(Line(f"Undo the changes: {view.undo}", verbatim=True))
+    return lines
+
+
+# --- the diagnosis checked against AWS ---------------------------------------------------------
+
+
+def verification(words: VerdictText) -> list[Line]:
+    """The prediction beside AWS's answer (AWS's text verbatim, escaped like all text here)."""
+    lines = [Line(words.headline, "ok" if words.ok else "error")]
+    for text in words.details:
+        lines.append(Line(f"  {text}", verbatim=text.startswith(("Predicted", "AWS said"))))
     return lines
