@@ -257,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="fail",
         help="when another export task is active: fail (default), wait for it, or cancel it",
     )
+    export.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write a Markdown proof for a change ticket: the failure reproduced before the "
+        "change (doctor --verify), the changes applied (journal), the objects, their SSE-KMS "
+        "key ARN and alias, decrypted lines, and the commands that repeat it (never "
+        "overwrites a file)",
+    )
     _sources(export, accounts=False)
     _connection(export)
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from wizard.core import doctor, iac, iam_policy, outcomes
 from wizard.core import plan as core_plan
+from wizard.core import proof as core_proof
 from wizard.core import requirements as req
 from wizard.core import verify as core_verify
 from wizard.core.outcomes import RollbackReport, StepReport
@@ -275,6 +276,31 @@ def result_view(
         ),
         journal=journal,
         undo=undo_command(journal) if journal and not sandbox and state.applied_changes else None,
+    )
+
+
+def proof_commands(state: WizardState, result: aws_export.ExportResult) -> tuple[str, ...]:
+    """The commands that repeat a proof, shell-quoted: the verification, the wizard's test
+    export of the same window, and the AWS CLI's own export."""
+    from wizard.core.cli_equivalent import export_command
+
+    task = result.task
+    where = ["--region", state.region or "", "--bucket", state.bucket or "", "--prefix"]
+    where += [state.prefix, "--log-group", task.log_group]
+    window = ["--from", str(task.from_ms or 0), "--to", str(task.to_ms or 0)]
+    stream = ["--stream-prefix", state.stream_prefix] if state.stream_prefix else []
+    return (
+        shlex.join(["cwl-export-wizard", "doctor", "--verify", *where]),
+        shlex.join(["cwl-export-wizard", "test-export", *where, *window, *stream]),
+        export_command(
+            state.region or "",
+            task.log_group,
+            state.bucket or "",
+            state.prefix,
+            task.from_ms or 0,
+            task.to_ms or 0,
+            state.stream_prefix,
+        ),
     )
 
 
@@ -1122,6 +1148,77 @@ class Flow:
             },
         )
         return Verified(review, verification, choices.log_group)
+
+    def proof(
+        self,
+        state: WizardState,
+        result: aws_export.ExportResult,
+        *,
+        key_alias: str | None = None,
+    ) -> core_proof.Proof:
+        """The proof of a test export for a change ticket: the failure reproduced before the
+        change (the newest kept verification of this destination that AWS refused, older
+        than the change), the changes applied (this run's journal, else the newest journal
+        of this bucket) and the export after them."""
+        from wizard.aws import journal as aws_journal
+        from wizard.aws import probe
+
+        folder = self.journal_dir or aws_journal.default_journal_dir()
+        bucket, prefix = state.bucket or "", state.prefix
+        journal: aws_journal.Journal | None = None
+        if state.applied is not None:
+            journal = aws_journal.load(state.applied.journal_path)
+        else:
+            for path in aws_journal.journals(folder):
+                try:
+                    found = aws_journal.load(path)
+                except UsageError:
+                    continue
+                if any(step.params.get("bucket") == bucket for step in found.steps):
+                    journal = found
+                    break
+        record = probe.latest_record(
+            folder, bucket, prefix, before=journal.time if journal else None
+        )
+        before = None
+        if record is not None:
+            predicted = record.get("predicted") or {}
+            observed = record.get("observed") or {}
+            before = core_proof.Before(
+                time=str(record.get("time", "")),
+                predicted=predicted.get("aws_error"),
+                aws_error=str(observed.get("aws_error")),
+                agrees=bool(record.get("agrees")),
+            )
+        view = result_view(state, result, sandbox=False, key_alias=key_alias)
+        encryption = result.encryption
+        return core_proof.Proof(
+            destination=f"s3://{bucket}/{prefix}/",
+            account=self.identity().account,
+            region=state.region or "",
+            log_group=result.task.log_group,
+            made=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            before=before,
+            journal=str(journal.path) if journal is not None else None,
+            steps=tuple(
+                core_proof.AppliedStep(step.summary, step.status.value)
+                for step in (journal.steps if journal is not None else ())
+            ),
+            after=core_proof.After(
+                succeeded=result.succeeded,
+                verdict=view.verdict,
+                task_id=result.task.task_id,
+                objects=tuple(o.uri for o in result.objects),
+                algorithm=encryption.algorithm if encryption else None,
+                key_arn=encryption.kms_key_id if encryption else None,
+                key_alias=key_alias,
+                bucket_key=encryption.bucket_key if encryption else None,
+                sample_title=view.sample_title,
+                sample=result.sample,
+                explanation=result.explanation,
+            ),
+            commands=proof_commands(state, result),
+        )
 
     def wait_export(
         self,

@@ -252,3 +252,77 @@ def test_a_bad_guardrail_file_is_one_line_and_exit_2(cli: CliRunner, tmp_path: P
     assert "grants nothing, it only denies" in run.err and "Traceback" not in run.err
     missing = cli("sandbox", "--org-guardrail", str(tmp_path / "none.json"))
     assert missing.code == 2 and "cannot read" in missing.err
+
+
+# --- test-export --report: the proof for a change ticket --------------------------------------
+
+
+def test_the_report_holds_the_failure_the_changes_and_the_decrypted_lines(
+    start_sandbox: StartSandbox, cli: CliRunner, tmp_path: Path
+) -> None:
+    sandbox = start_sandbox(scenario="broken")
+    assert cli(*VERIFY).code == 1  # the failure, reproduced and kept
+    applied = cli("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--yes", "--json")
+    assert applied.code == 0
+    journal = applied.json()["journal"]
+    report = tmp_path / "proof-for-the-ticket"
+    run = cli(
+        "test-export",
+        "--bucket",
+        DEMO_BUCKET,
+        "--log-group",
+        DEMO_GROUP,
+        "--lines",
+        "3",
+        "--json",
+        "--report",
+        str(report),
+    )
+    assert run.code == 0, run.err
+    result = run.json()
+    text = report.read_text(encoding="utf-8")
+    before, after = text.split("## After: the export")
+    assert ERR_GET_BUCKET_ACL in before and "(matched)" in before
+    assert f"Journal: `{journal}`" in before
+    assert "Encrypt new objects with alias/demo-exports by default" in before
+    assert result["objects"][0] in after
+    key_arn = sandbox.client("kms").describe_key(KeyId=DEMO_KEY)["KeyMetadata"]["Arn"]
+    assert result["encryption"]["kms_key_id"] == key_arn
+    assert f"- KMS key ARN: `{key_arn}`" in after
+    assert "- Key alias: `alias/demo-exports`" in after
+    for line in result["sample"]:
+        assert line in after
+    assert (
+        "cwl-export-wizard doctor --verify --region ap-northeast-1 --bucket demo-broken-exports "
+        "--prefix exportedlogs --log-group /aws/lambda/demo-fn" in after
+    )
+    # Never over an existing file: refused before any export starts.
+    again = cli(
+        "test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP, "--report", str(report)
+    )
+    assert again.code == 2 and "exists already" in again.err
+    assert "Started export task" not in again.err
+
+
+def test_a_report_without_a_reproduced_failure_says_so(
+    start_sandbox: StartSandbox, cli: CliRunner, tmp_path: Path
+) -> None:
+    start_sandbox(scenario="broken")
+    assert cli("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--yes").code == 0
+    report = tmp_path / "proof-for-the-ticket"
+    run = cli(
+        "test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP, "--report", str(report)
+    )
+    assert run.code == 0, run.err
+    assert "No failure was reproduced before the change" in report.read_text(encoding="utf-8")
+    no_wait = cli(
+        "test-export",
+        "--bucket",
+        DEMO_BUCKET,
+        "--log-group",
+        DEMO_GROUP,
+        "--no-wait",
+        "--report",
+        str(tmp_path / "another-proof"),
+    )
+    assert no_wait.code == 2 and "--no-wait" in no_wait.err

@@ -110,8 +110,11 @@ def save_record(directory: Path, record: Mapping[str, Any]) -> Path:
     return path
 
 
-def latest_record(directory: Path, bucket: str, prefix: str) -> dict[str, Any] | None:
-    """The newest kept verification of ``bucket``/``prefix`` that reproduced a refusal."""
+def latest_record(
+    directory: Path, bucket: str, prefix: str, *, before: str | None = None
+) -> dict[str, Any] | None:
+    """The newest kept verification of ``bucket``/``prefix`` that reproduced a refusal;
+    ``before``: made no later than this ISO-8601 UTC time (a change's)."""
     if not directory.is_dir():
         return None
     for path in sorted(directory.glob(RECORD_GLOB), reverse=True):
@@ -120,6 +123,8 @@ def latest_record(directory: Path, bucket: str, prefix: str) -> dict[str, Any] |
         except (OSError, ValueError):
             continue
         if not isinstance(data, dict):
+            continue
+        if before is not None and str(data.get("time", "")) > before:
             continue
         if data.get("bucket") == bucket and data.get("prefix") == prefix:
             observed = data.get("observed")
