@@ -161,6 +161,17 @@ class WizardState:
     applied: aws_apply.ApplyResult | None = None
     result: aws_export.ExportResult | None = None
     repair: bool = False
+    # The failure reproduced on the Review (a probe export), for the Result's before/after.
+    reproduced: Verified | None = None
+
+    @property
+    def reproduced_here(self) -> Verified | None:
+        """The reproduction of this very destination (not of a bucket chosen before)."""
+        done = self.reproduced
+        if done is None:
+            return None
+        same = done.review.snapshot.bucket.name == self.bucket and done.prefix == self.prefix
+        return done if same else None
 
     def for_region(self, region: str) -> WizardState:
         """The state after choosing ``region``: keys and buckets are regional, so the answers
@@ -304,6 +315,47 @@ def proof_commands(state: WizardState, result: aws_export.ExportResult) -> tuple
     )
 
 
+@dataclass(frozen=True)
+class BeforeAfter:
+    """The Result's before/after card: the failure reproduced, then the working export."""
+
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+def before_after(state: WizardState, view: ResultView) -> BeforeAfter | None:
+    """The card's words, when this destination's failure was reproduced in this run."""
+    here = state.reproduced_here
+    if here is None or not here.refused:
+        return None
+    verification = here.verification
+    answer = verification.observation
+    predicted = verification.prediction.aws_error
+    before = [
+        f"AWS refused the export ({answer.outcome.value}, {here.time}):",
+        answer.aws_error or "no message",
+        "as the doctor predicted"
+        if verification.agrees
+        else f"the doctor predicted: {predicted or 'a working export'}",
+    ]
+    if state.applied is not None:
+        before.append(f"then the wizard applied the changes (journal {state.applied.journal_path})")
+    proof = dict(view.proof)
+    key = proof.get("KMS key", "-")
+    alias = proof.get("Key alias")
+    after = [view.verdict]
+    if view.objects:
+        after.append(view.objects[0])
+    after.append(
+        f"{proof.get('Algorithm', 'not inspected')} with {alias} ({key})"
+        if alias
+        else f"{proof.get('Algorithm', 'not inspected')} with {key}"
+    )
+    if view.sample:
+        after.append(view.sample[0])
+    return BeforeAfter(tuple(before), tuple(after))
+
+
 def cli_header(state: WizardState, account: str | None = None) -> tuple[str, ...]:
     """The comment at the top of the AWS CLI script of a plan."""
     from wizard import __version__
@@ -334,6 +386,24 @@ def save_script(text: str, state: WizardState, folder: Path | None = None) -> Pa
     with path.open("x", encoding="utf-8") as handle:
         handle.write(text)
     path.chmod(0o700)
+    return path
+
+
+PROOF_SUFFIX = ".md"
+
+
+def save_proof(text: str, state: WizardState, folder: Path | None = None) -> Path:
+    """Write a proof (Markdown) into ``folder`` (the current one), never over a file."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    name = f"cwl-export-proof-{state.bucket}-{stamp}"
+    base = folder or Path.cwd()
+    path = base / f"{name}{PROOF_SUFFIX}"
+    number = 2
+    while os.path.lexists(path):
+        path = base / f"{name}-{number}{PROOF_SUFFIX}"
+        number += 1
+    with path.open("x", encoding="utf-8") as handle:
+        handle.write(text)
     return path
 
 
@@ -636,6 +706,12 @@ class Verified:
     review: Review
     verification: core_verify.Verification
     log_group: str
+    prefix: str
+    time: str  # ISO-8601 UTC
+
+    @property
+    def refused(self) -> bool:
+        return self.verification.observation.outcome.refused
 
 
 def _default_journal_dir() -> Path:
@@ -1134,10 +1210,11 @@ class Flow:
             recent_change=recent and observation.waited == 0,
             account=account,
         )
+        moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         probe.save_record(
             self.journal_dir or _default_journal_dir(),
             {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "time": moment,
                 "account": account,
                 "region": choices.region,
                 "bucket": choices.bucket,
@@ -1147,7 +1224,7 @@ class Flow:
                 **verification.to_json(),
             },
         )
-        return Verified(review, verification, choices.log_group)
+        return Verified(review, verification, choices.log_group, choices.prefix, moment)
 
     def proof(
         self,
@@ -1181,7 +1258,16 @@ class Flow:
             folder, bucket, prefix, before=journal.time if journal else None
         )
         before = None
-        if record is not None:
+        here = state.reproduced_here
+        if here is not None and here.refused:
+            answer = here.verification.observation
+            before = core_proof.Before(
+                time=here.time,
+                predicted=here.verification.prediction.aws_error,
+                aws_error=answer.aws_error or answer.outcome.value,
+                agrees=here.verification.agrees,
+            )
+        elif record is not None:
             predicted = record.get("predicted") or {}
             observed = record.get("observed") or {}
             before = core_proof.Before(

@@ -222,3 +222,19 @@ def sandbox_journal_dir() -> Path:
     folder = Path(tempfile.gettempdir()) / "cwl-export-wizard-sandbox-journals"
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
+
+
+# The sandbox scenarios that tell the repair story: the Bucket step preselects the broken
+# bucket and its Review reproduces the failure first, so Enter through the demo shows AWS's
+# error, the repair and the decrypted lines (--demo alone stays the fresh setup).
+STORY_SCENARIOS = ("broken",)
+
+
+def story_bucket(scenario: str) -> str | None:
+    """The bucket a demo of ``scenario`` is about, or None. Call it only with the sandbox
+    running (its scenarios load moto)."""
+    if scenario not in STORY_SCENARIOS:
+        return None
+    from wizard.sandbox.scenarios import SCENARIOS
+
+    return SCENARIOS[scenario].suggested.get("bucket")
