@@ -32,6 +32,7 @@ from wizard.core.validate import (
     prefix_problem,
     source_accounts_problem,
 )
+from wizard.core.verify import describe
 from wizard.errors import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
@@ -395,7 +396,34 @@ class PlainWizard:
             self.out.line("Checks: no problems found.", "ok")
         self.out.line()
         self.out.lines(render.plan(review.plan))
+        self.offer_reproduce(review)
         return self.decide(review)
+
+    def offer_reproduce(self, review: Review) -> None:
+        """A destination with findings: ask AWS itself (a probe export), and show its answer
+        verbatim beside the prediction."""
+        if review.healthy or not review.snapshot.bucket.exists:
+            return
+        if not self.ask.confirm(
+            "Reproduce the failure now? (a probe export of the last minute: AWS's own answer "
+            "beside the prediction; it writes AWS's test object at most)",
+            default=False,
+        ):
+            return
+        self.out.line("Probe export: asking AWS...")
+        cancel = threading.Event()
+        try:
+            verified = self._in_worker(
+                lambda: self.flow.verify(self.state.choices(), review=review, cancel=cancel),
+                cancel,
+                "Stopping the probe export (its task, if it started, keeps running in AWS)...",
+            )
+        except WizardError as error:  # busy, cancelled, refused access: said; the Review goes on
+            self.out.error(error)
+            return
+        self.state.reproduced = verified
+        self.out.lines(render.verification(describe(verified.verification)))
+        self.out.line()
 
     def decide(self, review: Review) -> Step | None:
         """Apply (or, with nothing to apply, the test export), save the plan as code, change
