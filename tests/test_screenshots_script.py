@@ -52,6 +52,7 @@ def test_output_names() -> None:
         "09-central-bucket.png",
         "10-central-result.png",
         "11-save-as-code.png",
+        "12-before-after.png",
     )
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for name in OUTPUT_NAMES:  # every screenshot is shown, and exists

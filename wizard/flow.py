@@ -332,7 +332,7 @@ def before_after(state: WizardState, view: ResultView) -> BeforeAfter | None:
     answer = verification.observation
     predicted = verification.prediction.aws_error
     before = [
-        f"AWS refused the export ({answer.outcome.value}, {here.time}):",
+        "AWS's answer to a probe export, before the changes:",
         answer.aws_error or "no message",
         "as the doctor predicted"
         if verification.agrees

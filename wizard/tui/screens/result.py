@@ -94,6 +94,8 @@ failure reproduced on the Review, the changes, the object, its key and the decry
             yield Static("What next", classes="section")
             yield Facts(id="next-steps")
         yield Button("Export again", id="again", compact=True)
+
+    def nav_buttons(self) -> ComposeResult:
         yield Button("Save the proof", id="save-proof", compact=True)
 
     def hint(self) -> str:
