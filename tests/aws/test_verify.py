@@ -326,3 +326,58 @@ def test_a_report_without_a_reproduced_failure_says_so(
         str(tmp_path / "another-proof"),
     )
     assert no_wait.code == 2 and "--no-wait" in no_wait.err
+
+
+def test_the_guardrail_judges_the_callers_own_calls_too(start_sandbox: StartSandbox) -> None:
+    """An RCP limits every request to the account's S3 and KMS resources, the caller's too,
+    with AWS's wording; the admin's look at the account is not judged."""
+    from botocore.exceptions import ClientError
+
+    from tests.aws.conftest import session_for
+
+    guardrail = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutBucketPolicy",
+                "Resource": "arn:aws:s3:::demo-broken-exports",
+                "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-exampleorgid"}},
+            }
+        ],
+    }
+    sandbox = start_sandbox(scenario="demo", org_guardrail=json.dumps(guardrail))
+    s3 = session_for(sandbox).client("s3")
+    policy = sandbox.client("s3").get_bucket_policy(Bucket=DEMO_BUCKET)["Policy"]
+    try:
+        s3.put_bucket_policy(Bucket=DEMO_BUCKET, Policy=policy)
+    except ClientError as exc:
+        error = exc.response["Error"]
+    else:
+        raise AssertionError("the guardrail let the caller's PutBucketPolicy through")
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"].endswith("with an explicit deny in a resource control policy")
+    s3.put_bucket_policy(Bucket="demo-sse-s3", Policy=policy.replace(DEMO_BUCKET, "demo-sse-s3"))
+    sandbox.client("s3").put_bucket_policy(Bucket=DEMO_BUCKET, Policy=policy)  # the admin
+
+
+def test_the_probe_waits_for_another_export_when_asked(
+    start_sandbox: StartSandbox, cli: CliRunner
+) -> None:
+    sandbox = start_sandbox(scenario="broken", export_delay=1.0)
+    make_healthy_by_hand(sandbox)
+    logs = sandbox.client("logs")
+    other = logs.create_export_task(
+        logGroupName=DEMO_GROUP,
+        fromTime=0,
+        to=1,
+        destination=DEMO_BUCKET,
+        destinationPrefix="exportedlogs",
+    )["taskId"]
+    run = cli(*VERIFY, "--if-busy", "wait", "--json")
+    assert run.code == 0, run.err
+    assert run.json()["verification"]["agrees"] is True
+    tasks = logs.describe_export_tasks()["exportTasks"]
+    assert [t["status"]["code"] for t in tasks if t["taskId"] == other] == ["COMPLETED"]
+    assert len(tasks) == 2  # the other one (never cancelled), then the probe

@@ -183,11 +183,18 @@ PROPAGATION = HiddenCause(
 )
 
 
+# The doctor's findings that say its own verdict may be wrong (a condition key whose presence
+# is an assumption, an operator the evaluator does not know, a policy it could not read).
+UNCERTAIN_FINDINGS = frozenset(
+    {"KEY_CONDITION_UNCONFIRMED", "POLICY_UNKNOWN_OPERATOR", "KEY_POLICY_UNKNOWN"}
+)
+
+
 def uncertain_causes(findings: Sequence[Finding]) -> list[HiddenCause]:
     """The findings where the evaluator marks its verdict uncertain, as causes, by name."""
     causes: list[HiddenCause] = []
     for finding in findings:
-        if finding.code == "KEY_CONDITION_UNCONFIRMED" or (
+        if finding.code in UNCERTAIN_FINDINGS or (
             finding.severity is Severity.WARNING and "not confirmed" in finding.message
         ):
             causes.append(
