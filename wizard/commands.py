@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from wizard import launch, render
 from wizard.core.presets import DEFAULT_WINDOW
 from wizard.core.state import Choices, Snapshot
-from wizard.core.text import count
+from wizard.core.text import count, json_escaped, visible_lines
 from wizard.core.validate import (
     account_problem,
     alias_problem,
@@ -66,7 +66,7 @@ from wizard.flow import (
     write_new_files,
 )
 from wizard.render import Line
-from wizard.terminal import supports_color
+from wizard.terminal import _isatty, supports_color
 
 MAX_SAMPLE_LINES = 1000
 EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 13)
@@ -94,29 +94,53 @@ def use_colour(stream: IO[str]) -> bool:
 
 
 def show(lines: list[Line]) -> None:
-    """Rendered lines on stdout, coloured on a terminal (see wizard.render)."""
+    """Rendered lines on stdout, coloured on a terminal (see wizard.render: untrusted text in
+    them is shown visibly)."""
     colour = use_colour(sys.stdout)
     for line in lines:
-        out(render.paint(line, colour))
+        write_out(render.paint(line, colour) + "\n")
 
 
-_COLOURS = {"red": "31", "green": "32", "yellow": "33", "cyan": "36", "bold": "1", "dim": "2"}
+class OutputFailed(Exception):
+    """stdout refused what was written to it (/dev/full, a full disk): not a bug, not AWS."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
 
 
-def paint(text: str, colour: str, enabled: bool) -> str:
-    return f"\033[{_COLOURS[colour]}m{text}\033[0m" if enabled else text
+def write_out(text: str, flush: bool = False) -> None:
+    """Every result goes to stdout through here; a stdout that cannot take it raises
+    OutputFailed (a reader that went away stays BrokenPipeError)."""
+    try:
+        sys.stdout.write(text)
+        if flush:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputFailed(exc) from exc
 
 
 def out(text: str = "") -> None:
-    print(text, file=sys.stdout)
+    """A line for a person on stdout: AWS text in it is shown visibly (core.text.visible)."""
+    write_out(visible_lines(text) + "\n")
 
 
 def err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """A diagnostic on stderr, shown visibly like ``out``."""
+    print(visible_lines(text), file=sys.stderr, flush=True)
 
 
 def print_json(data: Any) -> None:
-    out(json.dumps(data, indent=2, ensure_ascii=False))
+    """Exact data (never escaped for show), in bytes no terminal acts on: JSON escapes the C0
+    controls itself; the other controls, bidi and separator characters are written as their
+    JSON escapes (the same string to a parser)."""
+    write_out(json_text(data) + "\n")
+
+
+def json_text(data: Any) -> str:
+    return json_escaped(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 # --- input --------------------------------------------------------------------------------
@@ -179,15 +203,23 @@ def open_flow(args: argparse.Namespace, session: AwsSession) -> Flow:
     the destination's region: an export goes to a bucket of its own region)."""
     source = None
     if getattr(args, "source_profile", None):
-        source = launch.checked_session(args.source_profile, session.region, args.endpoint_url)
+        source = launch.checked_session(
+            args.source_profile, session.region, args.endpoint_url, "--source-profile"
+        )
         source.identity()  # its credentials first: a clearer error than the export's
     return Flow(session, source=source)
 
 
 def confirm(question: str, assume_yes: bool) -> None:
-    """Ask on the terminal; without one, refuse unless --yes."""
+    """Ask on the terminal; without one, refuse unless --yes. No: Cancelled."""
+    if not agreed(question, assume_yes):
+        raise Cancelled("Cancelled: nothing was changed.")
+
+
+def agreed(question: str, assume_yes: bool) -> bool:
+    """Ask on the terminal whether to go ahead; without one, refuse unless --yes."""
     if assume_yes:
-        return
+        return True
     if not sys.stdin.isatty():
         raise UsageError(
             "Refusing to change anything without confirmation: stdin is not a terminal.",
@@ -195,8 +227,7 @@ def confirm(question: str, assume_yes: bool) -> None:
         )
     print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
     answer = sys.stdin.readline().strip().lower()
-    if answer not in ("y", "yes"):
-        raise Cancelled("Cancelled: nothing was changed.")
+    return answer in ("y", "yes")
 
 
 def in_worker(job: Callable[[threading.Event], T], cancel: threading.Event | None = None) -> T:
@@ -334,10 +365,15 @@ def run_plan(args: argparse.Namespace) -> int:
     if chosen == "text":
         show(render.plan(plan))
         return code
-    if chosen == "cli":
+    if chosen == "cli" and plan.blockers:
+        # No commands for a plan the wizard will not apply: the blockers, as the other
+        # formats show them, in a file that stops at once if it is run anyway.
+        files = {script_name(state_of(choices)): blocked_script(plan)}
+        executable: tuple[str, ...] = ()
+    elif chosen == "cli":
         state = state_of(choices)
         files = {script_name(state): plan_script(plan, state, review.snapshot.identity.account)}
-        executable: tuple[str, ...] = tuple(files)
+        executable = tuple(files)
     else:
         files = code_files(chosen, review)
         executable = ()
@@ -356,12 +392,14 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def print_files(files: dict[str, str]) -> None:
     """One file as it is; several each under a ``# ==> name <==`` line (as ``tail`` does),
-    so that a reader (or a split) sees where each begins."""
+    so that a reader (or a split) sees where each begins. Exact into a file or a pipe; on a
+    terminal, AWS text in them (a foreign statement's values) is shown visibly."""
+    shown = visible_lines if _isatty(sys.stdout) else str
     if len(files) == 1:
-        sys.stdout.write(next(iter(files.values())))
+        write_out(shown(next(iter(files.values()))))
         return
     for number, (name, text) in enumerate(files.items()):
-        sys.stdout.write(("\n" if number else "") + f"# ==> {name} <==\n{text}")
+        write_out(("\n" if number else "") + f"# ==> {name} <==\n{shown(text)}")
 
 
 def state_of(choices: Choices) -> WizardState:
@@ -381,6 +419,23 @@ def plan_script(plan: Plan, state: WizardState, account: str) -> str:
     from wizard.core.cli_equivalent import script
 
     return script(plan, state.region or "", cli_header(state, account))
+
+
+def blocked_script(plan: Plan) -> str:
+    """The --format cli answer for a plan with blockers: what blocks it, and no command."""
+    from wizard.core.cli_equivalent import comment
+
+    lines = [
+        "#!/usr/bin/env bash",
+        "# No AWS CLI script: the plan has blockers (the wizard will not apply this plan).",
+    ]
+    for blocker in plan.blockers:
+        lines.extend(comment(f"BLOCKER: {blocker}"))
+    lines += [
+        "echo 'cwl-export-wizard: the plan has blockers (see this file); nothing to run.' >&2",
+        "exit 1",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 # --- apply --------------------------------------------------------------------------------
@@ -416,10 +471,12 @@ def run_apply(args: argparse.Namespace) -> int:
                 print_json({**plan_json(plan), "applied": False, "journal": None, "steps": []})
             return EXIT_OK
         number = len(plan.changes)
-        confirm(
+        if not agreed(
             f"Apply {count(number, 'change')} to account {identity.account} in {choices.region}?",
             args.yes,
-        )
+        ):
+            err("Not applied: nothing was changed.")  # the user's answer, not a failure
+            return EXIT_OK
         position = {id(c): str(i) for i, c in enumerate(plan.changes, 1)}
 
         def progress(step: StepResult) -> None:
@@ -625,7 +682,12 @@ def run_test_export(args: argparse.Namespace) -> int:
         key = result.encryption.kms_key_id if result.encryption is not None else None
         alias = flow.key_alias(request.region, key, ask=True) if key else None
         view = result_view(
-            state, result, sandbox=False, key_alias=alias, source_account=flow.source_account()
+            state,
+            result,
+            sandbox=False,
+            key_alias=alias,
+            source_account=flow.source_account(),
+            profile=flow.export_profile(),
         )
         show(render.result(view))
     return EXIT_OK if result.succeeded else EXIT_FINDINGS
@@ -693,17 +755,33 @@ def run_undo(args: argparse.Namespace) -> int:
             f"account {identity.account}.",
             fix="Use the profile the apply ran with (--profile).",
         )
-    if not steps or journal.put_back:
-        why = (
-            f"every change of this journal was already put back ({journal.status})"
-            if journal.put_back
-            else "no change of this journal was started"
-        )
+    if not steps:
+        why = "no change of this journal was started"
         if args.json:
             print_json({"journal": str(path), "complete": True, "steps": [], "nothing": why})
         else:
             out(f"Nothing to undo: {why}. Nothing was changed.")
         return EXIT_OK
+    if journal.put_back:
+        # The journal says everything was put back: the account is still read (nothing is
+        # written for a step already put back) before "nothing to undo" is said.
+        flow = Flow(session, journal_dir=path.parent)
+        found: list[StepReport] = []
+        report = in_worker(lambda stop: flow.undo(path, found.append, on_notice=err, cancel=stop))
+        if report.complete:
+            why = f"every change of this journal was already put back ({journal.status})"
+            if args.json:
+                print_json({**report_json(report), "nothing": why})
+            else:
+                out(f"Nothing to undo: {why}. Nothing was changed.")
+            return EXIT_OK
+        if args.json:
+            print_json(report_json(report))
+        else:
+            for step in found:
+                show(render.report_step(step))
+            show([render.report_verdict(report)])
+        return EXIT_FINDINGS
     if not args.json:
         out(f"Undo {count(len(steps), 'step')} of {path}, newest first:")
         for line in reversed(steps):
@@ -843,7 +921,9 @@ def report_error(error: WizardError, args: argparse.Namespace | None) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     handler = COMMANDS[args.command]
     try:
-        return handler(args)
+        code = handler(args)
+        write_out("", flush=True)  # a stdout that cannot take it fails here, not at exit
+        return code
     except WizardError as error:
         return report_error(error, args)
     except KeyboardInterrupt:
@@ -855,9 +935,25 @@ def dispatch(args: argparse.Namespace) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except Exception as exc:  # a bug: still one line unless --debug
-        if getattr(args, "debug", False):
-            raise
-        err(f"error: unexpected {type(exc).__name__}: {exc}")
-        err("fix: run again with --debug and report the traceback.")
+    except OutputFailed as failed:
+        # Python's own flush at exit must not fail again on what is still buffered.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        err(f"error: The output could not be written to stdout: {failed}.")
+        err("fix: Send it where there is room (check the disk or the file stdout goes to).")
         return EXIT_ERROR
+    except Exception as exc:  # a bug: still one line unless --debug
+        return _unexpected(exc, args)
+
+
+def _unexpected(exc: BaseException, args: argparse.Namespace) -> int:
+    """A bug: one line, and exit 2 with or without --debug (which adds the traceback)."""
+    err(f"error: unexpected {type(exc).__name__}: {exc}")
+    if getattr(args, "debug", False):
+        import traceback
+
+        err("".join(traceback.format_exception(exc)).rstrip())
+        err("fix: report this traceback.")
+    else:
+        err("fix: run again with --debug and report the traceback.")
+    return EXIT_ERROR

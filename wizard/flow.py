@@ -41,7 +41,7 @@ from wizard.core.state import (
     KeyState,
     Snapshot,
 )
-from wizard.core.text import count
+from wizard.core.text import count, shell_command, visible, visible_lines
 from wizard.core.validate import alias_problem, normalize_alias, parse_duration_ms
 from wizard.errors import Cancelled, ExportBusy, ExportRefused, UsageError
 
@@ -159,6 +159,7 @@ class WizardState:
     source_accounts: tuple[str, ...] = ()
     review: Review | None = None
     applied: aws_apply.ApplyResult | None = None
+    undone: RollbackReport | None = None  # this run's apply, undone from the Apply step
     result: aws_export.ExportResult | None = None
     repair: bool = False
     # The failure reproduced on the Review (a probe export), for the Result's before/after.
@@ -186,11 +187,17 @@ class WizardState:
         )
 
     @property
+    def made(self) -> int:
+        """How many changes this run's apply made (whatever became of them since)."""
+        if self.applied is None:
+            return 0
+        return sum(1 for step in self.applied.steps if step.status.value == "applied")
+
+    @property
     def applied_changes(self) -> bool:
-        """Changes were made in this run: the steps before the apply cannot be taken back."""
-        return self.applied is not None and any(
-            step.status.value == "applied" for step in self.applied.steps
-        )
+        """Changes of this run are in the account: the steps before the apply cannot be taken
+        back (an undo that put everything back makes them possible again)."""
+        return self.made > 0 and not (self.undone is not None and self.undone.complete)
 
     def choices(self) -> Choices:
         if not self.region or not self.bucket:
@@ -209,7 +216,9 @@ class WizardState:
 
 @dataclass(frozen=True)
 class ResultView:
-    """The proof a face shows at the end of a test export, in words every face uses."""
+    """The proof a face shows at the end of a test export, in words every face uses. Text from
+    AWS in it (object keys, stream names, log lines, messages) is shown visibly already
+    (core.text.visible): every face prints it as it is."""
 
     succeeded: bool
     verdict: str
@@ -238,8 +247,10 @@ def result_view(
     sandbox: bool,
     key_alias: str | None = None,
     source_account: str | None = None,
+    profile: str | None = None,
 ) -> ResultView:
-    """``source_account``: the account the log group is in, when it is not the bucket's."""
+    """``source_account``: the account the log group is in, when it is not the bucket's;
+    ``profile``: the profile that ran the export (Flow.export_profile), for its command."""
     from wizard.core.cli_equivalent import export_command
 
     task = result.task
@@ -269,13 +280,17 @@ def result_view(
     journal = str(applied.journal_path) if applied is not None else None
     return ResultView(
         succeeded=result.succeeded,
-        verdict=verdict,
-        objects=tuple(f"{o.uri}  ({o.size} bytes)" for o in result.objects[:MAX_OBJECTS_SHOWN]),
+        verdict=visible(verdict),
+        objects=tuple(
+            visible(f"{o.uri}  ({o.size} bytes)") for o in result.objects[:MAX_OBJECTS_SHOWN]
+        ),
         more_objects=max(0, count_objects - MAX_OBJECTS_SHOWN),
-        proof=tuple(proof),
-        sample_title=f"First decrypted lines of {first}" if first else "First decrypted lines",
-        sample=result.sample,
-        explanation=result.explanation,
+        proof=tuple((what, visible(value)) for what, value in proof),
+        sample_title=f"First decrypted lines of {visible(first)}"
+        if first
+        else "First decrypted lines",
+        sample=tuple(visible(line) for line in result.sample),
+        explanation=visible_lines(result.explanation) if result.explanation else None,
         repeat=export_command(
             state.region or "",
             task.log_group,
@@ -284,6 +299,7 @@ def result_view(
             task.from_ms or 0,
             task.to_ms or 0,
             state.stream_prefix,
+            profile,
         ),
         journal=journal,
         undo=undo_command(journal) if journal and not sandbox and state.applied_changes else None,
@@ -301,8 +317,8 @@ def proof_commands(state: WizardState, result: aws_export.ExportResult) -> tuple
     window = ["--from", str(task.from_ms or 0), "--to", str(task.to_ms or 0)]
     stream = ["--stream-prefix", state.stream_prefix] if state.stream_prefix else []
     return (
-        shlex.join(["cwl-export-wizard", "doctor", "--verify", *where]),
-        shlex.join(["cwl-export-wizard", "test-export", *where, *window, *stream]),
+        shell_command("cwl-export-wizard", "doctor", "--verify", *where),
+        shell_command("cwl-export-wizard", "test-export", *where, *window, *stream),
         export_command(
             state.region or "",
             task.log_group,
@@ -333,13 +349,14 @@ def before_after(state: WizardState, view: ResultView) -> BeforeAfter | None:
     predicted = verification.prediction.aws_error
     before = [
         "AWS's answer to a probe export, before the changes:",
-        answer.aws_error or "no message",
+        visible(answer.aws_error or "no message"),
         "as the doctor predicted"
         if verification.agrees
-        else f"the doctor predicted: {predicted or 'a working export'}",
+        else visible(f"the doctor predicted: {predicted or 'a working export'}"),
     ]
     if state.applied is not None:
-        before.append(f"then the wizard applied the changes (journal {state.applied.journal_path})")
+        journal = visible(str(state.applied.journal_path))
+        before.append(f"then the wizard applied the changes (journal {journal})")
     proof = dict(view.proof)
     key = proof.get("KMS key", "-")
     alias = proof.get("Key alias")
@@ -370,8 +387,18 @@ def cli_header(state: WizardState, account: str | None = None) -> tuple[str, ...
         f"Made by cwl-export-wizard {__version__} for s3://{state.bucket}/{state.prefix}/ "
         f"with {key} ({where}{state.region}).",
         "Review it, run it (bash FILE), then prove the destination works with:",
-        f"cwl-export-wizard test-export --region {state.region} --bucket {state.bucket} "
-        f"--prefix {state.prefix} --log-group LOG_GROUP",
+        shell_command(
+            "cwl-export-wizard",
+            "test-export",
+            "--region",
+            state.region or "",
+            "--bucket",
+            state.bucket or "",
+            "--prefix",
+            state.prefix,
+            "--log-group",
+            "LOG_GROUP",
+        ),
     )
 
 
@@ -416,11 +443,12 @@ CODE_TITLES = {
 }
 
 
-def code_files(fmt: str, review: Review) -> dict[str, str]:
-    """The plan of ``review`` as ``fmt`` (terraform, cloudformation, documents): name -> text."""
+def code_context(review: Review) -> iac.Context:
+    """What the code files say around the plan: the findings, and the bucket and the key as
+    the snapshot saw them (what exists is imported, never created)."""
     from wizard import __version__
 
-    context = iac.Context(
+    return iac.Context(
         account=review.snapshot.identity.account,
         region=review.snapshot.region,
         diagnosed=tuple(dict.fromkeys(finding.code for finding in review.findings)),
@@ -428,7 +456,11 @@ def code_files(fmt: str, review: Review) -> dict[str, str]:
         bucket=review.snapshot.bucket if review.snapshot.bucket.exists else None,
         key=review.snapshot.key if review.snapshot.key and review.snapshot.key.exists else None,
     )
-    return iac.render(fmt, review.plan, context)
+
+
+def code_files(fmt: str, review: Review) -> dict[str, str]:
+    """The plan of ``review`` as ``fmt`` (terraform, cloudformation, documents): name -> text."""
+    return iac.render(fmt, review.plan, code_context(review))
 
 
 def code_next_steps(fmt: str, review: Review, folder: Path) -> tuple[str, ...]:
@@ -444,7 +476,7 @@ def code_next_steps(fmt: str, review: Review, folder: Path) -> tuple[str, ...]:
             prove,
         )
     if fmt == "cloudformation":
-        return (f"cd {where}", *iac.cloudformation_steps(plan), prove)
+        return (f"cd {where}", *iac.cloudformation_steps(plan, code_context(review)), prove)
     return (
         f"Apply the files in {where} in the order plan.json gives (your pipeline, CDK, Pulumi)",
         prove,
@@ -548,21 +580,39 @@ def script_name(state: WizardState) -> str:
     return f"cwl-export-wizard-{state.bucket or 'plan'}.sh"
 
 
-def farewell(state: WizardState, *, sandbox: bool) -> list[str]:
-    """What a face leaves on the terminal when the wizard ends: what was changed, the journal,
-    how to undo it (where that can work), and the export's first object."""
+def farewell(state: WizardState, *, sandbox: bool, changed_before: bool = False) -> list[str]:
+    """What a face leaves on the terminal when the wizard ends (or starts over): what this run
+    changed and what became of it (the journal, an undo's outcome), how to undo what is left
+    (where that can work), and the export's first object. ``changed_before``: an earlier run
+    of this session changed something (so "Nothing was changed" would not be true)."""
     lines: list[str] = []
     applied = state.applied
-    if applied is not None and state.applied_changes:
-        made = sum(1 for s in applied.steps if s.status.value == "applied")
-        where = "in the sandbox" if sandbox else "in AWS"
+    made = state.made
+    where = "in the sandbox" if sandbox else "in AWS"
+    undone = state.undone
+    if applied is not None and made and undone is not None:
+        journal = applied.journal_path
+        if undone.complete:
+            lines.append(
+                f"{count(made, 'change')} made {where}, then undone: nothing of them remains "
+                f"(journal: {journal})."
+            )
+        else:
+            left = len(undone.remaining)
+            lines.append(
+                f"{count(made, 'change')} made {where}; the undo left {count(left, 'change')} "
+                f"in place: {'; '.join(r.message for r in undone.remaining)} (journal: {journal})."
+            )
+            if not sandbox:
+                lines.append(f"Finish with: {undo_command(journal)}")
+    elif applied is not None and made:
         lines.append(f"{count(made, 'change')} made {where}; journal: {applied.journal_path}")
         if not sandbox:
             lines.append(f"Undo them with: {undo_command(applied.journal_path)}")
         else:
             lines.append("The sandbox forgets everything when it stops: nothing to undo.")
     elif state.review is not None:
-        lines.append("Nothing was changed.")
+        lines.append("This run changed nothing." if changed_before else "Nothing was changed.")
     result = state.result
     if result is not None:
         if result.succeeded and result.objects:
@@ -572,7 +622,7 @@ def farewell(state: WizardState, *, sandbox: bool) -> list[str]:
             )
         else:
             lines.append(f"Test export {result.task.task_id}: {result.task.status}, no data.")
-    return lines
+    return [visible(line) for line in lines]  # an object key holds a stream name
 
 
 # --- the order of the steps (pure: the same in every face) ----------------------------------
@@ -1105,16 +1155,18 @@ class Flow:
         delay = PROPAGATION_FIRST_RETRY
         healthy: bool | None = None
         stop = cancel or threading.Event()
+        tries = 0
         while True:
             try:
+                tries += 1
                 return aws_export.start(self.exporter, request)
             except ExportRefused as refused:
                 waited = clock() - started
                 if waited + delay > wait_for_propagation:
-                    if waited > 0:
+                    if tries > 1:  # it did wait: say how long, never "after 0 s"
                         refused.message += (
-                            f" It was still refused after {int(waited)} s of waiting for policy "
-                            "changes to reach CloudWatch Logs."
+                            f" It was still refused after {tries} tries and {waited:.1f} s of "
+                            "waiting for policy changes to reach CloudWatch Logs."
                         )
                         refused.args = (refused.message,)
                     raise
@@ -1361,6 +1413,11 @@ class Flow:
     def exporter(self) -> AwsSession:
         """The session that runs export tasks: the source account's, when there is one."""
         return self.source if self.source is not None else self.session
+
+    def export_profile(self) -> str | None:
+        """The profile of the session that runs exports (--source-profile's, else
+        --profile's or AWS_PROFILE's): a command that repeats an export names it."""
+        return self.exporter.profile
 
     def close(self) -> None:
         """The run is over: the AWS layer's threads take no more work."""

@@ -163,6 +163,7 @@ def source_session(options: LaunchOptions, sandbox: Sandbox | None = None) -> Aw
             profile=options.source_profile,
             region=options.region,
             endpoint_url=options.endpoint_url,
+            profile_option="--source-profile",
         )
     )
 
@@ -190,16 +191,24 @@ def sandbox_source_session(sandbox: Sandbox) -> AwsSession:
 
 
 def checked_session(
-    profile: str | None, region: str | None, endpoint_url: str | None
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    profile_option: str = "--profile",
 ) -> AwsSession:
     """The user's session for a command; refuses a region botocore does not know, before any
-    AWS call."""
+    AWS call. ``profile_option``: the option that named the profile (for its errors)."""
     from wizard.aws.session import AwsSession, ConnectionOptions, known_regions_problem
     from wizard.core.validate import region_problem
     from wizard.errors import UsageError
 
     session = AwsSession(
-        ConnectionOptions(profile=profile, region=region, endpoint_url=endpoint_url)
+        ConnectionOptions(
+            profile=profile,
+            region=region,
+            endpoint_url=endpoint_url,
+            profile_option=profile_option,
+        )
     )
     problem = region_problem(session.region) or known_regions_problem(
         session.region, session.known_regions()
@@ -216,12 +225,26 @@ def region_known_problem(region: str) -> str | None:
     return known_problem(region)
 
 
+SANDBOX_JOURNALS = "cwl-export-wizard-sandbox-journals"
+
+
 def sandbox_journal_dir() -> Path:
-    """Journals of sandbox runs go to one temporary folder, never beside real ones: the
-    sandbox forgets everything when it stops, so they could only confuse a later undo."""
-    folder = Path(tempfile.gettempdir()) / "cwl-export-wizard-sandbox-journals"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder
+    """Journals of sandbox runs go to a temporary folder of the user's own (0700), never
+    beside real ones: the sandbox forgets everything when it stops, so they could only confuse
+    a later undo. On a shared host each user has their own (named by uid); one that another
+    user made first under that name is not used: a fresh private folder is made instead."""
+    import os
+
+    from wizard.aws.journal import private_dir
+    from wizard.errors import UsageError
+
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    name = SANDBOX_JOURNALS if uid is None else f"{SANDBOX_JOURNALS}-{uid}"
+    try:
+        return private_dir(Path(tempfile.gettempdir()) / name)
+    except UsageError:
+        # Someone else's (or unusable): mkdtemp makes a new folder, 0700, ours.
+        return Path(tempfile.mkdtemp(prefix=f"{name}-"))
 
 
 # The sandbox scenarios that tell the repair story: the Bucket step preselects the broken

@@ -83,9 +83,17 @@ _T = TypeVar("_T")
 class Printer:
     """Plain lines on stdout (resolved at each write, so redirection and capture work)."""
 
-    def __init__(self, stream: TextIO | None = None, color: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        color: bool | None = None,
+        terminal: TextIO | None = None,
+    ) -> None:
         self._stream = stream
         self._color = color
+        # Where the person is when stdout goes elsewhere (``--plain > log``): the terminal on
+        # stderr. What they must see before answering, and the outcome, is written there too.
+        self._terminal = terminal
         self._lock = threading.Lock()
 
     @property
@@ -132,6 +140,18 @@ class Printer:
         self.line()
         self.line(step.indicator, "bold")
         self.line("-" * len(step.indicator))
+
+    def to_person(self, lines: Iterable[Line]) -> None:
+        """With stdout redirected, ``lines`` (already written to stdout) also on the person's
+        terminal: what is about to change before the question, and the outcome at the end."""
+        terminal = self._terminal
+        if terminal is None:
+            return
+        colour = supports_color(terminal, os.environ)
+        with self._lock:
+            for line in lines:
+                terminal.write(render.paint(line, colour) + "\n")
+            terminal.flush()
 
     def error(self, error: WizardError) -> None:
         # One line and the fix: an expected failure never shows a traceback.
@@ -182,6 +202,7 @@ class PlainWizard:
                 step = Step.REVIEW
             while step is not None:
                 step = self._steps[step]()
+            self.out.to_person(Line(text) for text in farewell(self.state, sandbox=self.sandbox))
             result = self.state.result
             return EXIT_OK if result is None or result.succeeded else EXIT_FINDINGS
         except _Ended as ended:
@@ -200,10 +221,12 @@ class PlainWizard:
             self.out.line()
             self.out.line(first)
         said = farewell(self.state, sandbox=self.sandbox)
+        if not self.state.applied_changes and NOTHING_CHANGED not in said:
+            said.append(NOTHING_CHANGED)
         for text in said:
             self.out.line(text, wrap=False)
-        if not self.state.applied_changes and NOTHING_CHANGED not in said:
-            self.out.line(NOTHING_CHANGED)
+        self.out.to_person([Line(first)] if first else [])
+        self.out.to_person(Line(text) for text in said)
         return code
 
     def _next(self, current: Step) -> Step | None:
@@ -388,14 +411,19 @@ class PlainWizard:
         else:
             key = state.key or "the bucket's key"
         bucket = f"a new bucket {state.bucket}" if state.create_bucket else f"s3://{state.bucket}"
-        self.out.line(f"Destination: {bucket}, prefix {state.prefix}/, key {key}, {state.region}.")
+        destination = f"Destination: {bucket}, prefix {state.prefix}/, key {key}, {state.region}."
+        self.out.line(destination)
         self.out.line()
         if review.findings:
             self.out.lines(render.findings(review.findings))
         else:
             self.out.line("Checks: no problems found.", "ok")
         self.out.line()
-        self.out.lines(render.plan(review.plan))
+        planned = render.plan(review.plan)
+        self.out.lines(planned)
+        if not review.plan.empty or review.plan.blockers:
+            # Before any question about it: what would change, where the person is.
+            self.out.to_person([Line(destination), *planned, Line("")])
         self.offer_reproduce(review)
         return self.decide(review)
 
@@ -740,8 +768,11 @@ class PlainWizard:
             sandbox=self.sandbox,
             key_alias=alias,
             source_account=self.flow.source_account(),
+            profile=self.flow.export_profile(),
         )
-        self.out.lines(render.result(view))
+        lines = render.result(view)
+        self.out.lines(lines)
+        self.out.to_person(lines[:1])  # the verdict; the farewell follows
         return self._next(Step.RESULT)
 
 
@@ -764,18 +795,29 @@ def asker_for_this_terminal() -> Asker:
     """
     if not _isatty(sys.stdin):
         return LineAsker()
+    # TERM=dumb: no cursor movement and no reverse video, so no select lists: numbered lines.
+    dumb = os.environ.get("TERM", "") == "dumb"
     if _isatty(sys.stdout):
-        return TerminalAsker()
+        return LineAsker() if dumb else TerminalAsker()
     if _isatty(sys.stderr):
+        if dumb:
+            return LineAsker(output=sys.stderr)
         from prompt_toolkit.output import create_output
 
         return TerminalAsker(output=create_output(stdout=sys.stderr))
     return LineAsker()
 
 
+def person_terminal() -> TextIO | None:
+    """The terminal on stderr when stdout goes to a file or a pipe (``--plain > log``)."""
+    if not _isatty(sys.stdout) and _isatty(sys.stderr):
+        return sys.stderr
+    return None
+
+
 def run(options: launch.LaunchOptions, asker: Asker | None = None) -> int:
     """``cwl-export-wizard --plain [--demo] [--repair BUCKET]``: the exit code."""
-    out = Printer()
+    out = Printer(terminal=person_terminal())
     sandbox = None
     flow = None
     try:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from wizard.core.doctor import Finding, Severity
 from wizard.core.outcomes import Outcome, RollbackReport, StepReport, StepStatus
 from wizard.core.plan import Plan
-from wizard.core.text import count
+from wizard.core.text import count, visible_lines
 from wizard.core.verify import VerdictText
 
 if TYPE_CHECKING:
@@ -44,10 +44,14 @@ _ANSI = {
 
 
 def paint(line: Line, colour: bool) -> str:
-    """The line as terminal text: ANSI colour only when ``colour``."""
-    if not colour or line.style is None or not line.text:
-        return line.text
-    return f"\033[{_ANSI[line.style]}m{line.text}\033[0m"
+    """The line as terminal text: ANSI colour only when ``colour``. Untrusted text inside it
+    (AWS names, log lines, error messages) cannot reach the terminal as a control: every
+    control, bidi and separator character but the line break is shown as an escape
+    (wizard.core.text.visible); the only escape sequences written are the colour's own."""
+    text = visible_lines(line.text)
+    if not colour or line.style is None or not text:
+        return text
+    return f"\033[{_ANSI[line.style]}m{text}\033[0m"
 
 
 # --- the doctor ------------------------------------------------------------------------------

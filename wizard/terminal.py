@@ -30,10 +30,12 @@ def tui_unavailable_reason(stdin: Any, stdout: Any, env: Mapping[str, str]) -> s
     if not problems:
         return None
     if not _isatty(stdin):
-        # Nobody can answer prompts either: the commands take everything as options.
+        # Nobody types at prompts: the commands take everything as options, and plain mode
+        # reads its answers (numbers, names or Enter for the default) line by line from stdin.
         instead = (
             "Use the commands, which take every choice as an option: "
-            "cwl-export-wizard doctor | plan | apply | test-export (see --help)."
+            "cwl-export-wizard doctor | plan | apply | test-export (see --help); or "
+            "cwl-export-wizard --plain, which reads one answer per line from standard input."
         )
     else:
         instead = f"Use {COMMANDS_HINT}."

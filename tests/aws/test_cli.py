@@ -156,7 +156,7 @@ def test_plan_json_and_exit_code(demo: Sandbox, cli: CliRunner) -> None:
         assert change["diff"].startswith("---")
     assert "carries no aws:SourceAccount" in data["changes"][0]["notes"][0]  # the key's why
     human = cli("plan", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY)
-    assert "   note: CWLExportWizardLogsUseKey carries no aws:SourceAccount" in human.out
+    assert "   note: The wizard's key statement for CloudWatch Logs carries no" in human.out
 
 
 def test_plan_human_output_is_numbered_and_plain_without_a_terminal(

@@ -24,7 +24,9 @@ from wizard.core.state import Choices
 from wizard.sandbox.server import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-TRIALS = 25
+# Each trial is two applies racing; 6 keep the suite quick, the soak runs more:
+# CWL_CONCURRENCY_TRIALS=25 python -m pytest tests/aws/test_concurrency.py
+TRIALS = int(os.environ.get("CWL_CONCURRENCY_TRIALS", "6"))
 PREFIXES = ("team-a/logs", "team-b/logs")
 # A bucket policy with no grant for CloudWatch Logs yet: each apply adds its own prefix to
 # one statement, the read-merge-write two concurrent applies could race on.

@@ -106,8 +106,14 @@ def test_client_errors_become_one_line_with_a_fix(code: str, words: str) -> None
         (bce.SSOTokenLoadError(error_msg="expired"), "SSO session has expired"),
         (bce.TokenRetrievalError(provider="sso", error_msg="x"), "SSO session has expired"),
         (bce.EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), "Could not reach AWS"),
-        (bce.ConnectTimeoutError(endpoint_url="https://sts.amazonaws.com"), "Could not reach"),
-        (bce.ReadTimeoutError(endpoint_url="https://s3.amazonaws.com"), "Could not reach"),
+        (
+            bce.ConnectTimeoutError(endpoint_url="https://sts.amazonaws.com/"),
+            "Could not connect to https://sts.amazonaws.com within 3 s",
+        ),
+        (
+            bce.ReadTimeoutError(endpoint_url="https://s3.amazonaws.com/b?x=1"),
+            "https://s3.amazonaws.com accepted",
+        ),
     ],
 )
 def test_botocore_errors_become_one_line_with_a_fix(exc: Exception, words: str) -> None:
@@ -236,7 +242,7 @@ def test_retry_and_timeout_configuration(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("CWL_WIZARD_MAX_ATTEMPTS", "3")
     config = AwsSession(ConnectionOptions(region="us-east-1")).client("sts").meta.config
     assert config.retries == {"mode": "adaptive", "total_max_attempts": 3}
-    assert config.connect_timeout == 5 and config.read_timeout == 30
+    assert config.connect_timeout == 3 and config.read_timeout == 10
     explicit = AwsSession(ConnectionOptions(region="us-east-1", max_attempts=1))
     assert explicit.client("sts").meta.config.retries["total_max_attempts"] == 1
 

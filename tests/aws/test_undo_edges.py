@@ -188,3 +188,113 @@ def test_undo_keeps_the_alias_of_a_kept_key(empty: Sandbox, cli: CliRunner) -> N
     assert "names the new key, which is kept" in outcomes["CreateAlias"]["message"]
     kms = empty.client("kms")
     assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_foreign_statements_keep_their_shape_and_undo_restores_the_exact_text(
+    demo: Sandbox, cli: CliRunner
+) -> None:
+    # Written by hand: pretty-printed, keys in a person's order, not sorted.
+    text = (
+        '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {\n      "Sid": "Readers",\n'
+        '      "Effect": "Allow",\n      "Principal": {"AWS": "arn:aws:iam::123456789012:root"},\n'
+        '      "Action": "s3:GetObject",\n'
+        f'      "Resource": "arn:aws:s3:::{DEMO_BUCKET}/reports/*"\n    }}\n  ]\n}}\n'
+    )
+    demo.client("s3").put_bucket_policy(Bucket=DEMO_BUCKET, Policy=text)
+    applied = cli(*APPLY)
+    assert applied.code == 0, applied.err
+    written = demo.client("s3").get_bucket_policy(Bucket=DEMO_BUCKET)["Policy"]
+    first = json.loads(written)["Statement"][0]
+    assert list(first) == ["Sid", "Effect", "Principal", "Action", "Resource"]  # order kept
+
+    assert cli("undo", applied.json()["journal"], "--yes").code == 0
+    assert demo.client("s3").get_bucket_policy(Bucket=DEMO_BUCKET)["Policy"] == text
+
+
+# --- what an attacker of the undo found (a key whose data stays; later applies) ----------
+
+
+def seed_group(sandbox: Sandbox, group: str = "/app/web") -> str:
+    logs = sandbox.client("logs")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="web-1")
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="web-1",
+        logEvents=[{"timestamp": int(time.time() * 1000) - 60_000, "message": "hello"}],
+    )
+    return group
+
+
+def test_undo_keeps_a_new_key_that_encrypts_logs_exported_to_an_existing_bucket(
+    demo: Sandbox, cli: CliRunner
+) -> None:
+    alias = "alias/new-for-sse-s3"
+    applied = cli("apply", "--bucket", "demo-sse-s3", "--create-key", alias, "--yes", "--json")
+    assert applied.code == 0, applied.err
+    exported = cli("test-export", "--bucket", "demo-sse-s3", "--log-group", DEMO_GROUP, "--json")
+    assert exported.code == 0, exported.err
+    undo = cli("undo", applied.json()["journal"], "--yes", "--json")
+    assert undo.code == 1
+    steps = {s["action"]: s for s in undo.json()["steps"]}
+    assert steps["CreateKey"]["outcome"] == "kept"
+    assert "unreadable without it" in steps["CreateKey"]["message"]
+    assert steps["CreateAlias"]["outcome"] == "kept"
+    assert steps["PutBucketEncryption"]["outcome"] == "restored"  # the bucket's own setting
+    kms = demo.client("kms")
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyState"] == "Enabled"
+    [uri] = exported.json()["objects"][:1]
+    key = uri.removeprefix("s3://demo-sse-s3/")
+    assert demo.client("s3").get_object(Bucket="demo-sse-s3", Key=key)["Body"].read()
+
+
+def test_undo_of_an_old_apply_keeps_a_bucket_and_key_a_later_apply_builds_on(
+    empty: Sandbox, cli: CliRunner
+) -> None:
+    first = cli(
+        "apply", "--bucket", "first-bucket", "--create-bucket", "--create-key", "alias/first",
+        "--prefix", "p1", "--yes", "--json",
+    )  # fmt: skip
+    assert first.code == 0, first.err
+    # A later apply writes the first bucket's policy (a second prefix) ...
+    second = cli(
+        "apply", "--bucket", "first-bucket", "--key", "alias/first", "--prefix", "p2", "--yes",
+        "--json",
+    )  # fmt: skip
+    assert second.code == 0, second.err
+    # ... and another encrypts a new bucket with the first apply's key.
+    third = cli(
+        "apply", "--bucket", "third-bucket", "--create-bucket", "--key", "alias/first", "--yes",
+        "--json",
+    )  # fmt: skip
+    assert third.code == 0, third.err
+    policy = empty.client("s3").get_bucket_policy(Bucket="first-bucket")["Policy"]
+
+    undo = cli("undo", first.json()["journal"], "--yes", "--json")
+    assert undo.code == 1
+    steps = {s["action"]: s for s in undo.json()["steps"]}
+    assert steps["CreateBucket"]["outcome"] == "kept"
+    assert Path(second.json()["journal"]).name in steps["CreateBucket"]["message"]
+    assert steps["CreateKey"]["outcome"] == "kept"
+    assert steps["CreateAlias"]["outcome"] == "kept"
+    assert empty.client("s3").get_bucket_policy(Bucket="first-bucket")["Policy"] == policy
+    assert cli("doctor", "--bucket", "third-bucket", "--json").code == 0
+
+
+def test_a_journal_that_says_put_back_while_the_account_disagrees_is_not_believed(
+    demo: Sandbox, cli: CliRunner
+) -> None:
+    applied = cli(*APPLY)
+    assert applied.code == 0
+    path = Path(applied.json()["journal"])
+    journal = json.loads(path.read_text())
+    journal["status"] = "rolled back"
+    for change in journal["changes"]:
+        change["status"] = "rolled back"
+    path.write_text(json.dumps(journal))
+    policy = bucket_policy(demo)
+    undo = cli("undo", str(path), "--yes")
+    assert undo.code == 1, undo.out
+    assert "Nothing to undo" not in undo.out
+    assert "no later apply of this folder wrote it" in undo.out
+    assert bucket_policy(demo) == policy  # nothing was written

@@ -15,7 +15,9 @@ from tests.core.test_plan import (
 )
 from wizard.core import requirements as req
 from wizard.core.doctor import Severity, diagnose, is_healthy
+from wizard.core.evaluate import Request, RequestPrincipal, evaluate
 from wizard.core.plan import Action, Plan, build
+from wizard.core.policy import parse_policy
 from wizard.core.state import Choices, Snapshot
 
 SOURCE = "210987654321"
@@ -144,3 +146,49 @@ def test_caller_names() -> None:
     user = f"arn:aws:iam::{SOURCE}:user/alice"
     assert req.caller_role_arn(user) == user
     assert req.caller_patterns((user,)) == [user]
+
+
+def test_the_caller_statements_carry_the_documented_acl_and_use_the_key_through_s3_only() -> None:
+    """The bucket statement for the callers of other accounts carries the documented
+    ``s3:x-amz-acl = bucket-owner-full-control``; the key statement lets them use the key only
+    through S3 in the bucket's region, for this bucket (UNCONFIRMED rows, said in the docs)."""
+    choices = central(source_callers=(ROLE,))
+    snapshot = snap(healthy_bucket(), healthy_key())
+    done = after(snapshot, build(snapshot, choices))
+    write = statement(done, req.SID_CALLER_PUT_OBJECT)
+    assert write["Condition"]["StringEquals"] == {"s3:x-amz-acl": "bucket-owner-full-control"}
+    use = statement(done, req.SID_CALLER_KEY_USE, key=True)
+    assert use["Condition"]["StringEquals"] == {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+    bucket = "arn:aws:s3:::demo-exports-bucket"
+    assert use["Condition"]["StringLike"] == {
+        "kms:EncryptionContext:aws:s3:arn": [bucket, f"{bucket}/*"]
+    }
+    assert is_healthy(diagnose(done, choices))
+
+    # The evaluator holds the statements to their conditions: another ACL, a direct KMS call
+    # or another bucket's encryption context is refused; the export's own requests are not.
+    principal = RequestPrincipal("AWS", ROLE, SOURCE)
+    base = {"aws:PrincipalArn": ROLE, "aws:PrincipalAccount": SOURCE}
+    objects = f"{bucket}/exportedlogs/aws-logs-write-test"
+    bucket_policy = parse_policy(done.bucket.policy or "{}")
+    key_policy = parse_policy(done.key.policy if done.key and done.key.policy else "{}")
+
+    def allowed(policy: Any, action: str, resource: str, **context: str) -> bool:
+        request = Request(principal, action, resource, {**base, **context})
+        return evaluate(policy, request).allowed
+
+    acl = "bucket-owner-full-control"
+    assert allowed(bucket_policy, "s3:PutObject", objects, **{"s3:x-amz-acl": acl})
+    assert not allowed(bucket_policy, "s3:PutObject", objects, **{"s3:x-amz-acl": "public-read"})
+    assert not allowed(bucket_policy, "s3:PutObject", objects)
+    via = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+    context_key = "kms:EncryptionContext:aws:s3:arn"
+    for arn in (bucket, f"{bucket}/exportedlogs/000000.gz"):
+        assert allowed(key_policy, "kms:GenerateDataKey", "*", **via, **{context_key: arn})
+    assert not allowed(key_policy, "kms:GenerateDataKey", "*", **{context_key: bucket})
+    assert not allowed(
+        key_policy, "kms:Decrypt", "*", **via, **{context_key: "arn:aws:s3:::another-bucket"}
+    )
+    # What is not confirmed is marked so, in the one table docs/service-facts.md points to.
+    unconfirmed = {c.key for c in req.CALLER_CONDITIONS if not c.confirmed}
+    assert unconfirmed == {"kms:ViaService", "kms:EncryptionContext:aws:s3:arn"}

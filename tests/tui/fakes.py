@@ -256,6 +256,9 @@ class FakeFlow(Flow):
     def identity(self) -> Identity:
         return IDENTITY
 
+    def export_profile(self) -> str | None:
+        return None  # no profile: the default credential chain
+
     def regions(self) -> list[str]:
         return [
             "ap-northeast-1",

@@ -484,7 +484,7 @@ async def test_undo_from_the_palette_puts_back_what_the_run_changed(make_app: Ma
         await pilot.press("tab", "enter")  # "Undo them"
         screen = await at_step(pilot, Step.APPLY)
         assert isinstance(screen, ApplyScreen)
-        await wait_until(pilot, lambda: app.state.applied is None and screen.finished, "undone")
+        await wait_until(pilot, lambda: app.state.undone is not None and screen.finished, "undone")
         await settle(pilot)
         assert "The account is as it was before the apply" in screen_text(app)
         assert not app.state.applied_changes
@@ -513,3 +513,82 @@ async def test_done_leaves_what_happened_on_the_terminal(make_app: MakeApp) -> N
         r"^Test export [\w-]+: COMPLETED; first object: s3://\S+/000000\.gz$", said, re.M
     ), said
     assert app.return_code in (None, 0)
+
+
+async def test_after_undo_every_step_and_the_farewell_tell_one_story(make_app: MakeApp) -> None:
+    """Enter to the Result, back to Apply, u: the steps, the summary, the Export step and the
+    farewell all say what the journal and the account say, and the exit code agrees."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(ENTER_PRESSES):
+            await settle(pilot)
+            await pilot.pause(0.1)
+            await settle(pilot)
+            await pilot.press("enter")
+        await at_step(pilot, Step.RESULT)
+        made = app.state.made
+        assert made > 0
+        while not isinstance(app.screen, ApplyScreen):
+            await pilot.press("escape")
+            await settle(pilot)
+        screen = app.screen
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("tab", "enter")  # "Undo them"
+        await wait_until(pilot, lambda: app.state.undone is not None and screen.finished, "undo")
+        await settle(pilot)
+        report = app.state.undone
+        assert report is not None
+        shown = screen_text(app)
+        assert "(see above)" not in shown
+        assert " remain in" not in shown or len(report.remaining) != 1  # "1 change ... remains"
+        if report.complete:
+            assert "as it was before the apply" in shown
+        # The Export step no longer offers to cancel an export that finished long ago.
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not app.is_running, "the end")
+    said = "\n".join(app.farewell_lines)
+    assert "(see above)" not in said and "nothing to undo" not in said, said
+    if report.complete:
+        assert f"{made} changes made in the sandbox, then undone: nothing of them remains" in said
+        assert app.return_value == 0
+    else:
+        assert "the undo left" in said
+        assert app.return_value == 1, (said, report)
+
+
+async def test_start_over_then_quit_never_says_nothing_was_changed(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REGION)
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await highlight(pilot, "#buckets", BUCKET_PREFIX + "demo-sse-s3")
+        await pilot.press("enter")
+        await at_step(pilot, Step.REVIEW)
+        await pilot.press("enter")
+        screen = await at_step(pilot, Step.APPLY)
+        assert isinstance(screen, ApplyScreen)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.finished, "apply finished")
+        made = app.state.made
+        await pilot.press("n")  # start over
+        await at_step(pilot, Step.REGION)
+        await pilot.press("enter")
+        await at_step(pilot, Step.KEY)
+        await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await highlight(pilot, "#buckets", BUCKET_PREFIX + "demo-sse-s3")
+        await pilot.press("enter")
+        await at_step(pilot, Step.REVIEW)
+        await settle(pilot)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not app.is_running, "the end")
+    said = "\n".join(app.farewell_lines)
+    assert f"{made} changes made in the sandbox" in said
+    assert "Nothing was changed." not in said, said
+    assert "This run changed nothing." in said

@@ -86,3 +86,58 @@ async def test_y_copies_the_cli_script_that_c_shows(monkeypatch: pytest.MonkeyPa
         # No key is created here: the header names the chosen key, never a new key's ARN.
         header = copied[0].split("\nset ", 1)[0]
         assert KEY_ARN in header and "new key" not in header and "KEY_ARN" not in header
+
+
+def notifications(app: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the app notifies, as text, recorded as it is said."""
+    said: list[str] = []
+    notify = app.notify
+
+    def record(message: Any, *args: Any, **kwargs: Any) -> None:
+        said.append(str(message))
+        notify(message, *args, **kwargs)
+
+    monkeypatch.setattr(app, "notify", record)
+    return said
+
+
+async def test_y_says_the_script_went_to_the_terminal_and_offers_to_save_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = fake_app(Step.REVIEW, chosen())
+    monkeypatch.setattr(app, "copy_to_clipboard", lambda _text: None)
+    said_all = notifications(app, monkeypatch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await at_step(pilot, Step.REVIEW)
+        await wait_until(pilot, lambda: getattr(screen, "review", None) is not None, "the review")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: bool(said_all), "the notification")
+        (said,) = said_all
+        assert "OSC 52" in said and "Press s to save it" in said
+        assert "is on the clipboard" not in said
+
+
+async def test_the_palettes_screenshot_is_saved_in_the_current_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/Downloads, as on many hosts
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    app = fake_app(Step.REVIEW, chosen())
+    said = notifications(app, monkeypatch)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await at_step(pilot, Step.REVIEW)
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"screenshot")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any(tmp_path.glob("*.svg")), "the screenshot")
+        await wait_until(
+            pilot,
+            lambda: any("Saved screenshot" in message for message in said),
+            "the notification",
+        )
+        assert not any("Failed" in message for message in said)
+        [svg] = tmp_path.glob("*.svg")
+        assert svg.read_text().startswith("<svg")

@@ -12,6 +12,7 @@ import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from wizard.aws.snapshot import read_bucket, read_key
 from wizard.core.actions import (
     NEW_KEY_ARN,
     Action,
+    canonical_text,
     current_document,
     rotation_document,
 )
@@ -75,6 +77,16 @@ def _document(text: str | None) -> Any:
 def regional(session: AwsSession, step: JournalStep) -> AwsSession:
     region = step.params.get("region")
     return session.for_region(region) if region else session
+
+
+def policy_text(document: str | None, text: str | None) -> str:
+    """What to send for a policy: its exact ``text`` when that holds the same document as the
+    canonical ``document`` (a journal edited by hand is not trusted), else the document."""
+    if document is None:
+        raise ValueError("a write without a document")  # a plan bug, not a user error
+    if text is not None and canonical_text(text) == canonical_text(document):
+        return text
+    return compact_json(json.loads(document))
 
 
 def resolve(text: str | None, key_arn: str | None) -> str | None:
@@ -138,6 +150,20 @@ def bucket_object_count(session: AwsSession, bucket: str) -> int:
     with aws_call("ListObjectsV2"):
         reply = s3.list_objects_v2(Bucket=bucket, MaxKeys=1000)
     return int(reply.get("KeyCount") or len(reply.get("Contents", [])))
+
+
+def objects_written_since(session: AwsSession, bucket: str, since_iso: str) -> int:
+    """How many objects of ``bucket`` were written at or after ``since_iso`` (stops counting
+    at the first page that has some: enough to say "data may depend on it")."""
+    since = datetime.fromisoformat(since_iso.replace("Z", "+00:00"))
+    s3 = session.client("s3")
+    found = 0
+    with aws_call("ListObjectsV2"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            found += sum(1 for o in page.get("Contents", []) if o["LastModified"] >= since)
+            if found:
+                break
+    return found
 
 
 # --- reading a target ---------------------------------------------------------------------
@@ -220,7 +246,7 @@ def write(ctx: WriteContext, step: JournalStep) -> str:
         key_id = params["key_id"]
         with aws_call("PutKeyPolicy"):
             session.client("kms").put_key_policy(
-                KeyId=key_id, PolicyName="default", Policy=compact_json(_document(step.after))
+                KeyId=key_id, PolicyName="default", Policy=policy_text(step.after, step.after_text)
             )
         return f"updated the key policy of {key_id}"
     bucket = params["bucket"]
@@ -233,6 +259,10 @@ def write(ctx: WriteContext, step: JournalStep) -> str:
         with aws_call("CreateBucket"):
             s3.create_bucket(**create)
         return f"created s3://{bucket} in {session.region}"
+    if action is Action.PUT_BUCKET_POLICY:
+        with aws_call(action.value):
+            s3.put_bucket_policy(Bucket=bucket, Policy=policy_text(step.after, step.after_text))
+        return f"updated the bucket policy of s3://{bucket}"
     _put(s3, action, bucket, document)
     return {
         Action.PUT_PUBLIC_ACCESS_BLOCK: f"blocked public access to s3://{bucket}",
@@ -270,7 +300,7 @@ def put_back(session: AwsSession, step: JournalStep, key_arn: str | None) -> str
             raise ValueError("a key policy always exists")  # the plan never records None
         with aws_call("PutKeyPolicy"):
             session.client("kms").put_key_policy(
-                KeyId=key_id, PolicyName="default", Policy=compact_json(json.loads(before))
+                KeyId=key_id, PolicyName="default", Policy=policy_text(before, step.before_text)
             )
         return f"restored the key policy of {key_id}"
     if action is Action.ENABLE_KEY_ROTATION:
@@ -291,7 +321,11 @@ def put_back(session: AwsSession, step: JournalStep, key_arn: str | None) -> str
         with aws_call(operation):
             getattr(s3, _snake(operation))(Bucket=bucket)
         return f"removed the {noun} of s3://{bucket} (there was none before)"
-    _put(s3, action, bucket, json.loads(before))
+    if action is Action.PUT_BUCKET_POLICY:
+        with aws_call(action.value):
+            s3.put_bucket_policy(Bucket=bucket, Policy=policy_text(before, step.before_text))
+    else:
+        _put(s3, action, bucket, json.loads(before))
     return f"restored the {noun} of s3://{bucket}"
 
 
@@ -335,7 +369,13 @@ def before_file(journal: Journal, step: JournalStep) -> Path:
     """The step's "before" document beside the journal (0600), for a command to restore it."""
     path = journal.path.with_name(f"before-{journal.journal_id}-change-{step.index + 1}.json")
     if step.before is not None:
-        write_private(path, compact_json(json.loads(step.before)) + "\n")
+        policy = step.action in (Action.PUT_KEY_POLICY, Action.PUT_BUCKET_POLICY)
+        text = (
+            policy_text(step.before, step.before_text)
+            if policy
+            else compact_json(json.loads(step.before))
+        )
+        write_private(path, text + "\n")
     return path
 
 

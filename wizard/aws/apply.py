@@ -163,6 +163,8 @@ def _steps(changes: Sequence[Change], offset: int) -> list[JournalStep]:
             before=change.before,
             after=change.after,
             part_of=_part_of(changes, i, offset),
+            before_text=change.before_text,
+            after_text=change.after_text,
         )
         for i, change in enumerate(changes)
     ]
@@ -255,6 +257,7 @@ def _apply_steps(
         # The new key's ARN is known once CreateKey answered: resolve, then journal it.
         step.params = {k: moving.resolve(v, ctx.key_arn) or "" for k, v in step.params.items()}
         step.after = moving.resolve(step.after, ctx.key_arn)
+        step.after_text = moving.resolve(step.after_text, ctx.key_arn)
         try:
             if _drift_check(ctx, step):
                 journal.mark(index, StepStatus.UNCHANGED, "already as planned")
@@ -388,7 +391,9 @@ def run(
         def rolled_back(report: StepReport) -> None:
             if on_step is not None:
                 status = (
-                    StepStatus.NOT_ROLLED_BACK if report.outcome.remains else StepStatus.ROLLED_BACK
+                    StepStatus.NOT_ROLLED_BACK
+                    if report.outcome.remains or report.outcome is Outcome.STAYS_WITH_PARENT
+                    else StepStatus.ROLLED_BACK
                 )
                 on_step(StepResult(changes[report.index], status, report.message))
 
@@ -454,12 +459,12 @@ def target_identity(step: JournalStep, key_arn: str | None = None) -> tuple[str,
     return step.action.value, name
 
 
-def later_writes(journal: Journal) -> dict[tuple[str, str], Journal]:
-    """Targets that a later journal of the same folder, account and endpoint wrote and still
-    holds, each with the latest such journal. Journals that cannot be read are skipped: they
-    cannot be trusted to say anything."""
+def later_holding_steps(journal: Journal) -> list[tuple[Journal, JournalStep]]:
+    """The steps of later journals of the same folder, account and endpoint whose change is
+    (or may be) still in place. Journals that cannot be read are skipped: they cannot be
+    trusted to say anything."""
     mine = order(journal)
-    found: dict[tuple[str, str], Journal] = {}
+    found: list[tuple[Journal, JournalStep]] = []
     for path in journals(journal.path.parent):
         if path.resolve() == journal.path.resolve():
             continue
@@ -471,13 +476,10 @@ def later_writes(journal: Journal) -> dict[tuple[str, str], Journal]:
             continue
         if order(other) <= mine:
             continue
-        key_arn = other.created.get("key_arn")
         for step in other.steps:
             holds = step.status in _HOLDS or (step.status is StepStatus.FAILED and step.uncertain)
-            if holds and step.part_of is None:
-                identity = target_identity(step, key_arn)
-                if identity not in found or order(other) > order(found[identity]):
-                    found[identity] = other
+            if holds:
+                found.append((other, step))
     return found
 
 
@@ -493,13 +495,34 @@ class _Judge:
         self.reports: dict[int, StepReport] = {}
         self.key: moving.FoundKey | None = None
         self.key_looked_for = False
-        self.later: dict[tuple[str, str], Journal] | None = None
+        self.later: list[tuple[Journal, JournalStep]] | None = None
+
+    def later_steps(self) -> list[tuple[Journal, JournalStep]]:
+        if self.later is None:
+            self.later = later_holding_steps(self.journal)
+        return self.later
 
     def later_writer(self, step: JournalStep) -> Journal | None:
-        """A later journal of this folder whose change to the same target still holds."""
-        if self.later is None:
-            self.later = later_writes(self.journal)
-        return self.later.get(target_identity(step, self.key_arn))
+        """The latest later journal of this folder whose change to the same target holds."""
+        identity = target_identity(step, self.key_arn)
+        found = [
+            journal
+            for journal, other in self.later_steps()
+            if target_identity(other, journal.created.get("key_arn")) == identity
+        ]
+        return max(found, key=order) if found else None
+
+    def later_user(self, *, bucket: str | None = None, key: Sequence[str] = ()) -> Journal | None:
+        """A later journal whose change still in place is to ``bucket``, or names the key
+        (by id, ARN or alias) in its parameters or its document: it builds on this apply."""
+        needles = [k for k in key if k]
+        for journal, step in self.later_steps():
+            if bucket is not None and step.params.get("bucket") == bucket:
+                return journal
+            texts = [*step.params.values(), step.after or ""]
+            if needles and any(n in text for n in needles for text in texts):
+                return journal
+        return None
 
     @property
     def key_arn(self) -> str | None:
@@ -523,7 +546,8 @@ class _Judge:
             step.index, step.action.value, step.target, outcome, message, tuple(manual)
         )
         self.reports[step.index] = report
-        status = StepStatus.NOT_ROLLED_BACK if outcome.remains else StepStatus.ROLLED_BACK
+        stays = outcome.remains or outcome is Outcome.STAYS_WITH_PARENT
+        status = StepStatus.NOT_ROLLED_BACK if stays else StepStatus.ROLLED_BACK
         self.journal.mark(step.index, status, message)
         if self.on_report is not None:
             self.on_report(report)
@@ -538,14 +562,27 @@ class _Judge:
         """The journal says this step was put back (by the rollback or an earlier undo): it is
         done, and never written again. The account is read to say what it holds now."""
         what = spec(step.action).target_name(step.params, step.target)
+        later = self.later_writer(step)
         if step.action not in _CREATES:
             try:
-                if moving.current(self.session, step, self.key_arn) == step.before:
+                now = moving.current(self.session, step, self.key_arn)
+            except WizardError:
+                now = None  # unreadable now: the journal's word stands, and nothing is written
+            else:
+                if now == step.before:
                     self.report(step, Outcome.AS_BEFORE, f"{what} is as it was before")
                     return
-            except WizardError:
-                pass  # unreadable now: the journal's word stands, and nothing is written
-        later = self.later_writer(step)
+                if now is not None and now == step.after and later is None:
+                    # The journal and the account disagree, and nothing explains it: trust
+                    # neither alone, write nothing, and say so.
+                    self.report(
+                        step,
+                        Outcome.LEFT_CHANGED,
+                        f"the journal says {what} was put back, but it holds what this apply "
+                        "wrote and no later apply of this folder wrote it; it was left as it is",
+                        moving.manual_restore(self.journal, step, self.key_arn),
+                    )
+                    return
         since = (
             f"; it was written again since by the later apply {later.path.name}, which is kept"
             if later is not None
@@ -649,6 +686,16 @@ class _Judge:
                 Outcome.KEPT,
                 f"kept the new bucket s3://{bucket}: {keep}",
                 moving.manual_bucket_deletion(region, bucket, 0),
+            )
+            return
+        later = self.later_user(bucket=bucket)
+        if later is not None:
+            self.report(
+                step,
+                Outcome.KEPT,
+                f"kept the new bucket s3://{bucket}: a later apply ({later.path.name}) changed "
+                "it since and builds on it; undo that apply first, then this one",
+                (undo_command(str(later.path)),),
             )
             return
         self.sending(step)
@@ -792,10 +839,20 @@ class _Judge:
         for step in reversed(done):
             if step.part_of is None:
                 self.already_put_back(step)
+        for step in self.journal.steps:
+            if step.damaged and step.status.started and step.status is not StepStatus.ROLLED_BACK:
+                self.report(
+                    step,
+                    Outcome.FAILED,
+                    f"{step.damaged}: this entry of the journal was edited or damaged, so it "
+                    f"cannot say what to put back; {self._name(step.index)} was left as it is",
+                )
         started = [
             s
             for s in self.journal.steps
-            if s.status.started and s.status is not StepStatus.ROLLED_BACK
+            if s.status.started
+            and s.status is not StepStatus.ROLLED_BACK
+            and s.index not in self.reports
         ]
         # First what this apply changed in place (newest first), then what it created: a
         # created key or bucket is removed only when nothing left changed may still use it.
@@ -804,7 +861,9 @@ class _Judge:
                 self.document(step)
         remaining = [r for r in self.reports.values() if r.outcome.remains]
         keep = (
-            "something this apply changed was left in place and may use it (see above)"
+            "what this apply changed and was left in place may still use it ("
+            + "; ".join(self._name(r.index) for r in remaining)
+            + ")"
             if remaining
             else None
         )
@@ -815,7 +874,11 @@ class _Judge:
         bucket_kept = any(
             r.outcome.remains for s, r in self._by_step() if s.action is Action.CREATE_BUCKET
         )
-        key_keep = keep or ("the new bucket that uses it was kept" if bucket_kept else None)
+        key_keep = (
+            keep
+            or ("the new bucket that uses it was kept" if bucket_kept else None)
+            or self.key_still_needed()
+        )
         # An alias goes only with its key: a kept key keeps its name (a live, billed key
         # with no name is hard to find and to reason about).
         alias_keep = key_keep and f"it names the new key, which is kept ({key_keep})"
@@ -826,19 +889,67 @@ class _Judge:
             if step.action is Action.CREATE_KEY and self._reached(step):
                 self.new_key(step, key_keep)
         for step in reversed(self.journal.steps):  # settings of a created bucket or key
-            if step.part_of is not None and step.status.started:
+            if step.part_of is not None and step.status.started and step.index not in self.reports:
                 parent = self.reports.get(step.part_of)
                 what = spec(step.action).target_name(step.params, step.target)
                 removed = parent is not None and not parent.outcome.remains
                 self.report(
                     step,
-                    Outcome.WITH_PARENT,
+                    Outcome.WITH_PARENT if removed else Outcome.STAYS_WITH_PARENT,
                     f"{what} went with it"
                     if removed
                     else f"{what} stays with it ({self._name(step.part_of)} was kept)",
                 )
         ordered = tuple(self.reports[i] for i in sorted(self.reports, reverse=True))
         return RollbackReport(str(self.journal.path), ordered)
+
+    def key_still_needed(self) -> str | None:
+        """Why the key this apply created must stay although its own changes are gone: a
+        later apply builds on it, or objects written since may be encrypted with it (deleting
+        the key would make them unreadable for ever)."""
+        if not any(s.action is Action.CREATE_KEY and self._reached(s) for s in self.journal.steps):
+            return None
+        try:
+            key = self.created_key()
+        except WizardError:
+            return None  # new_key() reports why it cannot look
+        if key is None:
+            return None
+        alias = self.journal.created.get("alias") or next(
+            (
+                s.params.get("alias", "")
+                for s in self.journal.steps
+                if s.action is Action.CREATE_ALIAS
+            ),
+            "",
+        )
+        later = self.later_user(key=(key.key_id, key.arn, alias))
+        if later is not None:
+            return f"a later apply ({later.path.name}) uses it; undo that apply first"
+        buckets = {
+            s.params["bucket"]: s
+            for s in self.journal.steps
+            if s.status.started
+            and "bucket" in s.params
+            and s.action in (Action.PUT_BUCKET_ENCRYPTION, Action.CREATE_BUCKET)
+        }
+        for bucket, step in sorted(buckets.items()):
+            session = moving.regional(self.session, step)
+            try:
+                if not moving.bucket_exists(session, bucket):
+                    continue
+                written = moving.objects_written_since(session, bucket, self.journal.time)
+            except WizardError as error:
+                return (
+                    f"s3://{bucket}, which may hold data it encrypts, could not be read: "
+                    f"{error.message}"
+                )
+            if written:
+                return (
+                    f"objects written to s3://{bucket} since the apply (exported logs, say) may be "
+                    "encrypted with it, and would be unreadable without it"
+                )
+        return None
 
     def _name(self, index: int) -> str:
         step = self.journal.steps[index]
@@ -891,8 +1002,10 @@ def undo(
     acquire_lock(lock, wait=lock_wait, cancel=cancel, on_notice=on_notice)
     try:
         report = reconcile(session, journal, on_report=on_report)
-        journal.status = JournalStatus.UNDONE if report.complete else JournalStatus.NOT_UNDONE
-        journal.undone = now_iso()
+        settled = (JournalStatus.ROLLED_BACK, JournalStatus.UNDONE)
+        if not (journal.status in settled and report.complete):  # else it says so already
+            journal.status = JournalStatus.UNDONE if report.complete else JournalStatus.NOT_UNDONE
+            journal.undone = now_iso()
         journal.save()
         return report
     finally:

@@ -50,8 +50,14 @@ def now_iso() -> str:
 def private_dir(path: Path) -> Path:
     """``path`` as a folder only its owner may enter: created 0700, or an existing one of
     ours tightened to 0700. Another user's folder is refused: they could edit our journals."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    info = path.stat()
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        info = path.stat()
+    except OSError as exc:
+        raise UsageError(
+            f"The journal folder {path} cannot be made: {exc.strerror or exc}.",
+            fix="Set XDG_STATE_HOME to a folder of your own that you may write to.",
+        ) from None
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
         raise UsageError(
             f"The journal folder {path} belongs to another user, who could change what undo "
@@ -113,8 +119,18 @@ class JournalStep:
     message: str = ""
     uncertain: bool = False  # a FAILED call whose effect is unknown (timeout, 5xx, crash)
     part_of: int | None = None  # the step that created this step's target (a new bucket/key)
+    # Set when read back: why this entry cannot be trusted (its documents are not JSON).
+    damaged: str | None = None
+    # A policy's exact text before (restored as it was) and the text sent: see core.plan.Change.
+    before_text: str | None = None
+    after_text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        texts = {
+            name: value
+            for name, value in (("before_text", self.before_text), ("after_text", self.after_text))
+            if value is not None
+        }
         return {
             "index": self.index,
             "action": self.action.value,
@@ -127,6 +143,7 @@ class JournalStep:
             "message": self.message,
             "uncertain": self.uncertain,
             "part_of": self.part_of,
+            **texts,
         }
 
 
@@ -237,6 +254,14 @@ def _step(raw: Any, position: int) -> JournalStep:
     params = _field(raw, "params", dict, where)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in params.items()):
         raise _Bad(f"{where}: params must map text to text")
+    damaged = None
+    for name in ("before", "after"):  # the documents undo writes back and compares with
+        if isinstance(raw.get(name), str):
+            try:
+                json.loads(raw[name])
+            except ValueError as exc:
+                # This entry cannot be judged; the others can: undo names it and goes on.
+                damaged = f'change {position + 1} ({action.value}): "{name}" is not JSON ({exc})'
     part_of = raw.get("part_of")
     if part_of is not None and (not isinstance(part_of, int) or isinstance(part_of, bool)):
         raise _Bad(f'{where}: "part_of" must be a step number')
@@ -248,6 +273,9 @@ def _step(raw: Any, position: int) -> JournalStep:
         params=dict(params),
         before=_optional(raw, "before", str, where),
         after=_optional(raw, "after", str, where),
+        damaged=damaged,
+        before_text=_optional(raw, "before_text", str, where),
+        after_text=_optional(raw, "after_text", str, where),
         status=status,
         message=str(raw.get("message") or ""),
         uncertain=bool(raw.get("uncertain", False)),

@@ -21,18 +21,25 @@ import botocore.loaders
 import botocore.session
 from botocore import exceptions as bce
 from botocore.config import Config
+from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
+from botocore.parsers import ResponseParserError
 
 from wizard import __version__
 from wizard.aws.pool import AwsPool
 from wizard.core.arn import parse_arn, partition_for_region
 from wizard.core.permissions import permission_for
 from wizard.core.state import Identity
+from wizard.core.validate import endpoint_problem
 from wizard.errors import AwsError, UsageError, WizardError
 
 MAX_ATTEMPTS_ENV = "CWL_WIZARD_MAX_ATTEMPTS"
 DEFAULT_MAX_ATTEMPTS = 5
-CONNECT_TIMEOUT = 5
-READ_TIMEOUT = 30
+# An interactive tool's patience, in seconds: a few to connect; a read that waits longer is
+# reported (naming the endpoint), not retried, so one hanging call costs at most about
+# CONNECT_TIMEOUT + READ_TIMEOUT. $CWL_WIZARD_TIMEOUT_SCALE multiplies both (tests: 0.05).
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 10.0
+TIMEOUT_SCALE_ENV = "CWL_WIZARD_TIMEOUT_SCALE"
 # Connections per client, and threads in the session's pool: every thread can hold one.
 MAX_POOL_CONNECTIONS = 40
 
@@ -42,6 +49,7 @@ class ConnectionOptions:
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
+    profile_option: str = "--profile"  # the option that named ``profile``, for its errors
     # None: $CWL_WIZARD_MAX_ATTEMPTS, else DEFAULT_MAX_ATTEMPTS (botocore counts the first try).
     max_attempts: int | None = None
 
@@ -53,6 +61,37 @@ def _max_attempts(options: ConnectionOptions) -> int:
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
     return DEFAULT_MAX_ATTEMPTS
+
+
+def timeouts() -> tuple[float, float]:
+    """(connect, read) timeouts in seconds, read in this one place."""
+    raw = os.environ.get(TIMEOUT_SCALE_ENV, "").strip()
+    try:
+        scale = float(raw) if raw else 1.0
+    except ValueError:
+        scale = 1.0
+    if not 0 < scale <= 100:
+        scale = 1.0
+    return CONNECT_TIMEOUT * scale, READ_TIMEOUT * scale
+
+
+def _isolated_session_vars() -> dict[str, tuple[Any, ...]]:
+    """botocore's settings with no environment variable and no config file behind them: a
+    session on the sandbox must not read the user's AWS_PROFILE, AWS_CONFIG_FILE,
+    AWS_DEFAULT_REGION, credentials or anything else of theirs."""
+    isolated: dict[str, tuple[Any, ...]] = {}
+    for name, (_config, _env, default, convert) in BOTOCORE_DEFAUT_SESSION_VARIABLES.items():
+        if name in ("config_file", "credentials_file"):
+            default = os.devnull
+        isolated[name] = (None, None, default, convert)
+    return isolated
+
+
+def _no_timeout_retry(caught_exception: BaseException | None = None, **_: Any) -> None:
+    """A call that timed out is not tried again (botocore would, up to max_attempts times
+    the timeout): it is reported at once, naming the endpoint."""
+    if isinstance(caught_exception, (bce.ReadTimeoutError, bce.ConnectTimeoutError)):
+        raise caught_exception
 
 
 _loader_lock = threading.Lock()
@@ -87,7 +126,7 @@ class _Shared:
 
 def _profile(options: ConnectionOptions) -> tuple[str | None, str]:
     if options.profile:
-        return options.profile, "--profile"
+        return options.profile, options.profile_option
     for variable in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         value = os.environ.get(variable)
         if value:
@@ -136,7 +175,7 @@ class AwsSession:
         profile, source = _profile(options)
         try:
             core = botocore.session.Session(
-                session_vars={"profile": (None, None, None, None)} if sandboxed else None
+                session_vars=_isolated_session_vars() if sandboxed else None
             )
             core.register_component("data_loader", _shared_loader())
             boto = boto3.session.Session(
@@ -148,6 +187,11 @@ class AwsSession:
                     fix="Check 'aws configure list-profiles' (for SSO: 'aws configure sso'), "
                     f"or correct {source}.",
                 )
+            if options.endpoint_url and not sandboxed:
+                # --endpoint-url for the calls botocore makes itself too (the AssumeRole of a
+                # profile's role_arn, SSO): as if the profile said endpoint_url, which
+                # botocore honours for every client the session makes (AWS_ENDPOINT_URL too).
+                core.get_scoped_config()["endpoint_url"] = options.endpoint_url
             # The AWS CLI v2's order: --region, AWS_REGION, AWS_DEFAULT_REGION, the profile.
             region, region_source = _region(options, boto)
         except bce.BotoCoreError as exc:
@@ -161,11 +205,22 @@ class AwsSession:
         # An endpoint override (ours or AWS_ENDPOINT_URL) means a local emulator: path-style
         # S3 addressing, since BUCKET.localhost does not resolve.
         endpoint_url = options.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        if (
+            endpoint_url
+            and not options.endpoint_url
+            and (problem := endpoint_problem(endpoint_url))
+        ):
+            raise UsageError(
+                f"AWS_ENDPOINT_URL: {problem}",
+                fix="Correct AWS_ENDPOINT_URL (for example http://127.0.0.1:4566), or unset it "
+                "to reach AWS itself.",
+            )
+        connect_timeout, read_timeout = timeouts()
         config = Config(
             # total_max_attempts counts the first try (botocore's max_attempts does not).
             retries={"mode": "adaptive", "total_max_attempts": _max_attempts(options)},
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             # Enough connections for the concurrent describe pools (botocore's default is 10).
             max_pool_connections=MAX_POOL_CONNECTIONS,
             user_agent_extra=f"cwl-export-wizard/{__version__}",
@@ -235,6 +290,7 @@ class AwsSession:
                     config=config,
                 )
                 client.meta.events.register("after-call", _note_foreign_answer)
+                client.meta.events.register_first("needs-retry", _no_timeout_retry)
                 shared.clients[cache_key] = client
         return client
 
@@ -380,6 +436,12 @@ def error_message(exc: BaseException) -> str:
     return str(exc)
 
 
+def _endpoint_of(url: str) -> str:
+    """scheme://host[:port] of a request URL (no path, no query: they can hold a key name)."""
+    match = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*", url)
+    return match.group(0) if match else url
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -462,6 +524,21 @@ def translate(exc: BaseException, operation: str | None = None) -> WizardError:
             fix="Pass --region, set AWS_REGION, or add 'region' to your AWS profile.",
             details=details,
         )
+    if isinstance(exc, (bce.ReadTimeoutError, bce.ConnectTimeoutError)):
+        where = _endpoint_of(getattr(exc, "kwargs", {}).get("endpoint_url") or "") or "AWS"
+        connect, read = timeouts()
+        if isinstance(exc, bce.ReadTimeoutError):
+            what = f"{where} accepted {op or 'the call'} but did not answer within {read:g} s"
+        else:
+            what = f"Could not connect to {where} within {connect:g} s ({op or 'the call'})"
+        return AwsError(
+            what + ".",
+            fix="Check --endpoint-url / AWS_ENDPOINT_URL if set (is the emulator or proxy "
+            "there still running?), your network, proxy and VPN; then run again.",
+            details=details,
+            code="Timeout",
+            operation=op,
+        )
     if isinstance(exc, _NETWORK):
         where = getattr(exc, "kwargs", {}).get("endpoint_url") or ""
         target = f" ({where})" if where else ""
@@ -470,6 +547,15 @@ def translate(exc: BaseException, operation: str | None = None) -> WizardError:
             fix="Check your network, proxy and VPN, and --endpoint-url / AWS_ENDPOINT_URL if set.",
             details=details,
             code="NetworkError",
+            operation=op,
+        )
+    if isinstance(exc, ResponseParserError):
+        return AwsError(
+            f"The answer to {op or 'an AWS call'} is not one AWS would send (it cannot be "
+            "read): the endpoint is not an AWS endpoint, or a proxy changed the answer.",
+            fix="Check --endpoint-url / AWS_ENDPOINT_URL and your proxy settings (HTTPS_PROXY).",
+            details=details,
+            code="UnreadableAnswer",
             operation=op,
         )
     if isinstance(exc, bce.ParamValidationError):
@@ -544,5 +630,5 @@ def aws_call(operation: str) -> Iterator[None]:
         yield
     except WizardError:
         raise
-    except (bce.BotoCoreError, bce.ClientError) as exc:
+    except (bce.BotoCoreError, bce.ClientError, ResponseParserError) as exc:
         raise translate(exc, operation) from exc

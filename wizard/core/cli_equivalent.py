@@ -15,6 +15,7 @@ import textwrap
 
 from wizard.core.actions import NEW_KEY_VARIABLE, CliStep, shell_word, spec
 from wizard.core.plan import Plan
+from wizard.core.text import json_escaped, visible
 
 __all__ = ["CliStep", "aws_cli_commands", "export_command", "render", "script"]
 
@@ -34,11 +35,15 @@ def export_command(
     from_ms: int,
     to_ms: int,
     stream_prefix: str | None = None,
+    profile: str | None = None,
 ) -> str:
+    """``profile``: the AWS CLI profile of the account that owns the log group (the export
+    runs there), when the run used one."""
     parts = [
         "aws",
         "logs",
         "create-export-task",
+        *(("--profile", profile) if profile else ()),
         "--region",
         region,
         "--log-group-name",
@@ -101,10 +106,11 @@ def render(steps: list[CliStep]) -> str:
     """The steps as shell text: for each, a comment, its files, then the command."""
     lines: list[str] = []
     for number, step in enumerate(steps, 1):
-        lines.extend(comment(f"{number}. {step.comment}"))
+        lines.extend(comment(visible(f"{number}. {step.comment}")))
         for name, content in step.files:
             lines.append(f"cat > {shlex.quote(name)} <<'JSON'")
-            lines.append(content)
+            # The same document; no bidi or control character to make it read otherwise.
+            lines.append(json_escaped(content))
             lines.append("JSON")
         lines.extend(format_command(step))
         if step.capture:

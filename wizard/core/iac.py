@@ -3,12 +3,15 @@
 Where buckets and keys are owned by Terraform or CloudFormation, a change made by hand is drift
 that the next pipeline run reverts. These renderings hold exactly the plan (its "after"
 documents are the truth, every foreign statement kept) and nothing more: new resources in full;
-existing ones the plan changes as Terraform ``import`` blocks, or as a CloudFormation resource
-import with ``DeletionPolicy: Retain``. Each file says what was diagnosed, where, and the
+what exists and the plan changes is imported, never created, exactly as the snapshot saw it
+(one table, ``existing``, read by both languages): Terraform ``import`` blocks with
+``prevent_destroy``, or a CloudFormation resource import with ``DeletionPolicy: Retain``. What
+the plan leaves alone is said as it is. Each file says what was diagnosed, where, and the
 ``test-export`` command that proves the destination once the pipeline has applied it.
 
-Pure: text in, text out (no YAML or HCL library: both are written by hand, and the tests
-parse them with python-hcl2 and cfn-lint).
+Pure: text in, text out (no YAML or HCL library: both are written by hand, Terraform laid out
+as ``terraform fmt`` does; the tests parse them with python-hcl2 and cfn-lint, and check them
+with Terraform's own fmt and moto's CloudFormation).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.core.actions import NEW_KEY_ARN, Action
+from wizard.core.actions import NEW_KEY_ARN, Action, current_document
 from wizard.core.arn import parse_arn
 from wizard.core.plan import Change, Plan
 from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, BucketState, KeyState
+from wizard.core.text import shell_command
 
 FORMATS = ("terraform", "cloudformation", "documents")
 NAME = "exports"  # Terraform's local name of every resource
@@ -48,15 +52,113 @@ class Context:
     key: KeyState | None = None
 
 
+# --- what exists: adopted, never created ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """How the files adopt one kind of existing document the plan changes.
+
+    Terraform holds the document itself (``terraform``, imported by ``id``); CloudFormation
+    holds it inside a resource (``cloudformation``, imported by its primary identifier
+    ``identifier``) that may exist while the document does not (a bucket without encryption).
+    """
+
+    action: Action
+    terraform: str
+    cloudformation: str
+    logical: str
+    identifier: str  # the CloudFormation type's primary identifier
+    holder_is_document: bool  # the CloudFormation resource exists exactly when the document does
+    # Why destroying the imported Terraform resource would delete more than the wizard wrote.
+    destroys: str
+
+
+ADOPTIONS: tuple[Adoption, ...] = (
+    Adoption(
+        Action.PUT_KEY_POLICY,
+        "aws_kms_key_policy",
+        "AWS::KMS::Key",
+        "key",
+        "KeyId",
+        False,
+        "gives the key AWS's default key policy: every statement in it goes",
+    ),
+    Adoption(
+        Action.PUT_BUCKET_ENCRYPTION,
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "AWS::S3::Bucket",
+        "bucket",
+        "BucketName",
+        False,
+        "resets the bucket's default encryption, which was there before the wizard",
+    ),
+    Adoption(
+        Action.PUT_BUCKET_POLICY,
+        "aws_s3_bucket_policy",
+        "AWS::S3::BucketPolicy",
+        "policy",
+        "Bucket",
+        True,
+        "deletes the whole bucket policy: every statement in it, not only the wizard's",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Existing:
+    """One existing document the plan changes, as the snapshot saw it."""
+
+    adoption: Adoption
+    identifier: str  # the key id or the bucket name
+    document_seen: bool  # the document itself exists: Terraform imports it
+    holder_seen: bool  # CloudFormation's resource holding it exists: CloudFormation imports it
+    before: str | None  # the document as it is now (canonical JSON)
+
+
+def existing(plan: Plan, context: Context) -> tuple[Existing, ...]:
+    """The one table both languages read: which documents the plan changes exist already
+    (so are imported, never created), decided from the snapshot's bucket and key alone."""
+    changes = _changes(plan)
+    name = plan.choices.bucket if plan.choices else ""
+    bucket = context.bucket or BucketState(name, exists=False)
+    key = context.key if context.key is not None and context.key.exists else None
+    found: list[Existing] = []
+    for adoption in ADOPTIONS:
+        change = changes.get(adoption.action)
+        if change is None:
+            continue
+        before = current_document(adoption.action, bucket, key)
+        if adoption.action is Action.PUT_KEY_POLICY:
+            wanted = change.params.get("key_id", "")
+            seen = key is not None and wanted in (key.arn, key.key_id)
+            identifier = _key_id(wanted)
+        else:
+            seen = bucket.exists and bucket.name == name
+            identifier = name
+        if not seen:
+            if adoption.action is Action.PUT_KEY_POLICY or Action.CREATE_BUCKET not in changes:
+                # The plan changes what exists: the files cannot be right without seeing it.
+                raise ValueError(
+                    f"the plan changes an existing {adoption.logical}, but the context does not "
+                    "hold it as the snapshot saw it"
+                )
+            continue  # the plan creates the bucket: nothing of it exists to import
+        document = before is not None
+        holder = document if adoption.holder_is_document else True
+        found.append(Existing(adoption, identifier, document, holder, before))
+    return tuple(found)
+
+
 def proving_command(plan: Plan, region: str) -> str:
     choices = plan.choices
     bucket = choices.bucket if choices else "BUCKET"
     prefix = choices.prefix if choices else "exportedlogs"
     group = (choices.log_group if choices else None) or "LOG_GROUP"
-    command = (
-        f"cwl-export-wizard test-export --region {region} --bucket {bucket} --prefix {prefix} "
-        f"--log-group {group}"
-    )
+    command = shell_command(
+        "cwl-export-wizard", "test-export", "--region", region, "--bucket", bucket,
+        "--prefix", prefix, "--log-group", group,
+    )  # fmt: skip
     if choices is not None and choices.source_accounts:
         # The export runs in the account that owns the log group.
         command += " --source-profile SOURCE_PROFILE"
@@ -184,20 +286,156 @@ def _hcl_value(value: Any) -> str:
 
 
 def _attributes(values: dict[str, Any]) -> list[str]:
-    width = max(len(k) for k in values)
-    return [f"{k.ljust(width)} = {_hcl_value(v)}" for k, v in values.items()]
+    """``name = value`` lines (aligned by ``terraform_format``)."""
+    return [f"{k} = {_hcl_value(v)}" for k, v in values.items()]
+
+
+# terraform fmt's layout rules, as hclwrite applies them (format.go): consecutive lines that
+# assign a whole value (its brackets balanced, or a heredoc) align their "="; any other line
+# (a blank, a comment alone, a block's brace) ends the run. Trailing comments get one space
+# after the longest code of their own run of consecutive lines with one.
+_HEREDOC_OPEN = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_-]*)$")
+_OPENING, _CLOSING = "([{", ")]}"
+
+
+def _code_and_comment(line: str) -> tuple[str, str]:
+    """A line's code (right-stripped) and its trailing comment, strings respected."""
+    in_string = escaped = False
+    for index, char in enumerate(line):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "#" or line.startswith("//", index):
+            return line[:index].rstrip(), line[index:]
+    return line.rstrip(), ""
+
+
+def _assignment(code: str) -> tuple[str, str] | None:
+    """``(name, value)`` when ``code`` assigns a whole value; else None."""
+    in_string = escaped = False
+    equals = -1
+    depth = 0
+    for index, char in enumerate(code):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif equals < 0 and char == "=" and index > 0:
+            if code[index - 1] in "=!<>" or code[index + 1 : index + 2] in ("=", ">"):
+                continue  # ==, !=, <=, >=, =>: not an assignment
+            equals = index
+        elif equals >= 0 and char in _OPENING:
+            depth += 1
+        elif equals >= 0 and char in _CLOSING:
+            depth -= 1
+    if equals < 0 or not code[:equals].strip():
+        return None
+    value = code[equals + 1 :].strip()
+    if depth != 0 and not _HEREDOC_OPEN.search(value):
+        return None
+    return code[:equals].rstrip(), value
+
+
+def terraform_format(text: str) -> str:
+    """``text`` laid out as ``terraform fmt`` would: "=" aligned in each run of assignments,
+    one space before a trailing comment (aligned in each run of them)."""
+    source = text.split("\n")
+    logical: list[list[str]] = []  # a heredoc is one logical line with its body
+    index = 0
+    while index < len(source):
+        group = [source[index]]
+        opened = _HEREDOC_OPEN.search(_code_and_comment(source[index])[0])
+        index += 1
+        if opened:
+            while index < len(source):
+                group.append(source[index])
+                index += 1
+                if group[-1].strip() == opened.group(1):
+                    break
+        logical.append(group)
+
+    heads: list[tuple[str, str]] = [_code_and_comment(group[0]) for group in logical]
+    assigned = [_assignment(code) for code, _ in heads]
+    codes = [code for code, _ in heads]
+    run: list[int] = []
+    for position in [*range(len(logical)), -1]:
+        found = assigned[position] if position >= 0 else None
+        if found is not None:
+            run.append(position)
+            continue
+        pairs = {i: pair for i in run if (pair := assigned[i]) is not None}
+        width = max((len(name) for name, _ in pairs.values()), default=0)
+        for i, (name, value) in pairs.items():
+            codes[i] = f"{name.ljust(width)} = {value}"
+        run = []
+    for position in [*range(len(logical)), -1]:
+        if position >= 0 and heads[position][1] and codes[position].strip():
+            run.append(position)
+            continue
+        width = max((len(codes[i]) for i in run), default=0)
+        for i in run:
+            codes[i] = f"{codes[i].ljust(width)} {heads[i][1]}"
+        run = []
+    lines: list[str] = []
+    for position, group in enumerate(logical):
+        first = codes[position] if heads[position][0].strip() else group[0]
+        lines += [first, *group[1:]]
+    return "\n".join(lines)
+
+
+def _lifecycle(adopted: Existing) -> list[str]:
+    return [
+        f"# Kept on destroy: destroying it {adopted.adoption.destroys}.",
+        "lifecycle {",
+        "  prevent_destroy = true",
+        "}",
+    ]
+
+
+def _detach_lines(adopted: tuple[Existing, ...]) -> list[str]:
+    """The header's word on the imported resources: why they are kept, how to let go."""
+    if not adopted:
+        return []
+    first = f"{adopted[0].adoption.terraform}.{NAME}"
+    return [
+        "Imported, as they existed before the wizard:",
+        *(f"  {a.adoption.terraform}.{NAME}" for a in adopted),
+        "Each is a shared document with lifecycle { prevent_destroy = true }: destroying it",
+        "would delete all of it, not only what the wizard wrote. To stop managing one and keep",
+        f"it, run terraform state rm {first} and delete its blocks, or",
+        "(Terraform 1.7+) replace its resource and import blocks with:",
+        "  removed {",
+        f"    from = {first}",
+        "    lifecycle {",
+        "      destroy = false",
+        "    }",
+        "  }",
+    ]
 
 
 def terraform(plan: Plan, context: Context) -> dict[str, str]:
-    """``main.tf``: Terraform 1.5+ with the AWS provider 5.x."""
+    """``main.tf``: Terraform 1.5+ with the AWS provider 5.x, as ``terraform fmt`` lays it out."""
     changes = _changes(plan)
-    lines = comment(header(plan, context))
+    adopted = {e.adoption.action: e for e in existing(plan, context) if e.document_seen}
+    lines = comment([*header(plan, context), *_detach_lines(tuple(adopted.values()))])
     lines.append("")
     lines += _block(
         "terraform",
         [],
         [
-            'required_version = ">= 1.5"  # import blocks',
+            'required_version = ">= 1.5" # import blocks',
             "required_providers {",
             "  aws = {",
             '    source  = "hashicorp/aws"',
@@ -207,6 +445,19 @@ def terraform(plan: Plan, context: Context) -> dict[str, str]:
         ],
     )
     lines += _block("provider", ["aws"], [f"region = {_hcl_string(context.region)}"])
+
+    def adopt(action: Action, why: str, body: list[str]) -> list[str]:
+        """The resource of ``action``: imported first when it exists, and then kept on destroy."""
+        kind = next(a.terraform for a in ADOPTIONS if a.action is action)
+        found = adopted.get(action)
+        if found is None:
+            return _block("resource", [kind, NAME], body)
+        to = f"@ref:{kind}.{NAME}"
+        return [
+            f"# {why}",
+            *_block("import", [], _attributes({"to": to, "id": found.identifier})),
+            *_block("resource", [kind, NAME], [*body, *_lifecycle(found)]),
+        ]
 
     key_arn: str | None = None  # the key the bucket encrypts with, as HCL
     if Action.CREATE_KEY in changes:
@@ -239,17 +490,10 @@ def terraform(plan: Plan, context: Context) -> dict[str, str]:
     if Action.PUT_KEY_POLICY in changes:
         change = changes[Action.PUT_KEY_POLICY]
         key_id = _key_id(change.params.get("key_id", ""))
-        lines += ["# The existing key: its policy, merged (every statement already there stays)."]
-        lines += _block(
-            "import", [], _attributes({"to": f"@ref:aws_kms_key_policy.{NAME}", "id": key_id})
-        )
-        lines += _block(
-            "resource",
-            ["aws_kms_key_policy", NAME],
-            [
-                *_attributes({"key_id": key_id}),
-                f"policy = {_heredoc(_document(change), '  ')}",
-            ],
+        lines += adopt(
+            Action.PUT_KEY_POLICY,
+            "The existing key: its policy, merged (every statement already there stays).",
+            [*_attributes({"key_id": key_id}), f"policy = {_heredoc(_document(change), '  ')}"],
         )
 
     new_bucket = Action.CREATE_BUCKET in changes
@@ -290,24 +534,12 @@ def terraform(plan: Plan, context: Context) -> dict[str, str]:
         kms_key = default.get("KMSMasterKeyID")
         if kms_key == NEW_KEY_ARN:
             kms_key = key_arn
-        if not new_bucket:
-            lines += ["# The existing bucket's default encryption."]
-            lines += _block(
-                "import",
-                [],
-                _attributes(
-                    {
-                        "to": f"@ref:aws_s3_bucket_server_side_encryption_configuration.{NAME}",
-                        "id": bucket_name,
-                    }
-                ),
-            )
         by_default = {"sse_algorithm": default["SSEAlgorithm"]}
         if kms_key:
             by_default["kms_master_key_id"] = kms_key
-        lines += _block(
-            "resource",
-            ["aws_s3_bucket_server_side_encryption_configuration", NAME],
+        lines += adopt(
+            Action.PUT_BUCKET_ENCRYPTION,
+            "The existing bucket's default encryption.",
             [
                 *_attributes({"bucket": bucket_ref}),
                 "rule {",
@@ -320,23 +552,19 @@ def terraform(plan: Plan, context: Context) -> dict[str, str]:
         )
     if Action.PUT_BUCKET_POLICY in changes:
         change = changes[Action.PUT_BUCKET_POLICY]
-        if not new_bucket:
-            lines += [
-                "# The existing bucket's policy, merged (every statement already there stays)."
-            ]
-            lines += _block(
-                "import",
-                [],
-                _attributes({"to": f"@ref:aws_s3_bucket_policy.{NAME}", "id": bucket_name}),
-            )
         body = [
             *_attributes({"bucket": bucket_ref}),
             f"policy = {_heredoc(_document(change), '  ')}",
         ]
         if Action.PUT_PUBLIC_ACCESS_BLOCK in changes:
             body.append(f"depends_on = [aws_s3_bucket_public_access_block.{NAME}]")
-        lines += _block("resource", ["aws_s3_bucket_policy", NAME], body)
-    return {"main.tf": "\n".join(lines).rstrip() + "\n"}
+        lines += adopt(
+            Action.PUT_BUCKET_POLICY,
+            "The existing bucket's policy, merged (every statement already there stays).",
+            body,
+        )
+    text = "\n".join(lines).rstrip() + "\n"
+    return {"main.tf": terraform_format(text)}
 
 
 # --- CloudFormation --------------------------------------------------------------------------
@@ -415,10 +643,14 @@ def _cfn_encryption(document: dict[str, Any], key: Any) -> dict[str, Any]:
 
 
 def _key_now(key: KeyState | None) -> dict[str, Any]:
-    """What a template says of an existing key besides its policy: its rotation, as it is."""
-    if key is None or key.rotation_enabled is None:
+    """What a template says of an existing key besides its policy (its description and
+    rotation), as it is."""
+    if key is None:
         return {}
-    return {"EnableKeyRotation": key.rotation_enabled}
+    now: dict[str, Any] = {"Description": key.description} if key.description else {}
+    if key.rotation_enabled is not None:
+        now["EnableKeyRotation"] = key.rotation_enabled
+    return now
 
 
 def _bucket_now(bucket: BucketState | None) -> dict[str, Any]:
@@ -440,17 +672,27 @@ def _bucket_now(bucket: BucketState | None) -> dict[str, Any]:
 
 
 def cloudformation(plan: Plan, context: Context) -> dict[str, str]:
-    """``template.yaml`` (the desired stack); when the plan changes a key or a bucket the
-    stack does not own yet, also ``import.yaml`` and ``resources-to-import.json`` (a resource
-    import of them as they are now, ``DeletionPolicy: Retain``) and the steps, in order."""
+    """``template.yaml`` (the desired stack); when the plan changes a key, a bucket or a
+    bucket policy that exists (``existing``: the stack does not own them yet), also
+    ``import.yaml`` and ``resources-to-import.json`` (a resource import of them as they are
+    now, ``DeletionPolicy: Retain``) and the steps, in order."""
     changes = _changes(plan)
     choices = plan.choices
     bucket_name = choices.bucket if choices else ""
     retain = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+    adopted = {e.adoption.action: e for e in existing(plan, context) if e.holder_seen}
     resources: dict[str, Any] = {}
     imports: dict[str, Any] = {}  # logical id -> the resource as it is now
-    identifiers: list[dict[str, Any]] = []
     key_arn: Any = None
+
+    def adopt(action: Action, now: dict[str, Any]) -> None:
+        """Import ``action``'s resource as it is now (``now``: its properties)."""
+        adoption = adopted[action].adoption
+        imports[LOGICAL[adoption.logical]] = {
+            "Type": adoption.cloudformation,
+            **retain,
+            "Properties": now,
+        }
 
     if Action.CREATE_KEY in changes:
         create = changes[Action.CREATE_KEY]
@@ -475,25 +717,15 @@ def cloudformation(plan: Plan, context: Context) -> dict[str, str]:
         }
     if Action.PUT_KEY_POLICY in changes:
         change = changes[Action.PUT_KEY_POLICY]
-        key_id = _key_id(change.params.get("key_id", ""))
         kept = _key_now(context.key)  # the plan changes the policy alone
         resources[LOGICAL["key"]] = {
             "Type": "AWS::KMS::Key",
             **retain,
             "Properties": {**kept, "KeyPolicy": _document(change)},
         }
-        imports[LOGICAL["key"]] = {
-            "Type": "AWS::KMS::Key",
-            **retain,
-            "Properties": {**kept, "KeyPolicy": json.loads(change.before or "{}")},
-        }
-        identifiers.append(
-            {
-                "ResourceType": "AWS::KMS::Key",
-                "LogicalResourceId": LOGICAL["key"],
-                "ResourceIdentifier": {"KeyId": key_id},
-            }
-        )
+        if Action.PUT_KEY_POLICY in adopted:
+            before = json.loads(adopted[Action.PUT_KEY_POLICY].before or "{}")
+            adopt(Action.PUT_KEY_POLICY, {**kept, "KeyPolicy": before})
 
     new_bucket = Action.CREATE_BUCKET in changes
     if new_bucket or Action.PUT_BUCKET_ENCRYPTION in changes:
@@ -514,30 +746,37 @@ def cloudformation(plan: Plan, context: Context) -> dict[str, str]:
             **retain,
             "Properties": properties,
         }
-        if not new_bucket:
-            change = changes[Action.PUT_BUCKET_ENCRYPTION]
+        if Action.PUT_BUCKET_ENCRYPTION in adopted:
             now: dict[str, Any] = {"BucketName": bucket_name, **kept}
-            if change.before:
-                now["BucketEncryption"] = _cfn_encryption(json.loads(change.before), None)
-            imports[LOGICAL["bucket"]] = {"Type": "AWS::S3::Bucket", **retain, "Properties": now}
-            identifiers.append(
-                {
-                    "ResourceType": "AWS::S3::Bucket",
-                    "LogicalResourceId": LOGICAL["bucket"],
-                    "ResourceIdentifier": {"BucketName": bucket_name},
-                }
-            )
+            before = adopted[Action.PUT_BUCKET_ENCRYPTION].before
+            if before:
+                now["BucketEncryption"] = _cfn_encryption(json.loads(before), None)
+            adopt(Action.PUT_BUCKET_ENCRYPTION, now)
     if Action.PUT_BUCKET_POLICY in changes:
-        owns_bucket = LOGICAL["bucket"] in resources
+        # A bucket the stack creates is named by reference; an existing one by its name, the
+        # same in the import and in the template (Bucket cannot change without replacement).
+        bucket: Any = {"Ref": LOGICAL["bucket"]} if new_bucket else bucket_name
         resources[LOGICAL["policy"]] = {
             "Type": "AWS::S3::BucketPolicy",
+            **(retain if Action.PUT_BUCKET_POLICY in adopted else {}),
             "Properties": {
-                "Bucket": {"Ref": LOGICAL["bucket"]} if owns_bucket else bucket_name,
+                "Bucket": bucket,
                 "PolicyDocument": _document(changes[Action.PUT_BUCKET_POLICY]),
             },
         }
+        if Action.PUT_BUCKET_POLICY in adopted:
+            before = json.loads(adopted[Action.PUT_BUCKET_POLICY].before or "{}")
+            adopt(Action.PUT_BUCKET_POLICY, {"Bucket": bucket_name, "PolicyDocument": before})
 
-    steps = cloudformation_steps(plan)
+    identifiers = [
+        {
+            "ResourceType": found.adoption.cloudformation,
+            "LogicalResourceId": LOGICAL[found.adoption.logical],
+            "ResourceIdentifier": {found.adoption.identifier: found.identifier},
+        }
+        for found in adopted.values()
+    ]
+    steps = cloudformation_steps(plan, context)
     about = header(plan, context)
     description = f"cwl-export-wizard: s3://{bucket_name} as a CloudWatch Logs export destination"
     files: dict[str, str] = {}
@@ -562,24 +801,21 @@ def cloudformation(plan: Plan, context: Context) -> dict[str, str]:
     return files
 
 
-def imports_existing(plan: Plan) -> bool:
-    """True when the stack must first import an existing key or bucket (a CloudFormation
-    resource that changes them must own them)."""
-    changes = _changes(plan)
-    return Action.PUT_KEY_POLICY in changes or (
-        Action.PUT_BUCKET_ENCRYPTION in changes and Action.CREATE_BUCKET not in changes
-    )
+def imports_existing(plan: Plan, context: Context) -> bool:
+    """True when the stack must first import an existing key, bucket or bucket policy (a
+    CloudFormation resource that changes them must own them)."""
+    return any(e.holder_seen for e in existing(plan, context))
 
 
 def stack_name(plan: Plan) -> str:
     return f"cwl-exports-{plan.choices.bucket if plan.choices else 'destination'}"
 
 
-def cloudformation_steps(plan: Plan) -> list[str]:
+def cloudformation_steps(plan: Plan, context: Context) -> list[str]:
     """The commands, in order, that put the templates in place."""
     stack = stack_name(plan)
     steps: list[str] = []
-    if imports_existing(plan):
+    if imports_existing(plan, context):
         steps += [
             f"aws cloudformation create-change-set --stack-name {stack} --change-set-name "
             "import --change-set-type IMPORT --resources-to-import file://resources-to-import.json"

@@ -44,6 +44,8 @@ class Outcome(str, Enum):
     # A setting of a bucket or key this apply created: it shares that resource's fate (the
     # resource's own line says whether it was removed or what remains).
     WITH_PARENT = "with its bucket or key"
+    # A setting of a created bucket or key that was kept: it stays, and is counted with it.
+    STAYS_WITH_PARENT = "stays with its bucket or key"
     LEFT_CHANGED = "left changed"  # someone changed it since: left as it is
     KEPT = "kept"  # not removed on purpose (it holds data, or something may still use it)
     FAILED = "failed"  # putting it back failed, or it could not be read

@@ -61,6 +61,7 @@ from wizard.core.policy import (
     empty_policy,
     parse_policy,
     policy_size,
+    wire_json,
 )
 
 __all__ = [  # the registry's names that callers of the planner use
@@ -94,6 +95,11 @@ class Change:
     diff: str  # unified diff of before -> after
     params: Mapping[str, str]  # what apply needs besides documents
     notes: tuple[str, ...] = ()  # why the change is written the way it is (shown by the diff)
+    # A policy's text as AWS returned it (written back as it was by undo), and the text to
+    # send (the document's own key and statement order, compact): ``before``/``after`` are
+    # canonical forms, for comparing and diffing only.
+    before_text: str | None = None
+    after_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,10 +121,14 @@ def _change(
     after: str | None,
     params: Mapping[str, str],
     notes: tuple[str, ...] = (),
+    before_text: str | None = None,
+    after_text: str | None = None,
 ) -> Change:
     label = f"{action.value} {target}"
     diff = unified(before, after, label)
-    return Change(action, target, summary, before, after, diff, params, notes)
+    return Change(
+        action, target, summary, before, after, diff, params, notes, before_text, after_text
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -293,6 +303,8 @@ def _key_policy_change(
         canonical_json(new_doc),
         {"key_id": use.arn, "region": dest.region},
         (*merged.notes, req.KEY_STATEMENT_NOTE),
+        key.policy,
+        wire_json(new_doc),
     )
     return change, blockers
 
@@ -510,6 +522,8 @@ def _bucket_policy_change(
         canonical_json(new_doc),
         {"bucket": dest.bucket, "region": dest.region},
         merged.notes,
+        bucket.policy if bucket.exists else None,
+        wire_json(new_doc),
     )
     return change, blockers
 

@@ -394,6 +394,12 @@ def compact_json(doc: PolicyDocument | Mapping[str, Any]) -> str:
     return json.dumps(_raw(doc), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def wire_json(doc: PolicyDocument | Mapping[str, Any]) -> str:
+    """No whitespace, keys and statements in the document's own order: the form written, so
+    that every statement the wizard did not write keeps its content and its shape."""
+    return json.dumps(_raw(doc), separators=(",", ":"), ensure_ascii=False)
+
+
 def policy_size(doc: PolicyDocument | Mapping[str, Any]) -> int:
     """Bytes of the compact form, to check against BUCKET_POLICY_LIMIT / KEY_POLICY_LIMIT."""
     return len(compact_json(doc).encode("utf-8", "surrogatepass"))

@@ -2,8 +2,9 @@
 changes applied (from the journal), the export after it (object, SSE-KMS proof, decrypted
 lines) and the commands that repeat it. Pure: every fact is handed in.
 
-Text from AWS (error messages, object keys, log lines) is untrusted: control characters are
-shown as escapes, and code blocks are fenced with more backticks than the text holds, so a
+Text from AWS (error messages, object keys, log lines) is untrusted: control, format (bidi)
+and separator characters are shown as escapes (``core.text.visible``, as in every face), and
+code blocks are fenced with more backticks than the text holds, so a
 log line cannot end its block or add Markdown of its own.
 """
 
@@ -12,14 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text: str) -> str:
-    """Control, escape and bidi characters as visible escapes (\\x1b, \\u202e)."""
-    return _CONTROL.sub(
-        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text
-    )
+from wizard.core.text import visible
 
 
 def _inline(text: str) -> str:

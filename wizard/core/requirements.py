@@ -137,7 +137,8 @@ def key_statements(dest: Destination) -> list[dict[str, Any]]:
 
 # Shown beside the key policy's diff: why its statement for CloudWatch Logs is not scoped.
 KEY_STATEMENT_NOTE = (
-    f"{SID_KEY_USE} carries no aws:SourceAccount or aws:SourceArn condition on purpose: "
+    "The wizard's key statement for CloudWatch Logs carries no aws:SourceAccount or "
+    "aws:SourceArn condition on purpose: "
     "whether S3 passes them on when it asks KMS for a data key for an export is not documented, "
     "and a condition the request does not meet would refuse every export. The bucket policy's "
     "statements carry both, so only your account's log groups can write to the bucket."
@@ -424,8 +425,75 @@ def caller_patterns(callers: tuple[str, ...]) -> list[str]:
     return patterns
 
 
+@dataclass(frozen=True)
+class CallerCondition:
+    """One condition the wizard's statements for the callers of other accounts carry, besides
+    the callers' own ARNs. The statement allows ``allowed``; the caller's request (as the
+    doctor and the sandbox judge it) carries ``sent``."""
+
+    target: str  # "bucket" or "key": the statement it narrows
+    operator: str
+    key: str
+    confirmed: bool  # False: UNCONFIRMED (docs/service-facts.md)
+    why: str
+
+
+# Change a row, not the code below: the statements, the doctor and the sandbox all read it.
+CALLER_CONDITIONS: tuple[CallerCondition, ...] = (
+    CallerCondition(
+        "bucket",
+        "StringEquals",
+        "s3:x-amz-acl",
+        True,
+        "the documented statement for the caller: exports write with bucket-owner-full-control",
+    ),
+    CallerCondition(
+        "key",
+        "StringEquals",
+        "kms:ViaService",
+        False,
+        "the caller's use of the key is S3's, on its behalf, in the bucket's region",
+    ),
+    CallerCondition(
+        "key",
+        "StringLike",
+        "kms:EncryptionContext:aws:s3:arn",
+        False,
+        "S3 names the bucket (S3 Bucket Key on) or the object (off) as encryption context",
+    ),
+)
+
+
+def _caller_condition_values(dest: Destination) -> dict[str, tuple[str | list[str], str]]:
+    """Each condition key's (allowed value, value the caller's request carries)."""
+    bucket = bucket_arn(dest.bucket, dest.partition)
+    via = f"s3.{dest.region}.amazonaws.com"
+    return {
+        "s3:x-amz-acl": (BUCKET_OWNER_FULL_CONTROL, BUCKET_OWNER_FULL_CONTROL),
+        "kms:ViaService": (via, via),
+        # With S3 Bucket Key on (as the wizard sets it) the bucket's ARN; off, an object's.
+        "kms:EncryptionContext:aws:s3:arn": ([bucket, f"{bucket}/*"], bucket),
+    }
+
+
+def caller_conditions(dest: Destination, target: str) -> dict[str, dict[str, Any]]:
+    """The condition blocks ``CALLER_CONDITIONS`` puts on the caller statement of ``target``."""
+    values = _caller_condition_values(dest)
+    blocks: dict[str, dict[str, Any]] = {}
+    for row in CALLER_CONDITIONS:
+        if row.target == target:
+            blocks.setdefault(row.operator, {})[row.key] = values[row.key][0]
+    return blocks
+
+
+def caller_context(dest: Destination, target: str) -> dict[str, str]:
+    """What a caller's request to ``target`` carries for the keys ``CALLER_CONDITIONS`` uses."""
+    values = _caller_condition_values(dest)
+    return {row.key: values[row.key][1] for row in CALLER_CONDITIONS if row.target == target}
+
+
 def _caller_statement(
-    dest: Destination, sid: str, actions: list[str], resource: str
+    dest: Destination, sid: str, actions: list[str], resource: str, target: str
 ) -> dict[str, Any]:
     accounts = sorted({a.account for a in map(parse_arn, dest.export_callers) if a is not None})
     return {
@@ -436,7 +504,10 @@ def _caller_statement(
         "Principal": {"AWS": [account_root_arn(a, dest.partition) for a in accounts]},
         "Action": actions if len(actions) > 1 else actions[0],
         "Resource": resource,
-        "Condition": {"ArnLike": {"aws:PrincipalArn": caller_patterns(dest.export_callers)}},
+        "Condition": {
+            "ArnLike": {"aws:PrincipalArn": caller_patterns(dest.export_callers)},
+            **caller_conditions(dest, target),
+        },
     }
 
 
@@ -444,14 +515,16 @@ def caller_bucket_statement(dest: Destination, *, acls_enabled: bool) -> dict[st
     needs = [n.action for n in caller_needs(kms=False, acls_enabled=acls_enabled)]
     if not dest.export_callers or not needs:
         return None
-    return _caller_statement(dest, SID_CALLER_PUT_OBJECT, needs, prefix_resource(dest))
+    return _caller_statement(
+        dest, SID_CALLER_PUT_OBJECT, needs, prefix_resource(dest), target="bucket"
+    )
 
 
 def caller_key_statement(dest: Destination) -> dict[str, Any] | None:
     needs = [n.action for n in caller_needs(kms=True, acls_enabled=False) if n.target == "key"]
     if not dest.export_callers or not needs:
         return None
-    return _caller_statement(dest, SID_CALLER_KEY_USE, needs, "*")
+    return _caller_statement(dest, SID_CALLER_KEY_USE, needs, "*", target="key")
 
 
 def caller_requests(
@@ -474,7 +547,12 @@ def caller_requests(
             ServiceRequest(
                 f"{need.action} (caller {caller_role_arn(caller)})",
                 need.target,
-                Request(principal, need.action, resource or "*", context),
+                Request(
+                    principal,
+                    need.action,
+                    resource or "*",
+                    {**context, **caller_context(dest, need.target)},
+                ),
                 ERR_CALLER_PUT_OBJECT if need.target == "bucket" else ERR_PUT_OBJECT_KMS,
                 caller,
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+import unicodedata
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ MAX_PREFIX_BYTES = 1024 - len("/") - 36 - len("/") - 512 - len("/000000.gz")
 # Every pattern is matched against the whole text (fullmatch): "$" would accept a trailing
 # newline, and \d any Unicode digit.
 _BUCKET_CHARS = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
+_BUCKET_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _ALIAS_NAME = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
@@ -42,12 +44,14 @@ def bucket_name_problem(name: str) -> str | None:
         return "Enter a bucket name."
     if not 3 <= len(name) <= 63:
         return f"A bucket name has 3 to 63 characters; this one has {len(name)}."
-    if name != name.lower():
-        return "A bucket name uses lowercase letters only."
+    bad = sorted({c for c in name if c not in _BUCKET_ALPHABET})
+    if bad:
+        # One rule for every wrong character, capitals included ("Bad_Name" and "bad_name"
+        # are told the same precise thing).
+        return (
+            f"A bucket name may contain only lowercase a-z, 0-9, '.' and '-'; not {''.join(bad)!r}."
+        )
     if not _BUCKET_CHARS.fullmatch(name):
-        bad = sorted({c for c in name if not (c.isalnum() or c in ".-")})
-        if bad:
-            return f"A bucket name may contain only a-z, 0-9, '.' and '-'; not {''.join(bad)!r}."
         return "A bucket name must begin and end with a letter or a digit."
     if ".." in name:
         return "A bucket name may not contain two adjacent periods."
@@ -65,15 +69,46 @@ def bucket_name_problem(name: str) -> str | None:
     return None
 
 
+def _hostile_characters(text: str) -> str | None:
+    """The first kind of character a name from a person never means: controls (C0, DEL, C1),
+    bidi controls and other invisible format characters, line and paragraph separators."""
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cc":
+            return "control characters (such as a tab or a line break)"
+        if category in ("Zl", "Zp"):
+            return "line or paragraph separators (U+2028, U+2029)"
+        if category in ("Cf", "Cs"):
+            return (
+                "invisible or bidirectional control characters "
+                f"(U+{ord(char):04X} here: text would not read as it is stored)"
+            )
+    return None
+
+
 def prefix_problem(prefix: str) -> str | None:
+    """An S3 key prefix for the exports: the folders CloudWatch Logs writes into. Refused:
+    what no user means and what would make the grant, the keys or the printed commands lie
+    (empty, '.' and '..' folders, invisible and control characters, policy wildcards)."""
     if not prefix:
         return "Enter a prefix (CloudWatch Logs uses 'exportedlogs' when none is given)."
+    hostile = _hostile_characters(prefix)
+    if hostile:
+        return f"The prefix must not contain {hostile}."
+    if prefix != prefix.strip():
+        return "The prefix must not start or end with a space."
     if prefix.startswith("/"):
         return "The prefix must not start with '/': S3 keys would begin with an empty folder."
     if prefix.endswith("/"):
         return "The prefix must not end with '/': CloudWatch Logs adds the '/' itself."
     if "//" in prefix:
         return "The prefix must not contain '//' (an empty folder name)."
+    for segment in prefix.split("/"):
+        if segment in (".", ".."):
+            return (
+                f"The prefix must not have a {segment!r} folder: S3 keeps it as a name, while "
+                "paths, consoles and tools read it as a relative folder."
+            )
     size = len(prefix.encode())
     if size > MAX_PREFIX_BYTES:
         return (
@@ -84,8 +119,6 @@ def prefix_problem(prefix: str) -> str | None:
     if wildcards:
         # In a policy Resource these are wildcards or variables: they would widen the grant.
         return f"The prefix must not contain {', '.join(repr(c) for c in wildcards)}."
-    if any(ord(c) < 32 or ord(c) == 127 for c in prefix):
-        return "The prefix must not contain control characters."
     return None
 
 
@@ -111,18 +144,35 @@ def alias_problem(alias: str) -> str | None:
     return None
 
 
+# Every partition's name with the regions it holds (the ARN of a key names both, and they must
+# agree): aws (commercial), China, GovCloud, the ISO partitions and the European Sovereign Cloud.
+KEY_PARTITIONS: dict[str, re.Pattern[str]] = {
+    "aws": re.compile(r"(?!cn-|us-gov-|[a-z]{2}-iso[a-z]?-|eusc-)[a-z]{2}-[a-z]+-[0-9]{1,2}"),
+    "aws-cn": re.compile(r"cn-[a-z]+-[0-9]{1,2}"),
+    "aws-us-gov": re.compile(r"us-gov-[a-z]+-[0-9]{1,2}"),
+    "aws-iso": re.compile(r"[a-z]{2}-iso-[a-z]+-[0-9]{1,2}"),
+    "aws-iso-b": re.compile(r"[a-z]{2}-isob-[a-z]+-[0-9]{1,2}"),
+    "aws-iso-e": re.compile(r"[a-z]{2}-isoe-[a-z]+-[0-9]{1,2}"),
+    "aws-iso-f": re.compile(r"[a-z]{2}-isof-[a-z]+-[0-9]{1,2}"),
+    "aws-eusc": re.compile(r"eusc-[a-z]{2}-[a-z]+-[0-9]{1,2}"),
+}
+
+
 def key_reference_problem(reference: str) -> str | None:
-    """An existing key: key id, key ARN, alias name or alias ARN."""
+    """An existing key, in every form AWS documents: a key id (a UUID, or ``mrk-`` and 32 hex
+    digits for a multi-Region key), a key ARN, an alias name (``alias/NAME``) or an alias ARN,
+    the ARNs in any partition (with a region of that partition). Nothing else."""
     if not reference:
         return "Enter a KMS key id, key ARN, alias (alias/NAME) or alias ARN."
     if _KEY_ID.fullmatch(reference) or _ALIAS_NAME.fullmatch(reference):
         return None
     arn = parse_arn(reference)
+    region_rule = KEY_PARTITIONS.get(arn.partition) if arn else None
     if (
         arn
-        and arn.partition in ("aws", "aws-cn", "aws-us-gov")
+        and region_rule is not None
         and arn.service == "kms"
-        and is_valid_region(arn.region)
+        and region_rule.fullmatch(arn.region)
         and _ACCOUNT.fullmatch(arn.account)
     ):
         resource = arn.resource
@@ -189,6 +239,9 @@ def stream_prefix_problem(prefix: str) -> str | None:
         return f"A log stream name has at most 512 characters; this prefix has {len(prefix)}."
     if any(c in ":*" or ord(c) < 32 or ord(c) == 127 for c in prefix):
         return "A log stream name may not contain ':', '*' or control characters."
+    hostile = _hostile_characters(prefix)
+    if hostile:
+        return f"A log stream name prefix must not contain {hostile}."
     return None
 
 

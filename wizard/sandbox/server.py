@@ -25,6 +25,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import random
 import re
 import socket
@@ -37,9 +38,12 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar
 
+import boto3
+import botocore.session
+from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core import utils as moto_utils
-from moto.core.base_backend import BackendDict
+from moto.core.base_backend import AccountSpecificBackend, BackendDict
 from moto.core.model_instances import reset_model_data
 from moto.core.utils import get_service_model
 from moto.core.utils import service_name_from_moto_package_name as _moto_service_name
@@ -598,6 +602,34 @@ _active_lock = threading.Lock()
 _active: Sandbox | None = None
 
 
+_isolated_lock = threading.Lock()
+_isolated: boto3.session.Session | None = None
+
+
+def isolated_boto3_session() -> boto3.session.Session:
+    """A boto3 session that reads nothing of the user's: no AWS_PROFILE, no AWS_CONFIG_FILE,
+    no AWS_* variable. The sandbox is the same on every machine, whatever the environment
+    holds for real accounts (a profile that does not exist here, a broken config file)."""
+    global _isolated
+    with _isolated_lock:
+        if _isolated is None:
+            variables: dict[str, tuple[Any, ...]] = {}
+            for name, (_, _, default, convert) in BOTOCORE_DEFAUT_SESSION_VARIABLES.items():
+                if name in ("config_file", "credentials_file"):
+                    default = os.devnull
+                variables[name] = (None, None, default, convert)
+            core = botocore.session.Session(session_vars=variables)
+            _isolated = boto3.session.Session(botocore_session=core)
+        return _isolated
+
+
+def _moto_session(cls: Any) -> boto3.session.Session:
+    """moto's AccountSpecificBackend.get_session, made without the user's environment (moto
+    asks it for the regions of every backend it creates: with AWS_PROFILE naming a profile
+    this machine lacks, botocore refuses)."""
+    return isolated_boto3_session()
+
+
 def _reset_moto() -> None:
     BackendDict.reset()
     reset_model_data()
@@ -643,6 +675,7 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._original_permission: Any = None
+        self._original_get_session: Any = None
         self.tasks: ExportTasks | None = None
         self.start_seconds: float | None = None  # how long start() took
         self._counter: _RequestCounter | None = None
@@ -690,6 +723,8 @@ class Sandbox:
         mock_random.seed(RNG_SEED)
         self._original_permission = FakeBucket.get_permission
         FakeBucket.get_permission = _neutral_permission  # type: ignore[method-assign]
+        self._original_get_session = AccountSpecificBackend.__dict__["get_session"]
+        AccountSpecificBackend.get_session = classmethod(_moto_session)  # type: ignore[method-assign,assignment]
         self._stopping.clear()
         now_ms = self.config.now_ms if self.config.now_ms is not None else int(time.time() * 1000)
         seed(self.config.scenario, self.account, self.region, now_ms, RNG_SEED)
@@ -788,6 +823,9 @@ class Sandbox:
         if self._original_permission is not None:
             FakeBucket.get_permission = self._original_permission  # type: ignore[method-assign]
             self._original_permission = None
+        if self._original_get_session is not None:
+            AccountSpecificBackend.get_session = self._original_get_session  # type: ignore[method-assign]
+            self._original_get_session = None
         _reset_moto()
         with _active_lock:
             if _active is self:
@@ -862,14 +900,14 @@ class Sandbox:
         }
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client for this sandbox (imports boto3 on first use)."""
-        import boto3
-
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=region or self.region,
-            # Not judged by --caller-policy: tests and presenters see the whole account.
-            aws_access_key_id=ADMIN_ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-        )
+        """A boto3 client for this sandbox (never with the user's own AWS settings)."""
+        session = isolated_boto3_session()
+        with _isolated_lock:  # a boto3 session makes one client at a time
+            return session.client(
+                service,
+                endpoint_url=self.endpoint_url,
+                region_name=region or self.region,
+                # Not judged by --caller-policy: tests and presenters see the whole account.
+                aws_access_key_id=ADMIN_ACCESS_KEY,
+                aws_secret_access_key=SECRET_KEY,
+            )

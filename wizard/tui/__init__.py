@@ -18,9 +18,12 @@ def run(options: LaunchOptions) -> int:
     finally:
         # After app.run() the worker threads have finished, so none still talks to it.
         app.stop_sandbox()
-    # The screen is gone: leave what happened (changes, journal, undo, export) on the terminal.
+    # The screen is gone: leave what happened (changes, journal, undo, export) on the terminal,
+    # AWS text in it (an object key holds a stream name) shown visibly, never obeyed.
+    from wizard.core.text import visible_lines
+
     for line in app.farewell_lines:
-        print(line)
+        print(visible_lines(line))
     if app.return_code not in (None, 0):
         return app.return_code
     return result if isinstance(result, int) else app.exit_code

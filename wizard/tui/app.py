@@ -10,6 +10,7 @@ an apply, uninstalls the later steps: what they showed no longer applies.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -87,6 +88,7 @@ class WizardApp(App[int]):
         self._quit_after_apply = False
         self.repair_started = False
         self.farewell_lines: list[str] = []  # printed on the terminal once the app is gone
+        self.changed_before = False  # an earlier run of this session (before n) changed things
 
     # Connection --------------------------------------------------------------------------
     @property
@@ -240,7 +242,10 @@ class WizardApp(App[int]):
 
     def start_over(self) -> None:
         """After an apply: a new run from the region step (the connection stays)."""
-        self.farewell_lines.extend(farewell(self.state, sandbox=self.is_sandbox))
+        self.farewell_lines.extend(
+            farewell(self.state, sandbox=self.is_sandbox, changed_before=self.changed_before)
+        )
+        self.changed_before = self.changed_before or self.state.made > 0
         self.state = WizardState(region=self.state.region)
         self.goto(Step.REGION)
         self.reset_after(Step.REGION)
@@ -255,7 +260,9 @@ class WizardApp(App[int]):
 
     def finish(self, code: int) -> None:
         """Leave the app; what happened is printed on the terminal afterwards."""
-        self.farewell_lines.extend(farewell(self.state, sandbox=self.is_sandbox))
+        self.farewell_lines.extend(
+            farewell(self.state, sandbox=self.is_sandbox, changed_before=self.changed_before)
+        )
         self.exit(code)
 
     def action_quit_wizard(self) -> None:
@@ -322,6 +329,17 @@ class WizardApp(App[int]):
         self.push_screen(HelpScreen(title, text, keys))
 
     # The command palette -------------------------------------------------------------------
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """The palette's Screenshot: saved in the current folder (as the wizard saves its
+        scripts and code), not in Textual's default ~/Downloads, which many hosts do not have
+        (the save then failed with "Failed to save screenshot")."""
+        return super().deliver_screenshot(filename, path or os.getcwd(), time_format)
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         step = self.step_screen()

@@ -15,10 +15,10 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
-from wizard.core.outcomes import RollbackReport, StepStatus
+from wizard.core.outcomes import Outcome, RollbackReport, StepStatus
 from wizard.core.plan import Change, Plan
-from wizard.core.text import count
-from wizard.errors import ApplyError, DriftError, WizardError
+from wizard.core.text import count, visible, visible_lines
+from wizard.errors import EXIT_FINDINGS, EXIT_OK, ApplyError, DriftError, WizardError
 from wizard.flow import CONFIRM_WORD, Step, confirmed, undo_command
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.confirm import ConfirmScreen
@@ -66,8 +66,8 @@ def report_content(report: RollbackReport) -> Content:
     lines: list[Content] = []
     for step in report.steps:
         icon, style = ("!", "bold $text-error") if step.outcome.remains else ("↺", "")
-        lines.append(Content.assemble((f"{icon} ", style), step.message))
-        lines.extend(Content.styled(f"    {command}", MUTED) for command in step.manual)
+        lines.append(Content.assemble((f"{icon} ", style), visible_lines(step.message)))
+        lines.extend(Content.styled(f"    {visible(command)}", MUTED) for command in step.manual)
     from wizard import render
 
     said = render.report_verdict(report)  # the words of every face
@@ -209,7 +209,7 @@ Quitting while changes are being applied asks first, then rolls back before it q
         _, style = _STATUS.get(status, ("?", ""))
         return Content.assemble(
             (f"{number}. {change.action.value}", "bold"),
-            f"  {change.summary}",
+            f"  {visible(change.summary)}",
             ("" if status == PENDING else f"  ({status})", style),
         )
 
@@ -315,13 +315,12 @@ Quitting while changes are being applied asks first, then rolls back before it q
             if step.index < len(self.statuses):
                 self.statuses[step.index] = (
                     StepStatus.NOT_ROLLED_BACK.value
-                    if step.outcome.remains
+                    if step.outcome.remains or step.outcome is Outcome.STAYS_WITH_PARENT
                     else StepStatus.ROLLED_BACK.value
                 )
         self.render_changes()
-        if report.complete:
-            self.state.applied = None
-        self.wizard.farewell_lines.extend(_report_lines(report))
+        self.state.undone = report  # the farewell and every step read it from here
+        self.wizard.exit_code = EXIT_OK if report.complete else EXIT_FINDINGS
         self.show_outcome(report_content(report))
         if report.complete:
             self.set_hint("Undone · Escape: back to Review")

@@ -16,6 +16,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Label, OptionList, Static
 
 from wizard.core.state import ExportTaskInfo
+from wizard.core.text import visible, visible_lines
 from wizard.errors import Cancelled, ExportBusy
 from wizard.flow import (
     PROPAGATION_WAIT,
@@ -319,9 +320,9 @@ runs one export per account and region: if another one is active, wait for it or
         self.show_status(
             Content.assemble(
                 ("Task ", MUTED),
-                task.task_id,
+                visible(task.task_id),
                 "  ",
-                (task.status, "bold $text-accent"),
+                (visible(task.status), "bold $text-accent"),
                 ("  elapsed ", MUTED),
                 f"{message.elapsed:.1f} s",
                 ("   x: cancel", MUTED),
@@ -330,7 +331,7 @@ runs one export per account and region: if another one is active, wait for it or
 
     def show_status(self, text: str | Content) -> None:
         self.query_one("#task-status", Static).update(
-            Content(text) if isinstance(text, str) else text
+            Content(visible_lines(text)) if isinstance(text, str) else text
         )
         self.query_one("#task").display = True
 
@@ -339,14 +340,20 @@ runs one export per account and region: if another one is active, wait for it or
         self._exporting = False
         self.state.result = result
         if result.succeeded:
+            # Nothing left to cancel: the line says how it ended (seen when coming Back).
+            self.show_status(
+                Content.assemble(
+                    ("Task ", MUTED), result.task.task_id, "  ", (result.task.status, "bold")
+                )
+            )
             self.wizard.goto(Step.RESULT)
             return
         self.show_status(
             Content.assemble(
                 ("Task ", MUTED),
-                result.task.task_id,
+                visible(result.task.task_id),
                 "  ",
-                (result.task.status, "bold $text-warning"),
+                (visible(result.task.status), "bold $text-warning"),
             )
         )
         self.show_error(
@@ -369,6 +376,9 @@ runs one export per account and region: if another one is active, wait for it or
                 self.show_status(Content.styled("Export cancelled.", "$text-warning"))
                 self.update_nav()
                 return
+            # The status line said "Starting..." or "x: cancel": the error below says what
+            # happened instead.
+            self.query_one("#task").display = False
         if group == "other":
             self.query_one("#other-task").display = True
         super().job_failed(group, error)
@@ -382,8 +392,8 @@ runs one export per account and region: if another one is active, wait for it or
         self.query_one("#other-text", Static).update(
             Content.assemble(
                 ("Another export task is active: ", "bold $text-warning"),
-                f"{active.task_id} for {active.log_group} ({active.status}). "
-                "CloudWatch Logs runs one at a time per account and region.",
+                visible(f"{active.task_id} for {active.log_group} ({active.status}). ")
+                + "CloudWatch Logs runs one at a time per account and region.",
             )
         )
         self.query_one("#other-task").display = True

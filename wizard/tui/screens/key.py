@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
+from wizard.core.text import visible
 from wizard.core.validate import normalize_alias
 from wizard.flow import Step
 from wizard.tui.screens.base import StepScreen
@@ -153,7 +154,7 @@ adds CloudWatch Logs. Nothing is changed before the Apply step.
     def job_failed(self, group: str, error: BaseException) -> None:
         if group == "rotation":  # the rows stay usable: say so without the error panel
             self.notify(
-                f"Could not read the keys' rotation status: {error}",
+                visible(f"Could not read the keys' rotation status: {error}"),
                 severity="warning",
                 timeout=6,
                 markup=False,

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from wizard.core.text import visible, visible_lines
 from wizard.flow import Step, WizardState
 from wizard.tui.connection import Connection, settle_heap
 from wizard.tui.screens.base import StepScreen
@@ -131,7 +132,7 @@ Nothing is changed in AWS before the Apply step (step 5).
             ("Account ", MUTED),
             (identity.account, "bold"),
             ("   Identity ", MUTED),
-            identity.arn,
+            visible(identity.arn),
             ("\nConnected to ", MUTED),
             (connection.label, "bold"),
         )
@@ -198,8 +199,12 @@ Nothing is changed in AWS before the Apply step (step 5).
         identity.update(
             Content("\n").join(
                 [
-                    Content.assemble(("✗ Not connected: ", "bold $text-error"), (message, "bold")),
-                    Content.assemble(("Fix: ", "bold"), fix or "Check your AWS configuration."),
+                    Content.assemble(
+                        ("✗ Not connected: ", "bold $text-error"), (visible_lines(message), "bold")
+                    ),
+                    Content.assemble(
+                        ("Fix: ", "bold"), visible_lines(fix or "Check your AWS configuration.")
+                    ),
                     Content.styled(
                         "Or try the wizard on the local AWS sandbox: a demo account on "
                         "127.0.0.1, no credentials needed, nothing real is changed.",

@@ -121,6 +121,7 @@ failure reproduced on the Review, the changes, the object, its key and the decry
             sandbox=self.wizard.is_sandbox,
             key_alias=alias,
             source_account=self.flow.source_account(),
+            profile=self.flow.export_profile(),
         )
         mark = ("✓ ", "bold $text-success") if view.succeeded else ("✗ ", "bold $text-error")
         self.query_one("#verdict", Static).update(Content.assemble(mark, view.verdict))

@@ -19,7 +19,7 @@ from textual.widgets import Button, Static
 from wizard.core.cli_equivalent import script
 from wizard.core.plan import Change, Plan
 from wizard.core.state import Choices
-from wizard.core.text import count
+from wizard.core.text import count, visible, visible_lines
 from wizard.core.verify import describe
 from wizard.flow import (
     CODE_FORMATS,
@@ -91,9 +91,9 @@ def change_title(number: int, change: Change) -> Content:
         (f"{number}. ", "bold"),
         (change.action.value, "bold $text-accent"),
         "  ",
-        (change.target, "bold"),
+        (visible(change.target), "bold"),
         "\n   ",
-        change.summary,
+        visible(change.summary),
     )
 
 
@@ -249,7 +249,10 @@ it did not write); Next stays disabled until you change your choices (Back).
             blockers.update(
                 Content("\n").join(
                     [Content.styled("The wizard cannot go on: decide first", "bold $text-error")]
-                    + [Content.assemble(("✗ ", "bold $text-error"), b) for b in plan.blockers]
+                    + [
+                        Content.assemble(("✗ ", "bold $text-error"), visible(blocker))
+                        for blocker in plan.blockers
+                    ]
                 )
             )
             blockers.display = True
@@ -280,7 +283,7 @@ it did not write); Next stays disabled until you change your choices (Back).
         for number, change in enumerate(plan.changes, 1):
             widgets.append(Static(change_title(number, change), classes="change-title"))
             widgets.extend(
-                Static(Content.styled(f"Note: {note}", MUTED), classes="change-note")
+                Static(Content.styled(visible(f"Note: {note}"), MUTED), classes="change-note")
                 for note in change.notes
             )
             widgets.append(DiffView(change.diff))
@@ -300,7 +303,7 @@ it did not write); Next stays disabled until you change your choices (Back).
         if creates_key:
             heading += " (KEY_ARN holds the new key's ARN)"
         heading += " · y: copy · s: save to a file\n\n"
-        return Content.assemble((heading, "bold"), text.rstrip("\n"))
+        return Content.assemble((heading, "bold"), visible_lines(text.rstrip("\n")))
 
     def cli_script(self, plan: Plan) -> str:
         state = self.state
@@ -319,7 +322,14 @@ it did not write); Next stays disabled until you change your choices (Back).
         if self.review is None or self.review.plan.empty:
             return
         self.app.copy_to_clipboard(self.cli_script(self.review.plan))
-        self.notify("The AWS CLI script is on the clipboard.", timeout=4)
+        # The copy is an OSC 52 sequence: whether the terminal put it on the clipboard (many do
+        # not, or not through tmux or ssh) is not something the wizard can know.
+        self.notify(
+            "The AWS CLI script was sent to the terminal's clipboard (OSC 52); not every "
+            "terminal accepts it. Press s to save it to a file instead.",
+            timeout=8,
+            markup=False,
+        )
 
     def action_save_cli(self) -> None:
         if self.review is None or self.review.plan.empty:
@@ -379,9 +389,9 @@ it did not write); Next stays disabled until you change your choices (Back).
         panel = self.query_one("#reproduced", Static)
         panel.update(
             Content.assemble(
-                (f"{words.headline}\n", style),
-                *(f"{line}\n" for line in words.details),
-                (f"(probe export of {verified.log_group}, {verified.time})", MUTED),
+                (f"{visible(words.headline)}\n", style),
+                *(f"{visible(line)}\n" for line in words.details),
+                (f"(probe export of {visible(verified.log_group)}, {verified.time})", MUTED),
             )
         )
         panel.display = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from wizard.core.text import visible
 from wizard.tui.styles import MUTED
 
 
@@ -22,7 +23,7 @@ def diff_content(diff: str) -> Content:
             style = "$text-accent"
         else:
             style = MUTED
-        lines.append(Content.styled(line, style))
+        lines.append(Content.styled(visible(line), style))
     return Content("\n").join(lines)
 
 

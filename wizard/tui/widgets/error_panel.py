@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from wizard.core.text import visible_lines
 from wizard.errors import WizardError
 
 
@@ -38,9 +39,9 @@ class ErrorPanel(Static):
     def show_error(self, error: BaseException | str, fix: str | None = None) -> None:
         message, default_fix = (error, fix) if isinstance(error, str) else error_parts(error)
         fix = fix or default_fix
-        lines = [Content.assemble(("✗ ", "bold $text-error"), (message, "bold"))]
+        lines = [Content.assemble(("✗ ", "bold $text-error"), (visible_lines(message), "bold"))]
         if fix:
-            lines.append(Content.assemble(("Fix: ", "bold"), fix))
+            lines.append(Content.assemble(("Fix: ", "bold"), visible_lines(fix)))
         self.update(Content("\n").join(lines))
         self.add_class("-visible")
 

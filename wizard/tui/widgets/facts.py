@@ -9,6 +9,8 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
 
+from wizard.core.text import visible
+
 Fact = tuple[str, "Content | str"]
 
 LABEL_MIN_WIDTH = 12  # the label column, padding included
@@ -46,7 +48,7 @@ class Facts(Widget):
         indent = Content.styled(" " * label_width, label_style)
         rows: list[Content] = []
         for label, value in self._facts:
-            text = Content(value) if isinstance(value, str) else value
+            text = Content(visible(value)) if isinstance(value, str) else value
             wrapped = text.wrap(value_width) or [Content("")]
             rows.append(Content.styled(label.ljust(label_width), label_style) + wrapped[0])
             rows.extend(indent + line for line in wrapped[1:])

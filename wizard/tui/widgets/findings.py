@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from wizard.core.doctor import Finding, Severity
+from wizard.core.text import visible, visible_lines
 from wizard.tui.styles import MUTED
 
 _ICON = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
@@ -21,14 +22,14 @@ _STYLE = {
 
 def finding_content(finding: Finding) -> Content:
     """The finding's text, without its icon (the icon has its own column)."""
-    lines = [Content.styled(finding.message, "bold")]
+    lines = [Content.styled(visible_lines(finding.message), "bold")]
     if finding.statements:
-        involved = ", ".join(finding.statements)
+        involved = visible(", ".join(finding.statements))
         lines.append(Content.assemble(("Involved: ", MUTED), involved))
     if finding.aws_error:
-        cause = (finding.aws_error, "italic")
+        cause = (visible_lines(finding.aws_error), "italic")
         lines.append(Content.assemble(("AWS error it causes: ", MUTED), cause))
-    lines.append(Content.assemble(("Fix: ", MUTED), finding.fix))
+    lines.append(Content.assemble(("Fix: ", MUTED), visible_lines(finding.fix)))
     return Content("\n").join(lines)
 
 

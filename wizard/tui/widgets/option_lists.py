@@ -24,6 +24,7 @@ from textual.widgets import Input, OptionList
 from textual.widgets.input import Selection
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
+from wizard.core.text import visible
 from wizard.tui.styles import MUTED
 
 if TYPE_CHECKING:
@@ -164,16 +165,18 @@ def rotation_text(rotation: bool | None, read: bool) -> str:
 
 def key_prompt(option: KeyOption, name_width: int, rotation_read: bool = False) -> Content:
     key = option.key
-    name = _pad(key_name(option), name_width)
+    name = _pad(visible(key_name(option)), name_width)
     if not option.usable:
-        return Content.assemble(name, "  ", f"not usable: {option.reason or 'unknown reason'}")
+        return Content.assemble(
+            name, "  ", visible(f"not usable: {option.reason or 'unknown reason'}")
+        )
     key_id = key.key_id or ""
     # Named by alias: the id's start tells keys apart; named by id: it is in the name already.
     short_id = "" if not key.aliases else f"{key_id[:8]}…" if len(key_id) > 9 else key_id
     return Content.assemble(
         (name, "bold"),
         "  ",
-        (_pad(key.state or "?", 9), "$text-success" if key.state == "Enabled" else ""),
+        (_pad(visible(key.state or "?"), 9), "$text-success" if key.state == "Enabled" else ""),
         _pad(rotation_text(key.rotation_enabled, rotation_read), 14),
         (short_id, MUTED),
     )
@@ -281,19 +284,19 @@ def health_badge(health: BucketHealth | None, width: int = 24) -> Content:
     """The bucket's encryption (padded to ``width``) and the doctor's verdict."""
     if health is None:
         return Content.styled("… checking", MUTED)
-    encryption = health.encryption.ljust(width)
+    encryption = visible(health.encryption).ljust(width)
     if health.healthy:
         return Content.assemble(encryption, "  ", ("✓ ready", "$text-success"))
     style = "$text-error" if health.blockers else "$text-warning"
-    return Content.assemble(encryption, "  ", (f"✗ {health.verdict}", style))
+    return Content.assemble(encryption, "  ", (visible(f"✗ {health.verdict}"), style))
 
 
 def bucket_prompt(
     option: BucketOption, width: int, health: BucketHealth | None, encryption_width: int = 24
 ) -> Content:
-    name = _pad(option.name, width)
+    name = _pad(visible(option.name), width)
     if not option.usable:
-        return Content.assemble(name, "  ", option.reason or "not usable")
+        return Content.assemble(name, "  ", visible(option.reason or "not usable"))
     return Content.assemble((name, "bold"), "  ", health_badge(health, encryption_width))
 
 
@@ -416,7 +419,7 @@ class LogGroupList(ChoiceList):
         items = [
             Option(
                 Content.assemble(
-                    (_pad(group.name, width), "bold"),
+                    (_pad(visible(group.name), width), "bold"),
                     "  ",
                     _pad(group_age(group, now_ms), 24),
                     (human_size(group.stored_bytes), MUTED),
