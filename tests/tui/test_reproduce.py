@@ -103,3 +103,24 @@ async def test_reproduce_from_the_key_the_button_and_the_palette(
         screen.query_one("#review").focus()  # off the button: Enter is Next again
         await pilot.press("enter")
         await at_step(pilot, Step.APPLY)
+
+
+async def test_a_bucket_still_to_be_created_offers_no_probe(
+    make_app: Callable[..., WizardApp],
+) -> None:
+    """The fresh-setup demo's Review (a new bucket): AWS has nothing to say about a bucket
+    that does not exist yet, so neither the key, the button nor the palette offer it."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for step in (Step.REGION, Step.KEY):
+            await at_step(pilot, step)
+            await pilot.press("enter")
+        await at_step(pilot, Step.BUCKET)
+        await pilot.press("enter", "enter")  # "Create a new bucket", its suggested name
+        screen = await at_step(pilot, Step.REVIEW)
+        assert isinstance(screen, ReviewScreen)
+        assert app.state.create_bucket and not screen.query_one("#reproduce").display
+        assert "Reproduce the failure now" not in [c.title for c in screen.commands()]
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.state.reproduced is None

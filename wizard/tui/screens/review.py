@@ -342,9 +342,15 @@ it did not write); Next stays disabled until you change your choices (Back).
         self.notify(f"Saved: {path} (run it with: bash {path})", timeout=8, markup=False)
 
     # The failure reproduced ---------------------------------------------------------------
+    def offers_reproduce(self) -> bool:
+        """An existing bucket with findings: AWS can be asked what it says (a bucket still to
+        be created has no answer to give)."""
+        review = self.review
+        return review is not None and not review.healthy and review.snapshot.bucket.exists
+
     def can_reproduce(self) -> bool:
-        """A destination with findings, read and not busy: AWS can be asked."""
-        return self.review is not None and not self.review.healthy and not self.is_busy
+        """Offered, and nothing else running."""
+        return self.offers_reproduce() and not self.is_busy
 
     def reproduces_first(self) -> bool:
         """In a demo that tells the repair story (``--demo --scenario broken``), the broken
@@ -457,7 +463,7 @@ it did not write); Next stays disabled until you change your choices (Back).
         if self.children:
             self.query_one("#save-code", Button).disabled = not self.can_save_code()
             reproduce = self.query_one("#reproduce", Button)
-            reproduce.display = self.review is not None and not self.review.healthy
+            reproduce.display = self.offers_reproduce()
             reproduce.disabled = not self.can_reproduce()
             if self.review is not None:
                 next_button = self.query_one("#next", Button)
@@ -501,8 +507,8 @@ it did not write); Next stays disabled until you change your choices (Back).
             return True if self.review is not None else None
         if action == "save_code":
             return True if self.can_save_code() else None
-        if action == "reproduce":
-            return True if self.can_reproduce() else None
+        if action == "reproduce":  # hidden where AWS has nothing to say, dim while busy
+            return True if self.can_reproduce() else (None if self.offers_reproduce() else False)
         if action in ("copy_cli", "save_cli"):
             return True if self.review is not None and not self.review.plan.empty else None
         return super().check_action(action, parameters)
