@@ -580,6 +580,30 @@ def test_the_review_asks_aws_and_shows_its_answer_beside_the_prediction(
     assert account_state(demo) == before  # the refused probe wrote nothing
 
 
+def test_reproduced_then_repaired_the_result_shows_before_and_after_and_saves_the_proof(
+    demo: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wizard.core.requirements import ERR_GET_BUCKET_ACL
+
+    monkeypatch.chdir(tmp_path)
+    options = LaunchOptions(demo=True, export_delay=EXPORT_DELAY, repair="demo-broken-exports")
+    # reproduce; apply; the export's defaults; save the proof
+    code = run_plain(options, "y" + "y" + ENTER * 3 + "y")
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    text = out.out
+    before, after = text.split("Before:", 1)[1].split("After:", 1)
+    assert ERR_GET_BUCKET_ACL in before and "as the doctor predicted" in before
+    assert "s3://demo-broken-exports/exportedlogs/" in after and "aws:kms with" in after
+    [saved] = list(tmp_path.glob("cwl-export-proof-demo-broken-exports-*"))
+    assert f"Saved the proof: {saved}" in text
+    proof = saved.read_text(encoding="utf-8")
+    assert ERR_GET_BUCKET_ACL in proof and "## The changes applied" in proof
+
+
 def test_not_applying_offers_the_plan_as_code_and_changes_nothing(
     demo: Sandbox,
     capsys: pytest.CaptureFixture[str],

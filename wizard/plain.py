@@ -23,6 +23,7 @@ from wizard.asking import Asker, EndOfInput, LineAsker, Option, TerminalAsker
 from wizard.core.outcomes import RollbackReport
 from wizard.core.plan import Plan
 from wizard.core.presets import DEFAULT_SAMPLE_LINES
+from wizard.core.proof import markdown
 from wizard.core.state import KEY_MANAGER_AWS, ExportTaskInfo
 from wizard.core.text import count
 from wizard.core.validate import (
@@ -56,11 +57,13 @@ from wizard.flow import (
     Review,
     Step,
     WizardState,
+    before_after,
     confirmed,
     farewell,
     next_step,
     result_view,
     save_code,
+    save_proof,
     undo_command,
     window_problem,
 )
@@ -773,6 +776,17 @@ class PlainWizard:
         lines = render.result(view)
         self.out.lines(lines)
         self.out.to_person(lines[:1])  # the verdict; the farewell follows
+        card = before_after(state, view)
+        if card is not None:  # the failure was reproduced in this run: before, after, proof
+            self.out.line()
+            self.out.line("Before:", "bold")
+            self.out.lines([Line(f"  {text}", verbatim=True) for text in card.before])
+            self.out.line("After:", "bold")
+            self.out.lines([Line(f"  {text}", verbatim=True) for text in card.after])
+            if self.ask.confirm("Save the proof (Markdown, in the current folder)?", default=False):
+                proof = self.flow.proof(state, state.result, key_alias=alias)
+                path = save_proof(markdown(proof), state)
+                self.out.line(f"Saved the proof: {path}", "ok", wrap=False)
         return self._next(Step.RESULT)
 
 
