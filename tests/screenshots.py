@@ -37,7 +37,7 @@ from unittest import mock
 
 from textual.pilot import Pilot
 
-from tests.tui.pilot_helpers import at_step, error_text, wait_until
+from tests.tui.pilot_helpers import at_step, error_text, settle, wait_until
 from wizard.flow import Step
 from wizard.launch import LaunchOptions
 from wizard.tui.app import WizardApp
@@ -70,7 +70,10 @@ SETUP_SHOTS = (
 REPAIR_SHOTS = ("08-repair-review.png", "11-save-as-code.png")
 CENTRAL_SHOTS = ("09-central-bucket.png", "10-central-result.png")
 SURVEY_SHOTS = ("12-survey.png",)
-OUTPUT_NAMES = SETUP_SHOTS + REPAIR_SHOTS[:1] + CENTRAL_SHOTS + REPAIR_SHOTS[1:] + SURVEY_SHOTS
+STORY_SHOTS = ("13-before-after.png",)
+OUTPUT_NAMES = (
+    SETUP_SHOTS + REPAIR_SHOTS[:1] + CENTRAL_SHOTS + REPAIR_SHOTS[1:] + SURVEY_SHOTS + STORY_SHOTS
+)
 
 _FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}\s*")
 _FIRA = re.compile(r"""(["']?)Fira Code\1(\s*,\s*monospace)?""")
@@ -421,6 +424,27 @@ async def survey_flow(camera: Camera) -> None:
         app.stop_sandbox()
 
 
+async def story_flow(camera: Camera) -> None:
+    """``--demo --scenario broken``, Enter on every screen: the failure reproduced on the
+    Review, the repair, and the Result's before/after card."""
+    app = make_app(LaunchOptions(demo=True, scenario="broken", export_delay=EXPORT_DELAY))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await at_step(pilot, Step.REGION)
+            for _ in range(12):  # at most: the Pilot test pins the count
+                screen = app.screen
+                if getattr(screen, "STEP", None) is Step.RESULT and app.state.result:
+                    break
+                await pilot.press("enter")
+                await settle(pilot)
+                await pilot.pause(0.1)
+                await settle(pilot)
+            await at_step(pilot, Step.RESULT)
+            await camera.shoot(pilot, "13-before-after.png")
+    finally:
+        app.stop_sandbox()
+
+
 async def shoot_all(out: Path, keep_svg: bool = False) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     camera = Camera(out, keep_svg)
@@ -432,6 +456,8 @@ async def shoot_all(out: Path, keep_svg: bool = False) -> list[Path]:
             shutil.rmtree(WORK_DIR, ignore_errors=True)  # the central run reuses the name
             await central_flow(camera)
             await survey_flow(camera)
+            shutil.rmtree(WORK_DIR, ignore_errors=True)  # the story reuses the name
+            await story_flow(camera)
     finally:
         shutil.rmtree(WORK_DIR, ignore_errors=True)
     return camera.saved

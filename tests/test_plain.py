@@ -258,7 +258,7 @@ def test_repair_broken_bucket(demo: Sandbox, capsys: pytest.CaptureFixture[str])
     s3 = client(demo, "s3")
     before = json.loads(s3.get_bucket_policy(Bucket="demo-broken-exports")["Policy"])
     options = LaunchOptions(demo=True, export_delay=EXPORT_DELAY, repair="demo-broken-exports")
-    code = run_plain(options, "y" + ENTER * 3)
+    code = run_plain(options, "n" + "y" + ENTER * 3)  # no probe export; apply
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
     text = out.out
@@ -451,6 +451,7 @@ async def test_plain_and_tui_given_the_same_answers_make_the_same_plan(demo: San
         + "app/logs"
         + ENTER  # prefix
         + ENTER  # no other source accounts
+        + "n"  # the bucket has findings: no probe export
     )
 
     async def type_the_answers(pilot: Pilot[Any]) -> None:
@@ -561,6 +562,48 @@ def test_colour_only_on_a_terminal_without_no_color() -> None:
 
 
 @pytest.mark.slow
+def test_the_review_asks_aws_and_shows_its_answer_beside_the_prediction(
+    demo: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Yes to "Reproduce the failure now?": AWS's own words, verbatim, then the Review goes on
+    (not applied, quit: nothing changed)."""
+    from wizard.core.requirements import ERR_GET_BUCKET_ACL
+
+    before = account_state(demo)
+    options = LaunchOptions(demo=True, export_delay=EXPORT_DELAY, repair="demo-broken-exports")
+    code = run_plain(options, "y" + "n" + DOWN + ENTER)  # reproduce; don't apply; quit
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    text = out.out
+    assert "The diagnosis matched: AWS refused the export with exactly the predicted error." in text
+    assert f"AWS said:  refused: {ERR_GET_BUCKET_ACL}" in text
+    assert account_state(demo) == before  # the refused probe wrote nothing
+
+
+def test_reproduced_then_repaired_the_result_shows_before_and_after_and_saves_the_proof(
+    demo: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wizard.core.requirements import ERR_GET_BUCKET_ACL
+
+    monkeypatch.chdir(tmp_path)
+    options = LaunchOptions(demo=True, export_delay=EXPORT_DELAY, repair="demo-broken-exports")
+    # reproduce; apply; the export's defaults; save the proof
+    code = run_plain(options, "y" + "y" + ENTER * 3 + "y")
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    text = out.out
+    before, after = text.split("Before:", 1)[1].split("After:", 1)
+    assert ERR_GET_BUCKET_ACL in before and "as the doctor predicted" in before
+    assert "s3://demo-broken-exports/exportedlogs/" in after and "aws:kms with" in after
+    [saved] = list(tmp_path.glob("cwl-export-proof-demo-broken-exports-*"))
+    assert f"Saved the proof: {saved}" in text
+    proof = saved.read_text(encoding="utf-8")
+    assert ERR_GET_BUCKET_ACL in proof and "## The changes applied" in proof
+
+
 def test_not_applying_offers_the_plan_as_code_and_changes_nothing(
     demo: Sandbox,
     capsys: pytest.CaptureFixture[str],
@@ -570,8 +613,9 @@ def test_not_applying_offers_the_plan_as_code_and_changes_nothing(
     monkeypatch.chdir(tmp_path)
     before = account_state(demo)
     options = LaunchOptions(demo=True, export_delay=EXPORT_DELAY, repair="demo-broken-exports")
-    # Not applied ("n"), then Terraform (the third choice), then CloudFormation, then quit.
-    keys = "n" + DOWN * 2 + ENTER + DOWN * 3 + ENTER + DOWN + ENTER
+    # No probe export ("n"), not applied ("n"), then Terraform (the third choice), then
+    # CloudFormation, then quit.
+    keys = "n" + "n" + DOWN * 2 + ENTER + DOWN * 3 + ENTER + DOWN + ENTER
     code = run_plain(options, keys)
     out = capsys.readouterr()
     assert code == 0, out.out + out.err

@@ -144,6 +144,7 @@ KINDS = {
     "needs-account": "an AWS account's names and credentials",
     "offline": "runs here, must exit 0",
     "session": "a transcript: its commands run against the sandbox below",
+    "verify-session": "a transcript against the sandbox with the section's organization guardrail",
     "sandbox-server": "the sandbox, in the foreground",
     "sandbox-client": "commands against that sandbox",
     "survey-server": "the fleet sandbox, writing its profiles, in the foreground",
@@ -280,6 +281,45 @@ def _transcript_holds(shown: list[str], actual: list[str]) -> str | None:
             return f"{line!r} not printed"
         at, skipping = at + 1, False
     return None
+
+
+def _run_transcript(transcript: str, env: dict[str, str], cwd: Path) -> None:
+    """Each ``$ command`` of ``transcript`` run in bash: its stdout holds the lines shown."""
+    commands: list[tuple[str, list[str]]] = []
+    for line in transcript.splitlines():
+        if line.startswith("$ "):
+            commands.append((line[2:], []))
+        elif line.strip():
+            commands[-1][1].append(line)
+    for command, shown in commands:
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        problem = _transcript_holds(shown, done.stdout.splitlines())
+        assert problem is None, f"$ {command}\n{problem}\n{done.stdout}{done.stderr}"
+
+
+@pytest.mark.slow
+def test_the_verify_session_shown_is_what_the_commands_print(tmp_path: Path) -> None:
+    """ "Did the diagnosis match?": its guardrail (the section's JSON) in the sandbox, its
+    transcript run against it."""
+    from wizard.sandbox.server import Sandbox, SandboxConfig
+
+    section = README.split("## Did the diagnosis match?", 1)[1]
+    guardrail = re.search(r"```json\n(.+?)\n```", section, re.S)
+    assert guardrail is not None
+    [(_, transcript, _)] = blocks("verify-session")
+    env = offline_env(tmp_path)
+    config = SandboxConfig(scenario="demo", export_delay=0.3, org_guardrail=guardrail.group(1))
+    with Sandbox(config) as sandbox:
+        env.update(sandbox.env())
+        _run_transcript(transcript, env, tmp_path)
 
 
 @pytest.mark.slow

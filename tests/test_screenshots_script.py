@@ -53,6 +53,7 @@ def test_output_names() -> None:
         "10-central-result.png",
         "11-save-as-code.png",
         "12-survey.png",
+        "13-before-after.png",
     )
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for name in OUTPUT_NAMES:  # every screenshot is shown, and exists

@@ -191,6 +191,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="survey these regions, or 'all' (each account's enabled regions); default: "
         "--region, else each profile's own region",
     )
+    checking = doctor.add_argument_group("checking the diagnosis against AWS")
+    checking.add_argument(
+        "--verify",
+        action="store_true",
+        help="also run a probe export (the last minute: AWS's test object and a few lines at "
+        "most) and set AWS's answer beside the prediction; exit 0 only when healthy and "
+        "agreeing (without --log-group: the log group written last)",
+    )
+    checking.add_argument(
+        "--if-busy",
+        choices=("fail", "wait"),
+        help="with --verify, when another export task is active: fail (default) or wait for "
+        "it (the probe never cancels it)",
+    )
+    checking.add_argument(
+        "--propagation-wait",
+        type=float,
+        metavar="S",
+        help="with --verify: when AWS refuses although the policies allow it, try again for "
+        "up to S seconds (default: 120 after an apply of this bucket in the last 15 minutes, "
+        "else 0)",
+    )
     _connection(doctor)
 
     plan = sub.add_parser(
@@ -271,6 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("fail", "wait", "cancel"),
         default="fail",
         help="when another export task is active: fail (default), wait for it, or cancel it",
+    )
+    export.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write a Markdown proof for a change ticket: the failure reproduced before the "
+        "change (doctor --verify), the changes applied (journal), the objects, their SSE-KMS "
+        "key ARN and alias, decrypted lines, and the commands that repeat it (never "
+        "overwrites a file)",
     )
     _sources(export, accounts=False)
     _connection(export)

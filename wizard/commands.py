@@ -284,7 +284,14 @@ def _review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
+    from wizard import verify_command
+
     if args.bucket is None:
+        if args.verify or args.if_busy is not None or args.propagation_wait is not None:
+            raise UsageError(
+                "--verify probes one destination: add --bucket (a survey of every destination "
+                "reads policies only)."
+            )
         return run_survey(args)
     for option, given in (
         ("--profiles", args.profiles is not None),
@@ -300,6 +307,9 @@ def run_doctor(args: argparse.Namespace) -> int:
         from wizard.core.state import DEFAULT_PREFIX
 
         args.prefix = DEFAULT_PREFIX
+    verify_command.check_options(args)
+    if args.verify:
+        return verify_command.run(args)
     flow, choices, review = _review(args)
     findings = list(review.findings)
     healthy = review.healthy
@@ -716,6 +726,7 @@ def run_test_export(args: argparse.Namespace) -> int:
     if not 0 <= args.lines <= MAX_SAMPLE_LINES:
         raise UsageError(f"--lines: give 0 to {MAX_SAMPLE_LINES} lines.")
     from_ms, to_ms = export_window(args)
+    report = report_path(args)
     propagation = propagation_wait(args, args.bucket)
     session = open_session(args)
     flow = open_flow(args, session)
@@ -768,15 +779,17 @@ def run_test_export(args: argparse.Namespace) -> int:
                 f"--task-id {task_id}"
             )
         return EXIT_OK
+    state = WizardState(
+        region=request.region,
+        bucket=request.bucket,
+        prefix=request.prefix,
+        stream_prefix=request.stream_prefix,
+    )
+    if report is not None:
+        write_report(flow, state, result, report)
     if args.json:
         print_json(export_json(result))
     else:
-        state = WizardState(
-            region=request.region,
-            bucket=request.bucket,
-            prefix=request.prefix,
-            stream_prefix=request.stream_prefix,
-        )
         key = result.encryption.kms_key_id if result.encryption is not None else None
         alias = flow.key_alias(request.region, key, ask=True) if key else None
         view = result_view(
@@ -789,6 +802,35 @@ def run_test_export(args: argparse.Namespace) -> int:
         )
         show(render.result(view))
     return EXIT_OK if result.succeeded else EXIT_FINDINGS
+
+
+def report_path(args: argparse.Namespace) -> Path | None:
+    """--report FILE (Markdown), checked before the export: a new file in an existing folder."""
+    if args.report is None:
+        return None
+    if not args.report.strip():
+        raise UsageError("--report: give the path of a Markdown file to write.")
+    if not args.wait:
+        raise UsageError("--report needs the export's result: leave out --no-wait.")
+    path = Path(args.report).expanduser()
+    if os.path.lexists(path):
+        raise UsageError(
+            f"--report: {path} exists already; nothing was written.",
+            fix="Choose another file name, or move the file away first.",
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"--report: the folder {path.parent} does not exist.")
+    return path
+
+
+def write_report(flow: Flow, state: WizardState, result: ExportResult, path: Path) -> None:
+    from wizard.core.proof import markdown
+
+    key = result.encryption.kms_key_id if result.encryption is not None else None
+    alias = flow.key_alias(state.region, key, ask=True) if key else None
+    text = markdown(flow.proof(state, result, key_alias=alias))
+    for written in write_new_files(path.parent, {path.name: text}):
+        err(f"Wrote the proof to {written}")
 
 
 def report_json(report: RollbackReport) -> dict[str, Any]:

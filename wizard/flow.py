@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING
 
 from wizard.core import doctor, iac, iam_policy, outcomes
 from wizard.core import plan as core_plan
+from wizard.core import proof as core_proof
 from wizard.core import requirements as req
+from wizard.core import verify as core_verify
 from wizard.core.outcomes import RollbackReport, StepReport
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_WINDOW, suggested_bucket_name
 from wizard.core.state import (
@@ -160,6 +162,17 @@ class WizardState:
     undone: RollbackReport | None = None  # this run's apply, undone from the Apply step
     result: aws_export.ExportResult | None = None
     repair: bool = False
+    # The failure reproduced on the Review (a probe export), for the Result's before/after.
+    reproduced: Verified | None = None
+
+    @property
+    def reproduced_here(self) -> Verified | None:
+        """The reproduction of this very destination (not of a bucket chosen before)."""
+        done = self.reproduced
+        if done is None:
+            return None
+        same = done.review.snapshot.bucket.name == self.bucket and done.prefix == self.prefix
+        return done if same else None
 
     def for_region(self, region: str) -> WizardState:
         """The state after choosing ``region``: keys and buckets are regional, so the answers
@@ -293,6 +306,73 @@ def result_view(
     )
 
 
+def proof_commands(state: WizardState, result: aws_export.ExportResult) -> tuple[str, ...]:
+    """The commands that repeat a proof, shell-quoted: the verification, the wizard's test
+    export of the same window, and the AWS CLI's own export."""
+    from wizard.core.cli_equivalent import export_command
+
+    task = result.task
+    where = ["--region", state.region or "", "--bucket", state.bucket or "", "--prefix"]
+    where += [state.prefix, "--log-group", task.log_group]
+    window = ["--from", str(task.from_ms or 0), "--to", str(task.to_ms or 0)]
+    stream = ["--stream-prefix", state.stream_prefix] if state.stream_prefix else []
+    return (
+        shell_command("cwl-export-wizard", "doctor", "--verify", *where),
+        shell_command("cwl-export-wizard", "test-export", *where, *window, *stream),
+        export_command(
+            state.region or "",
+            task.log_group,
+            state.bucket or "",
+            state.prefix,
+            task.from_ms or 0,
+            task.to_ms or 0,
+            state.stream_prefix,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class BeforeAfter:
+    """The Result's before/after card: the failure reproduced, then the working export."""
+
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+def before_after(state: WizardState, view: ResultView) -> BeforeAfter | None:
+    """The card's words, when this destination's failure was reproduced in this run."""
+    here = state.reproduced_here
+    if here is None or not here.refused:
+        return None
+    verification = here.verification
+    answer = verification.observation
+    predicted = verification.prediction.aws_error
+    before = [
+        "AWS's answer to a probe export, before the changes:",
+        visible(answer.aws_error or "no message"),
+        "as the doctor predicted"
+        if verification.agrees
+        else visible(f"the doctor predicted: {predicted or 'a working export'}"),
+    ]
+    if state.applied is not None:
+        journal = visible(str(state.applied.journal_path))
+        before.append(f"then the wizard applied the changes (journal {journal})")
+    proof = dict(view.proof)
+    key = proof.get("KMS key", "-")
+    alias = proof.get("Key alias")
+    after = [view.verdict]
+    if view.objects:
+        after.append(view.objects[0])
+    after.append(
+        f"{proof.get('Algorithm', 'not inspected')} with {alias} ({key})"
+        if alias
+        else f"{proof.get('Algorithm', 'not inspected')} with {key}"
+    )
+    if view.sample:
+        after.append(view.sample[0])
+    return BeforeAfter(tuple(before), tuple(after))
+
+
 def cli_header(state: WizardState, account: str | None = None) -> tuple[str, ...]:
     """The comment at the top of the AWS CLI script of a plan."""
     from wizard import __version__
@@ -333,6 +413,24 @@ def save_script(text: str, state: WizardState, folder: Path | None = None) -> Pa
     with path.open("x", encoding="utf-8") as handle:
         handle.write(text)
     path.chmod(0o700)
+    return path
+
+
+PROOF_SUFFIX = ".md"
+
+
+def save_proof(text: str, state: WizardState, folder: Path | None = None) -> Path:
+    """Write a proof (Markdown) into ``folder`` (the current one), never over a file."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    name = f"cwl-export-proof-{state.bucket}-{stamp}"
+    base = folder or Path.cwd()
+    path = base / f"{name}{PROOF_SUFFIX}"
+    number = 2
+    while os.path.lexists(path):
+        path = base / f"{name}-{number}{PROOF_SUFFIX}"
+        number += 1
+    with path.open("x", encoding="utf-8") as handle:
+        handle.write(text)
     return path
 
 
@@ -644,6 +742,32 @@ class PropagationWait:
 
 
 PREPARED_SERVICES = ("kms", "s3", "logs")  # what steps 2-7 call, in the order they do
+
+
+# An apply this recent (seconds) may still be propagating: a verification waits for it.
+RECENT_CHANGE = 15 * 60
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A verification: the review it predicted from, AWS's answer beside it, and the log
+    group the probe exported."""
+
+    review: Review
+    verification: core_verify.Verification
+    log_group: str
+    prefix: str
+    time: str  # ISO-8601 UTC
+
+    @property
+    def refused(self) -> bool:
+        return self.verification.observation.outcome.refused
+
+
+def _default_journal_dir() -> Path:
+    from wizard.aws import journal as aws_journal
+
+    return aws_journal.default_journal_dir()
 
 
 class Flow:
@@ -1067,6 +1191,172 @@ class Flow:
             log_group=request.log_group,
         )
         return doctor.is_healthy(doctor.diagnose(snapshot.read(self.session, choices), choices))
+
+    def probe_log_group(self, region: str) -> str:
+        """The log group a probe export uses when none was chosen: the one written last."""
+        groups = self.log_groups(region)
+        if not groups:
+            raise UsageError(
+                f"There is no log group in {region} to run a probe export with.",
+                fix="Create one, or give --log-group.",
+            )
+        return groups[0].name
+
+    def verify(
+        self,
+        choices: Choices,
+        *,
+        review: Review | None = None,
+        wait_if_busy: bool = False,
+        wait_for_propagation: float | None = None,
+        on_wait: Callable[[PropagationWait], None] | None = None,
+        on_status: Callable[[ExportTaskInfo, float], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Verified:
+        """The doctor's prediction checked against AWS's answer to a probe export (a minute's
+        window: the test object and a few lines at most). Without ``wait_for_propagation``,
+        a refusal is retried for PROPAGATION_WAIT seconds only after a recent apply of this
+        bucket. The answer is kept for the proof (test-export --report)."""
+        from wizard.aws import probe
+
+        if not choices.log_group:
+            choices = dataclasses.replace(choices, log_group=self.probe_log_group(choices.region))
+        seen = review.snapshot.log_group if review is not None else None
+        if review is None or seen is None or seen.name != choices.log_group:
+            review = self.review(choices)  # predicted for the probe's own log group
+        assert choices.log_group is not None
+        recent = applied_recently(choices.bucket, RECENT_CHANGE, self.journal_dir)
+        patience = (
+            wait_for_propagation
+            if wait_for_propagation is not None
+            else (PROPAGATION_WAIT if recent else 0.0)
+        )
+        request = probe.probe_request(
+            choices.region, choices.log_group, choices.bucket, choices.prefix
+        )
+        waited = [0.0]
+
+        def told(wait: PropagationWait) -> None:
+            waited[0] = wait.waited + wait.retry_in
+            if on_wait is not None:
+                on_wait(wait)
+
+        observation = probe.run(
+            self.exporter,
+            request,
+            lambda: self.start_export(
+                request, wait_for_propagation=patience, on_wait=told, cancel=cancel
+            ),
+            wait_if_busy=wait_if_busy,
+            on_status=on_status,
+            cancel=cancel,
+        )
+        observation = dataclasses.replace(observation, waited=waited[0])
+        prediction = core_verify.predict(review.findings)
+        account = review.snapshot.identity.account
+        verification = core_verify.compare(
+            prediction,
+            observation,
+            review.findings,
+            # A recent change not waited out is the likeliest cause; one waited out, less so.
+            recent_change=recent and observation.waited == 0,
+            account=account,
+        )
+        moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        probe.save_record(
+            self.journal_dir or _default_journal_dir(),
+            {
+                "time": moment,
+                "account": account,
+                "region": choices.region,
+                "bucket": choices.bucket,
+                "prefix": choices.prefix,
+                "log_group": choices.log_group,
+                "task_id": observation.task_id,
+                **verification.to_json(),
+            },
+        )
+        return Verified(review, verification, choices.log_group, choices.prefix, moment)
+
+    def proof(
+        self,
+        state: WizardState,
+        result: aws_export.ExportResult,
+        *,
+        key_alias: str | None = None,
+    ) -> core_proof.Proof:
+        """The proof of a test export for a change ticket: the failure reproduced before the
+        change (the newest kept verification of this destination that AWS refused, older
+        than the change), the changes applied (this run's journal, else the newest journal
+        of this bucket) and the export after them."""
+        from wizard.aws import journal as aws_journal
+        from wizard.aws import probe
+
+        folder = self.journal_dir or aws_journal.default_journal_dir()
+        bucket, prefix = state.bucket or "", state.prefix
+        journal: aws_journal.Journal | None = None
+        if state.applied is not None:
+            journal = aws_journal.load(state.applied.journal_path)
+        else:
+            for path in aws_journal.journals(folder):
+                try:
+                    found = aws_journal.load(path)
+                except UsageError:
+                    continue
+                if any(step.params.get("bucket") == bucket for step in found.steps):
+                    journal = found
+                    break
+        record = probe.latest_record(
+            folder, bucket, prefix, before=journal.time if journal else None
+        )
+        before = None
+        here = state.reproduced_here
+        if here is not None and here.refused:
+            answer = here.verification.observation
+            before = core_proof.Before(
+                time=here.time,
+                predicted=here.verification.prediction.aws_error,
+                aws_error=answer.aws_error or answer.outcome.value,
+                agrees=here.verification.agrees,
+            )
+        elif record is not None:
+            predicted = record.get("predicted") or {}
+            observed = record.get("observed") or {}
+            before = core_proof.Before(
+                time=str(record.get("time", "")),
+                predicted=predicted.get("aws_error"),
+                aws_error=str(observed.get("aws_error")),
+                agrees=bool(record.get("agrees")),
+            )
+        view = result_view(state, result, sandbox=False, key_alias=key_alias)
+        encryption = result.encryption
+        return core_proof.Proof(
+            destination=f"s3://{bucket}/{prefix}/",
+            account=self.identity().account,
+            region=state.region or "",
+            log_group=result.task.log_group,
+            made=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            before=before,
+            journal=str(journal.path) if journal is not None else None,
+            steps=tuple(
+                core_proof.AppliedStep(step.summary, step.status.value)
+                for step in (journal.steps if journal is not None else ())
+            ),
+            after=core_proof.After(
+                succeeded=result.succeeded,
+                verdict=view.verdict,
+                task_id=result.task.task_id,
+                objects=tuple(o.uri for o in result.objects),
+                algorithm=encryption.algorithm if encryption else None,
+                key_arn=encryption.kms_key_id if encryption else None,
+                key_alias=key_alias,
+                bucket_key=encryption.bucket_key if encryption else None,
+                sample_title=view.sample_title,
+                sample=result.sample,
+                explanation=result.explanation,
+            ),
+            commands=proof_commands(state, result),
+        )
 
     def wait_export(
         self,

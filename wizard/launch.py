@@ -284,3 +284,19 @@ def sandbox_journal_dir() -> Path:
     except UsageError:
         # Someone else's (or unusable): mkdtemp makes a new folder, 0700, ours.
         return Path(tempfile.mkdtemp(prefix=f"{name}-"))
+
+
+# The sandbox scenarios that tell the repair story: the Bucket step preselects the broken
+# bucket and its Review reproduces the failure first, so Enter through the demo shows AWS's
+# error, the repair and the decrypted lines (--demo alone stays the fresh setup).
+STORY_SCENARIOS = ("broken",)
+
+
+def story_bucket(scenario: str) -> str | None:
+    """The bucket a demo of ``scenario`` is about, or None. Call it only with the sandbox
+    running (its scenarios load moto)."""
+    if scenario not in STORY_SCENARIOS:
+        return None
+    from wizard.sandbox.scenarios import SCENARIOS
+
+    return SCENARIOS[scenario].suggested.get("bucket")

@@ -23,6 +23,7 @@ from wizard.asking import Asker, EndOfInput, LineAsker, Option, TerminalAsker
 from wizard.core.outcomes import RollbackReport
 from wizard.core.plan import Plan
 from wizard.core.presets import DEFAULT_SAMPLE_LINES
+from wizard.core.proof import markdown
 from wizard.core.state import KEY_MANAGER_AWS, ExportTaskInfo
 from wizard.core.text import count
 from wizard.core.validate import (
@@ -32,6 +33,7 @@ from wizard.core.validate import (
     prefix_problem,
     source_accounts_problem,
 )
+from wizard.core.verify import describe
 from wizard.errors import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
@@ -55,11 +57,13 @@ from wizard.flow import (
     Review,
     Step,
     WizardState,
+    before_after,
     confirmed,
     farewell,
     next_step,
     result_view,
     save_code,
+    save_proof,
     undo_command,
     window_problem,
 )
@@ -423,7 +427,34 @@ class PlainWizard:
         if not review.plan.empty or review.plan.blockers:
             # Before any question about it: what would change, where the person is.
             self.out.to_person([Line(destination), *planned, Line("")])
+        self.offer_reproduce(review)
         return self.decide(review)
+
+    def offer_reproduce(self, review: Review) -> None:
+        """A destination with findings: ask AWS itself (a probe export), and show its answer
+        verbatim beside the prediction."""
+        if review.healthy or not review.snapshot.bucket.exists:
+            return
+        if not self.ask.confirm(
+            "Reproduce the failure now? (a probe export of the last minute: AWS's own answer "
+            "beside the prediction; it writes AWS's test object at most)",
+            default=False,
+        ):
+            return
+        self.out.line("Probe export: asking AWS...")
+        cancel = threading.Event()
+        try:
+            verified = self._in_worker(
+                lambda: self.flow.verify(self.state.choices(), review=review, cancel=cancel),
+                cancel,
+                "Stopping the probe export (its task, if it started, keeps running in AWS)...",
+            )
+        except WizardError as error:  # busy, cancelled, refused access: said; the Review goes on
+            self.out.error(error)
+            return
+        self.state.reproduced = verified
+        self.out.lines(render.verification(describe(verified.verification)))
+        self.out.line()
 
     def decide(self, review: Review) -> Step | None:
         """Apply (or, with nothing to apply, the test export), save the plan as code, change
@@ -745,6 +776,17 @@ class PlainWizard:
         lines = render.result(view)
         self.out.lines(lines)
         self.out.to_person(lines[:1])  # the verdict; the farewell follows
+        card = before_after(state, view)
+        if card is not None:  # the failure was reproduced in this run: before, after, proof
+            self.out.line()
+            self.out.line("Before:", "bold")
+            self.out.lines([Line(f"  {text}", verbatim=True) for text in card.before])
+            self.out.line("After:", "bold")
+            self.out.lines([Line(f"  {text}", verbatim=True) for text in card.after])
+            if self.ask.confirm("Save the proof (Markdown, in the current folder)?", default=False):
+                proof = self.flow.proof(state, state.result, key_alias=alias)
+                path = save_proof(markdown(proof), state)
+                self.out.line(f"Saved the proof: {path}", "ok", wrap=False)
         return self._next(Step.RESULT)
 
 

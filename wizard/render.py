@@ -15,6 +15,7 @@ from wizard.core.doctor import Finding, Severity
 from wizard.core.outcomes import Outcome, RollbackReport, StepReport, StepStatus
 from wizard.core.plan import Plan
 from wizard.core.text import count, visible_lines
+from wizard.core.verify import VerdictText
 
 if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
@@ -283,4 +284,15 @@ def survey(result: SurveyResult) -> list[Line]:
                 where += f" {error.region}"
             lines.append(Line(f"  {where}: {error.message}", "error"))
     lines.append(Line(core.summary(result), "ok" if core.outcome(result).value == 0 else "error"))
+    return lines
+
+
+# --- the diagnosis checked against AWS ---------------------------------------------------------
+
+
+def verification(words: VerdictText) -> list[Line]:
+    """The prediction beside AWS's answer (AWS's text verbatim, escaped like all text here)."""
+    lines = [Line(words.headline, "ok" if words.ok else "error")]
+    for text in words.details:
+        lines.append(Line(f"  {text}", verbatim=text.startswith(("Predicted", "AWS said"))))
     return lines

@@ -251,7 +251,8 @@ def _plain_plan_and_result(journal_dir: Path) -> tuple[list[Any], Any]:
             source=launch.source_session(options, sandbox),
         )
         answers = "\n".join(
-            ["", f"{CENTRAL_KEY} (customer managed)", CENTRAL_BUCKET, "", "", "y", "", "", ""]
+            # ... prefix, source accounts, no probe export ("n"), apply ("y"), ...
+            ["", f"{CENTRAL_KEY} (customer managed)", CENTRAL_BUCKET, "", "", "n", "y", "", "", ""]
         )
         log = io.StringIO()
         wizard = PlainWizard(

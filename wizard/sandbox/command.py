@@ -73,6 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "scenario's six; one otherwise), for AWS_CONFIG_FILE=FILE ... --all-profiles",
     )
     parser.add_argument(
+        "--org-guardrail",
+        metavar="FILE",
+        help="an organization's resource control policy (JSON: Deny statements with "
+        "Principal, Action, Resource, Condition) applied to every request against the "
+        "account's S3 buckets and KMS keys, CloudWatch Logs included, and invisible to the "
+        "account's APIs, as on AWS from a member account",
+    )
+    parser.add_argument(
         "--fail",
         action="append",
         default=[],
@@ -97,6 +105,13 @@ def _config(args: argparse.Namespace) -> Any:
         if not args.caller_policy.strip():
             raise UsageError("--caller-policy: give the path of a JSON policy file.")
         policy = read_caller_policy(Path(args.caller_policy))
+    guardrail = None
+    if args.org_guardrail is not None:
+        if not args.org_guardrail.strip():
+            raise UsageError("--org-guardrail: give the path of a JSON policy file.")
+        from wizard.sandbox.guardrail import read_guardrail
+
+        guardrail = read_guardrail(Path(args.org_guardrail))
     config = SandboxConfig(
         scenario=args.scenario if args.scenario is not None else "demo",
         region=args.region if args.region is not None else DEFAULT_REGION,
@@ -106,6 +121,7 @@ def _config(args: argparse.Namespace) -> Any:
         faults=tuple(Fault.parse(text) for text in args.fail),
         caller_policy=policy,
         propagation_delay=args.propagation_delay,
+        org_guardrail=guardrail,
     )
     config.validate()  # UsageError (exit 2) before anything starts
     if args.write_profiles is not None:

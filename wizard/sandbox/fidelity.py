@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -646,9 +646,13 @@ class ExportTasks:
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         propagation: Propagation | None = None,
+        guardrail: Callable[[Request], bool] | None = None,
     ) -> None:
         self.account = account
         self.delay = max(0.0, delay)
+        # An organization's policy the account cannot see (sandbox --org-guardrail): True
+        # when it explicitly denies a request.
+        self.org_denies = guardrail or (lambda request: False)
         # What CloudWatch Logs sees of policies and encryption (changes propagate).
         self.seen = propagation or Propagation(0.0)
         self._rng = rng
@@ -715,7 +719,7 @@ class ExportTasks:
     ) -> None:
         request = step.request if resource is None else replace(step.request, resource=resource)
         # No bucket policy: the service principal is implicitly denied (it needs a grant).
-        if not evaluate(policy, request).allowed:
+        if not evaluate(policy, request).allowed or self.org_denies(request):
             raise ApiError(EXPORT_DENIED_CODE, step.aws_error)
 
     def _check_key(self, crypto: BucketCrypto, steps: Sequence[ServiceRequest], skip: str) -> None:
@@ -730,7 +734,7 @@ class ExportTasks:
         for step in steps:
             if step.target != "key" or step.step.endswith(skip):
                 continue
-            if not evaluate(policy, step.request).allowed:
+            if not evaluate(policy, step.request).allowed or self.org_denies(step.request):
                 raise ApiError(EXPORT_DENIED_CODE, step.aws_error)
 
     def create(
@@ -889,7 +893,7 @@ class ExportTasks:
             else:
                 assert crypto.key is not None
                 allowed = evaluate(self.seen.key_policy(crypto.key), step.request).allowed
-            if not allowed:
+            if not allowed or self.org_denies(step.request):
                 raise ApiError("AccessDeniedException", step.aws_error)
 
     def _put(
@@ -1083,6 +1087,15 @@ class Gate:
         return self._complete
 
 
+class OrgGuardrail(Protocol):
+    """An organization's policy over the account's S3 and KMS resources (sandbox
+    --org-guardrail; wizard.sandbox.guardrail): each raises ApiError when it denies."""
+
+    def check_caller(self, request: Incoming, account: str) -> None: ...
+
+    def check_request(self, incoming: Incoming, request: Request, account: str) -> None: ...
+
+
 class Fidelity:
     """WSGI middleware in front of moto's DomainDispatcherApplication."""
 
@@ -1099,6 +1112,7 @@ class Fidelity:
         authorize: Callable[[Incoming], None] | None = None,
         simulate: Callable[[Incoming], str] | None = None,
         identity_allows: Callable[[Incoming, str, Key, Mapping[str, str]], bool] | None = None,
+        guardrail: OrgGuardrail | None = None,
     ) -> None:
         self._app = app
         self.account = account
@@ -1112,6 +1126,7 @@ class Fidelity:
         self._gates: list[Gate] = []
         self._authorize = authorize  # the caller's own permissions (sandbox --caller-policy)
         self._identity_allows = identity_allows
+        self._guardrail = guardrail  # the organization's policy (sandbox --org-guardrail)
         self._stopping = stopping or threading.Event()
         self._handlers: dict[tuple[str, str], Callable[[Incoming], Response | None]] = {
             ("logs", "CreateExportTask"): lambda r: json_response(
@@ -1183,6 +1198,8 @@ class Fidelity:
                 ensure_aws_managed_key(self.account, request.region)
             if self._authorize is not None:
                 self._authorize(request)
+            if self._guardrail is not None:
+                self._guardrail.check_caller(request, self._caller(request)[0])
             if request.service == "kms":
                 if request.operation in KMS_KEY_CHANGES:
                     self._refuse_aws_managed(request)
@@ -1368,6 +1385,8 @@ class Fidelity:
         )
         if not evaluate(key_policy(key), request).allowed:
             raise ApiError("AccessDenied", ERR_S3_KMS_ACCESS, 403)
+        if self._guardrail is not None:
+            self._guardrail.check_request(incoming, request, self.account)
         if self._identity_allows is not None and not self._identity_allows(
             incoming, action, key, {k: str(v) for k, v in request.context.items()}
         ):

@@ -85,6 +85,7 @@ from wizard.sandbox.fidelity import (
     parse_request,
     render_error,
 )
+from wizard.sandbox.guardrail import Guardrail, parse_guardrail
 from wizard.sandbox.preview import DEFAULT_REGION, DEFAULT_REGIONS
 from wizard.sandbox.scenarios import DEFAULT_SCENARIO, ScaleSeed, check_scenario, seed, seed_scale
 
@@ -146,6 +147,9 @@ class SandboxConfig:
     # Seconds a change to a bucket policy, bucket encryption or key policy takes to reach
     # CloudWatch Logs (eventual consistency); 0: at once.
     propagation_delay: float = 0.0
+    # An organization's resource control policy (JSON text) over the account's S3 and KMS
+    # resources, invisible to its APIs (sandbox --org-guardrail); None: no guardrail.
+    org_guardrail: str | None = None
     # Epoch ms the seeded log events are placed before; None: the wall clock at start.
     # Fixed by the README screenshots, so that every run shows the same timestamps.
     now_ms: int | None = None
@@ -167,6 +171,8 @@ class SandboxConfig:
             )
         if self.caller_policy is not None:
             parse_caller_policy(self.caller_policy)
+        if self.org_guardrail is not None:
+            parse_guardrail(self.org_guardrail)
 
 
 DEFAULT_CONFIG = SandboxConfig()
@@ -703,11 +709,17 @@ class Sandbox:
         seed(self.config.scenario, self.account, self.region, now_ms, RNG_SEED)
         # Its own stream: moto's seeded uuids (key ids) must not repeat as task ids.
         task_ids = random.Random(f"export-tasks-{RNG_SEED}")
+        guardrail = (
+            Guardrail(parse_guardrail(self.config.org_guardrail))
+            if self.config.org_guardrail
+            else None
+        )
         self.tasks = ExportTasks(
             self.account,
             self.config.export_delay,
             task_ids,
             propagation=Propagation(self.config.propagation_delay),
+            guardrail=guardrail.denies if guardrail is not None else None,
         )
         policy = (
             parse_caller_policy(self.config.caller_policy) if self.config.caller_policy else (None)
@@ -739,6 +751,7 @@ class Sandbox:
                 if policy is not None
                 else None
             ),
+            guardrail=guardrail,
         )
         self._fidelity = fidelity
         inner: WSGIApp = fidelity

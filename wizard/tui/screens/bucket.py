@@ -278,7 +278,8 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         listing.show_buckets(buckets)
         state = self.state
         existing = not state.create_bucket and state.bucket
-        if not existing or not listing.highlight_id(BUCKET_PREFIX + str(state.bucket)):
+        wanted = str(state.bucket) if existing else self.story_bucket()
+        if not wanted or not listing.highlight_id(BUCKET_PREFIX + wanted):
             listing.highlight_id(CREATE_ID)
         for name in self._eager(buckets, listing.highlighted_id):
             self._check_health(name)
@@ -287,6 +288,14 @@ The **prefix** is the folder the exports go under (CloudWatch Logs' own default 
         if not isinstance(self.focused, Input):  # never take the cursor from a field
             listing.focus()
         self.update_nav()
+
+    def story_bucket(self) -> str | None:
+        """In a demo, before any choice: the bucket the demo is about (its broken one)."""
+        if not self.wizard.is_sandbox or self.state.create_bucket:
+            return None
+        from wizard.launch import story_bucket
+
+        return story_bucket(self.wizard.options.scenario)
 
     @staticmethod
     def _eager(buckets: list[BucketOption], highlighted: str | None) -> list[str]:

@@ -5,20 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Button, Static
 
-from wizard.flow import Step, result_view
+from wizard.core.proof import markdown
+from wizard.flow import Step, before_after, result_view, save_proof
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets.facts import Fact, Facts
 
 if TYPE_CHECKING:
     from wizard.aws.export import ExportResult
+
+
+PROOF_GROUP = "save-proof"
+
+
+class ProofSaved(Message, bubble=False):
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
 
 
 class ResultScreen(StepScreen):
@@ -36,7 +47,9 @@ key, as it does for anyone allowed to use the key) to show the data really is th
 
 **What next**: the AWS CLI command repeats the same export; the journal records what the
 wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
-**e** runs another test export; **Done** (or q) quits.
+**e** runs another test export; **p** saves the proof (Markdown, for a change ticket: the
+failure reproduced on the Review, the changes, the object, its key and the decrypted lines);
+**Done** (or q) quits.
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -54,12 +67,24 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
             id="wizard.start_over_result",
             tooltip="A new run from the region step.",
         ),
+        Binding(
+            "p",
+            "save_proof",
+            "Save proof",
+            id="wizard.save_proof",
+            tooltip="Save the proof as Markdown in the current folder, for a change ticket.",
+        ),
         Binding("enter", "next", "Done", show=False, id="wizard.result_done"),
     ]
+
+    proof_alias: str | None = None
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="result"):
             yield Static(id="verdict")
+            with Horizontal(id="before-after"):
+                yield Static(id="before", classes="card")
+                yield Static(id="after", classes="card")
             yield Static("Objects", classes="section")
             yield Static(id="objects")
             yield Static("Encryption", classes="section")
@@ -69,6 +94,9 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
             yield Static("What next", classes="section")
             yield Facts(id="next-steps")
         yield Button("Export again", id="again", compact=True)
+
+    def nav_buttons(self) -> ComposeResult:
+        yield Button("Save the proof", id="save-proof", compact=True)
 
     def hint(self) -> str:
         return "e: export again · Done quits"
@@ -117,6 +145,42 @@ wizard changed, and `cwl-export-wizard undo JOURNAL` restores it.
         if not view.journal:
             steps.append(("Journal", "none: the wizard changed nothing"))
         self.query_one("#next-steps", Facts).show(steps)
+        card = before_after(state, view)
+        holder = self.query_one("#before-after", Horizontal)
+        holder.display = card is not None
+        if card is not None:
+            before, after = self.query_one("#before", Static), self.query_one("#after", Static)
+            before.border_title = "Before"
+            after.border_title = "After"
+            before.update(Content("\n").join(Content(line) for line in card.before))
+            after.update(Content("\n").join(Content(line) for line in card.after))
+        self.proof_alias = alias
+
+    @on(Button.Pressed, "#save-proof")
+    def save_proof_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save_proof()
+
+    def action_save_proof(self) -> None:
+        if self.state.result is None or self.is_busy:
+            return
+        self.busy(PROOF_GROUP, "Saving the proof...")
+        self.write_proof(self.state.result, self.proof_alias)
+
+    @work(thread=True, exit_on_error=False, group=PROOF_GROUP)
+    def write_proof(self, result: ExportResult, alias: str | None) -> None:
+        """Reads the journal (and maybe AWS) and writes a file: never on the UI thread."""
+        proof = self.flow.proof(self.state, result, key_alias=alias)
+        self.post_result(ProofSaved(save_proof(markdown(proof), self.state)))
+
+    def on_proof_saved(self, message: ProofSaved) -> None:
+        self.notify(f"Saved the proof: {message.path}", timeout=8, markup=False)
+
+    def job_failed(self, group: str, error: BaseException) -> None:
+        if group == PROOF_GROUP:  # said, and the Result stays
+            self.notify(f"Could not save the proof: {error}", severity="error", markup=False)
+            return
+        super().job_failed(group, error)
 
     @on(Button.Pressed, "#again")
     def again_pressed(self, event: Button.Pressed) -> None:

@@ -18,13 +18,16 @@ from textual.widgets import Button, Static
 
 from wizard.core.cli_equivalent import script
 from wizard.core.plan import Change, Plan
+from wizard.core.state import Choices
 from wizard.core.text import count, visible, visible_lines
+from wizard.core.verify import describe
 from wizard.flow import (
     CODE_FORMATS,
     CODE_TITLES,
     Review,
     SavedCode,
     Step,
+    Verified,
     cli_header,
     save_code,
     save_script,
@@ -35,6 +38,8 @@ from wizard.tui.styles import MUTED
 from wizard.tui.widgets import DiffView, FindingsList
 
 SAVE_GROUP = "save-code"
+PROBE_GROUP = "reproduce"
+REPRODUCE_LABEL = "Reproduce the failure now"
 
 
 class CodeSaved(Message, bubble=False):
@@ -42,6 +47,12 @@ class CodeSaved(Message, bubble=False):
         super().__init__()
         self.fmt = fmt
         self.saved = saved
+
+
+class Reproduced(Message, bubble=False):
+    def __init__(self, verified: Verified) -> None:
+        super().__init__()
+        self.verified = verified
 
 
 class ReviewRead(Message, bubble=False):
@@ -103,7 +114,11 @@ shows:
    The wizard adds its own statements with fixed Sids and never edits or drops a statement
    it did not write.
 3. **c** shows the equivalent AWS CLI commands, to run by hand or keep in a runbook.
-4. **x** (Save as code) writes the plan as Terraform, CloudFormation, the documents (JSON)
+4. **r** (Reproduce the failure now) runs a probe export of the last minute and shows
+   AWS's own answer beside the doctor's prediction: the same error, or a cause the account
+   cannot show (an organization's policy, a change still propagating). It writes AWS's test
+   object at most. In `--demo --scenario broken`, Enter does it first.
+5. **x** (Save as code) writes the plan as Terraform, CloudFormation, the documents (JSON)
    or the AWS CLI script into a new folder, for teams whose pipeline owns the bucket and the
    key. Saving changes nothing in the account; the folder names the next commands.
 
@@ -142,6 +157,14 @@ it did not write); Next stays disabled until you change your choices (Back).
             id="wizard.save_code",
             tooltip="Save the plan as Terraform, CloudFormation, documents or a CLI script.",
         ),
+        Binding(
+            "r",
+            "reproduce",
+            "Reproduce",
+            id="wizard.reproduce",
+            tooltip="Reproduce the failure now: a probe export (the last minute), AWS's answer "
+            "beside the prediction. Changes nothing but AWS's test object.",
+        ),
         Binding("enter", "next", "Next", show=False, id="wizard.review_next"),
     ]
 
@@ -153,6 +176,7 @@ it did not write); Next stays disabled until you change your choices (Back).
         with VerticalScroll(id="review"):
             yield Static(id="saved")
             yield Static(id="banner")
+            yield Static(id="reproduced")
             yield Static(id="blockers")
             yield Static("What the doctor found", id="findings-title", classes="section")
             yield FindingsList(id="findings")
@@ -161,6 +185,7 @@ it did not write); Next stays disabled until you change your choices (Back).
             yield Static(id="cli")
 
     def nav_buttons(self) -> ComposeResult:
+        yield Button(REPRODUCE_LABEL, id="reproduce", compact=True, disabled=True)
         yield Button("Save as code", id="save-code", compact=True, disabled=True)
 
     def hint(self) -> str:
@@ -175,7 +200,14 @@ it did not write); Next stays disabled until you change your choices (Back).
 
     def read(self) -> None:
         self.review = None
-        for widget_id in ("#saved", "#blockers", "#cli", "#findings-title", "#changes-title"):
+        for widget_id in (
+            "#saved",
+            "#blockers",
+            "#cli",
+            "#findings-title",
+            "#changes-title",
+            "#reproduced",
+        ):
             self.query_one(widget_id).display = False
         self.query_one("#changes", Vertical).remove_children()
         self.query_one(FindingsList).show_findings(())
@@ -257,8 +289,9 @@ it did not write); Next stays disabled until you change your choices (Back).
             widgets.append(DiffView(change.diff))
         changes.mount_all(widgets)
         self.query_one("#cli", Static).update(self.cli_text(plan))
-        next_button = self.query_one("#next")
-        next_button.label = "Next: test export" if plan.empty else "Next: apply"  # type: ignore[attr-defined]
+        here = self.state.reproduced_here
+        if here is not None:
+            self.show_reproduced(here)
         self.update_nav()
 
     def cli_text(self, plan: Plan) -> Content:
@@ -307,6 +340,67 @@ it did not write); Next stays disabled until you change your choices (Back).
             self.notify(f"Could not save the script: {error}", severity="error", markup=False)
             return
         self.notify(f"Saved: {path} (run it with: bash {path})", timeout=8, markup=False)
+
+    # The failure reproduced ---------------------------------------------------------------
+    def offers_reproduce(self) -> bool:
+        """An existing bucket with findings: AWS can be asked what it says (a bucket still to
+        be created has no answer to give)."""
+        review = self.review
+        return review is not None and not review.healthy and review.snapshot.bucket.exists
+
+    def can_reproduce(self) -> bool:
+        """Offered, and nothing else running."""
+        return self.offers_reproduce() and not self.is_busy
+
+    def reproduces_first(self) -> bool:
+        """In a demo that tells the repair story (``--demo --scenario broken``), the broken
+        bucket's Review offers the reproduction first: Enter shows the failure in AWS's own
+        words, then goes on to the repair. (Elsewhere it is the user's choice: r, the button
+        or the palette.)"""
+        if not self.wizard.is_sandbox or self.state.reproduced_here is not None:
+            return False
+        from wizard.launch import story_bucket
+
+        return self.can_reproduce() and self.state.bucket == story_bucket(
+            self.wizard.options.scenario
+        )
+
+    def action_reproduce(self) -> None:
+        if self.can_reproduce():
+            self.start_probe()
+
+    def start_probe(self) -> None:
+        self.clear_error()
+        self.busy(
+            PROBE_GROUP,
+            "Reproducing the failure: a probe export of the last minute (AWS's test object at "
+            "most)...",
+        )
+        self.run_probe(self.state.choices(), self.review)
+
+    @work(thread=True, exit_on_error=False, group=PROBE_GROUP, exclusive=True)
+    def run_probe(self, choices: Choices, review: Review | None) -> None:
+        self.post_result(Reproduced(self.flow.verify(choices, review=review)))
+
+    def on_reproduced(self, message: Reproduced) -> None:
+        self.state.reproduced = message.verified
+        self.show_reproduced(message.verified)
+        self.update_nav()
+
+    def show_reproduced(self, verified: Verified) -> None:
+        words = describe(verified.verification)
+        style = "bold $text-success" if words.ok else "bold $text-warning"
+        if verified.verification.agrees and not words.ok:
+            style = "bold $text-error"
+        panel = self.query_one("#reproduced", Static)
+        panel.update(
+            Content.assemble(
+                (f"{visible(words.headline)}\n", style),
+                *(f"{visible(line)}\n" for line in words.details),
+                (f"(probe export of {visible(verified.log_group)}, {verified.time})", MUTED),
+            )
+        )
+        panel.display = True
 
     def can_save_code(self) -> bool:
         return self.review is not None and not self.review.plan.empty and not self.is_busy
@@ -358,14 +452,36 @@ it did not write); Next stays disabled until you change your choices (Back).
             event.stop()
             self.action_save_code()
             return
+        if event.button.id == "reproduce":
+            event.stop()
+            self.action_reproduce()
+            return
         super().on_button_pressed(event)
 
     def update_nav(self) -> None:
         super().update_nav()
         if self.children:
             self.query_one("#save-code", Button).disabled = not self.can_save_code()
+            reproduce = self.query_one("#reproduce", Button)
+            reproduce.display = self.offers_reproduce()
+            reproduce.disabled = not self.can_reproduce()
+            if self.review is not None:
+                next_button = self.query_one("#next", Button)
+                next_button.label = (
+                    f"Next: {REPRODUCE_LABEL.lower()}"
+                    if self.reproduces_first()
+                    else "Next: test export"
+                    if self.review.plan.empty
+                    else "Next: apply"
+                )
 
     def commands(self) -> Iterable[SystemCommand]:
+        if self.can_reproduce():
+            yield SystemCommand(
+                REPRODUCE_LABEL,
+                "A probe export: AWS's own answer beside the doctor's prediction",
+                self.action_reproduce,
+            )
         if self.review is not None and not self.review.plan.empty:
             for fmt in CODE_FORMATS:
                 yield SystemCommand(
@@ -391,6 +507,8 @@ it did not write); Next stays disabled until you change your choices (Back).
             return True if self.review is not None else None
         if action == "save_code":
             return True if self.can_save_code() else None
+        if action == "reproduce":  # hidden where AWS has nothing to say, dim while busy
+            return True if self.can_reproduce() else (None if self.offers_reproduce() else False)
         if action in ("copy_cli", "save_cli"):
             return True if self.review is not None and not self.review.plan.empty else None
         return super().check_action(action, parameters)
@@ -398,5 +516,8 @@ it did not write); Next stays disabled until you change your choices (Back).
     def action_next(self) -> None:
         if self.review is not None and self.review.plan.blockers:
             self.refuse("Resolve the blockers first: go Back and change your choices.")
+            return
+        if self.reproduces_first():
+            self.action_reproduce()
             return
         super().action_next()
