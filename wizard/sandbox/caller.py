@@ -18,7 +18,7 @@ service authorization reference; where that is not certain, the choice is marked
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,15 +59,22 @@ class Check:
     needs_key_policy: bool = False
 
 
-def read_caller_policy(path: Path) -> str:
-    """The text of ``--caller-policy FILE``, checked; UsageError names the file and problem."""
+def read_policy_file(path: Path, option: str, check: Callable[[str, str], object]) -> str:
+    """The text of a policy file given to the sandbox (``--caller-policy``,
+    ``--org-guardrail``), checked by ``check(text, name)``; a UsageError names the option,
+    the file and the problem."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
-        raise UsageError(f"--caller-policy: cannot read {path}: {reason}.") from None
-    parse_caller_policy(text, str(path))
+        raise UsageError(f"{option}: cannot read {path}: {reason}.") from None
+    check(text, str(path))
     return text
+
+
+def read_caller_policy(path: Path) -> str:
+    """The text of ``--caller-policy FILE``, checked; UsageError names the file and problem."""
+    return read_policy_file(path, "--caller-policy", parse_caller_policy)
 
 
 def parse_caller_policy(text: str, source: str = "the caller policy") -> PolicyDocument:

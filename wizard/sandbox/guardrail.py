@@ -26,7 +26,7 @@ from typing import Any
 from wizard.core.evaluate import Decision, Request, evaluate
 from wizard.core.policy import PolicyDocument, parse_policy
 from wizard.errors import PolicyError, UsageError
-from wizard.sandbox.caller import ADMIN_ACCESS_KEY, checks_for
+from wizard.sandbox.caller import ADMIN_ACCESS_KEY, checks_for, read_policy_file
 from wizard.sandbox.fidelity import ApiError, Incoming, caller_arn, caller_request
 from wizard.sandbox.scenarios import DEMO_ORG_ID
 
@@ -42,13 +42,7 @@ SOURCE_ORG_ON_SERVICE_REQUESTS = True
 
 def read_guardrail(path: Path) -> str:
     """The text of ``--org-guardrail FILE``, checked; UsageError names the file and problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise UsageError(f"--org-guardrail: cannot read {path}: {reason}.") from None
-    parse_guardrail(text, str(path))
-    return text
+    return read_policy_file(path, "--org-guardrail", parse_guardrail)
 
 
 def _is_full_access(statement: Mapping[str, Any]) -> bool:
