@@ -479,6 +479,8 @@ def run_plan(args: argparse.Namespace) -> int:
     if chosen == "cli" and plan.blockers:
         # No commands for a plan the wizard will not apply: the blockers, as the other
         # formats show them, in a file that stops at once if it is run anyway.
+        from wizard.core.cli_equivalent import blocked_script
+
         files = {script_name(state_of(choices)): blocked_script(plan)}
         executable: tuple[str, ...] = ()
     elif chosen == "cli":
@@ -530,23 +532,6 @@ def plan_script(plan: Plan, state: WizardState, account: str) -> str:
     from wizard.core.cli_equivalent import script
 
     return script(plan, state.region or "", cli_header(state, account))
-
-
-def blocked_script(plan: Plan) -> str:
-    """The --format cli answer for a plan with blockers: what blocks it, and no command."""
-    from wizard.core.cli_equivalent import comment
-
-    lines = [
-        "#!/usr/bin/env bash",
-        "# No AWS CLI script: the plan has blockers (the wizard will not apply this plan).",
-    ]
-    for blocker in plan.blockers:
-        lines.extend(comment(f"BLOCKER: {blocker}"))
-    lines += [
-        "echo 'cwl-export-wizard: the plan has blockers (see this file); nothing to run.' >&2",
-        "exit 1",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 # --- apply --------------------------------------------------------------------------------
@@ -858,6 +843,8 @@ def run_undo(args: argparse.Namespace) -> int:
     steps = journal.steps
     if journal.endpoint and not (args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
         args.endpoint_url = journal.endpoint  # the apply went to an emulator: so does undo
+    if journal.profile and not (args.profile or os.environ.get("AWS_PROFILE")):
+        args.profile = journal.profile  # the apply's credentials: so the printed undo works
     session = open_session(args, region=args.region or journal.region)
     identity = session.identity()
     if identity.account != journal.account:
@@ -1036,7 +1023,10 @@ def dispatch(args: argparse.Namespace) -> int:
         write_out("", flush=True)  # a stdout that cannot take it fails here, not at exit
         return code
     except WizardError as error:
-        return report_error(error, args)
+        try:
+            return report_error(error, args)
+        except OutputFailed as failed:  # --json's error could not be written either
+            return _output_failed(failed)
     except KeyboardInterrupt:
         err("error: interrupted.")
         return 130
@@ -1047,14 +1037,18 @@ def dispatch(args: argparse.Namespace) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except OutputFailed as failed:
-        # Python's own flush at exit must not fail again on what is still buffered.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        err(f"error: The output could not be written to stdout: {failed}.")
-        err("fix: Send it where there is room (check the disk or the file stdout goes to).")
-        return EXIT_ERROR
+        return _output_failed(failed)
     except Exception as exc:  # a bug: still one line unless --debug
         return _unexpected(exc, args)
+
+
+def _output_failed(failed: OutputFailed) -> int:
+    # Python's own flush at exit must not fail again on what is still buffered.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    err(f"error: The output could not be written to stdout: {failed}.")
+    err("fix: Send it where there is room (check the disk or the file stdout goes to).")
+    return EXIT_ERROR
 
 
 def _unexpected(exc: BaseException, args: argparse.Namespace) -> int:

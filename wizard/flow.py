@@ -666,6 +666,7 @@ class UndoPreview:
     steps: tuple[str, ...]  # the steps that may have changed something, oldest first
     put_back: bool = False  # every started change was put back already: nothing to undo
     status: str = ""  # the journal's status, in words ("rolled back")
+    profile: str | None = None  # the AWS profile the apply ran with
 
 
 def undo_preview(path: Path) -> UndoPreview:
@@ -681,6 +682,7 @@ def undo_preview(path: Path) -> UndoPreview:
         tuple(aws_apply.journal_summary(path)),
         journal.put_back,
         journal.status.value,
+        journal.profile,
     )
 
 

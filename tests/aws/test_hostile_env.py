@@ -460,7 +460,15 @@ def test_a_state_home_that_is_not_a_folder_is_one_line(
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
-@pytest.mark.parametrize("args", [["doctor"], ["plan", "--json"], ["plan", "--format", "cli"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["doctor"],
+        ["plan", "--json"],
+        ["plan", "--format", "cli"],
+        ["doctor", "--json", "--prefix", "a//b"],  # an error whose --json cannot be written
+    ],
+)
 def test_stdout_on_a_full_device_is_one_line(
     demo: Sandbox, tmp_path: Path, args: list[str]
 ) -> None:

@@ -10,9 +10,12 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.aws.conftest import (
     DEMO_BUCKET,
@@ -298,3 +301,30 @@ def test_a_journal_that_says_put_back_while_the_account_disagrees_is_not_believe
     assert "Nothing to undo" not in undo.out
     assert "no later apply of this folder wrote it" in undo.out
     assert bucket_policy(demo) == policy  # nothing was written
+
+
+def test_the_printed_undo_command_works_with_the_applys_profile(
+    demo: Sandbox, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The apply ran with --profile; "Undo with: cwl-export-wizard undo JOURNAL" as printed
+    (no --profile) undoes it: the journal remembers the profile (an attack found it failing
+    with "No AWS credentials were found")."""
+    env = demo.env()
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile exports]\n"
+        f"region = {demo.region}\n"
+        f"endpoint_url = {env['AWS_ENDPOINT_URL']}\n"
+        f"aws_access_key_id = {env['AWS_ACCESS_KEY_ID']}\n"
+        f"aws_secret_access_key = {env['AWS_SECRET_ACCESS_KEY']}\n"
+    )
+    for name in env:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    applied = cli(*APPLY[:-1], "--profile", "exports")
+    assert applied.code == 0, applied.err
+    [printed] = [line for line in applied.out.splitlines() if line.startswith("Undo with: ")]
+    command = shlex.split(printed.removeprefix("Undo with: "))
+    assert command[:2] == ["cwl-export-wizard", "undo"] and "--profile" not in command
+    undone = cli(*command[1:], "--yes")
+    assert undone.code == 0, undone.err

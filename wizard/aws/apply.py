@@ -183,6 +183,7 @@ def _new_journal(directory: Path, session: AwsSession, plan: Plan, region: str) 
         endpoint=session.endpoint_url,
         time=now_iso(),
         started_ns=time.time_ns(),
+        profile=session.profile,
         version=__version__,
         status=JournalStatus.STARTED,
         steps=_steps(plan.changes, 0),

@@ -165,6 +165,7 @@ class Journal:
     undone: str | None = None
     # When it started, in ns since the epoch: orders two journals of the same second.
     started_ns: int = 0
+    profile: str | None = None  # the AWS profile the apply ran with: undo uses it too
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -174,6 +175,7 @@ class Journal:
             "version": self.version,
             "time": self.time,
             "started_ns": self.started_ns,
+            "profile": self.profile,
             "account": self.account,
             "identity": self.identity,
             "partition": self.partition,
@@ -350,6 +352,7 @@ def load(path: Path) -> Journal:
             finished=data.get("finished"),
             undone=data.get("undone"),
             started_ns=data["started_ns"] if isinstance(data.get("started_ns"), int) else 0,
+            profile=_optional(data, "profile", str, "the journal"),
         )
     except _Bad as exc:
         raise UsageError(f"{path} is not a usable journal: {exc}.") from None

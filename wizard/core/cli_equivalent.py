@@ -91,9 +91,10 @@ def format_command(step: CliStep) -> list[str]:
 
 
 def comment(text: str) -> list[str]:
-    """A shell comment wrapped at WIDTH: every line starts with "#"."""
+    """A shell comment wrapped at WIDTH: every line starts with "#" (text from AWS in it is
+    shown visibly: a comment never carries a control or bidi character)."""
     return textwrap.wrap(
-        text,
+        visible(text),
         WIDTH,
         initial_indent="# ",
         subsequent_indent="#   ",
@@ -119,8 +120,27 @@ def render(steps: list[CliStep]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def blocked_script(plan: Plan) -> str:
+    """The script for a plan with blockers: what blocks it, and no command to run (every face
+    saves or prints this, never half a plan)."""
+    lines = [
+        "#!/usr/bin/env bash",
+        "# No AWS CLI script: the plan has blockers (the wizard will not apply this plan).",
+    ]
+    for blocker in plan.blockers:
+        lines.extend(comment(f"BLOCKER: {blocker}"))
+    lines += [
+        "echo 'cwl-export-wizard: the plan has blockers (see this file); nothing to run.' >&2",
+        "exit 1",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def script(plan: Plan, region: str, header: tuple[str, ...] = ()) -> str:
-    """A whole bash script: stops at the first failing command (``set -euo pipefail``)."""
+    """A whole bash script: stops at the first failing command (``set -euo pipefail``). A plan
+    with blockers gets ``blocked_script``: nothing to run."""
+    if plan.blockers:
+        return blocked_script(plan)
     lines = ["#!/usr/bin/env bash", "# The AWS CLI equivalent of a cwl-export-wizard plan."]
     for line in header:
         lines.extend(comment(line))
@@ -133,4 +153,6 @@ def script(plan: Plan, region: str, header: tuple[str, ...] = ()) -> str:
     creates_key = any(s.capture == NEW_KEY_VARIABLE for s in steps)
     if uses_new_key and not creates_key:  # pragma: no cover - the planner never does this
         raise ValueError("a plan that uses a new key must create it")
-    return "\n".join(lines) + "\n" + render(steps)
+    # Its documents are JSON (any control or bidi character from AWS is in their strings):
+    # written as JSON escapes, the script holds none, and the AWS CLI reads the same JSON.
+    return json_escaped("\n".join(lines) + "\n" + render(steps))

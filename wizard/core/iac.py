@@ -26,7 +26,7 @@ from wizard.core.actions import NEW_KEY_ARN, Action, current_document
 from wizard.core.arn import parse_arn
 from wizard.core.plan import Change, Plan
 from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, BucketState, KeyState
-from wizard.core.text import shell_command, visible
+from wizard.core.text import escaped, json_escaped, shell_command, visible
 
 FORMATS = ("terraform", "cloudformation", "documents")
 NAME = "exports"  # Terraform's local name of every resource
@@ -206,14 +206,22 @@ def _key_id(arn: str) -> str:
 
 
 def render(fmt: str, plan: Plan, context: Context) -> dict[str, str]:
-    """The files (name -> text) of ``fmt``: terraform, cloudformation or documents."""
+    """The files (name -> text) of ``fmt``: terraform, cloudformation or documents. Whatever
+    text from AWS they carry (a foreign statement's Sid or condition), no file holds a control,
+    bidi or separator character: JSON and HCL strings carry it as its ``\\u`` escape (the same
+    document to every parser), YAML scalars as theirs, comments visibly."""
     if fmt == "terraform":
-        return terraform(plan, context)
-    if fmt == "cloudformation":
-        return cloudformation(plan, context)
-    if fmt == "documents":
-        return documents(plan, context)
-    raise ValueError(f"unknown format {fmt!r}")
+        files = terraform(plan, context)
+    elif fmt == "cloudformation":
+        files = cloudformation(plan, context)
+    elif fmt == "documents":
+        files = documents(plan, context)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return {
+        name: text if name.endswith((".yaml", ".yml")) else json_escaped(text)
+        for name, text in files.items()
+    }
 
 
 # --- the documents -------------------------------------------------------------------------
@@ -603,7 +611,7 @@ def _yaml_quoted(text: str) -> str:
             or code in range(0xA0, 0xD800)
             or code in range(0xE000, 0xFFFE)
             or 0x10000 <= code <= 0x10FFFF
-        ) and code not in (0x2028, 0x2029, 0xFEFF)
+        ) and not escaped(char)
         if printable:
             out.append(char)
         elif code > 0xFFFF:

@@ -288,13 +288,17 @@ def endpoint_problem(url: str) -> str | None:
     """An endpoint URL: http(s)://HOST[:PORT][/PATH], nothing a request could not go to."""
     if not url.isascii() or any(ord(c) <= 32 or ord(c) == 127 for c in url):
         return f"{url!r} contains spaces or control characters."
-    parsed = urlsplit(url)
+    try:
+        parsed = urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL": a bracket left open
+        return f"{url!r} is not a URL: {exc}."
     if parsed.scheme not in ("http", "https"):
         return f"{url!r} is not an http:// or https:// URL."
     if not parsed.hostname:
         return f"{url!r} names no host (for example http://127.0.0.1:4566)."
     try:
         port = parsed.port
+        parsed.hostname  # noqa: B018 (it raises for a malformed host)
     except ValueError:
         return f"{url!r} has a port that is not 1 to 65535."
     if port == 0:

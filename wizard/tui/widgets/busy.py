@@ -7,6 +7,8 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Label, LoadingIndicator
 
+from wizard.core.text import visible
+
 
 class BusyLine(Horizontal):
     """Hidden while idle; ``show("Loading keys...")`` names the wait."""
@@ -27,7 +29,8 @@ class BusyLine(Horizontal):
         yield Label(id="busy-text")
 
     def show(self, text: str) -> None:
-        self.query_one("#busy-text", Label).update(Content(text))
+        # Busy lines name things from AWS (a log group, a bucket): shown, never obeyed.
+        self.query_one("#busy-text", Label).update(Content(visible(text)))
         self.add_class("-busy")
 
     def hide(self) -> None:
