@@ -104,8 +104,9 @@ class ExportBusy(WizardError):
             f"Another export task is active in {region}: {active.task_id} for "
             f"{active.log_group} ({active.status}). CloudWatch Logs runs one export task at a "
             "time per account and region (Resource limit exceeded).",
-            fix="Wait for it (--if-busy wait) or cancel it (--if-busy cancel, or "
-            f"aws logs cancel-export-task --task-id {active.task_id}).",
+            fix="Wait for it (--if-busy wait), or cancel it with "
+            f"aws logs cancel-export-task --task-id {active.task_id} (test-export also takes "
+            "--if-busy cancel).",
         )
         self.active = active
         self.region = region

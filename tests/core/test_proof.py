@@ -60,3 +60,21 @@ def test_every_part_is_there() -> None:
         "## Repeat it",
     ):
         assert part in text
+
+
+def test_a_stream_name_in_a_sentence_is_text_not_markdown_or_html() -> None:
+    """Found from outside: a stream named with HTML and Markdown became live in the proof."""
+    import dataclasses
+
+    hostile = "<img src=x onerror=alert(1)> ![t](https://evil.example/t.png) [click](x) <details>"
+    base = proof(("line",))
+    made = dataclasses.replace(
+        base,
+        after=dataclasses.replace(base.after, sample_title=f"First decrypted lines of {hostile}"),
+    )
+    text = markdown(made)
+    [line] = [row for row in text.splitlines() if row.startswith("First decrypted lines of")]
+    import re
+
+    assert not re.search(r"(?<!\\)[<>\[\]!]", line), line  # each one escaped
+    assert "\\<img src=x onerror=alert(1)\\>" in line

@@ -77,6 +77,17 @@ class Proof:
     commands: tuple[str, ...]  # shell-quoted already
 
 
+# Inside a sentence (never at a line start), only these make markup: emphasis, code, links,
+# images, HTML, entities, tables, strikethrough.
+_MARKDOWN_SPECIAL = set("\\`*_[]<>!&|~")
+
+
+def _prose(text: str) -> str:
+    """Text from AWS in a Markdown sentence: shown visibly, with every character Markdown or
+    HTML would act on escaped (a stream named ``<img ...>`` or ``[x](url)`` stays text)."""
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in visible(text))
+
+
 def markdown(proof: Proof) -> str:
     """The proof as a Markdown document."""
     out: list[str] = [
@@ -112,11 +123,11 @@ def markdown(proof: Proof) -> str:
         out.append(f"Journal: {_inline(proof.journal)}")
         out.append("")
         out.extend(
-            f"{number}. {visible(step.summary)} ({step.status})"
+            f"{number}. {_prose(step.summary)} ({step.status})"
             for number, step in enumerate(proof.steps, 1)
         )
     after = proof.after
-    out += ["", "## After: the export", "", visible(after.verdict), ""]
+    out += ["", "## After: the export", "", _prose(after.verdict), ""]
     out.append(f"- Export task: {_inline(after.task_id)}")
     for uri in after.objects:
         out.append(f"- Object: {_inline(uri)}")
@@ -127,10 +138,10 @@ def markdown(proof: Proof) -> str:
     if after.bucket_key is not None:
         out.append(f"- S3 Bucket Key: {'enabled' if after.bucket_key else 'not enabled'}")
     if after.sample:
-        out += ["", f"{visible(after.sample_title)}:", ""]
+        out += ["", f"{_prose(after.sample_title)}:", ""]
         out.extend(_block(list(after.sample), "text"))
     if after.explanation:
-        out += ["", visible(after.explanation)]
+        out += ["", _prose(after.explanation)]
     out += ["", "## Repeat it", ""]
     out.extend(_block(list(proof.commands), "bash"))
     return "\n".join(out) + "\n"

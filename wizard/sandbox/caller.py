@@ -59,15 +59,25 @@ class Check:
     needs_key_policy: bool = False
 
 
+POLICY_FILE_LIMIT = 256 * 1024  # far above any policy AWS stores (RCP 5,120; IAM 6,144 chars)
+
+
 def read_policy_file(path: Path, option: str, check: Callable[[str, str], object]) -> str:
     """The text of a policy file given to the sandbox (``--caller-policy``,
     ``--org-guardrail``), checked by ``check(text, name)``; a UsageError names the option,
     the file and the problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # never all of /dev/zero: at most the limit and a byte
+            data = handle.read(POLICY_FILE_LIMIT + 1)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
         raise UsageError(f"{option}: cannot read {path}: {reason}.") from None
+    if len(data) > POLICY_FILE_LIMIT:
+        raise UsageError(
+            f"{option}: {path} is larger than {POLICY_FILE_LIMIT // 1024} KiB; a policy is "
+            "a few KiB at most."
+        )
     check(text, str(path))
     return text
 
