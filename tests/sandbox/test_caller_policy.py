@@ -341,3 +341,19 @@ def test_a_bucket_we_may_not_read_is_not_called_another_accounts(
     assert "another AWS account" not in finding["message"]
     plan = cli("plan", *REPAIR_ARGS)
     assert plan.code == 1 and "s3:ListBucket" in plan.out
+
+
+def test_a_policy_file_is_read_up_to_a_limit(tmp_path: Path) -> None:
+    """Found from outside: --org-guardrail /dev/zero read 13 GB before anything was said."""
+    import pytest
+
+    from wizard.errors import UsageError
+    from wizard.sandbox.caller import POLICY_FILE_LIMIT
+    from wizard.sandbox.guardrail import read_guardrail
+
+    big = tmp_path / "big.json"
+    big.write_text(" " * (POLICY_FILE_LIMIT + 10))
+    for path in (big, Path("/dev/zero")):
+        if path.exists():
+            with pytest.raises(UsageError, match="larger than"):
+                read_guardrail(path)
