@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wizard.core.text import shell_command
+
 if TYPE_CHECKING:
     from wizard.core.outcomes import RollbackReport
     from wizard.core.state import ExportTaskInfo
@@ -105,8 +107,8 @@ class ExportBusy(WizardError):
             f"{active.log_group} ({active.status}). CloudWatch Logs runs one export task at a "
             "time per account and region (Resource limit exceeded).",
             fix="Wait for it (--if-busy wait), or cancel it with "
-            f"aws logs cancel-export-task --task-id {active.task_id} (test-export also takes "
-            "--if-busy cancel).",
+            + shell_command("aws", "logs", "cancel-export-task", "--task-id", active.task_id)
+            + " (test-export also takes --if-busy cancel).",
         )
         self.active = active
         self.region = region

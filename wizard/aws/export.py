@@ -23,6 +23,7 @@ from wizard.aws.inventory import list_active_tasks, task_from_reply
 from wizard.aws.session import AwsSession, aws_call, error_code, error_message, translate
 from wizard.core import requirements as req
 from wizard.core.state import FINAL_TASK_STATUSES, ExportTaskInfo
+from wizard.core.text import shell_command
 from wizard.errors import AwsError, Cancelled, ExportBusy, ExportRefused, WizardError
 
 __all__ = ["ExportBusy", "ExportRefused"]  # raised here; defined with the other errors
@@ -193,7 +194,7 @@ def wait(
             raise AwsError(
                 f"The export task {task_id} is still {task.status} after {int(elapsed)} s.",
                 fix="Large log groups take longer: check later with "
-                f"aws logs describe-export-tasks --task-id {task_id}",
+                + shell_command("aws", "logs", "describe-export-tasks", "--task-id", task_id),
                 code="Timeout",
                 operation="DescribeExportTasks",
             )
