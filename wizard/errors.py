@@ -41,6 +41,10 @@ class UsageError(WizardError):
     """Bad input from the user: refused before any AWS call."""
 
 
+class NoRegion(UsageError):
+    """No region was given and none is configured (a caller may fall back to one of its own)."""
+
+
 class PolicyError(WizardError):
     """A policy document that cannot be parsed or is not a valid IAM policy."""
 

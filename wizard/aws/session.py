@@ -30,7 +30,7 @@ from wizard.core.arn import parse_arn, partition_for_region
 from wizard.core.permissions import permission_for
 from wizard.core.state import Identity
 from wizard.core.validate import endpoint_problem
-from wizard.errors import AwsError, UsageError, WizardError
+from wizard.errors import AwsError, NoRegion, UsageError, WizardError
 
 MAX_ATTEMPTS_ENV = "CWL_WIZARD_MAX_ATTEMPTS"
 DEFAULT_MAX_ATTEMPTS = 5
@@ -200,7 +200,7 @@ class AwsSession:
         except bce.BotoCoreError as exc:
             raise translate(exc) from exc
         if not region:
-            raise UsageError(
+            raise NoRegion(
                 "No AWS region is set.",
                 fix="Pass --region (for example --region ap-northeast-1), set AWS_REGION, "
                 "or add 'region' to your AWS profile.",

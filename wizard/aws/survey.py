@@ -31,7 +31,7 @@ from wizard.aws.snapshot import bucket_key_reference, read_bucket, read_key
 from wizard.core import doctor
 from wizard.core import survey as core
 from wizard.core.state import ACTIVE_TASK_STATUSES, Choices, Snapshot
-from wizard.errors import AwsError, UsageError, WizardError
+from wizard.errors import AwsError, NoRegion, WizardError
 
 FALLBACK_REGION = "us-east-1"  # for a profile without a region: STS and the bucket list
 
@@ -101,9 +101,8 @@ def profile_session_factory(endpoint_url: str | None) -> SessionFactory:
         options = ConnectionOptions(profile=profile, endpoint_url=endpoint_url)
         try:
             return AwsSession(options, pool=pool)
-        except UsageError as error:
-            if "region" not in error.message:
-                raise
+        except NoRegion:
+            pass  # the profile names no region: survey it in the one asked for
         options = ConnectionOptions(
             profile=profile, region=region or FALLBACK_REGION, endpoint_url=endpoint_url
         )

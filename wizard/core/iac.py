@@ -851,11 +851,43 @@ def cloudformation_steps(plan: Plan, context: Context) -> list[str]:
     steps: list[str] = []
     if imports_existing(plan, context):
         steps += [
-            f"aws cloudformation create-change-set --stack-name {stack} --change-set-name "
-            "import --change-set-type IMPORT --resources-to-import file://resources-to-import.json"
-            " --template-body file://import.yaml",
-            f"aws cloudformation execute-change-set --stack-name {stack} --change-set-name import",
-            f"aws cloudformation wait stack-import-complete --stack-name {stack}",
+            shell_command(
+                "aws",
+                "cloudformation",
+                "create-change-set",
+                "--stack-name",
+                stack,
+                "--change-set-name",
+                "import",
+                "--change-set-type",
+                "IMPORT",
+                "--resources-to-import",
+                "file://resources-to-import.json",
+                "--template-body",
+                "file://import.yaml",
+            ),
+            shell_command(
+                "aws",
+                "cloudformation",
+                "execute-change-set",
+                "--stack-name",
+                stack,
+                "--change-set-name",
+                "import",
+            ),
+            shell_command(
+                "aws", "cloudformation", "wait", "stack-import-complete", "--stack-name", stack
+            ),
         ]
-    steps.append(f"aws cloudformation deploy --stack-name {stack} --template-file template.yaml")
+    steps.append(
+        shell_command(
+            "aws",
+            "cloudformation",
+            "deploy",
+            "--stack-name",
+            stack,
+            "--template-file",
+            "template.yaml",
+        )
+    )
     return steps
