@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from wizard.core.evaluate import Decision, Request, evaluate
+from wizard.core.evaluate import Decision, Request, evaluate, unknown_operators
 from wizard.core.policy import PolicyDocument, parse_policy
 from wizard.errors import PolicyError, UsageError
 from wizard.sandbox.caller import ADMIN_ACCESS_KEY, checks_for, read_policy_file
@@ -38,6 +38,9 @@ GUARDED_SERVICES = ("s3", "kms")  # the resources RCPs limit that an export touc
 # account; whether S3's KMS call for an export carries it is not documented. The sandbox sends
 # it with every service-principal request that carries aws:SourceAccount (one place).
 SOURCE_ORG_ON_SERVICE_REQUESTS = True
+# The services whose resources an RCP can limit (AWS Organizations' RCP syntax); an action of
+# any other service in an RCP is refused by Organizations, so the sandbox refuses it too.
+RCP_SERVICES = ("s3", "kms", "sts", "sqs", "secretsmanager")
 
 
 def read_guardrail(path: Path) -> str:
@@ -75,15 +78,46 @@ def parse_guardrail(text: str, source: str = "the guardrail") -> PolicyDocument:
                 "resource control policy grants nothing, it only denies.",
                 fix="Give Deny statements (Principal, Action, Resource, Condition).",
             )
-        if "Principal" not in statement and "NotPrincipal" not in statement:
-            raise UsageError(
-                f"--org-guardrail: {source}: statement {number} has no Principal (a resource "
-                'control policy names whom it limits, usually "*").'
-            )
+        _check_rcp_statement(statement, f"--org-guardrail: {source}: statement {number}")
     try:
-        return parse_policy(data, kind="organization guardrail")
+        policy = parse_policy(data, kind="organization guardrail")
     except PolicyError as exc:
         raise UsageError(f"--org-guardrail: {source}: {exc.message}", fix=exc.fix) from None
+    unknown = unknown_operators(policy)
+    if unknown:
+        # AWS refuses such a policy when it is attached; judging it would silently deny nothing.
+        raise UsageError(
+            f"--org-guardrail: {source}: unknown condition operator "
+            f"{', '.join(repr(name) for name in unknown)}.",
+            fix="Use an IAM condition operator such as StringNotEqualsIfExists, Null or Bool.",
+        )
+    return policy
+
+
+def _check_rcp_statement(statement: Mapping[str, Any], where: str) -> None:
+    """What AWS Organizations refuses in a resource control policy's statement."""
+    if "NotPrincipal" in statement:
+        raise UsageError(
+            f"{where} uses NotPrincipal, which a resource control policy does not support.",
+            fix='Use "Principal": "*" and a Condition (e.g. on aws:PrincipalIsAWSService).',
+        )
+    if statement.get("Principal") != "*":
+        shown = json.dumps(statement.get("Principal")) if "Principal" in statement else "none"
+        raise UsageError(
+            f'{where} has Principal {shown}: a resource control policy\'s Principal is always "*".',
+            fix="Narrow whom it limits with a Condition (aws:PrincipalIsAWSService, "
+            "aws:SourceOrgID, aws:PrincipalOrgID).",
+        )
+    actions = statement.get("Action")
+    for action in [actions] if isinstance(actions, str) else actions or []:
+        if not isinstance(action, str) or action == "*":
+            continue  # parse_policy names a non-text action
+        service = action.split(":", 1)[0].lower() if ":" in action else ""
+        if service not in RCP_SERVICES:
+            raise UsageError(
+                f'{where}: action "{action}" is not one a resource control policy can limit.',
+                fix=f"Use actions of {', '.join(RCP_SERVICES)} (e.g. s3:PutObject, kms:*).",
+            )
 
 
 def _guarded(resource: str) -> bool:
