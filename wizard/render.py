@@ -271,7 +271,7 @@ def survey(result: SurveyResult) -> list[Line]:
     for row, values in zip(rows, cells, strict=True):
         lines.append(Line(joined(values), None if row.healthy else "error", verbatim=True))
         if not row.healthy:
-            lines.append(Line(f"    repair: {core.repair_command(row)}", "dim", verbatim=True))
+            lines.append(Line(f"    repair: {core.repair_text(row)}", "dim", verbatim=True))
     if not rows:
         lines.append(Line("No export destination found.", "warning"))
     errors = core.sort_errors(result.errors)

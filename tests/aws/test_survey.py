@@ -211,3 +211,37 @@ def test_bad_survey_options_are_one_line_and_exit_2(
     assert run.code == 2
     assert run.error_lines and run.error_lines[0].startswith(message), run.err
     assert "Traceback" not in run.err
+
+
+def test_one_bucket_whose_policy_cannot_be_read_is_its_own_row_and_the_region_completes(
+    start_sandbox: StartSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: CliRunner
+) -> None:
+    """Found from outside: one bucket refusing GetBucketPolicy made its whole region unread."""
+    import json
+
+    refused = "fleet-data-assets-0"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": "s3:GetBucketPolicy",
+                "Resource": f"arn:aws:s3:::{refused}",
+            },
+        ],
+    }
+    sandbox = start_sandbox(scenario="fleet", caller_policy=json.dumps(policy))
+    config = tmp_path / "fleet-config"
+    write_profiles(config, sandbox.endpoint_url, sandbox.region)
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    run = cli("doctor", "--profiles", "fleet-data", "--regions", REGION, "--json")
+    assert run.code == 1, run.err
+    out = run.json()
+    assert [(e["region"], e["message"].split(":")[0]) for e in out["errors"]] == [(REGION, refused)]
+    assert "missing permission s3:GetBucketPolicy" in out["errors"][0]["message"]
+    assert ("fleet-data", REGION, "fleet-data-lake") in {
+        (d["profile"], d["region"], d["bucket"]) for d in out["destinations"]
+    }

@@ -85,10 +85,35 @@ def test_the_repair_command_is_shell_quoted_and_asks_for_what_the_repair_needs()
         "cwl-export-wizard apply --profile 'prod; rm -rf ~' --region eu-west-1 "
         "--bucket b-1 --prefix 'logs x'"
     )
-    assert core.repair_command(row(None, "KEY_AWS_MANAGED")).endswith(
+    assert (core.repair_command(row(None, "KEY_AWS_MANAGED")) or "").endswith(
         "--prefix 'logs x' --create-key alias/cwl-exports"
     )
-    assert "--profile" not in core.repair_command(row(None, "KEY_AWS_MANAGED"))
+    assert "--profile" not in (core.repair_command(row(None, "KEY_AWS_MANAGED")) or "")
+
+
+def test_a_gone_bucket_is_created_again_with_a_new_key_of_its_own() -> None:
+    command = core.repair_command(row("p", "BUCKET_NOT_FOUND")) or ""
+    assert command.endswith("--create-bucket --create-key alias/cwl-exports")
+    assert "--key " not in command  # never another destination's key
+
+
+def test_a_profile_or_prefix_that_reads_as_an_option_is_joined_to_its_flag() -> None:
+    """Found from outside: a profile named -h printed a repair that showed the help."""
+    command = core.repair_command(row("-h", "KEY_POLICY_BLOCKS_LOGS")) or ""
+    assert "--profile=-h " in command
+    odd = core.Row(
+        "--x", "1", "eu-west-1", "b", "-p", (Finding("BUCKET_NOT_FOUND", Severity.ERROR, "m", "f"),)
+    )
+    assert "--profile=--x " in (core.repair_command(odd) or "")
+    assert "--prefix=-p " in (core.repair_command(odd) or "")
+
+
+def test_a_foreign_deny_gets_no_repair_command_but_the_reason() -> None:
+    """Found from outside: an EXPLICIT_DENY row offered an apply that the Deny then blocked."""
+    denied = row("p", "EXPLICIT_DENY", "BUCKET_POLICY_MISSING_GRANT")
+    assert core.repair_command(denied) is None
+    assert "never edits a statement it did not write" in core.repair_text(denied)
+    assert core.repair_text(row("p", "KEY_AWS_MANAGED")).startswith("cwl-export-wizard apply")
 
 
 def test_the_outcome_is_healthy_findings_or_nothing_read() -> None:

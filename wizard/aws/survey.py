@@ -233,8 +233,14 @@ class Surveyor:
         regional = account.session.for_region(region)
         tasks = _recent_tasks(regional, region)
         names = account.buckets.get(region, [])
-        read = self._pool.fan_out([partial(_policy, regional, n) for n in names])
-        policies = dict(zip(names, read, strict=True))
+        read = self._pool.fan_out([partial(_policy_or_error, regional, n) for n in names])
+        policies: dict[str, str | None] = {}
+        for name, (policy, problem) in zip(names, read, strict=True):
+            policies[name] = policy
+            if problem is not None:
+                # One bucket that cannot be read is its own error row; the region's other
+                # buckets are still surveyed (an export task may still name this one).
+                self._error(account.profile, region, f"{name}: {problem}")
         targets = [core.TaskTarget(t.destination, t.prefix or "") for t in tasks if t.destination]
         active = tuple(t for t in tasks if t.status in ACTIVE_TASK_STATUSES)
         found = core.candidates(policies, targets)
@@ -302,13 +308,21 @@ def _recent_tasks(session: AwsSession, region: str) -> list[Any]:
     return [task_from_reply(t) for t in reply.get("exportTasks", [])]
 
 
+def _policy_or_error(session: AwsSession, bucket: str) -> tuple[str | None, str | None]:
+    """(the bucket's policy, None) or (None, why it could not be read)."""
+    try:
+        return _policy(session, bucket), None
+    except AwsError as error:
+        return None, f"its policy could not be read: {_message(error)}"
+
+
 def _policy(session: AwsSession, bucket: str) -> str | None:
     """The bucket's policy; None when it has none or it may not be read (then only its export
     tasks can name it)."""
     try:
         reply = session.client("s3", session.region).get_bucket_policy(Bucket=bucket)
     except ClientError as exc:
-        if error_code(exc) in ("NoSuchBucketPolicy", "AccessDenied", "NoSuchBucket"):
+        if error_code(exc) in ("NoSuchBucketPolicy", "NoSuchBucket"):
             return None
         raise translate(exc, "GetBucketPolicy") from exc
     except Exception as exc:

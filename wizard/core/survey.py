@@ -252,25 +252,44 @@ NEEDS_A_KEY = frozenset(
 NEEDS_THE_BUCKET = frozenset({"BUCKET_NOT_FOUND"})
 
 
-def repair_command(row: Row) -> str:
-    """What to run to repair a broken destination (asks before changing anything)."""
+# Findings no command of this tool repairs: a Deny the account wrote (the wizard never edits
+# a foreign statement) stops every apply short of a working export.
+NOT_OURS_TO_REPAIR = frozenset({"EXPLICIT_DENY"})
+
+
+def _option(name: str, value: str) -> list[str]:
+    """``--name value``, or ``--name=value`` when the value would read as an option
+    (a profile called ``-h`` must not print help instead of repairing)."""
+    return [f"{name}={value}"] if value.startswith("-") else [name, value]
+
+
+def repair_command(row: Row) -> str | None:
+    """What to run to repair a broken destination (asks before changing anything); None
+    when a finding is one no command of this tool repairs (see ``repair_text``)."""
+    codes = {f.code for f in row.findings}
+    if codes & NOT_OURS_TO_REPAIR:
+        return None
     words = [PROGRAM, "apply"]
     if row.profile is not None:
-        words += ["--profile", row.profile]
-    words += [
-        "--region",
-        row.region,
-        "--bucket",
-        row.bucket,
-        "--prefix",
-        row.prefix,
-    ]
-    codes = {f.code for f in row.findings}
+        words += _option("--profile", row.profile)
+    words += ["--region", row.region, "--bucket", row.bucket, *_option("--prefix", row.prefix)]
     if codes & NEEDS_THE_BUCKET:
         words += ["--create-bucket"]
     if codes & NEEDS_A_KEY or codes & NEEDS_THE_BUCKET:
         words += ["--create-key", DEFAULT_KEY_ALIAS]
     return shell_command(*words)
+
+
+def repair_text(row: Row) -> str:
+    """The repair line of a broken row: the command, or why there is none."""
+    command = repair_command(row)
+    if command is not None:
+        return command
+    return (
+        "none by this tool: a Deny statement of the account stops the export, and the wizard "
+        "never edits a statement it did not write; narrow it yourself (see the finding's fix), "
+        "then run the survey again."
+    )
 
 
 def finding_text(finding: Finding | None) -> str:

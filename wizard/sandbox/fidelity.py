@@ -1109,7 +1109,7 @@ class Fidelity:
         latency_ms: int = 0,
         faults: Sequence[FaultRule] = (),
         stopping: threading.Event | None = None,
-        authorize: Callable[[Incoming], None] | None = None,
+        authorize: Callable[[Incoming, str], None] | None = None,
         simulate: Callable[[Incoming], str] | None = None,
         identity_allows: Callable[[Incoming, str, Key, Mapping[str, str]], bool] | None = None,
         guardrail: OrgGuardrail | None = None,
@@ -1197,7 +1197,7 @@ class Fidelity:
             if request.service == "kms":
                 ensure_aws_managed_key(self.account, request.region)
             if self._authorize is not None:
-                self._authorize(request)
+                self._authorize(request, self._caller(request)[0])  # in its own account
             if self._guardrail is not None:
                 self._guardrail.check_caller(request, self._caller(request)[0])
             if request.service == "kms":

@@ -192,7 +192,6 @@ def seed_fleet(seeder: Any) -> None:
 
     regions = fleet_regions(seeder.region)
     for account in FLEET_ACCOUNTS:
-        home = scenarios._Seeder(account.account, seeder.region, seeder.now_ms, seeder.rng)
         if account.role_arn:
             trust = {
                 "Version": POLICY_VERSION,
@@ -217,16 +216,18 @@ def seed_fleet(seeder: Any) -> None:
         lines = [
             f"Handled request {n} for {account.profile.removeprefix('fleet-')}" for n in (1, 2, 3)
         ]
-        home.log_group(
-            log_group_name(account.profile),
-            {
-                scenarios._lambda_stream(seeder.rng): scenarios._lambda_events(
-                    seeder.rng, seeder.region, seeder.now_ms - 40 * 60_000, 4, lines
-                )
-            },
-        )
         for number, region in enumerate(regions):
             place = scenarios._Seeder(account.account, region, seeder.now_ms, seeder.rng)
+            # A log group in every region a destination lives in: a repair opened from any
+            # row can run its test export there.
+            place.log_group(
+                log_group_name(account.profile),
+                {
+                    scenarios._lambda_stream(seeder.rng): scenarios._lambda_events(
+                        seeder.rng, region, seeder.now_ms - 40 * 60_000, 4, lines
+                    )
+                },
+            )
             _distractions(place, account.profile, number)
     for seed in FLEET_SEEDS:
         account = _BY_PROFILE[seed.profile]

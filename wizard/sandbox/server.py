@@ -737,7 +737,11 @@ class Sandbox:
             ],
             stopping=self._stopping,
             authorize=(
-                (lambda r: authorize(policy, r, account, self.caller_requests))
+                (
+                    lambda r, caller_account: authorize(
+                        policy, r, caller_account, self.caller_requests
+                    )
+                )
                 if policy is not None
                 else None
             ),
