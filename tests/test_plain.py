@@ -633,3 +633,25 @@ def test_not_applying_offers_the_plan_as_code_and_changes_nothing(
     assert "cwl-export-wizard test-export --region" in text
     assert "Nothing was changed." in text
     assert account_state(demo) == before
+
+
+def test_a_change_made_outside_the_tool_is_waited_for_then_exported(
+    monkeypatch: pytest.MonkeyPatch, journal_dir: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The one propagation rule: the policies were put by boto3 (no apply of this run, no
+    journal), AWS still refuses for a while; plain mode waits, says why, and completes."""
+    from tests.aws.conftest import DEMO_BUCKET
+    from tests.outside import make_healthy_by_hand
+
+    sandbox = _sandbox(propagation_delay=5.0)
+    monkeypatch.setattr(launch, "start_sandbox", lambda options: sandbox)
+    try:
+        make_healthy_by_hand(sandbox)
+        options = LaunchOptions(demo=True, export_delay=EXPORT_DELAY, repair=DEMO_BUCKET)
+        code = run_plain(options, "n" + ENTER * 4)
+    finally:
+        sandbox.stop()
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    assert "policy changes take seconds, sometimes minutes, to reach CloudWatch Logs" in out.out
+    assert f"s3://{DEMO_BUCKET}/exportedlogs/" in out.out and "000000.gz" in out.out

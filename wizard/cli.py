@@ -210,8 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="S",
         help="with --verify: when AWS refuses although the policies allow it, try again for "
-        "up to S seconds (default: 120 after an apply of this bucket in the last 15 minutes, "
-        "else 0)",
+        "up to S seconds, as policy changes (by any tool) take a while to reach CloudWatch "
+        "Logs (default: 120; 0: do not wait)",
     )
     _connection(doctor)
 
@@ -285,8 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="S",
         help="when AWS refuses the export although the policies allow it, try again for up "
-        "to S seconds (policy changes take a while to reach CloudWatch Logs; default: 120 "
-        "after an apply of this bucket in the last 15 minutes, else 0)",
+        "to S seconds, as policy changes (by any tool) take a while to reach CloudWatch Logs "
+        "(default: 120; 0: do not wait)",
     )
     export.add_argument(
         "--if-busy",

@@ -49,13 +49,11 @@ from wizard.errors import (
     WizardError,
 )
 from wizard.flow import (
-    PROPAGATION_WAIT,
     BusyChoice,
     Flow,
     PropagationWait,
     Review,
     WizardState,
-    applied_recently,
     cli_header,
     code_files,
     code_next_steps,
@@ -70,7 +68,6 @@ from wizard.terminal import _isatty, supports_color
 
 MAX_SAMPLE_LINES = 1000
 EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 13)
-RECENT_APPLY = 15 * 60  # seconds: an apply this recent may still be propagating
 
 if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
@@ -671,7 +668,7 @@ def _start_export(
     flow: Flow,
     request: ExportRequest,
     if_busy: str,
-    propagation: float,
+    propagation: float | None,
     cancel: threading.Event,
 ) -> str:
     def waiting(wait: PropagationWait) -> None:
@@ -694,14 +691,12 @@ def _start_export(
     return flow.start_export(request, wait_for_propagation=propagation, cancel=cancel)
 
 
-def propagation_wait(args: argparse.Namespace, bucket: str) -> float:
-    """--propagation-wait, or by default PROPAGATION_WAIT when an apply of this machine
-    changed the bucket in the last RECENT_APPLY seconds (its changes may still propagate)."""
+def propagation_wait(args: argparse.Namespace) -> float | None:
+    """--propagation-wait; None: the flow's one rule (wait while the policies allow it)."""
     if args.propagation_wait is not None:
         _check(seconds_problem(args.propagation_wait, 3_600), "--propagation-wait")
         return float(args.propagation_wait)
-    recent = applied_recently(bucket, RECENT_APPLY)
-    return PROPAGATION_WAIT if recent else 0.0
+    return None
 
 
 def run_test_export(args: argparse.Namespace) -> int:
@@ -712,7 +707,7 @@ def run_test_export(args: argparse.Namespace) -> int:
         raise UsageError(f"--lines: give 0 to {MAX_SAMPLE_LINES} lines.")
     from_ms, to_ms = export_window(args)
     report = report_path(args)
-    propagation = propagation_wait(args, args.bucket)
+    propagation = propagation_wait(args)
     session = open_session(args)
     flow = open_flow(args, session)
     request = Flow.make_export_request(

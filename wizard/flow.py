@@ -686,15 +686,6 @@ def undo_preview(path: Path) -> UndoPreview:
     )
 
 
-def applied_recently(bucket: str, within: float, journal_dir: Path | None = None) -> bool:
-    """An apply on this machine changed ``bucket`` (or its key) less than ``within`` seconds
-    ago: its changes may still be reaching CloudWatch Logs."""
-    from wizard.aws import journal as aws_journal
-
-    folder = journal_dir or aws_journal.default_journal_dir()
-    return aws_journal.applied_recently(folder, bucket, within)
-
-
 # --- what an answer may be -----------------------------------------------------------------
 
 
@@ -719,6 +710,9 @@ def _elsewhere(bucket: inventory.BucketSummary, region: str) -> BucketOption:
 # Policy changes reach CloudWatch Logs eventually ("typically less than a few seconds, in some
 # cases several minutes", KMS developer guide): a test export right after an apply waits up to
 # this long, trying again after 2, 4, 8, 16, 16... seconds.
+# The one propagation rule, for every face: when AWS refuses an export although the
+# policies the caller can read allow it, the change is still reaching CloudWatch Logs
+# (whoever made it: this run, Terraform, another machine), so wait, bounded, and say why.
 PROPAGATION_WAIT = 120.0
 PROPAGATION_FIRST_RETRY = 2.0
 PROPAGATION_MAX_RETRY = 16.0
@@ -744,10 +738,6 @@ class PropagationWait:
 
 
 PREPARED_SERVICES = ("kms", "s3", "logs")  # what steps 2-7 call, in the order they do
-
-
-# An apply this recent (seconds) may still be propagating: a verification waits for it.
-RECENT_CHANGE = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -1138,7 +1128,7 @@ class Flow:
         self,
         request: aws_export.ExportRequest,
         *,
-        wait_for_propagation: float = 0.0,
+        wait_for_propagation: float | None = None,
         on_wait: Callable[[PropagationWait], None] | None = None,
         cancel: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -1148,11 +1138,13 @@ class Flow:
         KMS and S3 policy changes reach CloudWatch Logs seconds (sometimes minutes) after they
         are written. When the export is refused with a documented permission text although
         the doctor finds the destination healthy, the change is still propagating: it is
-        tried again, with backoff, for up to ``wait_for_propagation`` seconds (faces pass
-        PROPAGATION_WAIT after an apply), and ``on_wait`` hears why before each wait.
+        tried again, with backoff, for up to ``wait_for_propagation`` seconds (None:
+        PROPAGATION_WAIT, whoever made the change), and ``on_wait`` hears why before each wait.
         """
         from wizard.aws import export as aws_export
 
+        if wait_for_propagation is None:
+            wait_for_propagation = PROPAGATION_WAIT
         started = clock()
         delay = PROPAGATION_FIRST_RETRY
         healthy: bool | None = None
@@ -1217,8 +1209,8 @@ class Flow:
     ) -> Verified:
         """The doctor's prediction checked against AWS's answer to a probe export (a minute's
         window: the test object and a few lines at most). Without ``wait_for_propagation``,
-        a refusal is retried for PROPAGATION_WAIT seconds only after a recent apply of this
-        bucket. The answer is kept for the proof (test-export --report)."""
+        a refusal while the policies allow the export is retried for PROPAGATION_WAIT
+        seconds, as every export is. The answer is kept for the proof (test-export --report)."""
         from wizard.aws import probe
 
         if not choices.log_group:
@@ -1227,12 +1219,7 @@ class Flow:
         if review is None or seen is None or seen.name != choices.log_group:
             review = self.review(choices)  # predicted for the probe's own log group
         assert choices.log_group is not None
-        recent = applied_recently(choices.bucket, RECENT_CHANGE, self.journal_dir)
-        patience = (
-            wait_for_propagation
-            if wait_for_propagation is not None
-            else (PROPAGATION_WAIT if recent else 0.0)
-        )
+        patience = wait_for_propagation  # None: the one rule (start_export)
         request = probe.probe_request(
             choices.region, choices.log_group, choices.bucket, choices.prefix
         )
@@ -1260,8 +1247,6 @@ class Flow:
             prediction,
             observation,
             review.findings,
-            # A recent change not waited out is the likeliest cause; one waited out, less so.
-            recent_change=recent and observation.waited == 0,
             account=account,
         )
         moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -51,7 +51,6 @@ from wizard.flow import (
     CODE_FORMATS,
     CODE_TITLES,
     CONFIRM_WORD,
-    PROPAGATION_WAIT,
     BusyChoice,
     Flow,
     Review,
@@ -667,13 +666,11 @@ class PlainWizard:
     def _start_export(self, request: ExportRequest) -> str:
         """The task id; when another task is active, ask whether to wait, cancel it or skip."""
         cancel = threading.Event()
-        patience = PROPAGATION_WAIT if self.state.applied_changes else 0.0
         while True:
             try:
                 return self._in_worker(
                     lambda: self.flow.start_export(
                         request,
-                        wait_for_propagation=patience,
                         on_wait=lambda wait: self.out.line(wait.describe(), "warning"),
                         cancel=cancel,
                     ),

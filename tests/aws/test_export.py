@@ -338,14 +338,36 @@ def test_right_after_an_apply_the_export_waits_for_the_policies_to_propagate(
     assert "Trying again in 2 s" in run.err
 
 
-def test_without_a_recent_apply_a_refused_export_fails_at_once(
+def test_a_refusal_the_doctor_explains_fails_at_once(
     start_sandbox: StartSandbox, cli: CliRunner
 ) -> None:
+    """The demo bucket is broken as the doctor reads it: waiting would not help."""
     start_sandbox(scenario="demo", propagation_delay=5.0)
     run = cli("test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP)
     assert run.code == 2
     assert "GetBucketAcl call on the given bucket failed" in run.err
     assert "Trying again" not in run.err
+
+
+def test_a_change_made_outside_the_tool_is_waited_for_then_exported(
+    start_sandbox: StartSandbox, cli: CliRunner
+) -> None:
+    """Found from outside: after a change made by Terraform, the CLI script or another
+    machine (here boto3: no journal on this machine), test-export failed at once with "still
+    refused after 0 s of waiting" although the doctor read the policies as allowing it."""
+    from tests.outside import make_healthy_by_hand
+
+    sandbox = start_sandbox(scenario="demo", propagation_delay=5.0)
+    make_healthy_by_hand(sandbox)
+    run = cli("test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP, "--json")
+    assert run.code == 0, run.err
+    assert run.json()["status"] == "COMPLETED"
+    assert "but the bucket and key policies allow it" in run.err
+    assert "policy changes take seconds, sometimes minutes, to reach CloudWatch Logs" in run.err
+    at_once = cli(
+        "test-export", "--bucket", DEMO_BUCKET, "--log-group", DEMO_GROUP, "--propagation-wait", "0"
+    )
+    assert at_once.code == 0, at_once.err  # propagated by now: 0 s of patience is enough
 
 
 def test_a_broken_destination_is_not_waited_for(

@@ -7,19 +7,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, REGION, CliRunner, StartSandbox
+from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, CliRunner, StartSandbox
+from tests.outside import make_healthy_by_hand
 from wizard.core.requirements import (
     ERR_GET_BUCKET_ACL,
     ERR_PUT_OBJECT,
-    POLICY_VERSION,
     TEST_OBJECT_NAME,
-    bucket_statements,
-    key_statements,
 )
-from wizard.core.state import Destination
 from wizard.sandbox.server import Sandbox
 
 VERIFY = ("doctor", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--verify")
+# A guardrail refuses for good, while the account's policies allow the export: by the one
+# propagation rule the probe would try again for 120 s first. These tests are about the verdict.
+VERIFY_AT_ONCE = (*VERIFY, "--propagation-wait", "0")
 
 # AWS's own example RCP: service principals only for the organization's own accounts.
 ORG_ONLY_FOR_SERVICES = {
@@ -39,35 +39,6 @@ ORG_ONLY_FOR_SERVICES = {
         }
     ],
 }
-
-
-def make_healthy_by_hand(sandbox: Sandbox, bucket: str = DEMO_BUCKET) -> None:
-    """What an administrator would do without the wizard (no journal on this machine): the
-    bucket encrypts with the demo key, and both policies let CloudWatch Logs in."""
-    kms, s3 = sandbox.client("kms"), sandbox.client("s3")
-    key = kms.describe_key(KeyId=DEMO_KEY)["KeyMetadata"]
-    dest = Destination(REGION, sandbox.account, "aws", bucket, "exportedlogs")
-    s3.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {
-                        "SSEAlgorithm": "aws:kms",
-                        "KMSMasterKeyID": key["Arn"],
-                    },
-                    "BucketKeyEnabled": True,
-                }
-            ]
-        },
-    )
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=json.dumps({"Version": POLICY_VERSION, "Statement": bucket_statements(dest)}),
-    )
-    policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
-    policy["Statement"].extend(key_statements(dest))
-    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(policy))
 
 
 def objects_under(sandbox: Sandbox, bucket: str) -> list[str]:
@@ -115,7 +86,7 @@ def test_an_organization_guardrail_makes_the_doctor_wrong_and_the_verification_s
     make_healthy_by_hand(sandbox)
     doctor = cli("doctor", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY)
     assert doctor.code == 0, doctor.out  # nothing the account shows is wrong
-    run = cli(*VERIFY, "--json")
+    run = cli(*VERIFY_AT_ONCE, "--json")
     assert run.code == 1, run.err
     data = run.json()
     assert data["healthy"] is True
@@ -129,7 +100,7 @@ def test_an_organization_guardrail_makes_the_doctor_wrong_and_the_verification_s
     assert sandbox.account in causes[0]["check"]
     assert {"CALLER_SCP_OR_BOUNDARY", "PROPAGATION"} <= {c["code"] for c in causes}
     # The text face says the same, AWS's words verbatim.
-    text = cli(*VERIFY)
+    text = cli(*VERIFY_AT_ONCE)
     assert text.code == 1
     assert "The diagnosis did NOT match" in text.out
     assert f"AWS said:  refused: {ERR_PUT_OBJECT}" in text.out
@@ -186,7 +157,7 @@ def test_a_guardrail_on_the_key_is_reported_with_the_kms_text(
     }
     sandbox = start_sandbox(scenario="demo", org_guardrail=json.dumps(guardrail))
     make_healthy_by_hand(sandbox)
-    run = cli(*VERIFY, "--json")
+    run = cli(*VERIFY_AT_ONCE, "--json")
     assert run.code == 1
     observed = run.json()["verification"]["observed"]
     assert observed["status"] == "REFUSED"

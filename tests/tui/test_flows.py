@@ -596,3 +596,38 @@ async def test_start_over_then_quit_never_says_nothing_was_changed(make_app: Mak
     assert f"{made} changes made in the sandbox" in said
     assert "Nothing was changed." not in said, said
     assert "This run changed nothing." in said
+
+
+async def test_a_change_made_outside_the_tool_is_waited_for_then_exported(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one propagation rule: the policies were put by boto3 (this run applied nothing),
+    AWS still refuses for a while; the export step waits, says why, and completes."""
+    from tests.outside import make_healthy_by_hand
+    from wizard import launch
+    from wizard.sandbox.server import Sandbox, SandboxConfig
+
+    sandbox = Sandbox(SandboxConfig(export_delay=2.0, propagation_delay=5.0)).start()
+    monkeypatch.setattr(launch, "start_sandbox", lambda options: sandbox)
+    make_healthy_by_hand(sandbox)
+    app = make_app(LaunchOptions(demo=True, export_delay=2.0, repair="demo-broken-exports"))
+    seen: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await at_step(pilot, Step.REVIEW)
+        review = app.state.review
+        assert review is not None and review.healthy  # nothing for this run to change
+        await pilot.press("enter")  # Next: an empty plan goes on to the export
+        await at_step(pilot, Step.EXPORT)
+        await pilot.press("enter")
+
+        def waiting_shown() -> bool:
+            text = screen_text(app)
+            if "policies allow it" in text:
+                seen.append(text)
+            return bool(seen) or app.state.result is not None
+
+        await wait_until(pilot, waiting_shown, "the wait for propagation is explained")
+        await at_step(pilot, Step.RESULT)
+        assert app.state.applied is None  # this run applied nothing
+        assert seen and "reach CloudWatch Logs" in " ".join(seen[0].split())
+        assert_export_proved(app, "demo-broken-exports", key_arn_of(app, "alias/demo-exports"))

@@ -367,26 +367,3 @@ def journals(directory: Path) -> Iterator[Path]:
     """The journals in a folder, newest first."""
     if directory.is_dir():
         yield from sorted(directory.glob("apply-*.json"), reverse=True)
-
-
-def applied_recently(
-    directory: Path, bucket: str, within: float, now: datetime | None = None
-) -> bool:
-    """An apply of this folder changed ``bucket`` (or its key) less than ``within`` seconds
-    ago: its changes may still be reaching CloudWatch Logs."""
-    moment = now or datetime.now(timezone.utc)
-    for path in journals(directory):
-        stamp = path.name.removeprefix("apply-")[:16]
-        try:
-            when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
-        if (moment - when).total_seconds() > within:
-            return False  # newest first: the rest are older still
-        try:
-            journal = load(path)
-        except UsageError:
-            continue
-        if any(step.params.get("bucket") == bucket for step in journal.steps):
-            return True
-    return False

@@ -19,7 +19,6 @@ from wizard.core.state import ExportTaskInfo
 from wizard.core.text import visible, visible_lines
 from wizard.errors import Cancelled, ExportBusy
 from wizard.flow import (
-    PROPAGATION_WAIT,
     BusyChoice,
     Flow,
     PropagationWait,
@@ -280,11 +279,8 @@ runs one export per account and region: if another one is active, wait for it or
     @work(thread=True, exit_on_error=False, group="export", exclusive=True)
     def run_export(self, request: ExportRequest) -> None:
         flow = self.flow
-        # Right after this run's apply, its changes may still be reaching CloudWatch Logs.
-        patience = PROPAGATION_WAIT if self.state.applied is not None else 0.0
         task_id = flow.start_export(
             request,
-            wait_for_propagation=patience,
             on_wait=self._waiting,
             cancel=self.cancel_event,
         )
