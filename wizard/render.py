@@ -283,6 +283,8 @@ def survey(result: SurveyResult) -> list[Line]:
             if error.region:
                 where += f" {error.region}"
             lines.append(Line(f"  {where}: {error.message}", "error"))
+    for same in result.same_account:
+        lines.append(Line(core.same_account_text(same), "dim"))
     lines.append(Line(core.summary(result), "ok" if core.outcome(result).value == 0 else "error"))
     return lines
 

@@ -54,7 +54,8 @@ def test_every_seeded_destination_is_found_with_its_finding_and_a_denied_account
     run = cli("doctor", "--all-profiles", "--regions", "all", "--json")
     assert run.code == 1, run.err
     out = run.json()
-    assert set(out) == {"destinations", "errors"}
+    assert set(out) == {"destinations", "errors", "same_account"}
+    assert out["same_account"] == []
     found = destinations(out)
     expected = {(e.profile, e.region, e.bucket, e.prefix): e for e in expected_rows(REGION)}
     assert set(found) == set(expected)  # every seeded destination, and no other
@@ -245,3 +246,25 @@ def test_one_bucket_whose_policy_cannot_be_read_is_its_own_row_and_the_region_co
     assert ("fleet-data", REGION, "fleet-data-lake") in {
         (d["profile"], d["region"], d["bucket"]) for d in out["destinations"]
     }
+
+
+def test_an_account_reached_through_two_profiles_is_surveyed_once(
+    fleet: tuple[Sandbox, Path], cli: CliRunner
+) -> None:
+    """Found from outside: the same account through two profiles gave every row twice."""
+    _, config = fleet
+    text = config.read_text()
+    block = text[text.index("[profile fleet-data]") :].split("\n\n")[0]
+    config.write_text(text + "\n\n" + block.replace("[profile fleet-data]", "[profile data-2]"))
+    run = cli("doctor", "--profiles", "fleet-data,data-2", "--regions", REGION, "--json")
+    assert run.code == 1, run.err
+    out = run.json()
+    assert {d["profile"] for d in out["destinations"]} == {"fleet-data"}
+    buckets = [d["bucket"] for d in out["destinations"]]
+    assert len(buckets) == len(set(buckets))
+    account = out["destinations"][0]["account"]
+    assert out["same_account"] == [
+        {"profile": "data-2", "account": account, "surveyed_as": "fleet-data"}
+    ]
+    table = cli("doctor", "--profiles", "data-2,fleet-data", "--regions", REGION)
+    assert f"fleet-data reaches account {account}, surveyed once as data-2." in table.out

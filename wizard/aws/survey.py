@@ -169,9 +169,23 @@ class Surveyor:
         self, profiles: Sequence[core.Profile], regions: core.RegionChoice
     ) -> core.SurveyResult:
         """Survey ``profiles`` in ``regions`` (ALL: each account's enabled regions; HOME:
-        each profile's own region; or the regions named)."""
+        each profile's own region; or the regions named). An account reached through several
+        profiles is surveyed once, through the first of them in ``profiles``."""
+        same: list[core.SameAccount] = []
         try:
-            self._pool.fan_out([partial(self._profile, p, regions) for p in profiles])
+            signed_in = self._pool.fan_out([partial(self._sign_in, p, regions) for p in profiles])
+            first: dict[str, core.Profile] = {}
+            unique: list[tuple[core.Profile, AwsSession, str]] = []
+            for profile, opened in zip(profiles, signed_in, strict=True):
+                if opened is None:
+                    continue
+                session, account = opened
+                if account in first:
+                    same.append(core.SameAccount(profile, account, first[account]))
+                    continue
+                first[account] = profile
+                unique.append((profile, session, account))
+            self._pool.fan_out([partial(self._profile, p, s, a, regions) for p, s, a in unique])
         finally:
             if self._close_pool:
                 self._pool.close()
@@ -181,14 +195,38 @@ class Surveyor:
                 errors=tuple(core.sort_errors(self._errors)),
                 units_read=self._units_read,
                 profiles=tuple(profiles),
+                same_account=tuple(same),
             )
 
-    def _profile(self, profile: core.Profile, wanted: core.RegionChoice) -> None:
+    def _sign_in(
+        self, profile: core.Profile, wanted: core.RegionChoice
+    ) -> tuple[AwsSession, str] | None:
+        """The profile's session and account (GetCallerIdentity); None: an error row."""
+        if self.cancel.is_set():
+            return None
+        first = wanted[0] if isinstance(wanted, tuple) and wanted else None
+        try:
+            with self._total:
+                session = self._open(profile, first, self._pool)
+                with self._lock:
+                    self.sessions[profile] = session
+                return session, session.identity().account
+        except Exception as error:
+            self._error(profile, None, error)
+            return None
+
+    def _profile(
+        self,
+        profile: core.Profile,
+        session: AwsSession,
+        account_id: str,
+        wanted: core.RegionChoice,
+    ) -> None:
         if self.cancel.is_set():
             return
         try:
             with self._total:
-                account = self._open_account(profile, wanted)
+                account = self._open_account(profile, session, account_id, wanted)
         except Exception as error:
             self._error(profile, None, error)
             return
@@ -199,21 +237,22 @@ class Surveyor:
         regions = sorted(account.regions, key=lambda r: (not account.buckets.get(r), r))
         self._pool.fan_out([partial(self._unit, account, r, per_account) for r in regions])
 
-    def _open_account(self, profile: core.Profile, wanted: core.RegionChoice) -> _Account:
-        first = wanted[0] if isinstance(wanted, tuple) and wanted else None
-        session = self._open(profile, first, self._pool)
-        with self._lock:
-            self.sessions[profile] = session
-        identity = session.identity()
+    def _open_account(
+        self,
+        profile: core.Profile,
+        session: AwsSession,
+        account_id: str,
+        wanted: core.RegionChoice,
+    ) -> _Account:
         regions, disabled = _regions(session, wanted)
         for region in disabled:
             self._error(
                 profile,
                 region,
-                f"{region} is not enabled for account {identity.account} (an opt-in region): "
+                f"{region} is not enabled for account {account_id} (an opt-in region): "
                 "enable it in the account's settings, or leave it out of --regions.",
             )
-        return _Account(profile, session, identity.account, regions, _buckets(session))
+        return _Account(profile, session, account_id, regions, _buckets(session))
 
     def _unit(self, account: _Account, region: str, per_account: threading.Semaphore) -> None:
         with per_account, self._total:

@@ -123,11 +123,21 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class SameAccount:
+    """A profile that reaches an account another profile already surveyed: not twice."""
+
+    profile: Profile
+    account: str
+    surveyed_as: Profile
+
+
+@dataclass(frozen=True)
 class SurveyResult:
     rows: tuple[Row, ...]
     errors: tuple[SurveyError, ...]
     units_read: int = 0  # (profile, region) pairs read without error
     profiles: tuple[Profile, ...] = field(default=())
+    same_account: tuple[SameAccount, ...] = field(default=())
 
 
 class Outcome(Enum):
@@ -350,7 +360,18 @@ def result_json(result: SurveyResult) -> dict[str, object]:
             {"profile": e.profile, "region": e.region, "message": e.message}
             for e in sort_errors(result.errors)
         ],
+        "same_account": [
+            {"profile": s.profile, "account": s.account, "surveyed_as": s.surveyed_as}
+            for s in result.same_account
+        ],
     }
+
+
+def same_account_text(same: SameAccount) -> str:
+    return (
+        f"{profile_label(same.profile)} reaches account {same.account}, surveyed once as "
+        f"{profile_label(same.surveyed_as)}."
+    )
 
 
 def severity_rank(row: Row) -> int:
