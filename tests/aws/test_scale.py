@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 
 import pytest
@@ -25,11 +24,9 @@ def test_a_thousand_keys_at_50_ms_list_in_seconds(start_sandbox: StartSandbox) -
     session.client("kms", REGION)  # client creation is not what is measured
     sandbox.reset_request_counts()
     sent: set[str] = set()
-    began = time.perf_counter()
     options = inventory.list_keys(
         session, REGION, on_page=lambda p: sent.update(o.key.arn or "" for o in p)
     )
-    elapsed = time.perf_counter() - began
     counts = sandbox.request_counts()
     usable = [o for o in options if o.usable]
     assert len(usable) == KEYS
@@ -37,9 +34,9 @@ def test_a_thousand_keys_at_50_ms_list_in_seconds(start_sandbox: StartSandbox) -
     assert len(sent) == len(options)
     calls = counts["DescribeKey"] + counts.get("GetKeyRotationStatus", 0)
     assert counts["DescribeKey"] == len(options)
-    # One call after another would take calls x latency (over 50 s here).
-    sequential = calls * LATENCY_MS / 1000
-    assert elapsed < sequential / 5, (elapsed, sequential)
+    # One call after another would take calls x latency (over 50 s here): the calls overlap.
+    # Counted by the sandbox, not timed: a loaded machine cannot make this fail.
+    assert calls > 100 and sandbox.peak_concurrency() >= 4, sandbox.peak_concurrency()
 
 
 def test_first_rows_arrive_before_the_whole_list(start_sandbox: StartSandbox) -> None:

@@ -259,7 +259,8 @@ class _RequestCounter:
     """Counts the requests of each API operation (``DescribeKey``, ``ListBuckets``...).
 
     Outermost, so every request counts as it arrives, before latency, faults or errors:
-    what a client asked for, which is what call-count budgets are about.
+    what a client asked for, which is what call-count budgets are about. It also keeps the
+    most requests ever answered at once: proof of concurrency that no clock can make flaky.
     """
 
     def __init__(self, app: WSGIApp, region: str) -> None:
@@ -267,6 +268,8 @@ class _RequestCounter:
         self._region = region
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._in_flight = 0
+        self._peak = 0
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         try:
@@ -275,15 +278,26 @@ class _RequestCounter:
             operation = "unknown"
         with self._lock:
             self._counts[operation] += 1
-        return self._app(environ, start_response)
+            self._in_flight += 1
+            self._peak = max(self._peak, self._in_flight)
+        try:
+            return self._app(environ, start_response)  # the latency is waited in here
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)
 
+    def peak(self) -> int:
+        with self._lock:
+            return self._peak
+
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._peak = self._in_flight
 
 
 def _encode_marker(kind: str, offset: int) -> str:
@@ -845,6 +859,10 @@ class Sandbox:
     def request_counts(self) -> dict[str, int]:
         """Requests received per API operation since start (or the last reset)."""
         return self._counter.counts() if self._counter is not None else {}
+
+    def peak_concurrency(self) -> int:
+        """The most requests answered at once since start (or the last reset)."""
+        return self._counter.peak() if self._counter is not None else 0
 
     def reset_request_counts(self) -> None:
         if self._counter is not None:
