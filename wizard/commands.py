@@ -227,8 +227,21 @@ def agreed(question: str, assume_yes: bool) -> bool:
     return answer in ("y", "yes")
 
 
-def in_worker(job: Callable[[threading.Event], T], cancel: threading.Event | None = None) -> T:
-    """Run ``job`` in a thread so that Ctrl-C becomes a clean cancel (rollback included)."""
+# What Ctrl-C says while a command runs: only an apply has something to roll back.
+CANCELLING = "Cancelling: finishing the current AWS call..."
+CANCELLING_APPLY = "Cancelling: finishing the current AWS call, then rolling back..."
+CANCELLING_SURVEY = "Stopping the survey: finishing the calls in flight (Ctrl-C again: at once)..."
+
+
+def in_worker(
+    job: Callable[[threading.Event], T],
+    cancel: threading.Event | None = None,
+    *,
+    cancelling: str = CANCELLING,
+    before_notice: Callable[[], None] | None = None,
+) -> T:
+    """Run ``job`` in a thread so that Ctrl-C becomes a clean cancel (rollback included).
+    ``before_notice`` makes room for the notice (a progress line ends first)."""
     cancel = cancel or threading.Event()
     finished = threading.Event()  # not Thread.join: an interrupted join can misreport is_alive
     box: dict[str, Any] = {}
@@ -250,7 +263,9 @@ def in_worker(job: Callable[[threading.Event], T], cancel: threading.Event | Non
             if cancel.is_set():
                 raise
             cancel.set()
-            err("Cancelling: finishing the current AWS call, then rolling back...")
+            if before_notice is not None:
+                before_notice()
+            err(cancelling)
     if "error" in box:
         raise box["error"]
     result: T = box["result"]
@@ -377,6 +392,14 @@ class SurveyProgress:
                 self._stream.write("\r\033[K")
                 self._stream.flush()
 
+    def end_line(self) -> None:
+        """Keep the bar as it is and start a new line (for a notice under it)."""
+        with self._lock:
+            if self._shown:
+                self._stream.write("\n")
+                self._stream.flush()
+                self._shown = False
+
 
 def run_survey(args: argparse.Namespace) -> int:
     """doctor without --bucket: every destination of the profiles and regions asked for."""
@@ -394,7 +417,11 @@ def run_survey(args: argparse.Namespace) -> int:
     progress = SurveyProgress(sys.stderr) if sys.stderr.isatty() else None
     surveyor = survey.start(survey.user_factory(args.endpoint_url), on_event=progress)
     try:
-        result = in_worker(lambda cancel: _survey(surveyor, cancel, profiles, regions))
+        result = in_worker(
+            lambda cancel: _survey(surveyor, cancel, profiles, regions),
+            cancelling=CANCELLING_SURVEY,
+            before_notice=progress.end_line if progress is not None else None,
+        )
     finally:
         if progress is not None:
             progress.clear()
@@ -576,7 +603,9 @@ def run_apply(args: argparse.Namespace) -> int:
             err(render.apply_step(position.get(id(step.change), "+"), number, step).text)
 
         result = in_worker(
-            lambda stop: flow.apply(plan, progress, stop, on_notice=err, lock=lock), cancel
+            lambda stop: flow.apply(plan, progress, stop, on_notice=err, lock=lock),
+            cancel,
+            cancelling=CANCELLING_APPLY,
         )
     finally:
         lock.release()

@@ -268,3 +268,49 @@ def test_an_account_reached_through_two_profiles_is_surveyed_once(
     ]
     table = cli("doctor", "--profiles", "data-2,fleet-data", "--regions", REGION)
     assert f"fleet-data reaches account {account}, surveyed once as data-2." in table.out
+
+
+def test_ctrl_c_stops_the_survey_with_its_own_words_under_the_progress_bar(
+    start_sandbox: StartSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found from outside: Ctrl+C said "then rolling back" (a survey changes nothing) and
+    printed it on the progress bar's line."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.aws.test_plain_process import ROOT, read_until
+    from tests.pty_drain import drain_until_exit
+    from wizard.commands import CANCELLING_SURVEY
+
+    sandbox = start_sandbox(scenario="fleet", latency_ms=150)
+    config = tmp_path / "fleet-config"
+    write_profiles(config, sandbox.endpoint_url, sandbox.region)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(config), PYTHONPATH=str(ROOT), TERM="xterm")
+    master, slave = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wizard", "doctor", "--all-profiles", "--regions", "all"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=env,
+        cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    os.close(slave)
+    try:
+        seen = read_until(master, " regions")  # the bar is drawn: the survey runs
+        process.send_signal(signal.SIGINT)
+        seen += read_until(master, CANCELLING_SURVEY)
+        drain_until_exit(master, process, timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+    assert process.stdout is not None
+    process.stdout.read()
+    assert "rolling back" not in seen and "Traceback" not in seen
+    before_notice = seen.split(CANCELLING_SURVEY)[0]
+    assert before_notice.endswith("\n") or before_notice.endswith("\r\n"), repr(seen[-300:])

@@ -117,3 +117,45 @@ async def test_the_palette_opens_the_survey_and_a_healthy_row_is_not_repaired(
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, SurveyScreen), "back")
         await at_step(pilot, Step.REGION)
+
+
+async def test_escape_leaves_the_filter_then_the_survey_and_back_from_a_repair_returns_to_it(
+    make_app: Any,
+) -> None:
+    """Found from outside: Escape in the filter box closed the survey (a blank screen when it
+    was the first), and Escape on a repair's Review led into the wizard's steps instead of
+    back to the table."""
+    app = fleet_app(make_app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await surveyed(pilot, app)
+        table = screen.query_one(DataTable)
+        await type_into(pilot, "#survey-filter", "orders-exp")
+        await wait_until(pilot, lambda: table.row_count == 1, "the filter")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and table.has_focus  # out of the filter, still surveying
+        assert table.row_count == 1  # the filter holds
+        await pilot.press("enter")  # repair the highlighted row
+        await at_step(pilot, Step.REVIEW)
+        assert app.state.bucket == "fleet-orders-exports"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, "back to the survey")
+        assert table_buckets(screen) == ["fleet-orders-exports"]
+
+
+async def test_at_120_columns_the_table_fits_and_the_detail_line_holds_the_whole_reason(
+    make_app: Any,
+) -> None:
+    """Found from outside: a refusing account's reason made the last column run off the
+    screen at 120 columns."""
+    app = fleet_app(make_app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await surveyed(pilot, app)
+        table = screen.query_one(DataTable)
+        assert table.virtual_size.width <= table.size.width, (table.virtual_size, table.size)
+        [error] = screen.errors
+        table.focus()
+        table.move_cursor(row=table.row_count - 1)  # the refusing account: last
+        await pilot.pause()
+        detail = str(screen.query_one("#survey-detail").render())
+        assert error.message in " ".join(detail.split()) or error.message[:60] in detail

@@ -214,10 +214,21 @@ class WizardApp(App[int]):
         return self._start_sandbox()
 
     def repair_from_survey(self, connection: Connection, state: WizardState) -> None:
-        """A broken row of the survey: its account's connection, straight to its Review."""
+        """A broken row of the survey: its account's connection, straight to its Review
+        (Back, before anything is applied, returns to the survey)."""
         self.connection = connection
         self.repair_started = True
         self.begin_repair(state)
+
+    def back_to_survey(self, step: Step) -> bool:
+        """Back on a repair's Review opened from the survey: the survey again (True)."""
+        from wizard.tui.screens.survey import SurveyScreen
+
+        stack = self.screen_stack
+        if step is not Step.REVIEW or len(stack) < 2 or not isinstance(stack[-2], SurveyScreen):
+            return False
+        self.pop_screen()
+        return True
 
     def action_survey(self) -> None:
         """Every export destination of the accounts and regions (the survey view)."""

@@ -219,6 +219,8 @@ class StepScreen(Screen[None]):
             self.wizard.go_forward_from(self.STEP)
 
     def action_back(self) -> None:
+        if self.wizard.back_to_survey(self.STEP):
+            return
         if self.can_go_back():
             self.wizard.go_back_from(self.STEP)
 

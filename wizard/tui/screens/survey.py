@@ -81,6 +81,16 @@ def _error_cells(error: core.SurveyError) -> tuple[str, ...]:
     return render.survey_error_cells(error)
 
 
+# The last column takes the width the others leave (at least this); the detail line under
+# the table shows the highlighted row's finding or reason in full.
+MIN_FINDING_WIDTH = 12
+DEFAULT_FINDING_WIDTH = 36  # before the table has a size
+
+
+def _clipped(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 class SurveyScreen(Screen[None]):
     """Every destination of the survey's profiles and regions, with its verdict."""
 
@@ -135,6 +145,7 @@ class SurveyScreen(Screen[None]):
             id="survey-filter",
         )
         yield DataTable(id="survey-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="survey-detail")
         yield ErrorPanel(id="survey-error")
         yield Static(
             "Enter on a broken row: repair it · s: sort · /: filter · Escape: back",
@@ -249,13 +260,43 @@ class SurveyScreen(Screen[None]):
         # Rich Text cells: the table sizes its columns to them (names are shown as given).
         cells = [Text(c) for c in _cells(row)]
         cells[5] = Text(row.verdict, style="green" if row.healthy else "bold red")
+        cells[6] = Text(_clipped(cells[6].plain, self._finding_width()))
         self.query_one(DataTable).add_row(*cells, key="|".join(row.key))
 
     def _add_error(self, error: core.SurveyError) -> None:
         cells = [Text(c) for c in _error_cells(error)]
         cells[5] = Text(ERROR_VERDICT, style="yellow")
-        key = f"error|{error.profile or ''}|{error.region or ''}"
+        cells[6] = Text(_clipped(cells[6].plain, self._finding_width()))
+        # A region can hold several errors (one per bucket that could not be read).
+        key = f"error|{self.errors.index(error)}"
         self.query_one(DataTable).add_row(*cells, key=key)
+
+    def _finding_width(self) -> int:
+        table = self.query_one(DataTable)
+        if not table.size.width:
+            return DEFAULT_FINDING_WIDTH
+        every = [_cells(r) for r in self.rows] + [_error_cells(e) for e in self.errors]
+        others = sum(max([len(COLUMNS[i]), *(len(cells[i]) for cells in every)]) for i in range(6))
+        padding = 2 * len(COLUMNS) + 2  # a space each side of a cell, and the scrollbar
+        return max(MIN_FINDING_WIDTH, table.size.width - others - padding)
+
+    def on_resize(self) -> None:
+        self._refill()
+
+    @on(DataTable.RowHighlighted)
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted row's first finding (or reason) in full, under the table."""
+        key = str(event.row_key.value or "")
+        text = ""
+        if key.startswith("error|"):
+            error = self.errors[int(key.removeprefix("error|"))]
+            text = error.message
+        else:
+            row = next((r for r in self.rows if "|".join(r.key) == key), None)
+            first = row.first_finding if row is not None else None
+            if row is not None and first is not None:
+                text = f"{first.code}: {first.message}"
+        self.query_one("#survey-detail", Static).update(Content(visible(text)))
 
     def _sort_key(self, row: core.Row) -> tuple[object, ...]:
         cells = _cells(row)
@@ -265,7 +306,9 @@ class SurveyScreen(Screen[None]):
 
     def _refill(self) -> None:
         table = self.query_one(DataTable)
-        table.clear()
+        table.clear(columns=True)  # the columns too: their widths only ever grow
+        for name in COLUMNS:
+            table.add_column(name, key=name)
         for row in sorted(self.rows, key=self._sort_key):
             if self._matches(_cells(row)):
                 self._add(row)
@@ -295,6 +338,11 @@ class SurveyScreen(Screen[None]):
         self.query_one(DataTable).focus()
 
     def action_leave(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.has_focus:
+            # Escape in the filter leaves the filter (its rows stay), not the survey.
+            table.focus()
+            return
         self._cancel.set()
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
