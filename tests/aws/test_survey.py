@@ -314,3 +314,25 @@ def test_ctrl_c_stops_the_survey_with_its_own_words_under_the_progress_bar(
     assert "rolling back" not in seen and "Traceback" not in seen
     before_notice = seen.split(CANCELLING_SURVEY)[0]
     assert before_notice.endswith("\n") or before_notice.endswith("\r\n"), repr(seen[-300:])
+
+
+def test_a_profile_whose_sign_in_never_returns_is_a_row_and_the_rest_complete(
+    fleet: tuple[Sandbox, Path],
+) -> None:
+    """Found from outside: a credential_process that waits for ever hung the whole survey."""
+    import sys
+
+    from wizard import survey
+    from wizard.aws.survey import Limits
+
+    _, config = fleet
+    hang = f"{sys.executable} -c 'import time; time.sleep(30)'"
+    config.write_text(
+        config.read_text() + f"\n[profile hangs]\ncredential_process = {hang}\nregion = {REGION}\n"
+    )
+    surveyor = survey.start(survey.user_factory(None), limits=Limits(sign_in_seconds=0.5))
+    result = surveyor.run(["hangs", "fleet-data"], (REGION,))
+    [error] = result.errors
+    assert error.profile == "hangs" and error.region is None
+    assert "took longer than 0.5 s" in error.message
+    assert {row.profile for row in result.rows} == {"fleet-data"}

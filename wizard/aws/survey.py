@@ -16,6 +16,7 @@ on. Results are reported as they arrive (``on_event``), from the pool's threads.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -31,7 +32,8 @@ from wizard.aws.snapshot import bucket_key_reference, read_bucket, read_key
 from wizard.core import doctor
 from wizard.core import survey as core
 from wizard.core.state import ACTIVE_TASK_STATUSES, Choices, Snapshot
-from wizard.errors import AwsError, NoRegion, WizardError
+from wizard.core.text import shell_command
+from wizard.errors import AwsError, Cancelled, NoRegion, UsageError, WizardError
 
 FALLBACK_REGION = "us-east-1"  # for a profile without a region: STS and the bucket list
 
@@ -40,6 +42,9 @@ FALLBACK_REGION = "us-east-1"  # for a profile without a region: STS and the buc
 class Limits:
     per_account: int = 8  # regions of one account surveyed at once
     total: int = 32  # regions and destinations surveyed at once, over every account
+    # A profile's sign-in (its credential_process, SSO token or AssumeRole) at most this long:
+    # one that waits for ever (a process asking for input no one sees) is a row, not a hang.
+    sign_in_seconds: float = 60.0
 
 
 # What a survey reports as it goes (from its threads).
@@ -210,10 +215,43 @@ class Surveyor:
                 session = self._open(profile, first, self._pool)
                 with self._lock:
                     self.sessions[profile] = session
-                return session, session.identity().account
+                return session, self._account_of(profile, session)
         except Exception as error:
             self._error(profile, None, error)
             return None
+
+    def _account_of(self, profile: core.Profile, session: AwsSession) -> str:
+        """GetCallerIdentity, bounded: botocore waits on a credential_process for ever."""
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def sign_in() -> None:
+            try:
+                box["account"] = session.identity().account
+            except BaseException as error:  # handed to the caller's thread
+                box["error"] = error
+            finally:
+                done.set()
+
+        # A daemon: a sign-in that never returns must not keep the program alive.
+        threading.Thread(target=sign_in, name="survey-sign-in", daemon=True).start()
+        deadline = time.monotonic() + self.limits.sign_in_seconds
+        while not done.wait(0.1):
+            if self.cancel.is_set():
+                raise Cancelled("The survey was stopped.")
+            if time.monotonic() > deadline:
+                check = ["aws", "sts", "get-caller-identity"]
+                if profile is not None:
+                    check.append(f"--profile={profile}")
+                raise UsageError(
+                    f"Signing in with profile {core.profile_label(profile)} took longer than "
+                    f"{self.limits.sign_in_seconds:g} s (a credential_process or SSO login "
+                    "waiting for input?); left out of the survey.",
+                    fix=f"Check that the profile signs in on its own: {shell_command(*check)}",
+                )
+        if "error" in box:
+            raise box["error"]
+        return str(box["account"])
 
     def _profile(
         self,
