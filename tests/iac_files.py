@@ -17,7 +17,7 @@ import hcl2
 import yaml
 
 from wizard.core.actions import NEW_KEY_ARN, Action
-from wizard.core.plan import Plan
+from wizard.core.change import Plan
 
 KEY_POLICY_ACTIONS = (Action.CREATE_KEY, Action.PUT_KEY_POLICY)
 

@@ -73,9 +73,9 @@ if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
     from wizard.aws.export import ExportRequest, ExportResult
     from wizard.aws.session import AwsSession
+    from wizard.core.change import Plan
     from wizard.core.doctor import Finding
     from wizard.core.outcomes import RollbackReport, StepReport
-    from wizard.core.plan import Plan
 
 T = TypeVar("T")
 

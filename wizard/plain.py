@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from wizard import launch, render
 from wizard.asking import Asker, EndOfInput, LineAsker, Option, TerminalAsker
+from wizard.core.change import Plan
 from wizard.core.outcomes import RollbackReport
-from wizard.core.plan import Plan
 from wizard.core.presets import DEFAULT_SAMPLE_LINES
 from wizard.core.proof import markdown
 from wizard.core.state import KEY_MANAGER_AWS, ExportTaskInfo

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
+from wizard.core.change import Plan
 from wizard.core.doctor import Finding, Severity
 from wizard.core.outcomes import Outcome, RollbackReport, StepReport, StepStatus
-from wizard.core.plan import Plan
 from wizard.core.text import count, visible_lines
 from wizard.core.verify import VerdictText
 

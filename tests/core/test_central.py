@@ -14,9 +14,10 @@ from tests.core.test_plan import (
     snap,
 )
 from wizard.core import requirements as req
+from wizard.core.change import Action, Plan
 from wizard.core.doctor import Severity, diagnose, is_healthy
 from wizard.core.evaluate import Request, RequestPrincipal, evaluate
-from wizard.core.plan import Action, Plan, build
+from wizard.core.plan import build
 from wizard.core.policy import parse_policy
 from wizard.core.state import Choices, Snapshot
 

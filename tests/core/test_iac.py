@@ -48,7 +48,8 @@ from tests.iac_files import (
 )
 from wizard.core import iac
 from wizard.core.actions import NEW_KEY_ARN, Action
-from wizard.core.plan import Plan, build
+from wizard.core.change import Plan
+from wizard.core.plan import build
 from wizard.core.state import (
     BucketEncryption,
     BucketState,

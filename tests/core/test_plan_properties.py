@@ -31,8 +31,9 @@ from tests.core.test_plan import (
     snap,
 )
 from wizard.core import requirements as req
+from wizard.core.change import Action
 from wizard.core.doctor import Severity, diagnose
-from wizard.core.plan import Action, build
+from wizard.core.plan import build
 from wizard.core.state import BucketEncryption
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -25,8 +25,9 @@ from tests.core.test_plan import (
     snap,
 )
 from wizard.core import requirements as req
+from wizard.core.change import Action
 from wizard.core.doctor import Severity, alias_conflict, diagnose, is_healthy
-from wizard.core.plan import Action, build
+from wizard.core.plan import build
 from wizard.core.state import BucketEncryption, BucketState, KeyState
 
 

@@ -32,9 +32,10 @@ from tests.core.test_plan import (
     statements_of,
 )
 from wizard.core import requirements as req
+from wizard.core.change import Action
 from wizard.core.evaluate import Request, RequestPrincipal, evaluate
 from wizard.core.grants import same_meaning
-from wizard.core.plan import Action, build
+from wizard.core.plan import build
 from wizard.core.policy import canonical_json, parse_policy
 
 OTHER_ACCOUNT = "210987654321"

@@ -38,6 +38,7 @@ from wizard.aws.lock import DEFAULT_WAIT, DestinationLock, Holder, lock_path
 from wizard.aws.session import AwsSession, translate
 from wizard.aws.snapshot import read_bucket
 from wizard.core.actions import NEW_KEY_ARN, Action, spec
+from wizard.core.change import Change, Plan
 from wizard.core.outcomes import (
     JournalStatus,
     Outcome,
@@ -46,7 +47,6 @@ from wizard.core.outcomes import (
     StepStatus,
     undo_command,
 )
-from wizard.core.plan import Change, Plan
 from wizard.core.text import count, sentence
 from wizard.errors import (
     ApplyCancelled,

@@ -15,8 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from wizard.aws.session import AwsSession, error_code
 from wizard.core.arn import parse_arn
+from wizard.core.change import Plan
 from wizard.core.iam_policy import Need, PermissionCheck, needs
-from wizard.core.plan import Plan
 from wizard.core.state import Identity, KeyState
 
 _SKIP_CODES = {

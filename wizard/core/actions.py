@@ -12,8 +12,9 @@ import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from wizard.core.change import Action, Change
 from wizard.core.policy import canonical_json
 from wizard.core.state import (
     CREATED_BY_TAG,
@@ -22,21 +23,6 @@ from wizard.core.state import (
     BucketState,
     KeyState,
 )
-
-if TYPE_CHECKING:
-    from wizard.core.plan import Change
-
-
-class Action(str, Enum):
-    CREATE_KEY = "CreateKey"
-    ENABLE_KEY_ROTATION = "EnableKeyRotation"
-    CREATE_ALIAS = "CreateAlias"
-    PUT_KEY_POLICY = "PutKeyPolicy"
-    CREATE_BUCKET = "CreateBucket"
-    PUT_PUBLIC_ACCESS_BLOCK = "PutPublicAccessBlock"
-    PUT_OWNERSHIP_CONTROLS = "PutBucketOwnershipControls"
-    PUT_BUCKET_ENCRYPTION = "PutBucketEncryption"
-    PUT_BUCKET_POLICY = "PutBucketPolicy"
 
 
 class Resource(str, Enum):

@@ -14,7 +14,7 @@ import shlex
 import textwrap
 
 from wizard.core.actions import NEW_KEY_VARIABLE, CliStep, shell_word, spec
-from wizard.core.plan import Plan
+from wizard.core.change import Plan
 from wizard.core.text import json_escaped, visible
 
 __all__ = ["CliStep", "aws_cli_commands", "export_command", "render", "script"]

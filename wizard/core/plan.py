@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from wizard.core import requirements as req
@@ -37,6 +36,7 @@ from wizard.core.actions import (
     public_access_block_document,
 )
 from wizard.core.arn import account_root_arn, log_group_arn, logs_principal
+from wizard.core.change import Change, Plan
 from wizard.core.diff import unified
 from wizard.core.doctor import (
     Finding,
@@ -68,9 +68,6 @@ __all__ = [  # the registry's names that callers of the planner use
     "NEW_KEY_ARN",
     "OBJECT_OWNERSHIP",
     "US_EAST_1",
-    "Action",
-    "Change",
-    "Plan",
     "build",
     "current_document",
 ]
@@ -83,34 +80,6 @@ from wizard.core.state import (
     Snapshot,
 )
 from wizard.errors import PolicyError
-
-
-@dataclass(frozen=True)
-class Change:
-    action: Action
-    target: str  # what is changed, for people: "s3://BUCKET" or "KMS key alias/x (arn...)"
-    summary: str  # one line, plain words
-    before: str | None  # canonical JSON of the document before (None: absent / nothing)
-    after: str | None  # canonical JSON after
-    diff: str  # unified diff of before -> after
-    params: Mapping[str, str]  # what apply needs besides documents
-    notes: tuple[str, ...] = ()  # why the change is written the way it is (shown by the diff)
-    # A policy's text as AWS returned it (written back as it was by undo), and the text to
-    # send (the document's own key and statement order, compact): ``before``/``after`` are
-    # canonical forms, for comparing and diffing only.
-    before_text: str | None = None
-    after_text: str | None = None
-
-
-@dataclass(frozen=True)
-class Plan:
-    changes: tuple[Change, ...]
-    blockers: tuple[str, ...] = ()  # why the plan cannot make the destination work by itself
-    choices: Choices | None = None  # what the plan was built for (apply checks its result)
-
-    @property
-    def empty(self) -> bool:
-        return not self.changes
 
 
 def _change(

@@ -15,8 +15,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
+from wizard.core.change import Change, Plan
 from wizard.core.outcomes import Outcome, RollbackReport, StepStatus
-from wizard.core.plan import Change, Plan
 from wizard.core.text import count, visible, visible_lines
 from wizard.errors import EXIT_FINDINGS, EXIT_OK, ApplyError, DriftError, WizardError
 from wizard.flow import CONFIRM_WORD, Step, confirmed, undo_command

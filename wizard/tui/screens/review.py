@@ -16,8 +16,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from wizard.core.change import Change, Plan
 from wizard.core.cli_equivalent import script
-from wizard.core.plan import Change, Plan
 from wizard.core.state import Choices
 from wizard.core.text import count, visible, visible_lines
 from wizard.core.verify import describe
