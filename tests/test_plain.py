@@ -26,9 +26,9 @@ from textual.pilot import Pilot
 
 from wizard import launch, plain
 from wizard.asking import TerminalAsker
+from wizard.core.errors import ApplyCancelled
 from wizard.core.requirements import SID_GET_BUCKET_ACL, SID_KEY_USE, SID_PUT_OBJECT
 from wizard.core.validate import normalize_alias
-from wizard.errors import ApplyCancelled
 from wizard.flow import Flow, Step, WizardState
 from wizard.launch import LaunchOptions
 from wizard.plain import PlainWizard, Printer, supports_color, tui_unavailable_reason

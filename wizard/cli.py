@@ -14,7 +14,6 @@ from wizard import __version__
 
 DEFAULT_PREFIX = "exportedlogs"  # = wizard.core.state.DEFAULT_PREFIX (kept import-free here)
 PLAN_FORMATS = ("text", "json", "cli", "terraform", "cloudformation", "documents")
-FILE_FORMATS = ("cli", "terraform", "cloudformation", "documents")  # what --out writes as files
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
@@ -468,7 +467,7 @@ def _run_interactive(args: argparse.Namespace) -> int:
 
 def _run_sandbox(args: argparse.Namespace) -> int:
     from wizard.commands import report_error
-    from wizard.errors import WizardError
+    from wizard.core.errors import WizardError
     from wizard.sandbox import command as sandbox_command
 
     try:

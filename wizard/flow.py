@@ -29,6 +29,7 @@ from wizard.core import plan as core_plan
 from wizard.core import proof as core_proof
 from wizard.core import requirements as req
 from wizard.core import verify as core_verify
+from wizard.core.errors import Cancelled, ExportBusy, ExportRefused, UsageError
 from wizard.core.outcomes import RollbackReport, StepReport
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_WINDOW, suggested_bucket_name
 from wizard.core.state import (
@@ -43,7 +44,6 @@ from wizard.core.state import (
 )
 from wizard.core.text import count, shell_command, visible, visible_lines
 from wizard.core.validate import alias_problem, normalize_alias, parse_duration_ms
-from wizard.errors import Cancelled, ExportBusy, ExportRefused, UsageError
 
 if TYPE_CHECKING:
     # The AWS layer (boto3) loads on first use, so that a face can draw its first screen

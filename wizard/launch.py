@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wizard.sandbox.available import SANDBOX_INSTALL, sandbox_missing
+
 if TYPE_CHECKING:
     from wizard.aws.session import AwsSession
     from wizard.core.state import Identity
@@ -46,24 +48,8 @@ class LaunchOptions:
         )
 
 
+# = sandbox.scenarios.SCENARIO_NAMES (a test checks)
 SCENARIOS = ("demo", "empty", "broken", "central", "fleet")
-
-# What the sandbox runs on, installed by the "sandbox" extra (a real account needs none).
-SANDBOX_MODULES = ("moto", "flask", "flask_cors")
-SANDBOX_INSTALL = "pip install 'cwl-export-wizard[sandbox]' (in a clone: pip install '.[sandbox]')"
-
-
-def sandbox_missing() -> str | None:
-    """Why the sandbox cannot start here (its extra is not installed), or None."""
-    import importlib.util
-
-    missing = [name for name in SANDBOX_MODULES if importlib.util.find_spec(name) is None]
-    if not missing:
-        return None
-    return (
-        f"the sandbox needs {', '.join(missing)}, which this installation lacks: "
-        f"{SANDBOX_INSTALL}."
-    )  # = sandbox.scenarios.SCENARIO_NAMES (a test checks)
 
 
 def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, str] | None:
@@ -126,7 +112,7 @@ def launch_problem(options: LaunchOptions, given: frozenset[str]) -> tuple[str, 
 def start_sandbox(options: LaunchOptions) -> Sandbox:
     missing = sandbox_missing()
     if missing:
-        from wizard.errors import WizardError
+        from wizard.core.errors import WizardError
 
         raise WizardError(f"The sandbox cannot start: {missing}", SANDBOX_INSTALL)
     from wizard.sandbox.server import Sandbox, SandboxConfig
@@ -238,8 +224,8 @@ def checked_session(
     """The user's session for a command; refuses a region botocore does not know, before any
     AWS call. ``profile_option``: the option that named the profile (for its errors)."""
     from wizard.aws.session import AwsSession, ConnectionOptions, known_regions_problem
+    from wizard.core.errors import UsageError
     from wizard.core.validate import region_problem
-    from wizard.errors import UsageError
 
     session = AwsSession(
         ConnectionOptions(
@@ -275,7 +261,7 @@ def sandbox_journal_dir() -> Path:
     import os
 
     from wizard.aws.journal import private_dir
-    from wizard.errors import UsageError
+    from wizard.core.errors import UsageError
 
     uid = os.getuid() if hasattr(os, "getuid") else None
     name = SANDBOX_JOURNALS if uid is None else f"{SANDBOX_JOURNALS}-{uid}"

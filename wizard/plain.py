@@ -21,6 +21,19 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from wizard import launch, render
 from wizard.asking import Asker, EndOfInput, LineAsker, Option, TerminalAsker
 from wizard.core.change import Plan
+from wizard.core.errors import (
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_NO_INPUT,
+    EXIT_OK,
+    ApplyCancelled,
+    ApplyError,
+    Cancelled,
+    DriftError,
+    ExportBusy,
+    UsageError,
+    WizardError,
+)
 from wizard.core.outcomes import RollbackReport
 from wizard.core.presets import DEFAULT_SAMPLE_LINES
 from wizard.core.proof import markdown
@@ -34,19 +47,6 @@ from wizard.core.validate import (
     source_accounts_problem,
 )
 from wizard.core.verify import describe
-from wizard.errors import (
-    EXIT_FINDINGS,
-    EXIT_INTERRUPTED,
-    EXIT_NO_INPUT,
-    EXIT_OK,
-    ApplyCancelled,
-    ApplyError,
-    Cancelled,
-    DriftError,
-    ExportBusy,
-    UsageError,
-    WizardError,
-)
 from wizard.flow import (
     CODE_FORMATS,
     CODE_TITLES,

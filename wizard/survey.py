@@ -24,8 +24,8 @@ from wizard.aws.survey import (
     profile_session_factory,
 )
 from wizard.core import survey as core
+from wizard.core.errors import UsageError
 from wizard.core.validate import profile_problem, region_problem
-from wizard.errors import UsageError
 
 if TYPE_CHECKING:
     from wizard.aws.pool import AwsPool

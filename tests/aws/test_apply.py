@@ -25,10 +25,10 @@ from wizard.aws import apply, snapshot
 from wizard.aws.apply import StepResult
 from wizard.aws.session import AwsSession
 from wizard.core import plan as core_plan
+from wizard.core.errors import ApplyCancelled, ApplyError, DriftError, UsageError
 from wizard.core.outcomes import Outcome, StepStatus
 from wizard.core.requirements import SID_GET_BUCKET_ACL, SID_KEY_USE
 from wizard.core.state import Choices
-from wizard.errors import ApplyCancelled, ApplyError, DriftError, UsageError
 from wizard.sandbox.server import Sandbox
 
 NEW_BUCKET = "cwl-wizard-new-bucket"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, CliRunner, StartSandbox, full_state
 from tests.aws.conftest import session_for as session_of
-from wizard.commands import use_colour
+from wizard.commands.common import use_colour
 from wizard.sandbox.server import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -312,9 +312,9 @@ def test_sandbox_options_may_come_before_the_command() -> None:
 def test_without_the_sandbox_extra_the_demo_says_how_to_install_it(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wizard import launch
+    from wizard.sandbox import available
 
-    monkeypatch.setattr(launch, "SANDBOX_MODULES", ("moto", "no_such_module_for_this_test"))
+    monkeypatch.setattr(available, "SANDBOX_MODULES", ("moto", "no_such_module_for_this_test"))
     for args in (["--demo"], ["--demo", "--plain"], ["sandbox"]):
         run = cli(*args)
         assert run.code == 2, (args, run.err)

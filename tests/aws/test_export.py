@@ -26,8 +26,8 @@ from tests.aws.conftest import (
 )
 from wizard.aws import export
 from wizard.aws.export import ExportRequest, gunzip_lines
+from wizard.core.errors import AwsError, Cancelled, ExportBusy, WizardError
 from wizard.core.state import ExportTaskInfo
-from wizard.errors import AwsError, Cancelled, ExportBusy, WizardError
 from wizard.sandbox.server import Sandbox
 
 BUCKET = "demo-sse-s3"  # SSE-S3: only the bucket policy matters

@@ -26,7 +26,7 @@ from tests.aws.conftest import (
     full_state,
 )
 from tests.aws.conftest import session_for as session_of
-from wizard.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_NO_INPUT, EXIT_OK
+from wizard.core.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_NO_INPUT, EXIT_OK
 from wizard.sandbox.scenarios import CENTRAL_BUCKET, CENTRAL_LOG_GROUP, CENTRAL_ROLE_ARN
 from wizard.sandbox.server import Sandbox
 

@@ -12,7 +12,7 @@ import pytest
 from tests.aws.conftest import DEMO_GROUP, REGION, StartSandbox, allow_exports, session_for
 from wizard.aws import export, inventory
 from wizard.aws.inventory import KeyOption
-from wizard.errors import AwsError, Cancelled
+from wizard.core.errors import AwsError, Cancelled
 from wizard.sandbox.server import Sandbox
 
 KEYS = 20

@@ -13,8 +13,8 @@ import pytest
 from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, REGION, CliRunner, session_for
 from wizard.aws import apply, journal, snapshot
 from wizard.core import plan as core_plan
+from wizard.core.errors import UsageError
 from wizard.core.state import Choices
-from wizard.errors import UsageError
 from wizard.sandbox.server import Sandbox
 
 REPAIR = Choices(region=REGION, bucket=DEMO_BUCKET, key=DEMO_KEY)

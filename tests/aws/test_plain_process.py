@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.aws.conftest import DEMO_KEY, StartSandbox, full_state
 from tests.aws.conftest import session_for as session_of
-from wizard.errors import EXIT_INTERRUPTED, EXIT_NO_INPUT
+from wizard.core.errors import EXIT_INTERRUPTED, EXIT_NO_INPUT
 from wizard.sandbox.server import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ from wizard.aws.session import (
     permission_for,
     translate,
 )
-from wizard.errors import AwsError, UsageError
+from wizard.core.errors import AwsError, UsageError
 from wizard.sandbox.server import Sandbox
 
 

@@ -282,7 +282,7 @@ def test_ctrl_c_stops_the_survey_with_its_own_words_under_the_progress_bar(
 
     from tests.aws.test_plain_process import ROOT, read_until
     from tests.pty_drain import drain_until_exit
-    from wizard.commands import CANCELLING_SURVEY
+    from wizard.commands.common import CANCELLING_SURVEY
 
     sandbox = start_sandbox(scenario="fleet", latency_ms=150)
     config = tmp_path / "fleet-config"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from wizard.core.errors import PolicyError, WizardError
 from wizard.core.policy import (
     BUCKET_POLICY_LIMIT,
     KEY_POLICY_LIMIT,
@@ -23,7 +24,6 @@ from wizard.core.policy import (
     statement_by_sid,
     upsert_statements,
 )
-from wizard.errors import PolicyError, WizardError
 
 
 def stmt(**extra: Any) -> dict[str, Any]:

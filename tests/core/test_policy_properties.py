@@ -17,6 +17,7 @@ from wizard.core.arn import (
     object_arn,
     partition_for_region,
 )
+from wizard.core.errors import PolicyError
 from wizard.core.evaluate import Decision, Request, RequestPrincipal, evaluate
 from wizard.core.policy import (
     STATEMENT_ELEMENTS,
@@ -29,7 +30,6 @@ from wizard.core.policy import (
 )
 from wizard.core.state import Destination
 from wizard.core.validate import bucket_name_problem, prefix_problem
-from wizard.errors import PolicyError
 
 # No example database: the tests write nothing into the repository.
 FAST = settings(

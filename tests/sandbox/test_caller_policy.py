@@ -347,7 +347,7 @@ def test_a_policy_file_is_read_up_to_a_limit(tmp_path: Path) -> None:
     """Found from outside: --org-guardrail /dev/zero read 13 GB before anything was said."""
     import pytest
 
-    from wizard.errors import UsageError
+    from wizard.core.errors import UsageError
     from wizard.sandbox.caller import POLICY_FILE_LIMIT
     from wizard.sandbox.guardrail import read_guardrail
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from wizard.errors import UsageError
+from wizard.core.errors import UsageError
 from wizard.sandbox import command
 from wizard.sandbox.scenarios import SCENARIO_NAMES
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wizard.errors import UsageError
+from wizard.core.errors import UsageError
 from wizard.sandbox.guardrail import parse_guardrail
 
 AWS_EXAMPLE = {

@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.sandbox.conftest import NO_RETRIES, client, make_bucket
+from wizard.core.errors import UsageError
 from wizard.core.requirements import ERR_GET_BUCKET_ACL
-from wizard.errors import UsageError
 from wizard.sandbox.scenarios import BUCKET_ORG_ONLY, DEMO_FN, SCENARIO_NAMES
 from wizard.sandbox.server import Fault, Sandbox, SandboxConfig, SandboxError
 

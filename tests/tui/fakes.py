@@ -25,6 +25,7 @@ from wizard.aws.inventory import KeyOption, LogGroupSummary
 from wizard.core import doctor
 from wizard.core import plan as core_plan
 from wizard.core.arn import bucket_arn, object_arn
+from wizard.core.errors import ExportBusy
 from wizard.core.outcomes import StepStatus
 from wizard.core.presets import suggested_bucket_name
 from wizard.core.state import (
@@ -37,7 +38,6 @@ from wizard.core.state import (
     PublicAccessBlock,
     Snapshot,
 )
-from wizard.errors import ExportBusy
 from wizard.flow import BucketHealth, BucketOption, Flow, Review, WizardState
 from wizard.launch import LaunchOptions
 from wizard.tui.app import WizardApp

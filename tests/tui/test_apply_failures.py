@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tests.tui.pilot_helpers import at_step, error_text, screen_text, wait_until
+from wizard.core.errors import EXIT_INTERRUPTED
 from wizard.core.requirements import SID_KEY_USE
-from wizard.errors import EXIT_INTERRUPTED
 from wizard.flow import Flow, Step
 from wizard.launch import LaunchOptions, sandbox_session
 from wizard.sandbox.server import Fault, Sandbox, SandboxConfig

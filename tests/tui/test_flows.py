@@ -432,10 +432,10 @@ async def test_no_credentials_offers_the_sandbox(make_app: MakeApp, monkeypatch:
 async def test_without_the_sandbox_extra_the_way_out_says_how_to_install_it(
     make_app: MakeApp, monkeypatch: Any
 ) -> None:
-    from wizard import launch
+    from wizard.sandbox import available
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setattr(launch, "SANDBOX_MODULES", ("moto", "no_such_module_for_this_test"))
+    monkeypatch.setattr(available, "SANDBOX_MODULES", ("moto", "no_such_module_for_this_test"))
     app = make_app(LaunchOptions(demo=False, export_delay=0.3))
     async with app.run_test(size=SIZE) as pilot:
         sandbox_button = app.screen.query_one("#sandbox")

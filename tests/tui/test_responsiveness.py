@@ -16,8 +16,8 @@ from textual.css.stylesheet import Stylesheet
 
 from tests.tui.fakes import KEY_ARN, KEY_OPTIONS, REGION, FakeFlow, fake_app
 from tests.tui.pilot_helpers import at_step, error_text, wait_until
+from wizard.core.errors import Cancelled
 from wizard.core.state import KeyState
-from wizard.errors import Cancelled
 from wizard.flow import Step, WizardState
 from wizard.tui.app import WizardApp
 from wizard.tui.screens.base import StepScreen

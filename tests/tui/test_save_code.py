@@ -108,7 +108,7 @@ async def test_the_palette_saves_cloudformation_and_documents(
 async def test_a_save_that_cannot_write_says_why_and_the_review_stays(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
-    from wizard.errors import UsageError
+    from wizard.core.errors import UsageError
     from wizard.tui.screens import review as review_module
 
     def refuse(*_: Any, **__: Any) -> Any:

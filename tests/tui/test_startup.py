@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button
 
 from tests.tui.pilot_helpers import at_step, highlight, screen_text, wait_until
-from wizard.errors import WizardError
+from wizard.core.errors import WizardError
 from wizard.flow import Step
 from wizard.launch import LaunchOptions
 from wizard.tui.app import WizardApp

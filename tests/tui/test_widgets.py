@@ -11,8 +11,8 @@ from textual.widgets import Static
 
 from tests.tui.fakes import BUCKETS, GROUPS, KEY_OPTIONS, NOW_MS, REGION, key
 from wizard.aws.inventory import KeyOption
+from wizard.core.errors import AwsError, ExportBusy
 from wizard.core.state import ExportTaskInfo
-from wizard.errors import AwsError, ExportBusy
 from wizard.flow import BucketHealth, BucketOption, Step, WizardState
 from wizard.tui.screens.export import window_problem
 from wizard.tui.widgets.diff_view import diff_content

@@ -39,6 +39,14 @@ from wizard.aws.session import AwsSession, translate
 from wizard.aws.snapshot import read_bucket
 from wizard.core.actions import NEW_KEY_ARN, Action, spec
 from wizard.core.change import Change, Plan
+from wizard.core.errors import (
+    ApplyCancelled,
+    ApplyError,
+    AwsError,
+    DriftError,
+    UsageError,
+    WizardError,
+)
 from wizard.core.outcomes import (
     JournalStatus,
     Outcome,
@@ -48,14 +56,6 @@ from wizard.core.outcomes import (
     undo_command,
 )
 from wizard.core.text import count, sentence
-from wizard.errors import (
-    ApplyCancelled,
-    ApplyError,
-    AwsError,
-    DriftError,
-    UsageError,
-    WizardError,
-)
 
 __all__ = [
     "ApplyResult",

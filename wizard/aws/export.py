@@ -22,9 +22,9 @@ from botocore.exceptions import ClientError
 from wizard.aws.inventory import list_active_tasks, task_from_reply
 from wizard.aws.session import AwsSession, aws_call, error_code, error_message, translate
 from wizard.core import requirements as req
+from wizard.core.errors import AwsError, Cancelled, ExportBusy, ExportRefused, WizardError
 from wizard.core.state import FINAL_TASK_STATUSES, ExportTaskInfo
 from wizard.core.text import shell_command
-from wizard.errors import AwsError, Cancelled, ExportBusy, ExportRefused, WizardError
 
 __all__ = ["ExportBusy", "ExportRefused"]  # raised here; defined with the other errors
 

@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from wizard.aws.session import AwsSession, aws_call, error_code, translate
 from wizard.core import keys
 from wizard.core.arn import parse_arn, partition_for_region
+from wizard.core.errors import AwsError, Cancelled
 from wizard.core.state import (
     ACTIVE_TASK_STATUSES,
     KEY_SPEC_SYMMETRIC,
@@ -30,7 +31,6 @@ from wizard.core.state import (
     ExportTaskInfo,
     KeyState,
 )
-from wizard.errors import AwsError, Cancelled
 
 # Calls in flight while keys are described: at 50 ms a call, 32 keep ~600 calls a second
 # going (a 1,000-key account is described in ~2 s of round trips) and stay well inside KMS's

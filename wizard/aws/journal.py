@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from wizard.core.actions import Action
+from wizard.core.errors import UsageError
 from wizard.core.outcomes import JournalStatus, StepStatus
-from wizard.errors import UsageError
 
 TOOL = "cwl-export-wizard"
 FORMAT = 2

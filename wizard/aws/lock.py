@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from wizard.aws.journal import now_iso, private_dir
-from wizard.errors import Cancelled, WizardError
+from wizard.core.errors import Cancelled, WizardError
 
 try:  # POSIX
     import fcntl

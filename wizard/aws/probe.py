@@ -22,9 +22,9 @@ from wizard.aws import export as aws_export
 from wizard.aws import journal
 from wizard.aws.inventory import list_active_tasks
 from wizard.aws.session import AwsSession
+from wizard.core.errors import ExportBusy, ExportRefused
 from wizard.core.state import ExportTaskInfo
 from wizard.core.verify import Observation, Outcome
-from wizard.errors import ExportBusy, ExportRefused
 
 PROBE_WINDOW_MS = 60_000  # about a minute: the test object and a few lines at most
 TASK_OUTCOMES = {

@@ -2,7 +2,7 @@
 
 boto3's own chain decides the credentials (``--profile``, environment, SSO, instance roles),
 and boto3 itself honours ``AWS_ENDPOINT_URL``. Every botocore failure leaves this layer as a
-:class:`wizard.errors.WizardError` with one line that says what happened and how to fix it.
+:class:`wizard.core.errors.WizardError` with one line that says what happened and how to fix it.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from botocore.parsers import ResponseParserError
 from wizard import __version__
 from wizard.aws.pool import AwsPool
 from wizard.core.arn import parse_arn, partition_for_region
+from wizard.core.errors import AwsError, NoRegion, UsageError, WizardError
 from wizard.core.permissions import permission_for
 from wizard.core.state import Identity
 from wizard.core.validate import endpoint_problem
-from wizard.errors import AwsError, NoRegion, UsageError, WizardError
 
 MAX_ATTEMPTS_ENV = "CWL_WIZARD_MAX_ATTEMPTS"
 DEFAULT_MAX_ATTEMPTS = 5

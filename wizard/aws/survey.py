@@ -31,9 +31,9 @@ from wizard.aws.session import AwsSession, ConnectionOptions, aws_call, error_co
 from wizard.aws.snapshot import bucket_key_reference, read_bucket, read_key
 from wizard.core import doctor
 from wizard.core import survey as core
+from wizard.core.errors import AwsError, Cancelled, NoRegion, UsageError, WizardError
 from wizard.core.state import ACTIVE_TASK_STATUSES, Choices, Snapshot
 from wizard.core.text import shell_command
-from wizard.errors import AwsError, Cancelled, NoRegion, UsageError, WizardError
 
 FALLBACK_REGION = "us-east-1"  # for a profile without a region: STS and the bucket list
 

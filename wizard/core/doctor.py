@@ -21,6 +21,7 @@ from wizard.core import keys
 from wizard.core import requirements as req
 from wizard.core.arn import key_arn as make_key_arn
 from wizard.core.arn import logs_principal, parse_arn
+from wizard.core.errors import PolicyError
 from wizard.core.evaluate import (
     Decision,
     Evaluation,
@@ -51,7 +52,6 @@ from wizard.core.state import (
     KeyState,
     Snapshot,
 )
-from wizard.errors import PolicyError
 
 if TYPE_CHECKING:  # iam_policy builds on the planner, which builds on the doctor
     from wizard.core.iam_policy import PermissionCheck

@@ -71,6 +71,7 @@ __all__ = [  # the registry's names that callers of the planner use
     "build",
     "current_document",
 ]
+from wizard.core.errors import PolicyError
 from wizard.core.state import (
     DSSE_KMS,
     SSE_KMS,
@@ -79,7 +80,6 @@ from wizard.core.state import (
     Destination,
     Snapshot,
 )
-from wizard.errors import PolicyError
 
 
 def _change(

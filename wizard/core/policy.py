@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from wizard.errors import PolicyError
+from wizard.core.errors import PolicyError
 
 BUCKET_POLICY_LIMIT = 20 * 1024  # bytes
 KEY_POLICY_LIMIT = 32 * 1024

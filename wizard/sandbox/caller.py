@@ -27,10 +27,10 @@ from moto.kms.models import kms_backends
 from moto.s3.models import s3_backends
 
 from wizard.core.arn import bucket_arn, object_arn
+from wizard.core.errors import PolicyError, UsageError
 from wizard.core.evaluate import Request, evaluate
 from wizard.core.permissions import ALWAYS_ALLOWED, permission
 from wizard.core.policy import PolicyDocument, parse_policy
-from wizard.errors import PolicyError, UsageError
 from wizard.sandbox.fidelity import (
     ApiError,
     Incoming,

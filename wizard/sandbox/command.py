@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from wizard.errors import UsageError, WizardError
+from wizard.core.errors import UsageError, WizardError
 
 DEFAULT_REGION = "ap-northeast-1"
 DEFAULT_EXPORT_DELAY = 2.0
@@ -92,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from wizard.launch import sandbox_missing
+    from wizard.sandbox.available import sandbox_missing
 
     missing = sandbox_missing()
     if missing:
@@ -134,7 +134,7 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT/SIGTERM. Raises wizard.errors.UsageError for bad arguments."""
+    """Serve until SIGINT/SIGTERM. Raises wizard.core.errors.UsageError for bad arguments."""
     config = _config(args)
     from wizard.sandbox.server import Sandbox
 

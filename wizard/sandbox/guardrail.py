@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from wizard.core.errors import PolicyError, UsageError
 from wizard.core.evaluate import Decision, Request, evaluate, unknown_operators
 from wizard.core.policy import PolicyDocument, parse_policy
-from wizard.errors import PolicyError, UsageError
 from wizard.sandbox.caller import ADMIN_ACCESS_KEY, checks_for, read_policy_file
 from wizard.sandbox.fidelity import ApiError, Incoming, caller_arn, caller_request
 from wizard.sandbox.scenarios import DEMO_ORG_ID

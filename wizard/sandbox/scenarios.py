@@ -26,9 +26,9 @@ from moto.logs.models import logs_backends
 from moto.s3.models import s3_backends
 
 from wizard.core.arn import account_root_arn, bucket_arn, key_arn, logs_principal, object_arn
+from wizard.core.errors import UsageError
 from wizard.core.requirements import BUCKET_OWNER_FULL_CONTROL, POLICY_VERSION
 from wizard.core.state import AWS_MANAGED_S3_ALIAS, KEY_MANAGER_AWS, SSE_KMS, SSE_S3
-from wizard.errors import UsageError
 from wizard.sandbox.preview import CENTRAL_SOURCE_ACCOUNT
 
 DEFAULT_SCENARIO = "demo"
@@ -554,26 +554,26 @@ def _seed_central(s: _Seeder) -> None:
     )
 
 
-_SEEDERS: dict[str, Callable[[_Seeder], None]] = {
+# The scenarios this module fills; the fleet's seeder builds on this module (fleet.py), and
+# ``wizard.sandbox.seeding`` chooses among them all.
+SEEDERS: dict[str, Callable[[_Seeder], None]] = {
     "demo": _seed_demo,
     "empty": _seed_empty,
     "broken": _seed_broken,
     "central": _seed_central,
-    "fleet": lambda s: _seed_fleet(s),
 }
 
 
-def _seed_fleet(s: _Seeder) -> None:
-    from wizard.sandbox.fleet import seed_fleet
-
-    seed_fleet(s)
-
-
-def seed(name: str, account: str, region: str, now_ms: int, rng_seed: int = 20261126) -> None:
-    """Fill moto's (freshly reset) backends with scenario ``name``."""
-    check_scenario(name)
+def seed_with(
+    seeder: Callable[[_Seeder], None],
+    account: str,
+    region: str,
+    now_ms: int,
+    rng_seed: int = 20261126,
+) -> None:
+    """Fill moto's (freshly reset) backends with ``seeder``."""
     with _shared_key_pairs():
-        _SEEDERS[name](_Seeder(account, region, now_ms, random.Random(f"scenario-{rng_seed}")))
+        seeder(_Seeder(account, region, now_ms, random.Random(f"scenario-{rng_seed}")))
 
 
 # --------------------------------------------------------------------------- at scale

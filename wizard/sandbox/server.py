@@ -63,8 +63,8 @@ from moto.utilities.utils import get_partition
 from werkzeug.serving import ThreadedWSGIServer
 
 from wizard.core.arn import is_valid_region
+from wizard.core.errors import UsageError, WizardError
 from wizard.core.evaluate import Request
-from wizard.errors import UsageError, WizardError
 from wizard.sandbox.caller import (
     ADMIN_ACCESS_KEY,
     authorize,
@@ -87,7 +87,8 @@ from wizard.sandbox.fidelity import (
 )
 from wizard.sandbox.guardrail import Guardrail, parse_guardrail
 from wizard.sandbox.preview import DEFAULT_REGION, DEFAULT_REGIONS
-from wizard.sandbox.scenarios import DEFAULT_SCENARIO, ScaleSeed, check_scenario, seed, seed_scale
+from wizard.sandbox.scenarios import DEFAULT_SCENARIO, ScaleSeed, check_scenario, seed_scale
+from wizard.sandbox.seeding import seed
 
 HOST = "127.0.0.1"
 ACCOUNT = DEFAULT_ACCOUNT_ID  # "123456789012": what moto answers for the "testing" keys

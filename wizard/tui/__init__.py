@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
 
 def run(options: LaunchOptions) -> int:
-    """Run the wizard's TUI until the user quits; the exit code (see wizard.errors)."""
+    """Run the wizard's TUI until the user quits; the exit code (see wizard.core.errors)."""
     from wizard.tui.app import WizardApp
 
     app = WizardApp(options)

@@ -21,7 +21,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from wizard.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Cancelled, WizardError
+from wizard.core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Cancelled, WizardError
 from wizard.flow import Flow, Step, WizardState, farewell, next_step, previous_step
 from wizard.launch import LaunchOptions
 from wizard.tui.connection import Connection, Preview

@@ -16,9 +16,9 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from wizard.core.change import Change, Plan
+from wizard.core.errors import EXIT_FINDINGS, EXIT_OK, ApplyError, DriftError, WizardError
 from wizard.core.outcomes import Outcome, RollbackReport, StepStatus
 from wizard.core.text import count, visible, visible_lines
-from wizard.errors import EXIT_FINDINGS, EXIT_OK, ApplyError, DriftError, WizardError
 from wizard.flow import CONFIRM_WORD, Step, confirmed, undo_command
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.confirm import ConfirmScreen

@@ -15,9 +15,9 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, OptionList, Static
 
+from wizard.core.errors import Cancelled, ExportBusy
 from wizard.core.state import ExportTaskInfo
 from wizard.core.text import visible, visible_lines
-from wizard.errors import Cancelled, ExportBusy
 from wizard.flow import (
     BusyChoice,
     Flow,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from wizard.core.errors import WizardError
 from wizard.core.text import visible_lines
-from wizard.errors import WizardError
 
 
 def error_parts(error: BaseException) -> tuple[str, str | None]:

@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from wizard import render
-from wizard.commands import (
+from wizard.commands.common import (
     _check,
     choices_from,
     err,
@@ -25,9 +25,9 @@ from wizard.commands import (
     show,
     validate_destination,
 )
+from wizard.core.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from wizard.core.validate import seconds_problem
 from wizard.core.verify import describe
-from wizard.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from wizard.core.state import ExportTaskInfo

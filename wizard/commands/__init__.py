@@ -8,7 +8,6 @@ findings, changes or a failed export, 2 usage, credential, network or AWS errors
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -16,37 +15,55 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any
 
 from wizard import launch, render
+from wizard.commands.common import (
+    BUSY_RETRIES,
+    CANCELLING_APPLY,
+    CANCELLING_SURVEY,
+    OutputFailed,
+    _check,
+    agreed,
+    choices_from,
+    confirm,
+    err,
+    finding_json,
+    in_worker,
+    key_words,
+    open_flow,
+    open_session,
+    out,
+    print_json,
+    show,
+    validate_connection,
+    validate_destination,
+    write_out,
+)
+from wizard.core.errors import (
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    ApplyError,
+    ExportBusy,
+    UsageError,
+    WizardError,
+)
 from wizard.core.presets import DEFAULT_WINDOW
-from wizard.core.state import Choices, Snapshot
-from wizard.core.text import count, json_escaped, visible_lines
+from wizard.core.state import Choices
+from wizard.core.text import count, visible_lines
 from wizard.core.validate import (
     account_problem,
     alias_problem,
     bucket_name_problem,
-    endpoint_problem,
     key_reference_problem,
     log_group_problem,
     normalize_alias,
     parse_duration_ms,
     parse_time_ms,
     prefix_problem,
-    profile_problem,
-    region_problem,
     seconds_problem,
     stream_prefix_problem,
-)
-from wizard.errors import (
-    EXIT_ERROR,
-    EXIT_FINDINGS,
-    EXIT_OK,
-    ApplyError,
-    Cancelled,
-    ExportBusy,
-    UsageError,
-    WizardError,
 )
 from wizard.flow import (
     BusyChoice,
@@ -63,8 +80,7 @@ from wizard.flow import (
     undo_preview,
     write_new_files,
 )
-from wizard.render import Line
-from wizard.terminal import _isatty, supports_color
+from wizard.terminal import _isatty
 
 MAX_SAMPLE_LINES = 1000
 EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 13)
@@ -72,217 +88,8 @@ EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 1
 if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
     from wizard.aws.export import ExportRequest, ExportResult
-    from wizard.aws.session import AwsSession
     from wizard.core.change import Plan
-    from wizard.core.doctor import Finding
     from wizard.core.outcomes import RollbackReport, StepReport
-
-T = TypeVar("T")
-
-BUSY_RETRIES = 3
-
-
-# --- output -------------------------------------------------------------------------------
-
-
-def use_colour(stream: IO[str]) -> bool:
-    """Colour only for a terminal that wants it: not with NO_COLOR, not with TERM=dumb."""
-    return supports_color(stream, os.environ)
-
-
-def show(lines: list[Line]) -> None:
-    """Rendered lines on stdout, coloured on a terminal (see wizard.render: untrusted text in
-    them is shown visibly)."""
-    colour = use_colour(sys.stdout)
-    for line in lines:
-        write_out(render.paint(line, colour) + "\n")
-
-
-class OutputFailed(Exception):
-    """stdout refused what was written to it (/dev/full, a full disk): not a bug, not AWS."""
-
-    def __init__(self, error: OSError) -> None:
-        super().__init__(error.strerror or str(error))
-        self.error = error
-
-
-def write_out(text: str, flush: bool = False) -> None:
-    """Every result goes to stdout through here; a stdout that cannot take it raises
-    OutputFailed (a reader that went away stays BrokenPipeError)."""
-    try:
-        sys.stdout.write(text)
-        if flush:
-            sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise OutputFailed(exc) from exc
-
-
-def out(text: str = "") -> None:
-    """A line for a person on stdout: AWS text in it is shown visibly (core.text.visible)."""
-    write_out(visible_lines(text) + "\n")
-
-
-def err(text: str) -> None:
-    """A diagnostic on stderr, shown visibly like ``out``."""
-    print(visible_lines(text), file=sys.stderr, flush=True)
-
-
-def print_json(data: Any) -> None:
-    """Exact data (never escaped for show), in bytes no terminal acts on: JSON escapes the C0
-    controls itself; the other controls, bidi and separator characters are written as their
-    JSON escapes (the same string to a parser)."""
-    write_out(json_text(data) + "\n")
-
-
-def json_text(data: Any) -> str:
-    return json_escaped(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-# --- input --------------------------------------------------------------------------------
-
-
-def _check(problem: str | None, option: str) -> None:
-    if problem:
-        raise UsageError(f"{option}: {problem}")
-
-
-def validate_connection(args: argparse.Namespace) -> None:
-    if args.region is not None:
-        _check(region_problem(args.region), "--region")
-    if args.endpoint_url is not None:
-        _check(endpoint_problem(args.endpoint_url), "--endpoint-url")
-    for flag, profile in (
-        ("--profile", args.profile),
-        ("--source-profile", getattr(args, "source_profile", None)),
-    ):
-        if profile is not None:
-            _check(profile_problem(profile), flag)
-
-
-def validate_destination(args: argparse.Namespace) -> None:
-    """The checks every destination command shares; raises UsageError naming the option."""
-    validate_connection(args)
-    _check(bucket_name_problem(args.bucket), "--bucket")
-    _check(prefix_problem(args.prefix), "--prefix")
-    if getattr(args, "key", None) is not None:
-        _check(key_reference_problem(args.key), "--key")
-    if getattr(args, "create_key", None) is not None:
-        _check(alias_problem(args.create_key), "--create-key")
-    if args.log_group is not None:
-        _check(log_group_problem(args.log_group), "--log-group")
-    for account in getattr(args, "source_account", None) or ():
-        _check(account_problem(account), "--source-account")
-
-
-def open_session(args: argparse.Namespace, region: str | None = None) -> AwsSession:
-    """The user's session; refuses a region botocore does not know, before any AWS call."""
-    return launch.checked_session(args.profile, region or args.region, args.endpoint_url)
-
-
-def choices_from(args: argparse.Namespace, session: AwsSession) -> Choices:
-    create_key = getattr(args, "create_key", None)
-    return Choices(
-        region=session.region,
-        bucket=args.bucket,
-        create_bucket=bool(getattr(args, "create_bucket", False)),
-        key=args.key,
-        create_key_alias=normalize_alias(create_key) if create_key else None,
-        prefix=args.prefix,
-        log_group=args.log_group,
-        source_accounts=tuple(dict.fromkeys(getattr(args, "source_account", None) or ())),
-    )
-
-
-def open_flow(args: argparse.Namespace, session: AwsSession) -> Flow:
-    """The flow of a command: with --source-profile, the source account's session too (in
-    the destination's region: an export goes to a bucket of its own region)."""
-    source = None
-    if getattr(args, "source_profile", None):
-        source = launch.checked_session(
-            args.source_profile, session.region, args.endpoint_url, "--source-profile"
-        )
-        source.identity()  # its credentials first: a clearer error than the export's
-    return Flow(session, source=source)
-
-
-def confirm(question: str, assume_yes: bool) -> None:
-    """Ask on the terminal; without one, refuse unless --yes. No: Cancelled."""
-    if not agreed(question, assume_yes):
-        raise Cancelled("Cancelled: nothing was changed.")
-
-
-def agreed(question: str, assume_yes: bool) -> bool:
-    """Ask on the terminal whether to go ahead; without one, refuse unless --yes."""
-    if assume_yes:
-        return True
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "Refusing to change anything without confirmation: stdin is not a terminal.",
-            fix="Pass --yes to go ahead without a question.",
-        )
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline().strip().lower()
-    return answer in ("y", "yes")
-
-
-# What Ctrl-C says while a command runs: only an apply has something to roll back.
-CANCELLING = "Cancelling: finishing the current AWS call..."
-CANCELLING_APPLY = "Cancelling: finishing the current AWS call, then rolling back..."
-CANCELLING_SURVEY = "Stopping the survey: finishing the calls in flight (Ctrl-C again: at once)..."
-
-
-def in_worker(
-    job: Callable[[threading.Event], T],
-    cancel: threading.Event | None = None,
-    *,
-    cancelling: str = CANCELLING,
-    before_notice: Callable[[], None] | None = None,
-) -> T:
-    """Run ``job`` in a thread so that Ctrl-C becomes a clean cancel (rollback included).
-    ``before_notice`` makes room for the notice (a progress line ends first)."""
-    cancel = cancel or threading.Event()
-    finished = threading.Event()  # not Thread.join: an interrupted join can misreport is_alive
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = job(cancel)
-        except BaseException as exc:
-            box["error"] = exc
-        finally:
-            finished.set()
-
-    thread = threading.Thread(target=target, name="cwl-wizard-job", daemon=True)
-    thread.start()
-    while not finished.is_set():
-        try:
-            finished.wait(0.2)
-        except KeyboardInterrupt:
-            if cancel.is_set():
-                raise
-            cancel.set()
-            if before_notice is not None:
-                before_notice()
-            err(cancelling)
-    if "error" in box:
-        raise box["error"]
-    result: T = box["result"]
-    return result
-
-
-# --- doctor -------------------------------------------------------------------------------
-
-
-def finding_json(finding: Finding) -> dict[str, Any]:
-    return {
-        "code": finding.code,
-        "severity": finding.severity.value,
-        "message": finding.message,
-        "fix": finding.fix,
-        "aws_error": finding.aws_error,
-    }
 
 
 def _review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
@@ -296,7 +103,7 @@ def _review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    from wizard import verify_command
+    from wizard.commands import verify as verify_command
 
     if args.bucket is None:
         if args.verify or args.if_busy is not None or args.propagation_wait is not None:
@@ -441,18 +248,6 @@ def _survey(surveyor: Any, cancel: threading.Event, profiles: Any, regions: Any)
     return surveyor.run(profiles, regions)
 
 
-def key_words(snap: Snapshot, choices: Choices) -> str:
-    """The key a destination is judged with, for a header line."""
-    key = snap.key
-    if choices.create_key_alias and (key is None or not key.exists):
-        return f"a new key {choices.create_key_alias}"
-    if key is not None and key.exists:
-        return key.display_name
-    if key is not None:
-        return f"{key.reference} (not found)"
-    return "no KMS key"
-
-
 # --- plan ---------------------------------------------------------------------------------
 
 
@@ -477,7 +272,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 def plan_format(args: argparse.Namespace) -> str:
     """--format, or json for --json; refuses the combinations that say two things."""
-    from wizard.cli import FILE_FORMATS
+    from wizard.commands.common import FILE_FORMATS
 
     chosen = args.format or ("json" if args.json else "text")
     if args.json and chosen != "json":
