@@ -16,8 +16,8 @@ from typing import Any
 import hcl2
 import yaml
 
-from wizard.core.actions import NEW_KEY_ARN, Action
-from wizard.core.change import Plan
+from wizard.core.actions import NEW_KEY_ARN
+from wizard.core.change import Action, Plan
 
 KEY_POLICY_ACTIONS = (Action.CREATE_KEY, Action.PUT_KEY_POLICY)
 

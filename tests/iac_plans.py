@@ -28,12 +28,8 @@ from tests.iac_files import (
     terraform,
     terraform_fmt_check,
 )
-from wizard.sandbox.scenarios import (
-    CENTRAL_BUCKET,
-    CENTRAL_KEY,
-    CENTRAL_ROLE_ARN,
-    CENTRAL_SOURCE_ACCOUNT,
-)
+from wizard.sandbox.preview import CENTRAL_SOURCE_ACCOUNT
+from wizard.sandbox.scenarios import CENTRAL_BUCKET, CENTRAL_KEY, CENTRAL_ROLE_ARN
 from wizard.sandbox.server import Sandbox
 
 OTHER_ACCOUNT = "345678901234"

@@ -31,8 +31,9 @@ from wizard.core.requirements import SID_GET_BUCKET_ACL, SID_KEY_USE, SID_PUT_OB
 from wizard.core.validate import normalize_alias
 from wizard.flow import Flow, Step, WizardState
 from wizard.launch import LaunchOptions
-from wizard.plain import PlainWizard, Printer, supports_color, tui_unavailable_reason
+from wizard.plain import PlainWizard, Printer, tui_unavailable_reason
 from wizard.sandbox.server import Fault, Sandbox, SandboxConfig
+from wizard.terminal import supports_color
 
 ENTER = "\r"
 DOWN = "\x1b[B"

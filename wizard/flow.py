@@ -29,6 +29,7 @@ from wizard.core import plan as core_plan
 from wizard.core import proof as core_proof
 from wizard.core import requirements as req
 from wizard.core import verify as core_verify
+from wizard.core.change import Plan
 from wizard.core.errors import Cancelled, ExportBusy, ExportRefused, UsageError
 from wizard.core.outcomes import RollbackReport, StepReport
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_WINDOW, suggested_bucket_name
@@ -119,7 +120,7 @@ class BucketHealth:
 class Review:
     snapshot: Snapshot
     findings: tuple[doctor.Finding, ...]
-    plan: core_plan.Plan
+    plan: Plan
 
     @property
     def healthy(self) -> bool:
@@ -1029,7 +1030,7 @@ class Flow:
     # Step 5 ------------------------------------------------------------------------------
     def apply(
         self,
-        plan: core_plan.Plan,
+        plan: Plan,
         on_step: Callable[[aws_apply.StepResult], None] | None = None,
         cancel: threading.Event | None = None,
         *,

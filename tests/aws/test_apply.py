@@ -25,6 +25,7 @@ from wizard.aws import apply, snapshot
 from wizard.aws.apply import StepResult
 from wizard.aws.session import AwsSession
 from wizard.core import plan as core_plan
+from wizard.core.change import Plan
 from wizard.core.errors import ApplyCancelled, ApplyError, DriftError, UsageError
 from wizard.core.outcomes import Outcome, StepStatus
 from wizard.core.requirements import SID_GET_BUCKET_ACL, SID_KEY_USE
@@ -48,7 +49,7 @@ CREATE_WRITES = (
 )
 
 
-def build(session: AwsSession, choices: Choices) -> core_plan.Plan:
+def build(session: AwsSession, choices: Choices) -> Plan:
     plan = core_plan.build(snapshot.read(session, choices), choices)
     assert not plan.blockers, plan.blockers
     return plan

@@ -15,12 +15,12 @@ import pytest
 
 from tests.aws.conftest import REGION, CliRunner, StartSandbox
 from wizard.core import requirements as req
+from wizard.sandbox.preview import CENTRAL_SOURCE_ACCOUNT
 from wizard.sandbox.scenarios import (
     CENTRAL_BUCKET,
     CENTRAL_KEY,
     CENTRAL_LOG_GROUP,
     CENTRAL_ROLE_ARN,
-    CENTRAL_SOURCE_ACCOUNT,
 )
 from wizard.sandbox.server import Sandbox
 

@@ -130,7 +130,7 @@ def undo(cli: CliRunner, journal: Path) -> dict[str, Any]:
 
 
 def outcome_of(report: dict[str, Any], action: str) -> str:
-    return next(s["outcome"] for s in report["steps"] if s["action"] == action)
+    return str(next(s["outcome"] for s in report["steps"] if s["action"] == action))
 
 
 # --- kill -9 while a write is in flight ---------------------------------------------------

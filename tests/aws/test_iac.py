@@ -288,7 +288,8 @@ def for_moto(template: dict[str, Any]) -> dict[str, Any]:
     key = adapted["Resources"]["ExportsKey"]["Properties"]
     key["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in key["Tags"]]
     key["KeyPolicy"] = json.dumps(key["KeyPolicy"])
-    return adapted
+    result: dict[str, Any] = adapted
+    return result
 
 
 @pytest.mark.filterwarnings("ignore:Tried to parse AWS..S3..BucketPolicy:UserWarning")
@@ -303,7 +304,7 @@ def test_the_fresh_template_deploys_in_motos_cloudformation_with_the_plans_docum
     from tests.core.test_iac import shaped
     from tests.iac_files import after
     from wizard.core import iac
-    from wizard.core.actions import Action
+    from wizard.core.change import Action
 
     plan, context = shaped("fresh")
     assert context.account == "123456789012"  # moto's default account
@@ -371,7 +372,7 @@ def test_the_fresh_template_deploys_in_motos_cloudformation_with_the_plans_docum
             ),
         ):
             with pytest.raises(ClientError) as refused:
-                read()
+                read()  # type: ignore[no-untyped-call]  # lambdas of a literal tuple
             assert refused.value.response["Error"]["Code"] == missing
 
 

@@ -18,10 +18,10 @@ from wizard.aws.session import (
     ConnectionOptions,
     aws_call,
     known_regions_problem,
-    permission_for,
     translate,
 )
 from wizard.core.errors import AwsError, UsageError
+from wizard.core.permissions import permission_for
 from wizard.sandbox.server import Sandbox
 
 

@@ -49,7 +49,7 @@ def budget(result: Any, buckets_by_unit: dict[tuple[str, str], int]) -> int:
     profiles = len(result.profiles)
     units = result.units_read
     buckets = sum(buckets_by_unit.values())
-    return PER_ACCOUNT * profiles + units + buckets + PER_DESTINATION * len(result.rows)
+    return int(PER_ACCOUNT * profiles + units + buckets + PER_DESTINATION * len(result.rows))
 
 
 def _buckets_by_unit(sandbox: BenchSandbox, regions: Sequence[str]) -> dict[tuple[str, str], int]:

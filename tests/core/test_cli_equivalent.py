@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from wizard.core import plan as core_plan
+from wizard.core.change import Plan
 from wizard.core.cli_equivalent import aws_cli_commands, export_command, render, script
 from wizard.core.state import BucketState, Choices, Identity, Snapshot
 
 
-def fresh_plan(region: str) -> core_plan.Plan:
+def fresh_plan(region: str) -> Plan:
     choices = Choices(
         region=region, bucket="new-exports", create_bucket=True, create_key_alias="alias/exp"
     )

@@ -47,8 +47,8 @@ from tests.iac_files import (
     unquote,
 )
 from wizard.core import iac
-from wizard.core.actions import NEW_KEY_ARN, Action
-from wizard.core.change import Plan
+from wizard.core.actions import NEW_KEY_ARN
+from wizard.core.change import Action, Plan
 from wizard.core.plan import build
 from wizard.core.state import (
     BucketEncryption,

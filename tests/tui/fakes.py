@@ -25,6 +25,7 @@ from wizard.aws.inventory import KeyOption, LogGroupSummary
 from wizard.core import doctor
 from wizard.core import plan as core_plan
 from wizard.core.arn import bucket_arn, object_arn
+from wizard.core.change import Plan
 from wizard.core.errors import ExportBusy
 from wizard.core.outcomes import StepStatus
 from wizard.core.presets import suggested_bucket_name
@@ -332,7 +333,7 @@ class FakeFlow(Flow):
 
     def apply(
         self,
-        plan: core_plan.Plan,
+        plan: Plan,
         on_step: Callable[[StepResult], None] | None = None,
         cancel: threading.Event | None = None,
         **_: Any,

@@ -13,8 +13,7 @@ from tests.tui.fakes import BUCKETS, GROUPS, KEY_OPTIONS, NOW_MS, REGION, key
 from wizard.aws.inventory import KeyOption
 from wizard.core.errors import AwsError, ExportBusy
 from wizard.core.state import ExportTaskInfo
-from wizard.flow import BucketHealth, BucketOption, Step, WizardState
-from wizard.tui.screens.export import window_problem
+from wizard.flow import BucketHealth, BucketOption, Step, WizardState, window_problem
 from wizard.tui.widgets.diff_view import diff_content
 from wizard.tui.widgets.error_panel import ErrorPanel, error_parts
 from wizard.tui.widgets.option_lists import (

@@ -22,13 +22,8 @@ from botocore.exceptions import ClientError
 from wizard.aws.journal import Journal, JournalStep, write_private
 from wizard.aws.session import AwsSession, aws_call, error_code, translate
 from wizard.aws.snapshot import read_bucket, read_key
-from wizard.core.actions import (
-    NEW_KEY_ARN,
-    Action,
-    canonical_text,
-    current_document,
-    rotation_document,
-)
+from wizard.core.actions import NEW_KEY_ARN, canonical_text, current_document, rotation_document
+from wizard.core.change import Action
 from wizard.core.outcomes import StepReport
 from wizard.core.policy import compact_json
 from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, JOURNAL_TAG, BucketState

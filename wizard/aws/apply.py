@@ -37,8 +37,8 @@ from wizard.aws.journal import (
 from wizard.aws.lock import DEFAULT_WAIT, DestinationLock, Holder, lock_path
 from wizard.aws.session import AwsSession, translate
 from wizard.aws.snapshot import read_bucket
-from wizard.core.actions import NEW_KEY_ARN, Action, spec
-from wizard.core.change import Change, Plan
+from wizard.core.actions import NEW_KEY_ARN, spec
+from wizard.core.change import Action, Change, Plan
 from wizard.core.errors import (
     ApplyCancelled,
     ApplyError,

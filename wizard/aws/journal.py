@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from wizard.core.actions import Action
+from wizard.core.change import Action
 from wizard.core.errors import UsageError
 from wizard.core.outcomes import JournalStatus, StepStatus
 

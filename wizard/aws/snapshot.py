@@ -55,7 +55,8 @@ def _optional(operation: str, call: Callable[[], T], *absent: str) -> T | None:
 
 
 def _status(exc: ClientError) -> int | None:
-    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status if isinstance(status, int) else None
 
 
 def _region_header(reply: dict[str, Any]) -> str | None:
@@ -178,7 +179,7 @@ def _object_lock(s3: Any, name: str) -> bool:
         _LOCK_NOT_FOUND,
     )
     config = (reply or {}).get("ObjectLockConfiguration", {})
-    return config.get("ObjectLockEnabled") == "Enabled"
+    return bool(config.get("ObjectLockEnabled") == "Enabled")
 
 
 def read_bucket(session: AwsSession, name: str) -> BucketState:

@@ -130,7 +130,7 @@ def _norm(raw: Mapping[str, Any]) -> Any:
 
 def same_meaning(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Two statements grant the same (Sids aside)."""
-    return _norm(a) == _norm(b)
+    return bool(_norm(a) == _norm(b))
 
 
 def condition_values(raw: Mapping[str, Any], operator: str, key: str) -> Params | None:

@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.core.actions import NEW_KEY_ARN, Action, current_document
+from wizard.core.actions import NEW_KEY_ARN, current_document
 from wizard.core.arn import parse_arn
-from wizard.core.change import Change, Plan
+from wizard.core.change import Action, Change, Plan
 from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, BucketState, KeyState
 from wizard.core.text import escaped, json_escaped, shell_command, visible
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.core import requirements as req
-from wizard.core.actions import NEW_KEY_ARN, REGISTRY, Action
+from wizard.core.actions import NEW_KEY_ARN, REGISTRY
 from wizard.core.arn import bucket_arn, parse_arn, partition_for_region
-from wizard.core.change import Change, Plan
+from wizard.core.change import Action, Change, Plan
 from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, JOURNAL_TAG, Choices, KeyState
 
 POLICY_VERSION = "2012-10-17"

@@ -27,7 +27,6 @@ from wizard.core.actions import (
     OBJECT_OWNERSHIP,
     ROTATION_ON,
     US_EAST_1,
-    Action,
     alias_document,
     create_bucket_document,
     current_document,
@@ -36,7 +35,7 @@ from wizard.core.actions import (
     public_access_block_document,
 )
 from wizard.core.arn import account_root_arn, log_group_arn, logs_principal
-from wizard.core.change import Change, Plan
+from wizard.core.change import Action, Change, Plan
 from wizard.core.diff import unified
 from wizard.core.doctor import (
     Finding,

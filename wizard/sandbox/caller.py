@@ -31,14 +31,8 @@ from wizard.core.errors import PolicyError, UsageError
 from wizard.core.evaluate import Request, evaluate
 from wizard.core.permissions import ALWAYS_ALLOWED, permission
 from wizard.core.policy import PolicyDocument, parse_policy
-from wizard.sandbox.fidelity import (
-    ApiError,
-    Incoming,
-    caller_arn,
-    caller_request,
-    key_policy,
-    resolve_key,
-)
+from wizard.sandbox.fidelity import ApiError, Incoming, caller_request, key_policy, resolve_key
+from wizard.sandbox.preview import caller_arn
 
 ADMIN_ACCESS_KEY = "sandbox-admin"
 PARTITION = "aws"

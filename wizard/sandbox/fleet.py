@@ -425,7 +425,8 @@ class FleetGate:
         self._denied = {a.role_arn for a in FLEET_ACCOUNTS if a.denied and a.role_arn}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        from wizard.sandbox.fidelity import ApiError, caller_arn, parse_request, render_error
+        from wizard.sandbox.fidelity import ApiError, parse_request, render_error
+        from wizard.sandbox.preview import caller_arn
 
         if environ.get("REQUEST_METHOD") == "POST" and "HTTP_X_AMZ_TARGET" not in environ:
             request = parse_request(environ, self._region)  # keeps the body for moto
