@@ -8,20 +8,12 @@ from typing import Any
 
 import pytest
 
+from tests.aws.test_verify import ORG_ONLY_FOR_SERVICES
 from wizard.core.errors import UsageError
 from wizard.sandbox.guardrail import parse_guardrail
 
-AWS_EXAMPLE = {
-    "Effect": "Deny",
-    "Principal": "*",
-    "Action": ["s3:*", "kms:*"],
-    "Resource": "*",
-    "Condition": {
-        "StringNotEqualsIfExists": {"aws:SourceOrgID": "o-other"},
-        "Null": {"aws:SourceAccount": "false"},
-        "Bool": {"aws:PrincipalIsAWSService": "true"},
-    },
-}
+# AWS's own example RCP (service principals only for the organization's accounts).
+AWS_EXAMPLE: dict[str, Any] = json.loads(json.dumps(ORG_ONLY_FOR_SERVICES))["Statement"][0]
 
 
 def _policy(*statements: dict[str, Any]) -> str:
