@@ -314,3 +314,25 @@ def test_undo_refuses_a_journal_that_is_not_one(
     refused_cleanly(run, ["undo", str(path)])
     assert str(path) in run.err
     assert sandbox.request_counts() == {}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["test-export", "--bucket", "b", "--log-group", "g", "--if-busy", "bogus"],
+        ["test-export", "--bucket", "b"],
+        ["--no-such-option"],
+        ["plan", "--format", "\x1b]0;title\x07"],
+    ],
+)
+def test_argparse_refusals_are_two_lines_with_what_was_typed_escaped(
+    cli: CliRunner, args: list[str]
+) -> None:
+    """Found from outside: a bad choice printed argparse's usage block (a dozen lines) above
+    the one line that mattered, and echoed what was typed raw."""
+    run = cli(*args)
+    assert run.code == 2 and run.out == ""
+    lines = run.err.splitlines()
+    assert len(lines) == 2, run.err
+    assert lines[0].startswith("error: cwl-export-wizard") and lines[1].startswith("fix: see ")
+    assert "usage:" not in run.err and "\x1b" not in run.err and "\x07" not in run.err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from wizard import __version__
 
@@ -148,8 +149,18 @@ def _interactive(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its refusals in the wizard's two lines (error, fix), not a usage block
+    of a dozen lines above them. Subcommands get the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        from wizard.core.text import visible  # the message quotes what was typed: escaped
+
+        self.exit(2, f"error: {self.prog}: {visible(message)}.\nfix: see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cwl-export-wizard",
         description=(
             "Make an S3 bucket encrypted with a customer managed KMS key a working "
