@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from wizard import __version__
+from wizard.core.presets import DEFAULT_PREFIX  # import-free: --version stays fast
 
-DEFAULT_PREFIX = "exportedlogs"  # = wizard.core.state.DEFAULT_PREFIX (kept import-free here)
 PLAN_FORMATS = ("text", "json", "cli", "terraform", "cloudformation", "documents")
 
 

@@ -32,9 +32,13 @@ from wizard.core import verify as core_verify
 from wizard.core.change import Plan
 from wizard.core.errors import Cancelled, ExportBusy, ExportRefused, UsageError
 from wizard.core.outcomes import RollbackReport, StepReport
-from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_WINDOW, suggested_bucket_name
-from wizard.core.state import (
+from wizard.core.presets import (
+    DEFAULT_KEY_ALIAS,
     DEFAULT_PREFIX,
+    DEFAULT_WINDOW,
+    suggested_bucket_name,
+)
+from wizard.core.state import (
     KEY_MANAGER_CUSTOMER,
     SSE_KMS,
     Choices,

@@ -123,7 +123,7 @@ def run_doctor(args: argparse.Namespace) -> int:
                 f"leave out {option}."
             )
     if args.prefix is None:
-        from wizard.core.state import DEFAULT_PREFIX
+        from wizard.core.presets import DEFAULT_PREFIX
 
         args.prefix = DEFAULT_PREFIX
     verify_command.check_options(args)

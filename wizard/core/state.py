@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wizard.core.arn import partition_for_region
-
-DEFAULT_PREFIX = "exportedlogs"
+from wizard.core.presets import DEFAULT_PREFIX
 
 SSE_S3 = "AES256"
 SSE_KMS = "aws:kms"

@@ -21,8 +21,7 @@ from enum import Enum
 from wizard.core.doctor import Finding, Severity, is_healthy
 from wizard.core.errors import PolicyError
 from wizard.core.policy import Statement, parse_policy
-from wizard.core.presets import DEFAULT_KEY_ALIAS
-from wizard.core.state import DEFAULT_PREFIX
+from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_PREFIX
 from wizard.core.text import shell_command
 
 PROGRAM = "cwl-export-wizard"

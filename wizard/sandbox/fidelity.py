@@ -49,6 +49,7 @@ from wizard.core import keys
 from wizard.core.arn import bucket_arn, object_arn, parse_arn
 from wizard.core.evaluate import Request, RequestPrincipal, evaluate
 from wizard.core.policy import PolicyDocument, parse_policy
+from wizard.core.presets import DEFAULT_PREFIX
 from wizard.core.requirements import (
     ERR_BUCKET_MISSING,
     ERR_LIMIT_EXCEEDED,
@@ -65,7 +66,6 @@ from wizard.core.requirements import (
 from wizard.core.state import (
     ACTIVE_TASK_STATUSES,
     AWS_MANAGED_S3_ALIAS,
-    DEFAULT_PREFIX,
     DSSE_KMS,
     KEY_MANAGER_AWS,
     KEY_STATE_ENABLED,
