@@ -209,7 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except WizardError as error:
-        print(f"cwl-export-wizard sandbox: error: {error}", file=sys.stderr)
+        from wizard.core.text import visible  # a file name or policy text may be in it
+
+        print(f"cwl-export-wizard sandbox: error: {visible(str(error))}", file=sys.stderr)
         return error.exit_code
 
 

@@ -132,6 +132,9 @@ class SurveyScreen(Screen[None]):
         self._done = 0
         self._planned = 0
         self._handed_over = False
+        # The widest cell so far of each column but the last (kept as rows arrive, so that a
+        # row's width is one pass over its own cells, not over every row).
+        self._widths = [len(name) for name in COLUMNS[:-1]]
 
     @property
     def wizard(self) -> WizardApp:
@@ -214,15 +217,22 @@ class SurveyScreen(Screen[None]):
 
     def on_destination_found(self, message: DestinationFound) -> None:
         self.rows.append(message.row)
-        if self._matches(_cells(message.row)):
+        cells = _cells(message.row)
+        self._widen(cells)
+        if self._matches(cells):
             self._add(message.row)
         self._status()
 
     def on_unreadable(self, message: Unreadable) -> None:
         self.errors.append(message.error)
-        if self._matches(_error_cells(message.error)):
+        cells = _error_cells(message.error)
+        self._widen(cells)
+        if self._matches(cells):
             self._add_error(message.error)
         self._status()
+
+    def _widen(self, cells: tuple[str, ...]) -> None:
+        self._widths = [max(w, len(c)) for w, c in zip(self._widths, cells, strict=False)]
 
     def on_progressed(self, message: Progressed) -> None:
         self._done, self._planned = message.done, message.planned
@@ -275,8 +285,7 @@ class SurveyScreen(Screen[None]):
         table = self.query_one(DataTable)
         if not table.size.width:
             return DEFAULT_FINDING_WIDTH
-        every = [_cells(r) for r in self.rows] + [_error_cells(e) for e in self.errors]
-        others = sum(max([len(COLUMNS[i]), *(len(cells[i]) for cells in every)]) for i in range(6))
+        others = sum(self._widths)
         padding = 2 * len(COLUMNS) + 2  # a space each side of a cell, and the scrollbar
         return max(MIN_FINDING_WIDTH, table.size.width - others - padding)
 
