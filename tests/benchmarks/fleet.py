@@ -133,9 +133,10 @@ def bench_fleet(sandbox: BenchSandbox, *, region_steps: Sequence[int] = (1, 3, 9
             slow_cpu,
             None,
             notes=[
-                "once the waits overlap the survey is bound by this CPU, most of it botocore "
-                "making a client per account and region (for its DescribeExportTasks): the "
-                "ratio cannot exceed (waits + CPU) / CPU"
+                "once the waits overlap the survey is bound by this CPU, much of it botocore "
+                "making a client per account and region (for its DescribeExportTasks; service "
+                "models, client classes and event aliases are shared, wizard/aws/"
+                "client_models.py): the ratio cannot exceed (waits + CPU) / CPU"
             ],
         )
     )

@@ -25,6 +25,7 @@ from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
 from botocore.parsers import ResponseParserError
 
 from wizard import __version__
+from wizard.aws import client_models
 from wizard.aws.pool import AwsPool
 from wizard.core.arn import parse_arn, partition_for_region
 from wizard.core.errors import AwsError, NoRegion, UsageError, WizardError
@@ -94,6 +95,7 @@ def _no_timeout_retry(caught_exception: BaseException | None = None, **_: Any) -
         raise caught_exception
 
 
+client_models.install()
 _loader_lock = threading.Lock()
 _loader: botocore.loaders.Loader | None = None
 
