@@ -24,7 +24,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.core import doctor, iac, iam_policy, outcomes
+from wizard.core import doctor, iac, iam_policy, outcomes, wording
 from wizard.core import plan as core_plan
 from wizard.core import proof as core_proof
 from wizard.core import requirements as req
@@ -145,6 +145,25 @@ class BusyChoice(Enum):
     WAIT = "wait"  # wait for it to finish, then start ours
     CANCEL = "cancel"  # cancel it, wait until it has stopped, then start ours
     STOP = "stop"  # start nothing (fail, or skip the test export)
+
+
+# The busy-export policy, one for every face: when another export task holds the account's
+# one export slot in the region, wait for it or cancel it (the user says, or --if-busy), then
+# start again; after BUSY_RETRIES such rounds something keeps starting exports: stop, say so.
+BUSY_RETRIES = 3
+
+
+class BusyRounds:
+    """Counts the rounds of clearing the export slot for one test export."""
+
+    def __init__(self) -> None:
+        self.rounds = 0
+
+    def next_round(self, busy: ExportBusy) -> None:
+        """Another round is allowed (counted), or ExportBusy says the limit was reached."""
+        if self.rounds >= BUSY_RETRIES:
+            raise ExportBusy(busy.active, busy.region, rounds=self.rounds) from None
+        self.rounds += 1
 
 
 @dataclass
@@ -382,11 +401,7 @@ def cli_header(state: WizardState, account: str | None = None) -> tuple[str, ...
     """The comment at the top of the AWS CLI script of a plan."""
     from wizard import __version__
 
-    key = (
-        f"a new key {state.create_key_alias}"
-        if state.create_key_alias
-        else state.key or "the bucket's key"
-    )
+    key = wording.key_words(state.create_key_alias, None, state.key, read=False)
     where = f"account {account}, " if account else ""
     return (
         f"Made by cwl-export-wizard {__version__} for s3://{state.bucket}/{state.prefix}/ "
@@ -585,51 +600,6 @@ def script_name(state: WizardState) -> str:
     return f"cwl-export-wizard-{state.bucket or 'plan'}.sh"
 
 
-def farewell(state: WizardState, *, sandbox: bool, changed_before: bool = False) -> list[str]:
-    """What a face leaves on the terminal when the wizard ends (or starts over): what this run
-    changed and what became of it (the journal, an undo's outcome), how to undo what is left
-    (where that can work), and the export's first object. ``changed_before``: an earlier run
-    of this session changed something (so "Nothing was changed" would not be true)."""
-    lines: list[str] = []
-    applied = state.applied
-    made = state.made
-    where = "in the sandbox" if sandbox else "in AWS"
-    undone = state.undone
-    if applied is not None and made and undone is not None:
-        journal = applied.journal_path
-        if undone.complete:
-            lines.append(
-                f"{count(made, 'change')} made {where}, then undone: nothing of them remains "
-                f"(journal: {journal})."
-            )
-        else:
-            left = len(undone.remaining)
-            lines.append(
-                f"{count(made, 'change')} made {where}; the undo left {count(left, 'change')} "
-                f"in place: {'; '.join(r.message for r in undone.remaining)} (journal: {journal})."
-            )
-            if not sandbox:
-                lines.append(f"Finish with: {undo_command(journal)}")
-    elif applied is not None and made:
-        lines.append(f"{count(made, 'change')} made {where}; journal: {applied.journal_path}")
-        if not sandbox:
-            lines.append(f"Undo them with: {undo_command(applied.journal_path)}")
-        else:
-            lines.append("The sandbox forgets everything when it stops: nothing to undo.")
-    elif state.review is not None:
-        lines.append("This run changed nothing." if changed_before else "Nothing was changed.")
-    result = state.result
-    if result is not None:
-        if result.succeeded and result.objects:
-            lines.append(
-                f"Test export {result.task.task_id}: {result.task.status}; first "
-                f"object: {result.objects[0].uri}"
-            )
-        else:
-            lines.append(f"Test export {result.task.task_id}: {result.task.status}, no data.")
-    return [visible(line) for line in lines]  # an object key holds a stream name
-
-
 # --- the order of the steps (pure: the same in every face) ----------------------------------
 
 
@@ -732,14 +702,6 @@ class PropagationWait:
     waited: float  # seconds so far
     limit: float  # seconds at most
     retry_in: float
-
-    def describe(self) -> str:
-        return (
-            f"AWS refused the export ({self.refused.split('. ')[0]}), but the bucket and key "
-            "policies allow it: policy changes take seconds, sometimes minutes, to reach "
-            f"CloudWatch Logs. Trying again in {self.retry_in:.0f} s (waited {self.waited:.0f} "
-            f"of at most {self.limit:.0f} s)."
-        )
 
 
 PREPARED_SERVICES = ("kms", "s3", "logs")  # what steps 2-7 call, in the order they do

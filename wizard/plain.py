@@ -16,10 +16,11 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from wizard import launch, render
 from wizard.asking import Asker, EndOfInput, LineAsker, Option, TerminalAsker
+from wizard.core import wording
 from wizard.core.change import Plan
 from wizard.core.errors import (
     EXIT_FINDINGS,
@@ -52,13 +53,13 @@ from wizard.flow import (
     CODE_TITLES,
     CONFIRM_WORD,
     BusyChoice,
+    BusyRounds,
     Flow,
     Review,
     Step,
     WizardState,
     before_after,
     confirmed,
-    farewell,
     next_step,
     result_view,
     save_code,
@@ -66,17 +67,16 @@ from wizard.flow import (
     undo_command,
     window_problem,
 )
-from wizard.render import Line
 from wizard.terminal import COMMANDS_HINT as COMMANDS_HINT  # re-exported for callers
-from wizard.terminal import _isatty, supports_color
+from wizard.terminal import STILL_FINISHING, _isatty, run_interruptible, supports_color
 from wizard.terminal import tui_unavailable_reason as tui_unavailable_reason
+from wizard.views import Line, busy_options, clearing_busy, export_busy, farewell, propagation
 
 if TYPE_CHECKING:
     from wizard.aws.apply import ApplyResult, StepResult
     from wizard.aws.export import ExportRequest
 
 EXIT_CANCELLED = EXIT_INTERRUPTED
-NOTHING_CHANGED = "Nothing was changed."
 
 _CREATE = "\0create"  # the select value of "create a new ..." (no key ARN or bucket looks like it)
 _T = TypeVar("_T")
@@ -204,7 +204,7 @@ class PlainWizard:
                 step = Step.REVIEW
             while step is not None:
                 step = self._steps[step]()
-            self.out.to_person(Line(text) for text in farewell(self.state, sandbox=self.sandbox))
+            self.out.to_person(farewell(self.state, sandbox=self.sandbox))
             result = self.state.result
             return EXIT_OK if result is None or result.succeeded else EXIT_FINDINGS
         except _Ended as ended:
@@ -223,12 +223,9 @@ class PlainWizard:
             self.out.line()
             self.out.line(first)
         said = farewell(self.state, sandbox=self.sandbox)
-        if not self.state.applied_changes and NOTHING_CHANGED not in said:
-            said.append(NOTHING_CHANGED)
-        for text in said:
-            self.out.line(text, wrap=False)
+        self.out.lines(said)
         self.out.to_person([Line(first)] if first else [])
-        self.out.to_person(Line(text) for text in said)
+        self.out.to_person(said)
         return code
 
     def _next(self, current: Step) -> Step | None:
@@ -392,7 +389,7 @@ class PlainWizard:
         self._say_identity()
         state = self.flow.repair_state(bucket)
         key = (
-            f"a new key {state.create_key_alias} (no usable key in {state.region})"
+            f"{wording.new_key(state.create_key_alias)} (no usable key in {state.region})"
             if state.create_key_alias
             else "the bucket's own key if it can be used, else the first usable key"
         )
@@ -406,12 +403,7 @@ class PlainWizard:
         review = self.flow.review(state.choices())
         state.review = review
         snap = review.snapshot
-        if state.create_key_alias:
-            key = f"a new key {state.create_key_alias}"
-        elif snap.key is not None and snap.key.exists:
-            key = snap.key.display_name
-        else:
-            key = state.key or "the bucket's key"
+        key = wording.key_words(state.create_key_alias, snap.key, state.key, read=True)
         bucket = f"a new bucket {state.bucket}" if state.create_bucket else f"s3://{state.bucket}"
         destination = f"Destination: {bucket}, prefix {state.prefix}/, key {key}, {state.region}."
         self.out.line(destination)
@@ -589,40 +581,19 @@ class PlainWizard:
         )
 
     def _in_worker(self, work: Callable[[], _T], cancel: threading.Event, notice: str) -> _T:
-        """Run ``work`` in a thread; Ctrl+C in this (main) thread sets ``cancel`` and waits on.
+        """Run ``work`` in a thread; Ctrl+C sets ``cancel``, says ``notice`` and waits on."""
 
-        The worker is never abandoned mid-call: AWS sees either a whole call or none.
-        """
-        box: dict[str, Any] = {}
-        done = threading.Event()
+        def cancelling() -> None:
+            self.out.line()
+            self.out.line(notice)
 
-        def target() -> None:
-            try:
-                box["value"] = work()
-            except BaseException as error:  # handed to the main thread as it is
-                box["error"] = error
-            finally:
-                done.set()
-
-        threading.Thread(target=target, name="plain-worker", daemon=True).start()
-        while True:
-            try:
-                # An Event, not Thread.join: on CPython 3.11 a join interrupted by Ctrl+C can
-                # mark a still-running thread as ended (the bpo-45274 handling in
-                # _wait_for_tstate_lock). The timeout lets Ctrl+C in on every platform.
-                if done.wait(0.2):
-                    break
-            except KeyboardInterrupt:
-                if cancel.is_set():
-                    self.out.line("Still finishing; please wait (the journal records each step).")
-                else:
-                    cancel.set()
-                    self.out.line()
-                    self.out.line(notice)
-        if "error" in box:
-            raise box["error"]
-        value: _T = box["value"]
-        return value
+        return run_interruptible(
+            work,
+            cancel,
+            on_cancel=cancelling,
+            on_again=lambda: self.out.line(STILL_FINISHING),
+            name="plain-worker",
+        )
 
     # Step 6 ------------------------------------------------------------------------------
     def export(self) -> Step | None:
@@ -666,12 +637,13 @@ class PlainWizard:
     def _start_export(self, request: ExportRequest) -> str:
         """The task id; when another task is active, ask whether to wait, cancel it or skip."""
         cancel = threading.Event()
+        rounds = BusyRounds()
         while True:
             try:
                 return self._in_worker(
                     lambda: self.flow.start_export(
                         request,
-                        on_wait=lambda wait: self.out.line(wait.describe(), "warning"),
+                        on_wait=lambda wait: self.out.lines(propagation(wait)),
                         cancel=cancel,
                     ),
                     cancel,
@@ -680,27 +652,23 @@ class PlainWizard:
             except Cancelled:
                 raise _Ended(self._end("Stopped waiting.", EXIT_INTERRUPTED)) from None
             except ExportBusy as busy:
+                rounds.next_round(busy)  # the flow's limit: ExportBusy says so, the run ends
                 self._clear_busy(request.region, busy.active)
 
     def _clear_busy(self, region: str, active: ExportTaskInfo) -> None:
-        self.out.line(
-            f"Another export task is active in {region}: {active.task_id} "
-            f"({active.log_group}, {active.status}). Only one may run at a time."
-        )
+        self.out.lines(export_busy(region, active))
+        options = busy_options()
         answer = BusyChoice(
             self.ask.select(
                 "What now?",
-                [
-                    Option("Wait for it to finish", BusyChoice.WAIT.value),
-                    Option(f"Cancel task {active.task_id}", BusyChoice.CANCEL.value),
-                    Option("Skip the test export", BusyChoice.STOP.value),
-                ],
-                BusyChoice.WAIT.value,
+                [Option(label, choice.value) for label, choice in options],
+                options[0][1].value,
             )
         )
         if answer is BusyChoice.STOP:
             raise _Ended(self._end("Skipped the test export.", EXIT_OK))
         cancel = threading.Event()
+        self.out.lines([clearing_busy(answer, active)])
         try:
             self._in_worker(
                 lambda: self.flow.clear_busy(
@@ -846,7 +814,7 @@ def run(options: launch.LaunchOptions, asker: Asker | None = None) -> int:
         return wizard.run(repair=options.repair)
     except KeyboardInterrupt:
         out.line()
-        out.line(f"Cancelled. {NOTHING_CHANGED}")
+        out.line(f"Cancelled. {wording.NOTHING_CHANGED}")
         return EXIT_INTERRUPTED
     except WizardError as error:
         out.error(error)

@@ -1,35 +1,31 @@
-"""Plain text for people: what plain mode prints and what the commands print, one renderer.
+"""The one renderer: a view's lines (wizard.views) as ANSI text for plain mode and the
+commands (``paint``) and as Textual ``Content`` for the TUI (``content``), and the views of
+the doctor, the plan, the apply, the result and the survey.
 
-Every function returns ``Line`` values: a text and a style name (or None). A face decides how
-a style looks (ANSI colour on a terminal that wants it, nothing in a log); the words are the
-same everywhere. Styles: "bold", "error", "warning", "ok", "info", "dim", "add", "remove",
-"hunk".
+A role looks the same in every face (ANSI colour on a terminal that wants it, nothing in a
+log; the TUI's theme colour of the same meaning); the words are the same everywhere. Untrusted
+text is made visible here, in both outputs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from wizard.core.change import Plan
 from wizard.core.doctor import Finding, Severity
 from wizard.core.outcomes import Outcome, RollbackReport, StepReport, StepStatus
 from wizard.core.text import count, visible_lines
 from wizard.core.verify import VerdictText
+from wizard.views import Line
 
 if TYPE_CHECKING:
+    from textual.content import Content
+
     from wizard.aws.apply import StepResult
     from wizard.core import survey as core_survey
     from wizard.core.survey import SurveyResult
     from wizard.flow import ResultView
-
-
-class Line(NamedTuple):
-    text: str
-    style: str | None = None
-    # Kept whole on a narrow terminal: a command, a URI, a JSON diff or a log line must
-    # still work when copied; prose may wrap at word boundaries.
-    verbatim: bool = False
 
 
 _ANSI = {
@@ -54,6 +50,34 @@ def paint(line: Line, colour: bool) -> str:
     if not colour or line.style is None or not text:
         return text
     return f"\033[{_ANSI[line.style]}m{text}\033[0m"
+
+
+# The TUI's styles of the same roles (its theme's variables, so they follow the theme).
+_TEXTUAL = {
+    "bold": "bold",
+    "error": "$text-error",
+    "warning": "$text-warning",
+    "ok": "$text-success",
+    "info": "$text-accent",
+    "dim": "$text-muted",
+    "add": "$text-success",
+    "remove": "$text-error",
+    "hunk": "$text-accent",
+}
+
+
+def content(lines: Iterable[Line]) -> Content:
+    """The lines as Textual ``Content``, one per row, with the same visible escaping as
+    ``paint``: the TUI shows the very words plain mode and the commands print."""
+    from textual.content import Content
+
+    painted = [
+        Content.styled(visible_lines(line.text), _TEXTUAL[line.style])
+        if line.style
+        else Content(visible_lines(line.text))
+        for line in lines
+    ]
+    return Content("\n").join(painted)
 
 
 # --- the doctor ------------------------------------------------------------------------------

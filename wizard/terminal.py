@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 COMMANDS_HINT = (
     "cwl-export-wizard --plain (line-by-line prompts), or the commands: "
@@ -49,3 +52,56 @@ def supports_color(stream: Any, env: Mapping[str, str]) -> bool:
     if env.get("TERM", "") == "dumb":
         return False
     return _isatty(stream)
+
+
+STILL_FINISHING = "Still finishing; please wait (the journal records each step)."
+
+
+def run_interruptible(
+    work: Callable[[], T],
+    cancel: threading.Event,
+    *,
+    on_cancel: Callable[[], None],
+    on_again: Callable[[], None],
+    name: str = "cwl-wizard-worker",
+) -> T:
+    """Run ``work`` in a thread while this (main) thread takes Ctrl+C: the first sets
+    ``cancel`` (``on_cancel`` says what stops), any later one only says the work is finishing
+    (``on_again``). For plain mode and the commands alike.
+
+    The worker is never abandoned mid-call: AWS sees a whole call or none, and an apply's
+    journal and rollback complete. (Its own timeouts bound every call; SIGQUIT or kill still
+    end the process at once.)
+    """
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as error:  # handed to the main thread as it is
+            box["error"] = error
+        finally:
+            done.set()
+
+    worker: threading.Thread | None = threading.Thread(target=target, name=name, daemon=True)
+    while True:
+        try:
+            if worker is not None:  # started inside the try: a Ctrl+C as it starts cancels
+                starting, worker = worker, None
+                starting.start()
+            # An Event, not Thread.join: on CPython 3.11 a join interrupted by Ctrl+C can
+            # mark a still-running thread as ended (the bpo-45274 handling in
+            # _wait_for_tstate_lock). The timeout lets Ctrl+C in on every platform.
+            if done.wait(0.2):
+                break
+        except KeyboardInterrupt:
+            if cancel.is_set():
+                on_again()
+            else:
+                cancel.set()
+                on_cancel()
+    if "error" in box:
+        raise box["error"]
+    value: T = box["value"]
+    return value

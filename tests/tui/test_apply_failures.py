@@ -117,7 +117,6 @@ async def test_quit_during_apply_asks_then_rolls_back(
     assert destination(sandbox) == before
     # Left on the terminal: what was put back, and the code of a stopped run (as Ctrl+C).
     assert app.exit_code == EXIT_INTERRUPTED
-    assert any(line.startswith("RESTORED: restored the key policy") for line in app.farewell_lines)
-    assert "The account is as it was before the apply (every document compared)." in (
-        app.farewell_lines
-    )
+    said = [line.text for line in app.farewell_lines]
+    assert any(text.startswith("RESTORED: restored the key policy") for text in said)
+    assert "The account is as it was before the apply (every document compared)." in said

@@ -406,7 +406,7 @@ async def test_quitting_before_apply_changes_nothing(make_app: MakeApp, key: str
         await wait_until(pilot, lambda: not app.is_running, "the app quit")
     assert app.return_value == (130 if key == "ctrl+c" else 0)  # as plain mode and the shell
     assert sandbox_state(app) == before
-    assert app.farewell_lines == ["Nothing was changed."]
+    assert [line.text for line in app.farewell_lines] == ["Nothing was changed."]
 
 
 async def test_no_credentials_offers_the_sandbox(make_app: MakeApp, monkeypatch: Any) -> None:
@@ -510,7 +510,7 @@ async def test_done_leaves_what_happened_on_the_terminal(make_app: MakeApp) -> N
         await at_step(pilot, Step.RESULT)
         await pilot.press("enter")  # Done
         await wait_until(pilot, lambda: not app.is_running, "the end")
-    said = "\n".join(app.farewell_lines)
+    said = "\n".join(line.text for line in app.farewell_lines)
     assert re.search(r"^\d+ changes made in the sandbox; journal: \S+\.json$", said, re.M), said
     assert "nothing to undo" in said and "cwl-export-wizard undo" not in said
     assert re.search(
@@ -553,7 +553,7 @@ async def test_after_undo_every_step_and_the_farewell_tell_one_story(make_app: M
         await settle(pilot)
         await pilot.press("q")
         await wait_until(pilot, lambda: not app.is_running, "the end")
-    said = "\n".join(app.farewell_lines)
+    said = "\n".join(line.text for line in app.farewell_lines)
     assert "(see above)" not in said and "nothing to undo" not in said, said
     if report.complete:
         assert f"{made} changes made in the sandbox, then undone: nothing of them remains" in said
@@ -592,7 +592,7 @@ async def test_start_over_then_quit_never_says_nothing_was_changed(make_app: Mak
         await settle(pilot)
         await pilot.press("q")
         await wait_until(pilot, lambda: not app.is_running, "the end")
-    said = "\n".join(app.farewell_lines)
+    said = "\n".join(line.text for line in app.farewell_lines)
     assert f"{made} changes made in the sandbox" in said
     assert "Nothing was changed." not in said, said
     assert "This run changed nothing." in said

@@ -17,9 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from wizard import launch, render
+from wizard import launch, render, views
 from wizard.commands.common import (
-    BUSY_RETRIES,
     CANCELLING_APPLY,
     CANCELLING_SURVEY,
     OutputFailed,
@@ -36,10 +35,12 @@ from wizard.commands.common import (
     out,
     print_json,
     show,
+    show_err,
     validate_connection,
     validate_destination,
     write_out,
 )
+from wizard.core import wording
 from wizard.core.errors import (
     EXIT_ERROR,
     EXIT_FINDINGS,
@@ -67,6 +68,7 @@ from wizard.core.validate import (
 )
 from wizard.flow import (
     BusyChoice,
+    BusyRounds,
     Flow,
     PropagationWait,
     Review,
@@ -496,23 +498,28 @@ def _start_export(
     cancel: threading.Event,
 ) -> str:
     def waiting(wait: PropagationWait) -> None:
-        err(wait.describe())
+        show_err(views.propagation(wait))
 
     choice = {"fail": BusyChoice.STOP, "wait": BusyChoice.WAIT, "cancel": BusyChoice.CANCEL}[
         if_busy
     ]
-    for _ in range(BUSY_RETRIES):
+    rounds = BusyRounds()
+    while True:
         try:
             return flow.start_export(
                 request, wait_for_propagation=propagation, on_wait=waiting, cancel=cancel
             )
         except ExportBusy as busy:
+            rounds.next_round(busy)  # the flow's limit, as in every face
             active = busy.active
             if choice is not BusyChoice.STOP:
-                verb = "Cancelling" if choice is BusyChoice.CANCEL else "Waiting for"
-                err(f"{verb} export task {active.task_id} ({active.log_group}, {active.status})...")
+                show_err(
+                    [
+                        *views.export_busy(request.region, active),
+                        views.clearing_busy(choice, active),
+                    ]
+                )
             flow.clear_busy(request.region, active, choice, cancel=cancel)
-    return flow.start_export(request, wait_for_propagation=propagation, cancel=cancel)
 
 
 def propagation_wait(args: argparse.Namespace) -> float | None:
@@ -677,7 +684,7 @@ def run_undo(args: argparse.Namespace) -> int:
         if args.json:
             print_json({"journal": str(path), "complete": True, "steps": [], "nothing": why})
         else:
-            out(f"Nothing to undo: {why}. Nothing was changed.")
+            out(f"Nothing to undo: {why}. {wording.NOTHING_CHANGED}")
         return EXIT_OK
     if journal.put_back:
         # The journal says everything was put back: the account is still read (nothing is
@@ -690,7 +697,7 @@ def run_undo(args: argparse.Namespace) -> int:
             if args.json:
                 print_json({**report_json(report), "nothing": why})
             else:
-                out(f"Nothing to undo: {why}. Nothing was changed.")
+                out(f"Nothing to undo: {why}. {wording.NOTHING_CHANGED}")
             return EXIT_OK
         if args.json:
             print_json(report_json(report))

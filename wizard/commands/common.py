@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from wizard import launch, render
+from wizard.core import wording
 from wizard.core.errors import (
     Cancelled,
     UsageError,
@@ -33,8 +34,8 @@ from wizard.core.validate import (
 from wizard.flow import (
     Flow,
 )
-from wizard.render import Line
-from wizard.terminal import supports_color
+from wizard.terminal import STILL_FINISHING, run_interruptible, supports_color
+from wizard.views import Line
 
 MAX_SAMPLE_LINES = 1000
 EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 13)
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-BUSY_RETRIES = 3
 FILE_FORMATS = ("cli", "terraform", "cloudformation", "documents")  # what --out writes as files
 
 
@@ -94,6 +94,13 @@ def out(text: str = "") -> None:
 def err(text: str) -> None:
     """A diagnostic on stderr, shown visibly like ``out``."""
     print(visible_lines(text), file=sys.stderr, flush=True)
+
+
+def show_err(lines: list[Line]) -> None:
+    """A view on stderr (progress and waits, while stdout carries the result)."""
+    colour = use_colour(sys.stderr)
+    for line in lines:
+        print(render.paint(line, colour), file=sys.stderr, flush=True)
 
 
 def print_json(data: Any) -> None:
@@ -210,33 +217,20 @@ def in_worker(
     """Run ``job`` in a thread so that Ctrl-C becomes a clean cancel (rollback included).
     ``before_notice`` makes room for the notice (a progress line ends first)."""
     cancel = cancel or threading.Event()
-    finished = threading.Event()  # not Thread.join: an interrupted join can misreport is_alive
-    box: dict[str, Any] = {}
+    stop = cancel
 
-    def target() -> None:
-        try:
-            box["result"] = job(cancel)
-        except BaseException as exc:
-            box["error"] = exc
-        finally:
-            finished.set()
+    def cancelled() -> None:
+        if before_notice is not None:
+            before_notice()
+        err(cancelling)
 
-    thread = threading.Thread(target=target, name="cwl-wizard-job", daemon=True)
-    thread.start()
-    while not finished.is_set():
-        try:
-            finished.wait(0.2)
-        except KeyboardInterrupt:
-            if cancel.is_set():
-                raise
-            cancel.set()
-            if before_notice is not None:
-                before_notice()
-            err(cancelling)
-    if "error" in box:
-        raise box["error"]
-    result: T = box["result"]
-    return result
+    return run_interruptible(
+        lambda: job(stop),
+        stop,
+        on_cancel=cancelled,
+        on_again=lambda: err(STILL_FINISHING),
+        name="cwl-wizard-job",
+    )
 
 
 # --- doctor -------------------------------------------------------------------------------
@@ -254,11 +248,4 @@ def finding_json(finding: Finding) -> dict[str, Any]:
 
 def key_words(snap: Snapshot, choices: Choices) -> str:
     """The key a destination is judged with, for a header line."""
-    key = snap.key
-    if choices.create_key_alias and (key is None or not key.exists):
-        return f"a new key {choices.create_key_alias}"
-    if key is not None and key.exists:
-        return key.display_name
-    if key is not None:
-        return f"{key.reference} (not found)"
-    return "no KMS key"
+    return wording.key_words(choices.create_key_alias, snap.key, read=True)

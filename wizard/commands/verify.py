@@ -10,7 +10,7 @@ import argparse
 import threading
 from typing import TYPE_CHECKING
 
-from wizard import render
+from wizard import render, views
 from wizard.commands.common import (
     _check,
     choices_from,
@@ -23,6 +23,7 @@ from wizard.commands.common import (
     out,
     print_json,
     show,
+    show_err,
     validate_destination,
 )
 from wizard.core.errors import EXIT_FINDINGS, EXIT_OK, UsageError
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         show([*render.findings(review.findings), render.verdict(review.findings)])
 
     def waiting(wait: PropagationWait) -> None:
-        err(wait.describe())
+        show_err(views.propagation(wait))
 
     def status(task: ExportTaskInfo, elapsed: float) -> None:
         err(f"  probe export {task.task_id}: {task.status} after {elapsed:.1f} s")

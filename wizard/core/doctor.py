@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from wizard.core import keys
+from wizard.core import keys, wording
 from wizard.core import requirements as req
 from wizard.core.arn import key_arn as make_key_arn
 from wizard.core.arn import logs_principal, parse_arn
@@ -949,13 +949,11 @@ def _task_findings(snapshot: Snapshot) -> list[Finding]:
     active = [t for t in snapshot.active_tasks if t.status in ACTIVE_TASK_STATUSES]
     if not active:
         return []
-    described = ", ".join(f"{t.task_id} ({t.status}, {t.log_group})" for t in active)
     return [
         Finding(
             "EXPORT_TASK_ACTIVE",
             Severity.WARNING,
-            f"Another export task is still running in {snapshot.region}: {described}. "
-            "CloudWatch Logs runs one export task per account and region at a time.",
+            wording.export_busy(snapshot.region, active),
             "Wait for it to finish, or cancel it; a new export started now fails.",
             req.ERR_LIMIT_EXCEEDED,
         )

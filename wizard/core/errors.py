@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wizard.core import wording
 from wizard.core.text import shell_command
 
 if TYPE_CHECKING:
@@ -105,17 +106,19 @@ class ApplyCancelled(ApplyError, Cancelled):
 class ExportBusy(WizardError):
     """CloudWatch Logs runs one export task per account and region; another one is active."""
 
-    def __init__(self, active: ExportTaskInfo, region: str) -> None:
+    def __init__(self, active: ExportTaskInfo, region: str, rounds: int = 0) -> None:
+        """``rounds``: how many times the slot was cleared before (the policy's limit)."""
         super().__init__(
-            f"Another export task is active in {region}: {active.task_id} for "
-            f"{active.log_group} ({active.status}). CloudWatch Logs runs one export task at a "
-            "time per account and region (Resource limit exceeded).",
+            wording.export_still_busy(region, active, rounds)
+            if rounds
+            else wording.export_busy(region, [active]),
             fix="Wait for it (--if-busy wait), or cancel it with "
             + shell_command("aws", "logs", "cancel-export-task", "--task-id", active.task_id)
             + " (test-export also takes --if-busy cancel).",
         )
         self.active = active
         self.region = region
+        self.rounds = rounds
 
 
 class ExportRefused(AwsError):

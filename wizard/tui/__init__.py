@@ -19,11 +19,17 @@ def run(options: LaunchOptions) -> int:
         # After app.run() the worker threads have finished, so none still talks to it.
         app.stop_sandbox()
     # The screen is gone: leave what happened (changes, journal, undo, export) on the terminal,
-    # AWS text in it (an object key holds a stream name) shown visibly, never obeyed.
-    from wizard.core.text import visible_lines
+    # painted like plain mode's (AWS text in it, an object key holds a stream name, is shown
+    # visibly, never obeyed).
+    import os
+    import sys
 
+    from wizard.render import paint
+    from wizard.terminal import supports_color
+
+    colour = supports_color(sys.stdout, os.environ)
     for line in app.farewell_lines:
-        print(visible_lines(line))
+        print(paint(line, colour))
     if app.return_code not in (None, 0):
         return app.return_code
     return result if isinstance(result, int) else app.exit_code

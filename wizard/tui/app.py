@@ -22,12 +22,13 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from wizard.core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Cancelled, WizardError
-from wizard.flow import Flow, Step, WizardState, farewell, next_step, previous_step
+from wizard.flow import Flow, Step, WizardState, next_step, previous_step
 from wizard.launch import LaunchOptions
 from wizard.tui.connection import Connection, Preview
 from wizard.tui.screens import SCREENS
 from wizard.tui.screens.base import StepScreen
 from wizard.tui.widgets import StepIndicator
+from wizard.views import Line, farewell
 
 if TYPE_CHECKING:
     from wizard.sandbox.server import Sandbox
@@ -93,7 +94,7 @@ class WizardApp(App[int]):
         self._closing = False
         self._quit_after_apply = False
         self.repair_started = False
-        self.farewell_lines: list[str] = []  # printed on the terminal once the app is gone
+        self.farewell_lines: list[Line] = []  # printed on the terminal once the app is gone
         self.changed_before = False  # an earlier run of this session (before n) changed things
 
     # Connection --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
+from wizard.core import wording
 from wizard.core.change import Change, Plan
 from wizard.core.errors import EXIT_FINDINGS, EXIT_OK, ApplyError, DriftError, WizardError
 from wizard.core.outcomes import Outcome, RollbackReport, StepStatus
@@ -24,6 +25,7 @@ from wizard.tui.screens.base import StepScreen
 from wizard.tui.screens.confirm import ConfirmScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets.facts import Facts
+from wizard.views import Line
 
 if TYPE_CHECKING:
     from wizard.aws.apply import ApplyResult, StepResult
@@ -363,13 +365,15 @@ Quitting while changes are being applied asks first, then rolls back before it q
         if isinstance(error, DriftError):
             lines.append(Content("Go Back to Review: it reads the current state again."))
         if isinstance(error, WizardError) and not lines and not journal:
-            lines.append(Content.styled("Nothing was changed.", MUTED))
+            lines.append(Content.styled(wording.NOTHING_CHANGED, MUTED))
         self.show_outcome(Content("\n").join(lines))
         if journal:
             facts = [("Journal", journal)]
             if not self.wizard.is_sandbox:
                 facts.append(("Finish with", undo_command(journal)))
-                self.wizard.farewell_lines.append(f"Finish with: {undo_command(journal)}")
+                self.wizard.farewell_lines.append(
+                    Line(f"Finish with: {undo_command(journal)}", verbatim=True)
+                )
             self.query_one("#journal", Facts).show(facts)
         self.set_hint("Escape: back to Review")
         self.update_nav()
@@ -449,9 +453,9 @@ Quitting while changes are being applied asks first, then rolls back before it q
         self.go_on.set()
 
 
-def _report_lines(report: RollbackReport) -> list[str]:
+def _report_lines(report: RollbackReport) -> list[Line]:
     """A rollback's outcome for the terminal, once the screen is gone."""
     from wizard import render
 
-    lines = [line.text for step in report.steps for line in render.report_step(step)]
-    return [*lines, render.report_verdict(report).text]
+    lines = [line for step in report.steps for line in render.report_step(step)]
+    return [*lines, render.report_verdict(report)]

@@ -15,11 +15,13 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, OptionList, Static
 
+from wizard import render
 from wizard.core.errors import Cancelled, ExportBusy
 from wizard.core.state import ExportTaskInfo
 from wizard.core.text import visible, visible_lines
 from wizard.flow import (
     BusyChoice,
+    BusyRounds,
     Flow,
     PropagationWait,
     Step,
@@ -29,6 +31,7 @@ from wizard.tui.screens.base import StepScreen
 from wizard.tui.styles import MUTED
 from wizard.tui.widgets.option_lists import GROUP_PREFIX, LogGroupList
 from wizard.tui.widgets.validators import ProblemValidator
+from wizard.views import busy_options, export_busy, propagation
 
 if TYPE_CHECKING:
     from wizard.aws.export import ExportRequest, ExportResult
@@ -123,6 +126,7 @@ runs one export per account and region: if another one is active, wait for it or
         self._exporting = False
         self._task_id: str | None = None
         self._busy_task: ExportTaskInfo | None = None
+        self._busy_rounds = BusyRounds()  # this export's rounds of clearing the slot
 
     @property
     def aws_region(self) -> str:
@@ -149,8 +153,11 @@ runs one export per account and region: if another one is active, wait for it or
             yield Static(id="task-status")
         with Horizontal(id="other-task"):
             yield Static(id="other-text")
-            yield Button("Wait for it", id="wait-other", compact=True)
-            yield Button("Cancel it", id="cancel-other", variant="warning", compact=True)
+            labels = {choice: label for label, choice in busy_options()}
+            yield Button(labels[BusyChoice.WAIT], id="wait-other", compact=True)
+            yield Button(
+                labels[BusyChoice.CANCEL], id="cancel-other", variant="warning", compact=True
+            )
 
     def hint(self) -> str:
         return "Enter: export the highlighted log group"
@@ -263,6 +270,7 @@ runs one export per account and region: if another one is active, wait for it or
             self.refuse("Wait for the log groups to load, or for the export to end.")
             return
         if self.commit():
+            self._busy_rounds = BusyRounds()
             self.start_export()
 
     def start_export(self) -> None:
@@ -300,10 +308,8 @@ runs one export per account and region: if another one is active, wait for it or
 
     def on_propagation_progress(self, message: PropagationProgress) -> None:
         self.show_status(
-            Content.assemble(
-                ("Waiting for the policies to propagate  ", "bold $text-warning"),
-                (message.wait.describe(), MUTED),
-                ("   x: cancel", MUTED),
+            Content("\n").join(
+                [render.content(propagation(message.wait)), Content.styled("x: cancel", MUTED)]
             )
         )
 
@@ -382,15 +388,17 @@ runs one export per account and region: if another one is active, wait for it or
 
     # Another task is active (LimitExceeded) --------------------------------------------------
     def show_busy_task(self, error: ExportBusy) -> None:
+        try:
+            self._busy_rounds.next_round(error)  # the flow's limit, as in every face
+        except ExportBusy as still:
+            self._busy_rounds = BusyRounds()  # Start again begins a new count
+            super().job_failed("export", still)
+            self.update_nav()
+            return
         self._busy_task = error.active
-        active = error.active
         self.query_one("#task").display = False
         self.query_one("#other-text", Static).update(
-            Content.assemble(
-                ("Another export task is active: ", "bold $text-warning"),
-                visible(f"{active.task_id} for {active.log_group} ({active.status}). ")
-                + "CloudWatch Logs runs one at a time per account and region.",
-            )
+            render.content(export_busy(error.region, error.active))
         )
         self.query_one("#other-task").display = True
         self.query_one("#wait-other", Button).focus()

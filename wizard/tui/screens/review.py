@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from wizard.core import wording
 from wizard.core.change import Change, Plan
 from wizard.core.cli_equivalent import script
 from wizard.core.state import Choices
@@ -65,14 +66,10 @@ def choices_line(screen: StepScreen) -> Content:
     state = screen.state
     review = state.review
     known = review.snapshot.key if review is not None else None
-    if state.create_key_alias:
-        key = f"new key {state.create_key_alias}"
-    elif state.key:
-        key = screen.flow.key_alias(state.region, state.key) or (
-            known.display_name if known is not None and known.exists else state.key
-        )
-    else:
-        key = "the bucket's current key"
+    chosen = screen.flow.key_alias(state.region, state.key) if state.key else None
+    key = wording.key_words(
+        state.create_key_alias, known, chosen or state.key, read=review is not None
+    )
     bucket = f"new bucket {state.bucket}" if state.create_bucket else f"s3://{state.bucket}"
     return Content.assemble(
         ("Region ", MUTED),
