@@ -59,7 +59,7 @@ _TEXTUAL = {
     "warning": "$text-warning",
     "ok": "$text-success",
     "info": "$text-accent",
-    "dim": "$text-muted",
+    "dim": "$foreground-muted",  # the TUI's MUTED
     "add": "$text-success",
     "remove": "$text-error",
     "hunk": "$text-accent",
@@ -124,9 +124,11 @@ def verdict(found: Iterable[Finding]) -> Line:
 
 
 def diff(text: str, indent: str = "") -> list[Line]:
+    """A unified diff's lines: added, removed, hunk headers, and context dimmed (the TUI's
+    diff view paints these very lines)."""
     lines = []
     for raw in text.rstrip("\n").splitlines():
-        style = None
+        style = "dim"
         if raw.startswith(("+++", "---")):
             style = "bold"
         elif raw.startswith("+"):

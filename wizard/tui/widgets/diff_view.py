@@ -5,26 +5,14 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from wizard.core.text import visible
+from wizard import render
 from wizard.tui.styles import MUTED
 
 
 def diff_content(diff: str) -> Content:
-    """``+`` lines green, ``-`` lines red, hunk headers in the accent colour."""
-    lines: list[Content] = []
-    for line in diff.rstrip("\n").splitlines():
-        if line.startswith(("+++", "---")):
-            style = "bold"
-        elif line.startswith("+"):
-            style = "$text-success"
-        elif line.startswith("-"):
-            style = "$text-error"
-        elif line.startswith("@@"):
-            style = "$text-accent"
-        else:
-            style = MUTED
-        lines.append(Content.styled(visible(line), style))
-    return Content("\n").join(lines)
+    """The diff's lines as plain mode and the commands print them (wizard.render.diff),
+    painted with the theme: added green, removed red, hunk headers accented, context muted."""
+    return render.content(render.diff(diff))
 
 
 class DiffView(Static):
