@@ -298,7 +298,7 @@ def survey(result: SurveyResult) -> list[Line]:
         lines.append(Line(joined(values), None if row.healthy else "error", verbatim=True))
         if not row.healthy:
             lines.append(Line(f"    repair: {core.repair_text(row)}", "dim", verbatim=True))
-    if not rows:
+    if not rows and result.units_read:
         lines.append(Line("No export destination found.", "warning"))
     errors = core.sort_errors(result.errors)
     if errors:
@@ -311,7 +311,9 @@ def survey(result: SurveyResult) -> list[Line]:
             lines.append(Line(f"  {where}: {error.message}", "error"))
     for same in result.same_account:
         lines.append(Line(core.same_account_text(same), "dim"))
-    lines.append(Line(core.summary(result), "ok" if core.outcome(result).value == 0 else "error"))
+    verdict = core.outcome(result)
+    style = {core.Outcome.HEALTHY: "ok", core.Outcome.STOPPED: "warning"}.get(verdict, "error")
+    lines.append(Line(core.summary(result), style))
     return lines
 
 

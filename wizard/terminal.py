@@ -64,14 +64,16 @@ def run_interruptible(
     on_cancel: Callable[[], None],
     on_again: Callable[[], None],
     name: str = "cwl-wizard-worker",
+    abandon_on_again: bool = False,
 ) -> T:
     """Run ``work`` in a thread while this (main) thread takes Ctrl+C: the first sets
     ``cancel`` (``on_cancel`` says what stops), any later one only says the work is finishing
     (``on_again``). For plain mode and the commands alike.
 
-    The worker is never abandoned mid-call: AWS sees a whole call or none, and an apply's
-    journal and rollback complete. (Its own timeouts bound every call; SIGQUIT or kill still
-    end the process at once.)
+    Work that writes is never abandoned mid-call: AWS sees a whole call or none, and an
+    apply's journal and rollback complete (its own timeouts bound every call; SIGQUIT or kill
+    still end the process at once). ``abandon_on_again``: the work only reads (a survey), so
+    a second Ctrl+C raises KeyboardInterrupt at once instead.
     """
     box: dict[str, Any] = {}
     done = threading.Event()
@@ -97,6 +99,8 @@ def run_interruptible(
                 break
         except KeyboardInterrupt:
             if cancel.is_set():
+                if abandon_on_again:
+                    raise
                 on_again()
             else:
                 cancel.set()

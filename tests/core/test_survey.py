@@ -136,3 +136,12 @@ def test_json_rows_come_broken_first_in_the_issue_shape() -> None:
     out: Any = core.result_json(result)
     assert [d["profile"] for d in out["destinations"]] == ["b", "a"]
     assert out["errors"] == [{"profile": "c", "region": "eu-west-1", "message": "AccessDenied"}]
+
+
+def test_a_stopped_survey_is_never_a_verdict_of_healthy() -> None:
+    from wizard.core import survey as core
+
+    stopped = core.SurveyResult(rows=(), errors=(), units_read=2, profiles=("p",), interrupted=True)
+    assert core.outcome(stopped) is core.Outcome.STOPPED
+    assert core.summary(stopped).startswith(core.STOPPED_EARLY)
+    assert core.result_json(stopped)["interrupted"] is True

@@ -201,6 +201,7 @@ class Surveyor:
                 units_read=self._units_read,
                 profiles=tuple(profiles),
                 same_account=tuple(same),
+                interrupted=self.cancel.is_set(),
             )
 
     def _sign_in(

@@ -44,6 +44,7 @@ from wizard.core import wording
 from wizard.core.errors import (
     EXIT_ERROR,
     EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     ApplyError,
     ExportBusy,
@@ -230,6 +231,7 @@ def run_survey(args: argparse.Namespace) -> int:
             lambda cancel: _survey(surveyor, cancel, profiles, regions),
             cancelling=CANCELLING_SURVEY,
             before_notice=progress.end_line if progress is not None else None,
+            read_only=True,
         )
     finally:
         if progress is not None:
@@ -242,6 +244,7 @@ def run_survey(args: argparse.Namespace) -> int:
         core_survey.Outcome.HEALTHY: EXIT_OK,
         core_survey.Outcome.FINDINGS: EXIT_FINDINGS,
         core_survey.Outcome.NOTHING_READ: EXIT_ERROR,
+        core_survey.Outcome.STOPPED: EXIT_INTERRUPTED,
     }[core_survey.outcome(result)]
 
 

@@ -213,6 +213,7 @@ def in_worker(
     *,
     cancelling: str = CANCELLING,
     before_notice: Callable[[], None] | None = None,
+    read_only: bool = False,
 ) -> T:
     """Run ``job`` in a thread so that Ctrl-C becomes a clean cancel (rollback included).
     ``before_notice`` makes room for the notice (a progress line ends first)."""
@@ -230,6 +231,7 @@ def in_worker(
         on_cancel=cancelled,
         on_again=lambda: err(STILL_FINISHING),
         name="cwl-wizard-job",
+        abandon_on_again=read_only,
     )
 
 

@@ -138,17 +138,24 @@ class SurveyResult:
     units_read: int = 0  # (profile, region) pairs read without error
     profiles: tuple[Profile, ...] = field(default=())
     same_account: tuple[SameAccount, ...] = field(default=())
+    # Stopped (Ctrl-C) before the end: what was not read yet is simply absent, so no verdict
+    # of "all healthy" may be drawn from it.
+    interrupted: bool = False
 
 
 class Outcome(Enum):
     HEALTHY = 0
     FINDINGS = 1
     NOTHING_READ = 2
+    STOPPED = 130  # as an interrupted command anywhere (128 + SIGINT)
 
 
 def outcome(result: SurveyResult) -> Outcome:
     """HEALTHY: every destination healthy and everything read; FINDINGS: a broken
-    destination, or a profile or region that refused; NOTHING_READ: not one region read."""
+    destination, or a profile or region that refused; NOTHING_READ: not one region read;
+    STOPPED: interrupted, whatever was read (it may be any part of the whole)."""
+    if result.interrupted:
+        return Outcome.STOPPED
     if result.units_read == 0 and result.errors:
         return Outcome.NOTHING_READ
     if result.errors or not all(row.healthy for row in result.rows):
@@ -329,7 +336,15 @@ def summary(result: SurveyResult) -> str:
     if result.errors:
         text += f"; {count(len(result.errors), 'profile or region', 'profiles or regions')}"
         text += " could not be read"
+    if result.interrupted:
+        return f"{STOPPED_EARLY} Read before it stopped: {text}."
     return text + "."
+
+
+STOPPED_EARLY = (
+    "The survey was stopped before the end: profiles and regions not read yet are missing, "
+    "so this is no verdict on them."
+)
 
 
 def row_json(row: Row) -> dict[str, object]:
@@ -354,7 +369,9 @@ def row_json(row: Row) -> dict[str, object]:
 
 
 def result_json(result: SurveyResult) -> dict[str, object]:
+    stopped: dict[str, object] = {"interrupted": True} if result.interrupted else {}
     return {
+        **stopped,  # only a stopped survey says so: a complete one keeps the documented keys
         "destinations": [row_json(r) for r in sort_rows(result.rows)],
         "errors": [
             {"profile": e.profile, "region": e.region, "message": e.message}

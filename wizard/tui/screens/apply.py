@@ -295,7 +295,7 @@ Quitting while changes are being applied asks first, then rolls back before it q
         self.show_outcome(
             Content.assemble(
                 (
-                    f"✓ All {count(len(self.plan.changes), 'change')} are made. ",
+                    f"✓ {_made(len(self.plan.changes))} ",
                     "bold $text-success",
                 ),
                 "Next runs a test export to prove the destination works.",
@@ -451,6 +451,10 @@ Quitting while changes are being applied asks first, then rolls back before it q
     def release_threads(self) -> None:
         self.cancel_event.set()
         self.go_on.set()
+
+
+def _made(changes: int) -> str:
+    return "The change is made." if changes == 1 else f"All {changes} changes are made."
 
 
 def _report_lines(report: RollbackReport) -> list[Line]:
