@@ -385,3 +385,18 @@ def test_the_sandbox_ignores_the_users_profile(monkeypatch: pytest.MonkeyPatch) 
     )
     assert session.profile is None
     assert session.describe() == "ap-northeast-1 (from --region), endpoint http://127.0.0.1:1"
+
+
+def test_a_credential_process_that_fails_silently_is_said_in_words() -> None:
+    """Found from outside: the reason read "... from custom-process: ." (its stderr empty)."""
+    from botocore.exceptions import CredentialRetrievalError
+
+    from wizard.aws.session import translate
+
+    silent = translate(CredentialRetrievalError(provider="custom-process", error_msg=" \n"))
+    assert silent.message == (
+        "Could not get AWS credentials: the profile's credential_process failed and wrote no "
+        "reason on stderr."
+    )
+    said = translate(CredentialRetrievalError(provider="custom-process", error_msg="token gone"))
+    assert "token gone" in said.message

@@ -336,3 +336,75 @@ def test_a_profile_whose_sign_in_never_returns_is_a_row_and_the_rest_complete(
     assert error.profile == "hangs" and error.region is None
     assert "took longer than 0.5 s" in error.message
     assert {row.profile for row in result.rows} == {"fleet-data"}
+    # The process botocore started is not left behind (found from outside: it was).
+    [process] = surveyor.sessions["hangs"]._shared.credential_processes._started  # type: ignore[union-attr]
+    assert process.wait(timeout=30) != 0
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (a zombie waiting to be reaped counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_hanging_sign_in_holds_up_only_its_own_profile_and_ctrl_c_stops_its_process(
+    fleet: tuple[Sandbox, Path], tmp_path: Path
+) -> None:
+    """Found from outside: every profile waited the hanging one's 60 s before any was
+    surveyed; Ctrl-C then yielded nothing, and the credential process ran on."""
+    import sys
+    import threading
+    import time
+
+    from wizard import survey
+    from wizard.aws.survey import Limits, RowFound, SurveyEvent
+
+    _, config = fleet
+    pid_file = tmp_path / "pid"
+    script = (
+        f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(300)"
+    )
+    hang = f'{sys.executable} -c "{script}"'
+    config.write_text(
+        config.read_text() + f"\n[profile hangs]\ncredential_process = {hang}\nregion = {REGION}\n"
+    )
+    others_found = threading.Event()
+
+    def on_event(event: SurveyEvent) -> None:
+        if isinstance(event, RowFound) and event.row.profile == "fleet-data":
+            others_found.set()
+
+    surveyor = survey.start(
+        survey.user_factory(None),
+        limits=Limits(sign_in_seconds=600, claim_seconds=0.2),
+        on_event=on_event,
+    )
+    results: list[Any] = []
+    runner = threading.Thread(
+        target=lambda: results.append(surveyor.run(["hangs", "fleet-data"], (REGION,)))
+    )
+    runner.start()
+    try:
+        # The later profile is surveyed while the first one still signs in.
+        assert others_found.wait(120), "fleet-data was held up by the hanging sign-in"
+        for _ in range(600):  # its credential process has started (not a time limit)
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.1)
+        pid = int(pid_file.read_text())
+        assert not _gone(pid)
+    finally:
+        surveyor.cancel.set()
+        runner.join(120)
+    [result] = results
+    assert result.interrupted
+    assert result.errors == ()  # stopped, not the profile's fault
+    assert {row.profile for row in result.rows} == {"fleet-data"}
+    for _ in range(300):
+        if _gone(pid):
+            break
+        time.sleep(0.1)
+    assert _gone(pid), "the credential process was left running"

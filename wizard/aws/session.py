@@ -7,9 +7,11 @@ and boto3 itself honours ``AWS_ENDPOINT_URL``. Every botocore failure leaves thi
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
+import subprocess
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -124,6 +126,51 @@ class _Shared:
     clients: dict[tuple[str, str, int | None], Any] = field(default_factory=dict)
     identity: Identity | None = None
     pool: AwsPool = field(default_factory=lambda: AwsPool(MAX_POOL_CONNECTIONS))
+    credential_processes: CredentialProcesses | None = None
+
+
+class CredentialProcesses:
+    """The processes a profile's ``credential_process`` started, so that a sign-in given up
+    (too slow, or the user stopped) does not leave its process running: botocore waits for
+    the process without a time limit and never stops it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started: list[subprocess.Popen[bytes]] = []
+        self._stopped = False
+
+    def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        process: subprocess.Popen[bytes] = subprocess.Popen(*args, **kwargs)
+        with self._lock:
+            self._started.append(process)
+            too_late = self._stopped
+        if too_late:  # the sign-in was given up before its process started
+            process.kill()
+        return process
+
+    def stop(self) -> int:
+        """Kill those still running, and any started from now on; how many were running."""
+        with self._lock:
+            self._stopped = True
+            running = [p for p in self._started if p.poll() is None]
+        for process in running:
+            try:
+                process.kill()
+            except OSError:
+                continue  # it ended on its own meanwhile
+        return len(running)
+
+    def watch(self, core: botocore.session.Session) -> None:
+        """Start the profile's credential_process through ``popen``, keeping botocore's
+        resolver lazy (it is built with the region of the first client, as botocore does)."""
+
+        def resolver() -> Any:
+            made = core._create_credential_resolver()  # botocore's own factory
+            with contextlib.suppress(bce.UnknownCredentialError):  # no such provider
+                made.get_provider("custom-process")._popen = self.popen
+            return made
+
+        core.lazy_register_component("credential_provider", resolver)
 
 
 def _profile(options: ConnectionOptions) -> tuple[str | None, str]:
@@ -183,6 +230,9 @@ class AwsSession:
                 session_vars=_isolated_session_vars() if sandboxed else None
             )
             core.register_component("data_loader", _shared_loader())
+            processes = None if sandboxed else CredentialProcesses()
+            if processes is not None:
+                processes.watch(core)
             boto = boto3.session.Session(
                 botocore_session=core, profile_name=None if sandboxed else profile, **kwargs
             )
@@ -236,11 +286,17 @@ class AwsSession:
         self._shared = _Shared(boto, config, s3_config, options.endpoint_url)
         if pool is not None:
             self._shared.pool = pool
+        self._shared.credential_processes = processes
         self.region = region
         self.region_source = region_source
         self.endpoint_url = endpoint_url
         self.profile = None if sandboxed else profile
         self.profile_source = None if sandboxed else source
+
+    def abandon_sign_in(self) -> int:
+        """Stop the credential_process of a sign-in given up; how many were still running."""
+        processes = self._shared.credential_processes
+        return processes.stop() if processes is not None else 0
 
     def describe(self) -> str:
         """Where calls go, for a header: "profile prod, eu-west-1 (from AWS_REGION), endpoint
@@ -518,8 +574,16 @@ def translate(exc: BaseException, operation: str | None = None) -> WizardError:
             operation=op,
         )
     if isinstance(exc, bce.CredentialRetrievalError):
+        said = str(getattr(exc, "kwargs", {}).get("error_msg") or "").strip()
+        provider = getattr(exc, "kwargs", {}).get("provider") or "the profile"
+        if not said and provider == "custom-process":
+            reason = "the profile's credential_process failed and wrote no reason on stderr"
+        elif not said:
+            reason = f"{provider} failed without a reason"
+        else:
+            reason = str(exc)
         return AwsError(
-            _one_line(f"Could not get AWS credentials: {exc}."),
+            _one_line(f"Could not get AWS credentials: {reason}."),
             fix="Check the credential_process / role settings of your profile.",
             details=details,
             code="CredentialRetrieval",

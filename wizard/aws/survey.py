@@ -45,6 +45,9 @@ class Limits:
     # A profile's sign-in (its credential_process, SSO token or AssumeRole) at most this long:
     # one that waits for ever (a process asking for input no one sees) is a row, not a hang.
     sign_in_seconds: float = 60.0
+    # How long a profile that has signed in waits for the earlier profiles' sign-ins, to
+    # know whether one of them reaches the same account (then it is surveyed through that one).
+    claim_seconds: float = 5.0
 
 
 # What a survey reports as it goes (from its threads).
@@ -87,6 +90,49 @@ class _Account:
     account: str
     regions: list[str]
     buckets: dict[str, list[str]]  # region -> bucket names
+
+
+class _Claims:
+    """Which profile surveys each account: the first in the survey's order that reaches it.
+
+    Profile ``i`` decides once every earlier profile has decided (signed in and claimed, or
+    failed), or after ``wait`` seconds, so that a profile whose sign-in hangs does not hold
+    up the others for longer than that."""
+
+    def __init__(self, count: int, wait: float, cancel: threading.Event) -> None:
+        self._decided = [threading.Event() for _ in range(count)]
+        self._wait = wait
+        self._cancel = cancel
+        self._lock = threading.Lock()
+        self._owners: dict[str, tuple[int, core.Profile]] = {}  # account -> its profile
+        self._same: list[tuple[int, core.SameAccount]] = []
+
+    def claim(self, index: int, profile: core.Profile, account: str) -> core.Profile | None:
+        """None: ``profile`` (the ``index``-th) surveys ``account``; else the profile that
+        does."""
+        deadline = time.monotonic() + self._wait
+        for earlier in self._decided[:index]:
+            while not earlier.wait(0.05):
+                if self._cancel.is_set() or time.monotonic() > deadline:
+                    break
+            else:
+                continue
+            break  # stopped, or out of patience: decide with what is known
+        with self._lock:
+            owner, owner_profile = self._owners.setdefault(account, (index, profile))
+            if owner == index:
+                return None
+            self._same.append((index, core.SameAccount(profile, account, owner_profile)))
+            return owner_profile
+
+    def decided(self, index: int) -> None:
+        self._decided[index].set()
+
+    @property
+    def same(self) -> tuple[core.SameAccount, ...]:
+        """The profiles not surveyed for their account was, in the survey's order."""
+        with self._lock:
+            return tuple(same for _, same in sorted(self._same, key=lambda pair: pair[0]))
 
 
 def _message(error: BaseException) -> str:
@@ -174,23 +220,16 @@ class Surveyor:
         self, profiles: Sequence[core.Profile], regions: core.RegionChoice
     ) -> core.SurveyResult:
         """Survey ``profiles`` in ``regions`` (ALL: each account's enabled regions; HOME:
-        each profile's own region; or the regions named). An account reached through several
-        profiles is surveyed once, through the first of them in ``profiles``."""
-        same: list[core.SameAccount] = []
+        each profile's own region; or the regions named). Each profile is surveyed as soon
+        as it has signed in, so a slow sign-in holds up only its own profile. An account
+        reached through several profiles is surveyed once, through the first of them in
+        ``profiles`` (a profile whose sign-in takes more than ``Limits.claim_seconds`` longer
+        than a later one's may lose that place to it)."""
+        self._claims = _Claims(len(profiles), self.limits.claim_seconds, self.cancel)
         try:
-            signed_in = self._pool.fan_out([partial(self._sign_in, p, regions) for p in profiles])
-            first: dict[str, core.Profile] = {}
-            unique: list[tuple[core.Profile, AwsSession, str]] = []
-            for profile, opened in zip(profiles, signed_in, strict=True):
-                if opened is None:
-                    continue
-                session, account = opened
-                if account in first:
-                    same.append(core.SameAccount(profile, account, first[account]))
-                    continue
-                first[account] = profile
-                unique.append((profile, session, account))
-            self._pool.fan_out([partial(self._profile, p, s, a, regions) for p, s, a in unique])
+            self._pool.fan_out(
+                [partial(self._whole_profile, i, p, regions) for i, p in enumerate(profiles)]
+            )
         finally:
             if self._close_pool:
                 self._pool.close()
@@ -200,9 +239,20 @@ class Surveyor:
                 errors=tuple(core.sort_errors(self._errors)),
                 units_read=self._units_read,
                 profiles=tuple(profiles),
-                same_account=tuple(same),
+                same_account=self._claims.same,
                 interrupted=self.cancel.is_set(),
             )
+
+    def _whole_profile(self, index: int, profile: core.Profile, wanted: core.RegionChoice) -> None:
+        """Sign in, claim the account (or find it claimed by an earlier profile), survey."""
+        opened = None
+        try:
+            opened = self._sign_in(profile, wanted)
+            owner = self._claims.claim(index, profile, opened[1]) if opened else None
+        finally:
+            self._claims.decided(index)
+        if opened is not None and owner is None:
+            self._profile(profile, opened[0], opened[1], wanted)
 
     def _sign_in(
         self, profile: core.Profile, wanted: core.RegionChoice
@@ -218,11 +268,15 @@ class Surveyor:
                     self.sessions[profile] = session
                 return session, self._account_of(profile, session)
         except Exception as error:
-            self._error(profile, None, error)
+            # Stopped (Ctrl-C reaches the credential_process too): the survey says it was
+            # stopped, and what failed because of it is not the profile's fault.
+            if not self.cancel.is_set():
+                self._error(profile, None, error)
             return None
 
     def _account_of(self, profile: core.Profile, session: AwsSession) -> str:
-        """GetCallerIdentity, bounded: botocore waits on a credential_process for ever."""
+        """GetCallerIdentity, bounded: botocore waits on a credential_process for ever. A
+        sign-in given up has its credential_process stopped."""
         box: dict[str, Any] = {}
         done = threading.Event()
 
@@ -239,8 +293,10 @@ class Surveyor:
         deadline = time.monotonic() + self.limits.sign_in_seconds
         while not done.wait(0.1):
             if self.cancel.is_set():
+                session.abandon_sign_in()
                 raise Cancelled("The survey was stopped.")
             if time.monotonic() > deadline:
+                session.abandon_sign_in()
                 check = ["aws", "sts", "get-caller-identity"]
                 if profile is not None:
                     check.append(f"--profile={profile}")
