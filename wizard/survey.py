@@ -22,9 +22,11 @@ from wizard.aws.survey import (
     UnitsPlanned,
     config_profiles,
     profile_session_factory,
+    skipped_config_sections,
 )
 from wizard.core import survey as core
 from wizard.core.errors import UsageError
+from wizard.core.text import visible
 from wizard.core.validate import profile_problem, region_problem
 
 if TYPE_CHECKING:
@@ -71,13 +73,19 @@ def parse_profiles(
     else the default credential chain. Raises UsageError naming the option."""
     if listed is not None and every:
         raise UsageError("--profiles and --all-profiles say two things: give one.")
+    if profile is not None and (listed is not None or every):
+        option = "--profiles" if listed is not None else "--all-profiles"
+        raise UsageError(
+            f"--profile and {option} say two things: give one (--profiles takes a list)."
+        )
     if listed is not None:
         names = tuple(dict.fromkeys(name.strip() for name in listed.split(",")))
+        known = set(config_profiles())
         for name in names:
-            problem = profile_problem(name)
+            # A name in the AWS config is surveyed as --all-profiles would, however odd.
+            problem = None if name in known else profile_problem(name)
             if problem:
                 raise UsageError(f"--profiles: {problem}")
-        known = set(config_profiles())
         unknown = [name for name in names if name not in known]
         if unknown:
             raise UsageError(
@@ -154,6 +162,7 @@ class Plan:
     factory: SessionFactory
     regions: core.RegionChoice
     where: str  # for a heading: "the sandbox's 6 accounts", "3 profiles of your AWS config"
+    skipped: tuple[str, ...] = ()  # sections of the AWS config that are no profile
 
 
 def plan_for(
@@ -168,11 +177,17 @@ def plan_for(
             return Plan(fleet.profiles, fleet.factory, regions, "the sandbox's accounts")
         own = sandbox_factory(sandbox).factory
         return Plan(("sandbox",), own, regions, "the sandbox's account")
-    profiles: tuple[core.Profile, ...] = (profile,) if profile else tuple(config_profiles())
-    if not profiles:
-        profiles = (None,)
-    where = f"profile {profile}" if profile else f"{len(profiles)} profiles of your AWS config"
-    return Plan(profiles, user_factory(endpoint_url), regions, where)
+    if profile:
+        return Plan((profile,), user_factory(endpoint_url), regions, f"profile {visible(profile)}")
+    profiles: tuple[core.Profile, ...] = tuple(config_profiles()) or (None,)
+    where = f"{len(profiles)} profiles of your AWS config"
+    skipped = tuple(skipped_config_sections())
+    return Plan(profiles, user_factory(endpoint_url), regions, where, skipped)
+
+
+def skipped_sections(every: bool) -> tuple[str, ...]:
+    """With --all-profiles: the AWS config's sections that are no profile (error rows)."""
+    return tuple(skipped_config_sections()) if every else ()
 
 
 def profiles_text(profiles: Sequence[core.Profile]) -> str:

@@ -408,3 +408,41 @@ def test_a_hanging_sign_in_holds_up_only_its_own_profile_and_ctrl_c_stops_its_pr
             break
         time.sleep(0.1)
     assert _gone(pid), "the credential process was left running"
+
+
+def test_profile_with_profiles_is_refused_and_a_config_name_however_odd_is_surveyed(
+    fleet: tuple[Sandbox, Path], cli: CliRunner
+) -> None:
+    """Found from outside: --profile beside --profiles was silently ignored, and --profiles
+    refused a profile of the AWS config that --all-profiles surveyed."""
+    _, config = fleet
+    for listing in (("--profiles", "fleet-data"), ("--all-profiles",)):
+        run = cli("doctor", "--profile", "fleet-orders", *listing, "--regions", REGION)
+        assert run.code == 2 and "--profile and " in run.err and "say two things" in run.err
+        assert "Traceback" not in run.err
+    odd = "data\u202eodd"
+    text = config.read_text()
+    block = text[text.index("[profile fleet-data]") :].split("\n\n")[0]
+    config.write_text(text + "\n\n" + block.replace("fleet-data]", f"{odd}]", 1))
+    run = cli("doctor", "--profiles", odd, "--regions", "eu-west-1", "--json")
+    assert run.code == 1, run.err
+    [row] = run.json()["destinations"]
+    assert row["profile"] == odd and row["bucket"] == "fleet-data-eu"
+    table = cli("doctor", "--profiles", odd, "--regions", "eu-west-1")
+    assert "\u202e" not in table.out and "no command printed: the profile name" in table.out
+    refused = cli("doctor", "--profiles", "not\u202ethere", "--regions", REGION)
+    assert refused.code == 2 and "is not a profile name" in refused.err
+
+
+def test_a_config_section_that_is_no_profile_is_an_error_row_not_silently_skipped(
+    fleet: tuple[Sandbox, Path], cli: CliRunner
+) -> None:
+    """Found from outside: --all-profiles left out [profile my name] without a word (botocore
+    and the AWS CLI read no profile there)."""
+    _, config = fleet
+    config.write_text(config.read_text() + "\n[profile my name]\nregion = eu-west-1\n")
+    run = cli("doctor", "--all-profiles", "--regions", REGION, "--json")
+    errors = {e["profile"]: e["message"] for e in run.json()["errors"]}
+    assert "names no profile that botocore or the AWS CLI can use" in errors["[profile my name]"]
+    listed = cli("doctor", "--profiles", "fleet-data", "--regions", REGION, "--json")
+    assert all(e["profile"] != "[profile my name]" for e in listed.json()["errors"])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
+
+import pytest
 
 from wizard.core import survey as core
 from wizard.core.doctor import Finding, Severity
@@ -145,3 +148,36 @@ def test_a_stopped_survey_is_never_a_verdict_of_healthy() -> None:
     assert core.outcome(stopped) is core.Outcome.STOPPED
     assert core.summary(stopped).startswith(core.STOPPED_EARLY)
     assert core.result_json(stopped)["interrupted"] is True
+
+
+def test_one_repair_for_a_row_whatever_face_makes_it() -> None:
+    """Found from outside: the TUI's repair of an SSE-S3 bucket proposed a new key (5
+    changes) where the row's printed command changed only the bucket policy (1)."""
+    policy_only = core.repair_of(row("p", "BUCKET_POLICY_BLOCKS_GETBUCKETACL"))
+    assert policy_only is not None
+    assert policy_only.create_key_alias is None and not policy_only.create_bucket
+    gone = core.repair_of(row("p", "BUCKET_NOT_FOUND"))
+    assert gone is not None and gone.create_bucket and gone.create_key_alias
+    aws_key = core.repair_of(row("p", "KEY_AWS_MANAGED"))
+    assert aws_key is not None and aws_key.create_key_alias and not aws_key.create_bucket
+    assert core.repair_of(row("p", "EXPLICIT_DENY")) is None
+
+
+@pytest.mark.parametrize(
+    ("profile", "prefix", "names"),
+    [
+        ("prod\u202e", "logs", "profile name holds"),
+        ("prod", "logs\x1b[2J", "prefix name holds"),
+        ("p\x7f", "x\u2066", "profile and prefix names hold"),
+    ],
+)
+def test_no_command_is_printed_for_a_name_a_terminal_does_not_show_as_it_is(
+    profile: str, prefix: str, names: str
+) -> None:
+    """Found from outside: the escaped name in a printed repair pasted as another name."""
+    broken = dataclasses.replace(row(profile, "KEY_POLICY_BLOCKS_LOGS"), prefix=prefix)
+    assert core.repair_command(broken) is None
+    assert core.repair_of(broken) is not None  # the TUI still repairs it, by its real names
+    text = core.repair_text(broken)
+    assert text.startswith(f"no command printed: the {names} characters")
+    assert "cwl-export-wizard --survey" in text

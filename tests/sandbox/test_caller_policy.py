@@ -357,3 +357,20 @@ def test_a_policy_file_is_read_up_to_a_limit(tmp_path: Path) -> None:
         if path.exists():
             with pytest.raises(UsageError, match="larger than"):
                 read_guardrail(path)
+
+
+def test_a_resource_iam_cannot_echo_skips_the_check_not_the_review(
+    sandbox_with: StartWith,
+) -> None:
+    """Found from outside: a survey row's prefix with an ESC in it made IAM's answer
+    unreadable XML, and the TUI's Review showed an unexpected error."""
+    from wizard.aws import permissions
+    from wizard.aws.session import AwsSession, ConnectionOptions
+    from wizard.core.iam_policy import Need
+
+    sandbox = sandbox_with(identity_policy(REPAIR_SCOPE))
+    session = AwsSession(ConnectionOptions(region=REGION, endpoint_url=sandbox.endpoint_url))
+    resource = f"arn:aws:s3:::{REPAIR_BUCKET}/\x1b[2Jlogs/*"
+    check = permissions.simulate(session, [Need("s3:PutObject", resource, "test export")])
+    assert check.skipped is not None and "could not be read" in check.skipped
+    assert check.denied == ()

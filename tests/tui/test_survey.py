@@ -46,7 +46,7 @@ async def surveyed(pilot: Any, app: WizardApp) -> SurveyScreen:
 
 def table_buckets(screen: SurveyScreen) -> list[str]:
     table = screen.query_one(DataTable)
-    return [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
 
 
 async def test_from_the_survey_table_to_a_repaired_destination_and_a_completed_export(
@@ -62,16 +62,16 @@ async def test_from_the_survey_table_to_a_repaired_destination_and_a_completed_e
         assert table.row_count == len(expected) + 1  # the refusing account is a row too
         assert "15 destinations" in screen_text(app)
 
-        # Broken first; "s" sorts by the next column (the first finding, then the profile).
-        verdicts = [str(table.get_row_at(i)[5]) for i in range(table.row_count)]
+        # Broken first; "s" sorts by the next column (the bucket, then the prefix).
+        verdicts = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
         assert verdicts == sorted(verdicts, key=["broken", "healthy", "unreadable"].index)
         table.focus()
         await pilot.press("s")
-        findings = [str(table.get_row_at(i)[6]).lower() for i in range(len(expected))]
+        buckets = [str(table.get_row_at(i)[1]).lower() for i in range(len(expected))]
+        assert buckets == sorted(buckets)
+        await pilot.press("s", "s")
+        findings = [str(table.get_row_at(i)[3]).lower() for i in range(len(expected))]
         assert findings == sorted(findings)
-        await pilot.press("s")
-        profiles = [str(table.get_row_at(i)[0]) for i in range(len(expected))]
-        assert profiles == sorted(profiles)
 
         await type_into(pilot, "#survey-filter", "orders-exp")
         await wait_until(pilot, lambda: table.row_count == 1, "the filter")
@@ -167,3 +167,58 @@ async def test_at_120_columns_the_table_fits_and_the_detail_line_holds_the_whole
             return error.message in detail
 
         await wait_until(pilot, detail_shows_the_reason, "the whole reason under the table")
+
+
+async def test_a_row_repaired_in_the_tui_gets_the_change_its_printed_command_makes(
+    make_app: Any,
+) -> None:
+    """Found from outside: Enter on an SSE-S3 bucket's row proposed a new KMS key (5
+    changes) where the row's printed command changes only the bucket policy (1). And a
+    foreign Deny, which no command repairs, opened a repair all the same."""
+    from wizard.core import survey as core
+
+    app = fleet_app(make_app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await surveyed(pilot, app)
+        table = screen.query_one(DataTable)
+        [row] = [r for r in screen.rows if r.bucket == "fleet-data-eu"]
+        repair = core.repair_of(row)
+        assert repair is not None and repair.create_key_alias is None
+        await type_into(pilot, "#survey-filter", "fleet-data-eu")
+        await wait_until(pilot, lambda: table.row_count == 1, "the filter")
+        await pilot.press("enter", "enter")
+        await at_step(pilot, Step.REVIEW)
+        review = app.state.review
+        assert review is not None
+        assert app.state.key is None and app.state.create_key_alias is None
+        assert [c.action.value for c in review.plan.changes] == ["PutBucketPolicy"]
+
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, "back to the survey")
+        await type_into(pilot, "#survey-filter", "fleet-data-lake")
+        await wait_until(pilot, lambda: table.row_count == 1, "the filter")
+        await pilot.press("enter", "enter")
+        await pilot.pause()
+        assert app.screen is screen  # a Deny: no repair opened, the reason said instead
+        assert "never edits a statement it did not write" in screen_text(app)
+
+
+async def test_at_80_by_24_the_verdict_the_bucket_and_the_finding_are_on_screen(
+    make_app: Any,
+) -> None:
+    """Found from outside: at 80x24 the verdict and first-finding columns were off-screen."""
+    app = fleet_app(make_app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await surveyed(pilot, app)
+        table = screen.query_one(DataTable)
+        titles = [str(c.label) for c in table.ordered_columns]
+        assert titles[:4] == ["Verdict", "Bucket", "Prefix", "First finding"]
+        widths = [c.get_render_width(table) for c in table.ordered_columns[:4]]
+        assert sum(widths) <= table.size.width, (widths, table.size)
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.pause()
+        row = screen.selected_row()
+        assert row is not None and not row.healthy
+        detail = " ".join(str(screen.query_one("#survey-detail").render()).split())
+        assert f"account {row.account}" in detail and row.region in detail

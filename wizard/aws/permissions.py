@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from wizard.aws.session import AwsSession, error_code
 from wizard.core.arn import parse_arn
@@ -95,5 +96,10 @@ def simulate(session: AwsSession, wanted: list[Need]) -> PermissionCheck:
         return PermissionCheck(principal, skipped=_SKIP_CODES.get(code, f"IAM said {code}"))
     except BotoCoreError as exc:
         reason = f"IAM could not be reached ({type(exc).__name__})"
+        return PermissionCheck(principal, skipped=reason)
+    except ResponseParserError:
+        # IAM echoes each resource in XML, which cannot hold a control character: a prefix
+        # with one gets an answer no parser reads. The check is skipped, not the review.
+        reason = "IAM's answer could not be read (a name with a control character?)"
         return PermissionCheck(principal, skipped=reason)
     return PermissionCheck(principal, tuple(denied))

@@ -15,6 +15,7 @@ on. Results are reported as they arrive (``on_event``), from the pool's threads.
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import botocore.configloader
+import botocore.exceptions
 import botocore.session
 from botocore.exceptions import ClientError
 
@@ -81,6 +84,27 @@ SurveyEvent = RowFound | ErrorFound | UnitsPlanned | UnitDone
 def config_profiles() -> list[str]:
     """Every profile in the AWS config and credentials files (AWS_CONFIG_FILE honoured)."""
     return sorted(botocore.session.Session().available_profiles)
+
+
+def skipped_config_sections() -> list[str]:
+    """The AWS config file's sections that look like profiles but that botocore (and so the
+    AWS CLI) reads as none: ``[profile my name]`` (spaces not quoted), ``[profilex]``."""
+    path = botocore.session.Session().get_config_variable("config_file")
+    try:
+        sections = botocore.configloader.raw_config_parse(path)
+    except botocore.exceptions.BotoCoreError:
+        return []  # no such file, or one botocore cannot read: the survey's sign-in says so
+    skipped = []
+    for section in sections:
+        if not section.startswith("profile"):
+            continue
+        try:
+            words = shlex.split(section)
+        except ValueError:
+            words = []
+        if len(words) != 2 or words[0] != "profile":
+            skipped.append(section)
+    return skipped
 
 
 @dataclass
@@ -217,14 +241,20 @@ class Surveyor:
     # -- the run
 
     def run(
-        self, profiles: Sequence[core.Profile], regions: core.RegionChoice
+        self,
+        profiles: Sequence[core.Profile],
+        regions: core.RegionChoice,
+        skipped: Sequence[str] = (),
     ) -> core.SurveyResult:
         """Survey ``profiles`` in ``regions`` (ALL: each account's enabled regions; HOME:
         each profile's own region; or the regions named). Each profile is surveyed as soon
         as it has signed in, so a slow sign-in holds up only its own profile. An account
         reached through several profiles is surveyed once, through the first of them in
         ``profiles`` (a profile whose sign-in takes more than ``Limits.claim_seconds`` longer
-        than a later one's may lose that place to it)."""
+        than a later one's may lose that place to it). ``skipped``: sections of the AWS config
+        that are no profile (``skipped_config_sections``), each an error row."""
+        for section in skipped:
+            self._error(f"[{section}]", None, core.SKIPPED_SECTION)
         self._claims = _Claims(len(profiles), self.limits.claim_seconds, self.cancel)
         try:
             self._pool.fan_out(

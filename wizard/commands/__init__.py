@@ -224,11 +224,12 @@ def run_survey(args: argparse.Namespace) -> int:
     validate_connection(args)
     regions = survey.parse_regions(args.regions, args.region)
     profiles = survey.parse_profiles(args.profiles, args.all_profiles, args.profile)
+    skipped = survey.skipped_sections(args.all_profiles)
     progress = SurveyProgress(sys.stderr) if sys.stderr.isatty() else None
     surveyor = survey.start(survey.user_factory(args.endpoint_url), on_event=progress)
     try:
         result = in_worker(
-            lambda cancel: _survey(surveyor, cancel, profiles, regions),
+            lambda cancel: _survey(surveyor, cancel, profiles, regions, skipped),
             cancelling=CANCELLING_SURVEY,
             before_notice=progress.end_line if progress is not None else None,
             read_only=True,
@@ -248,9 +249,11 @@ def run_survey(args: argparse.Namespace) -> int:
     }[core_survey.outcome(result)]
 
 
-def _survey(surveyor: Any, cancel: threading.Event, profiles: Any, regions: Any) -> Any:
+def _survey(
+    surveyor: Any, cancel: threading.Event, profiles: Any, regions: Any, skipped: Any
+) -> Any:
     threading.Thread(target=lambda: cancel.wait() and surveyor.cancel.set(), daemon=True).start()
-    return surveyor.run(profiles, regions)
+    return surveyor.run(profiles, regions, skipped)
 
 
 # --- plan ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from wizard.core.doctor import Finding, Severity, is_healthy
 from wizard.core.errors import PolicyError
 from wizard.core.policy import Statement, parse_policy
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_PREFIX
-from wizard.core.text import shell_command
+from wizard.core.text import shell_command, visible
 
 PROGRAM = "cwl-export-wizard"
 # What the AWS layer reads of the newest export tasks per account and region (one page).
@@ -280,21 +280,72 @@ def _option(name: str, value: str) -> list[str]:
     return [f"{name}={value}"] if value.startswith("-") else [name, value]
 
 
-def repair_command(row: Row) -> str | None:
-    """What to run to repair a broken destination (asks before changing anything); None
-    when a finding is one no command of this tool repairs (see ``repair_text``)."""
+@dataclass(frozen=True)
+class Repair:
+    """The change that repairs a broken destination: the same in its printed command and in
+    the TUI's repair from its row."""
+
+    profile: Profile
+    region: str
+    bucket: str
+    prefix: str
+    create_bucket: bool = False
+    create_key_alias: str | None = None  # None: the bucket keeps its own encryption and key
+
+
+def repair_of(row: Row) -> Repair | None:
+    """The repair of a broken row; None when a finding is one no change of this tool repairs
+    (see ``repair_text``)."""
     codes = {f.code for f in row.findings}
     if codes & NOT_OURS_TO_REPAIR:
         return None
+    create_bucket = bool(codes & NEEDS_THE_BUCKET)
+    needs_key = bool(codes & NEEDS_A_KEY) or create_bucket
+    return Repair(
+        profile=row.profile,
+        region=row.region,
+        bucket=row.bucket,
+        prefix=row.prefix,
+        create_bucket=create_bucket,
+        create_key_alias=DEFAULT_KEY_ALIAS if needs_key else None,
+    )
+
+
+def _unprintable(row: Row) -> list[str]:
+    """The row's names that a terminal does not show as they are (control or bidi
+    characters): a command printed with them, once pasted, would name something else."""
+    names = (("profile", row.profile), ("bucket", row.bucket), ("prefix", row.prefix))
+    return [what for what, name in names if name is not None and visible(name) != name]
+
+
+def repair_command(row: Row) -> str | None:
+    """What to run to repair a broken destination (asks before changing anything); None
+    when no command of this tool repairs it, or none can be printed (see ``repair_text``)."""
+    repair = repair_of(row)
+    if repair is None or _unprintable(row):
+        return None
     words = [PROGRAM, "apply"]
-    if row.profile is not None:
-        words += _option("--profile", row.profile)
-    words += ["--region", row.region, "--bucket", row.bucket, *_option("--prefix", row.prefix)]
-    if codes & NEEDS_THE_BUCKET:
+    if repair.profile is not None:
+        words += _option("--profile", repair.profile)
+    words += ["--region", repair.region, "--bucket", repair.bucket]
+    words += _option("--prefix", repair.prefix)
+    if repair.create_bucket:
         words += ["--create-bucket"]
-    if codes & NEEDS_A_KEY or codes & NEEDS_THE_BUCKET:
-        words += ["--create-key", DEFAULT_KEY_ALIAS]
+    if repair.create_key_alias is not None:
+        words += ["--create-key", repair.create_key_alias]
     return shell_command(*words)
+
+
+SKIPPED_SECTION = (
+    "this section of the AWS config names no profile that botocore or the AWS CLI can use (a "
+    'name with spaces must be quoted: [profile "my name"]); left out of the survey.'
+)
+
+NO_REPAIR_FOR_A_DENY = (
+    "none by this tool: a Deny statement of the account stops the export, and the wizard "
+    "never edits a statement it did not write; narrow it yourself (see the finding's fix), "
+    "then run the survey again."
+)
 
 
 def repair_text(row: Row) -> str:
@@ -302,10 +353,15 @@ def repair_text(row: Row) -> str:
     command = repair_command(row)
     if command is not None:
         return command
+    if repair_of(row) is None:
+        return NO_REPAIR_FOR_A_DENY
+    names = _unprintable(row)
+    which = f"{' and '.join(names)} {'names hold' if len(names) > 1 else 'name holds'}"
     return (
-        "none by this tool: a Deny statement of the account stops the export, and the wizard "
-        "never edits a statement it did not write; narrow it yourself (see the finding's fix), "
-        "then run the survey again."
+        f"no command printed: the {which} characters a terminal does not show as "
+        "they are (shown escaped above), so a pasted command would name something else; "
+        "repair it from the survey in the TUI (cwl-export-wizard --survey), which uses the "
+        "names as they are."
     )
 
 

@@ -22,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from wizard.core.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Cancelled, WizardError
+from wizard.core.text import visible
 from wizard.flow import Flow, Step, WizardState, next_step, previous_step
 from wizard.launch import LaunchOptions
 from wizard.tui.connection import Connection, Preview
@@ -155,7 +156,7 @@ class WizardApp(App[int]):
             session = user_session(self.options)
             label = "AWS"
             if session.profile:
-                label += f" profile {session.profile}"
+                label += f" profile {visible(session.profile)}"  # AWS_PROFILE may hold anything
             if session.endpoint_url:
                 label += f" at {session.endpoint_url}"
         source = source_session(self.options, sandbox)

@@ -71,15 +71,16 @@ def choices_line(screen: StepScreen) -> Content:
         state.create_key_alias, known, chosen or state.key, read=review is not None
     )
     bucket = f"new bucket {state.bucket}" if state.create_bucket else f"s3://{state.bucket}"
+    # Every name here may come from AWS or a survey row: escaped, as the renderer does.
     return Content.assemble(
         ("Region ", MUTED),
-        (state.region or "?", "bold"),
+        (visible(state.region or "?"), "bold"),
         ("   Key ", MUTED),
-        (key, "bold"),
+        (visible(key), "bold"),
         ("\nBucket ", MUTED),
-        (bucket, "bold"),
+        (visible(bucket), "bold"),
         ("   Prefix ", MUTED),
-        (state.prefix, "bold"),
+        (visible(state.prefix), "bold"),
     )
 
 

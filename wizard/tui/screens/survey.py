@@ -35,7 +35,14 @@ if TYPE_CHECKING:
     from wizard.survey import Plan, Surveyor
     from wizard.tui.app import WizardApp
 
-COLUMNS = ("Profile", "Account", "Region", "Bucket", "Prefix", "Verdict", "First finding")
+# The cells as render.survey_cells gives them (the command's table order) ...
+CELL_TITLES = ("Profile", "Account", "Region", "Bucket", "Prefix", "Verdict", "First finding")
+VERDICT, FINDING = 5, 6
+# ... and the view's columns: what is broken, where and why first, so that at 80 columns the
+# verdict, the bucket and the finding are on screen (the rest scrolls; the detail line under
+# the table says all of the highlighted row).
+ORDER = (VERDICT, 3, 4, FINDING, 0, 2, 1)
+COLUMNS = tuple(CELL_TITLES[i] for i in ORDER)
 ERROR_VERDICT = render.SURVEY_UNREADABLE
 
 
@@ -125,16 +132,16 @@ class SurveyScreen(Screen[None]):
         self.rows: list[core.Row] = []
         self.errors: list[core.SurveyError] = []
         self.result: core.SurveyResult | None = None
-        self.sort_column = 5  # the verdict: broken first
+        self.sort_column = ORDER.index(VERDICT)  # broken first
         self.surveyor: Surveyor | None = None
         self.plan: Plan | None = None
         self._cancel = threading.Event()
         self._done = 0
         self._planned = 0
         self._handed_over = False
-        # The widest cell so far of each column but the last (kept as rows arrive, so that a
-        # row's width is one pass over its own cells, not over every row).
-        self._widths = [len(name) for name in COLUMNS[:-1]]
+        # The widest cell so far of each column (kept as rows arrive, so that a row's width
+        # is one pass over its own cells, not over every row), in the cells' order.
+        self._widths = [len(name) for name in CELL_TITLES]
 
     @property
     def wizard(self) -> WizardApp:
@@ -199,7 +206,7 @@ class SurveyScreen(Screen[None]):
         surveyor = survey.start(plan.factory, on_event=on_event, cancel=self._cancel)
         surveyor.keep_sessions()  # a repair opens from a row with the row's session
         self.surveyor = surveyor
-        self.post_message(SurveyDone(surveyor.run(plan.profiles, plan.regions)))
+        self.post_message(SurveyDone(surveyor.run(plan.profiles, plan.regions, plan.skipped)))
 
     def _heading(self, plan: Plan) -> None:
         regions = (
@@ -269,23 +276,23 @@ class SurveyScreen(Screen[None]):
     def _add(self, row: core.Row) -> None:
         # Rich Text cells: the table sizes its columns to them (names are shown as given).
         cells = [Text(c) for c in _cells(row)]
-        cells[5] = Text(row.verdict, style="green" if row.healthy else "bold red")
-        cells[6] = Text(_clipped(cells[6].plain, self._finding_width()))
-        self.query_one(DataTable).add_row(*cells, key="|".join(row.key))
+        cells[VERDICT] = Text(row.verdict, style="green" if row.healthy else "bold red")
+        cells[FINDING] = Text(_clipped(cells[FINDING].plain, self._finding_width()))
+        self.query_one(DataTable).add_row(*(cells[i] for i in ORDER), key="|".join(row.key))
 
     def _add_error(self, error: core.SurveyError) -> None:
         cells = [Text(c) for c in _error_cells(error)]
-        cells[5] = Text(ERROR_VERDICT, style="yellow")
-        cells[6] = Text(_clipped(cells[6].plain, self._finding_width()))
+        cells[VERDICT] = Text(ERROR_VERDICT, style="yellow")
+        cells[FINDING] = Text(_clipped(cells[FINDING].plain, self._finding_width()))
         # A region can hold several errors (one per bucket that could not be read).
         key = f"error|{self.errors.index(error)}"
-        self.query_one(DataTable).add_row(*cells, key=key)
+        self.query_one(DataTable).add_row(*(cells[i] for i in ORDER), key=key)
 
     def _finding_width(self) -> int:
         table = self.query_one(DataTable)
         if not table.size.width:
             return DEFAULT_FINDING_WIDTH
-        others = sum(self._widths)
+        others = sum(w for i, w in enumerate(self._widths) if i != FINDING)
         padding = 2 * len(COLUMNS) + 2  # a space each side of a cell, and the scrollbar
         return max(MIN_FINDING_WIDTH, table.size.width - others - padding)
 
@@ -299,19 +306,25 @@ class SurveyScreen(Screen[None]):
         text = ""
         if key.startswith("error|"):
             error = self.errors[int(key.removeprefix("error|"))]
-            text = error.message
+            where = " · ".join(filter(None, (core.profile_label(error.profile), error.region)))
+            text = f"{where}: {error.message}"
         else:
             row = next((r for r in self.rows if "|".join(r.key) == key), None)
-            first = row.first_finding if row is not None else None
-            if row is not None and first is not None:
-                text = f"{first.code}: {first.message}"
+            if row is not None:
+                first = row.first_finding
+                text = (
+                    f"{core.profile_label(row.profile)} · account {row.account} · {row.region}"
+                    f" · s3://{row.bucket}/{row.prefix}"
+                )
+                if first is not None:
+                    text += f" · {first.code}: {first.message}"
         self.query_one("#survey-detail", Static).update(Content(visible(text)))
 
     def _sort_key(self, row: core.Row) -> tuple[object, ...]:
-        cells = _cells(row)
-        if self.sort_column == 5:
+        column = ORDER[self.sort_column]
+        if column == VERDICT:
             return (row.healthy, core.severity_rank(row), *row.key)
-        return (cells[self.sort_column].lower(), *row.key)
+        return (_cells(row)[column].lower(), *row.key)
 
     def _refill(self) -> None:
         table = self.query_one(DataTable)
@@ -374,6 +387,11 @@ class SurveyScreen(Screen[None]):
         if row.healthy:
             self.notify("This destination is healthy: nothing to repair.", timeout=3)
             return
+        if core.repair_of(row) is None:
+            self.query_one("#survey-status", Static).update(
+                Content(f"Repair: {visible(core.repair_text(row))}")
+            )
+            return
         if self.surveyor is None or row.profile not in self.surveyor.sessions:
             return
         self.query_one("#survey-status", Static).update(
@@ -391,11 +409,21 @@ class SurveyScreen(Screen[None]):
         journal_dir = self.wizard.journal_dir or (sandbox_journal_dir() if sandboxed else None)
         flow = Flow(session, journal_dir=journal_dir)
         identity = flow.identity()
-        state = flow.repair_state(row.bucket)
-        state.prefix = row.prefix
+        repair = core.repair_of(row)
+        assert repair is not None  # row_selected opens only a row with a repair
+        # The very change the row's printed command makes (core.repair_of): the bucket keeps
+        # its own encryption and key unless the repair needs another.
+        state = WizardState(
+            region=repair.region,
+            bucket=repair.bucket,
+            prefix=repair.prefix,
+            create_bucket=repair.create_bucket,
+            create_key_alias=repair.create_key_alias,
+            repair=True,
+        )
         flow.prepare_clients(row.region)
         where = "local AWS sandbox (fleet)" if sandboxed else "AWS"
-        label = f"{where} profile {core.profile_label(row.profile)}"
+        label = f"{where} profile {visible(core.profile_label(row.profile))}"
         connection = Connection(flow, identity, (row.region,), label, sandbox=sandboxed)
         self.post_message(RepairReady(connection, state))
 
