@@ -419,6 +419,11 @@ async def survey_flow(camera: Camera) -> None:
                 lambda: isinstance(app.screen, SurveyScreen) and app.screen.result is not None,
                 "the survey",
             )
+            # The table refilled once the survey ends draws a frame with its columns as wide
+            # as their titles before it draws them as wide as their cells: wait for that one.
+            await wait_until(
+                pilot, lambda: "fleet-data-lake" in app.export_screenshot(), "the table drawn"
+            )
             await camera.shoot(pilot, "12-survey.png")
     finally:
         app.stop_sandbox()

@@ -297,7 +297,7 @@ def test_bad_bucket_name_is_refused_then_a_good_one_accepted(
     )
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
-    assert "Destination: a new bucket my-logs-2026, prefix exportedlogs/" in out.out
+    assert "Destination: a new bucket s3://my-logs-2026/exportedlogs/ with " in out.out
     assert "Stopped.\nNothing was changed." in out.out
     assert account_state(demo) == before
 

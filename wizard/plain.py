@@ -404,8 +404,10 @@ class PlainWizard:
         state.review = review
         snap = review.snapshot
         key = wording.key_words(state.create_key_alias, snap.key, state.key, read=True)
-        bucket = f"a new bucket {state.bucket}" if state.create_bucket else f"s3://{state.bucket}"
-        destination = f"Destination: {bucket}, prefix {state.prefix}/, key {key}, {state.region}."
+        where = wording.destination(
+            state.bucket or "", state.prefix, key, new_bucket=state.create_bucket
+        )
+        destination = f"Destination: {where} ({state.region})."
         self.out.line(destination)
         self.out.line()
         if review.findings:

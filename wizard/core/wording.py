@@ -1,4 +1,4 @@
-"""Words every face says about the same thing, defined once: the key of a destination,
+"""Words every face says about the same thing, defined once: a destination and its key,
 another export task being active, nothing having changed.
 
 The faces (the TUI, plain mode, the commands) and the errors and findings of core say these
@@ -22,6 +22,13 @@ ONE_EXPORT_AT_A_TIME = (
 
 def new_key(alias: str) -> str:
     return f"a new key {alias}"
+
+
+def destination(bucket: str, prefix: str, key: str, *, new_bucket: bool = False) -> str:
+    """Where exports go and with which key ("s3://logs/exportedlogs/ with alias/logs"), as
+    every face opens its reading of a destination. ``key``: ``key_words``."""
+    where = f"s3://{bucket}/{prefix}/"
+    return f"{'a new bucket ' if new_bucket else ''}{where} with {key}"
 
 
 def key_words(
