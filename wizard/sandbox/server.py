@@ -72,23 +72,16 @@ from wizard.sandbox.caller import (
     parse_caller_policy,
     simulate,
 )
-from wizard.sandbox.fidelity import (
-    ApiError,
-    ExportTasks,
-    FaultRule,
-    Fidelity,
-    Gate,
-    Propagation,
-    Response,
-    caller_of,
-    json_response,
-    parse_request,
-    render_error,
-)
+from wizard.sandbox.export_tasks import ExportTasks
+from wizard.sandbox.fidelity import FaultRule, Fidelity, Gate
 from wizard.sandbox.guardrail import Guardrail, parse_guardrail
+from wizard.sandbox.identity import caller_of
+from wizard.sandbox.incoming import parse_request
 from wizard.sandbox.preview import DEFAULT_REGION, DEFAULT_REGIONS
+from wizard.sandbox.propagation import Propagation
 from wizard.sandbox.scenarios import DEFAULT_SCENARIO, ScaleSeed, check_scenario, seed_scale
 from wizard.sandbox.seeding import seed
+from wizard.sandbox.wire import ApiError, Response, json_response, render_error
 
 HOST = "127.0.0.1"
 ACCOUNT = DEFAULT_ACCOUNT_ID  # "123456789012": what moto answers for the "testing" keys
