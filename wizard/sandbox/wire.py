@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
 Headers = list[tuple[str, str]]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class ApiError(Exception):
