@@ -10,7 +10,7 @@ from wizard.core import keys
 from wizard.core.doctor import KeyInUse, KeyMode, key_problems
 from wizard.core.keys import KeyDefect
 from wizard.core.state import Choices, KeyState
-from wizard.sandbox.fidelity import BucketCrypto, key_unusable_by_s3
+from wizard.sandbox.moto_state import BucketCrypto, key_unusable_by_s3
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"

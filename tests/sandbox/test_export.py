@@ -37,7 +37,7 @@ from wizard.core.requirements import (
     bucket_statements,
     key_statements,
 )
-from wizard.sandbox.fidelity import ERR_BUCKET_OTHER_REGION
+from wizard.sandbox.export_tasks import ERR_BUCKET_OTHER_REGION
 from wizard.sandbox.scenarios import (
     BUCKET_BROKEN,
     BUCKET_OTHER_REGION,

@@ -1,8 +1,8 @@
 """The sandbox: an embedded local AWS whose CloudWatch Logs export behaves like the real service.
 
 moto's server (S3, KMS, CloudWatch Logs, STS) runs in a thread on 127.0.0.1; ``fidelity`` wraps
-it so that CreateExportTask checks bucket and key policies with the core evaluator, runs
-asynchronously and writes objects where the real service writes them.
+it so that CreateExportTask (``export_tasks``) checks bucket and key policies with the core
+evaluator, runs asynchronously and writes objects where the real service writes them.
 
 This package imports nothing heavy: ``wizard.sandbox.command`` must stay cheap for ``--help``.
 ``Sandbox``, ``SandboxConfig`` and ``Fault`` load ``server`` (and moto) on first use.

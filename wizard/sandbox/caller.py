@@ -31,8 +31,11 @@ from wizard.core.errors import PolicyError, UsageError
 from wizard.core.evaluate import Request, evaluate
 from wizard.core.permissions import ALWAYS_ALLOWED, permission
 from wizard.core.policy import PolicyDocument, parse_policy
-from wizard.sandbox.fidelity import ApiError, Incoming, caller_request, key_policy, resolve_key
+from wizard.sandbox.identity import caller_request
+from wizard.sandbox.incoming import Incoming
+from wizard.sandbox.moto_state import key_policy, resolve_key
 from wizard.sandbox.preview import caller_arn
+from wizard.sandbox.wire import ApiError
 
 ADMIN_ACCESS_KEY = "sandbox-admin"
 PARTITION = "aws"

@@ -425,8 +425,9 @@ class FleetGate:
         self._denied = {a.role_arn for a in FLEET_ACCOUNTS if a.denied and a.role_arn}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        from wizard.sandbox.fidelity import ApiError, parse_request, render_error
+        from wizard.sandbox.incoming import parse_request
         from wizard.sandbox.preview import caller_arn
+        from wizard.sandbox.wire import ApiError, render_error
 
         if environ.get("REQUEST_METHOD") == "POST" and "HTTP_X_AMZ_TARGET" not in environ:
             request = parse_request(environ, self._region)  # keeps the body for moto

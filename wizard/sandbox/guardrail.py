@@ -27,9 +27,11 @@ from wizard.core.errors import PolicyError, UsageError
 from wizard.core.evaluate import Decision, Request, evaluate, unknown_operators
 from wizard.core.policy import PolicyDocument, parse_policy
 from wizard.sandbox.caller import ADMIN_ACCESS_KEY, checks_for, read_policy_file
-from wizard.sandbox.fidelity import ApiError, Incoming, caller_request
+from wizard.sandbox.identity import caller_request
+from wizard.sandbox.incoming import Incoming
 from wizard.sandbox.preview import caller_arn
 from wizard.sandbox.scenarios import DEMO_ORG_ID
+from wizard.sandbox.wire import ApiError
 
 # The organization the sandbox's accounts are members of (the "broken" scenario's
 # organisation-only bucket names it too).
