@@ -1,6 +1,6 @@
-"""Command line entry point: assembles the top-level parser (with the interactive wizard's
-options), each command's parser (one module per command, wizard.commands, and the
-sandbox's), and runs what was asked.
+"""Command line entry point: assembles the top-level parser (the interactive wizard's
+options, interactive.py), each command's parser (one module per command, wizard.commands,
+and the sandbox's), and runs what was asked.
 
 Imports stay lazy: ``--version`` and ``--help`` must not pay for boto3, moto or textual.
 A command's modules import what its run needs only when it runs.
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn, cast
 
-from wizard import __version__
+from wizard import __version__, interactive
 from wizard.commands import apply, doctor, iam_policy, plan, test_export, undo
 
 if TYPE_CHECKING:
@@ -25,69 +25,6 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, ModuleType] = {
     module.NAME: module for module in (doctor, plan, apply, test_export, iam_policy, undo)
 }
-
-
-# Options of the interactive faces (no COMMAND). Their dests differ from the commands' own
-# --profile/--region/... so that a subcommand's defaults never hide them (argparse quirk).
-_LAUNCH_OPTIONS = (
-    "demo",
-    "plain",
-    "launch_scenario",
-    "launch_export_delay",
-    "repair",
-    "survey",
-    "launch_profile",
-    "launch_source_profile",
-    "launch_region",
-    "launch_endpoint_url",
-)
-
-
-def _interactive(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "the interactive wizard (without COMMAND: full-screen, or --plain prompts)"
-    )
-    group.add_argument(
-        "--demo",
-        action="store_true",
-        help="run against the embedded sandbox (a local AWS on 127.0.0.1): no account needed",
-    )
-    group.add_argument("--plain", action="store_true", help="line-by-line prompts instead")
-    group.add_argument("--repair", metavar="BUCKET", help="start by repairing this bucket")
-    group.add_argument(
-        "--survey",
-        action="store_true",
-        help="start with every export destination of your profiles (or, with --demo "
-        "--scenario fleet, of the sandbox's accounts) in every region: Enter repairs one",
-    )
-    group.add_argument(
-        "--scenario",
-        dest="launch_scenario",
-        metavar="NAME",
-        help="with --demo: demo (default), empty, broken or central",
-    )
-    group.add_argument(
-        "--export-delay",
-        dest="launch_export_delay",
-        type=float,
-        metavar="S",
-        help="with --demo: seconds an export takes",
-    )
-    group.add_argument("--profile", dest="launch_profile", metavar="NAME", help="AWS profile")
-    group.add_argument(
-        "--source-profile",
-        dest="launch_source_profile",
-        metavar="NAME",
-        help="a central logging account: a profile of the account whose log groups export "
-        "here (its caller runs the test export)",
-    )
-    group.add_argument("--region", dest="launch_region", metavar="REGION", help="AWS region")
-    group.add_argument(
-        "--endpoint-url",
-        dest="launch_endpoint_url",
-        metavar="URL",
-        help="send every AWS call to this URL",
-    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    _interactive(parser)
+    interactive.add_options(parser)
     # Its parsers are _Parser (argparse gives them the top-level class): ArgumentParsers.
     sub = cast("Subparsers", parser.add_subparsers(dest="command", metavar="COMMAND"))
     for command in COMMANDS.values():
@@ -133,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors: keep main() returning
         return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
-        return _run_interactive(args)
+        return interactive.run(args)
     problem = _move_global_options(args)
     if problem is not None:
         parser.print_usage(sys.stderr)
@@ -188,49 +125,6 @@ def _move_global_options(args: argparse.Namespace) -> str | None:
             )
         setattr(args, dest, before)
     return None
-
-
-def _run_interactive(args: argparse.Namespace) -> int:
-    """The full-screen wizard, or ``--plain`` prompts (also when no terminal can show the TUI)."""
-    import os
-
-    from wizard.launch import LaunchOptions, launch_problem
-
-    options = LaunchOptions.from_args(
-        argparse.Namespace(
-            demo=args.demo,
-            scenario=args.launch_scenario,
-            export_delay=args.launch_export_delay,
-            profile=args.launch_profile,
-            source_profile=args.launch_source_profile,
-            region=args.launch_region,
-            endpoint_url=args.launch_endpoint_url,
-            repair=args.repair,
-            survey=args.survey,
-        )
-    )
-    given = frozenset(
-        f"--{name.replace('launch_', '').replace('_', '-')}"
-        for name in _LAUNCH_OPTIONS
-        if getattr(args, name, None) not in (None, False)
-    )
-    problem = launch_problem(options, given)
-    if problem is not None:
-        print(f"error: {problem[0]}: {problem[1]}", file=sys.stderr)
-        return 2
-    if args.plain:
-        from wizard import plain
-
-        return plain.run(options)
-    from wizard.terminal import tui_unavailable_reason  # light: no questionary or boto3
-
-    reason = tui_unavailable_reason(sys.stdin, sys.stdout, os.environ)
-    if reason is not None:
-        print(f"error: {reason}", file=sys.stderr)
-        return 2
-    from wizard import tui
-
-    return tui.run(options)
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
