@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn, cast
 
 from wizard import __version__, interactive
 from wizard.commands import apply, doctor, iam_policy, plan, test_export, undo
+from wizard.sandbox import command as sandbox_command  # cheap: no moto until it runs
 
 if TYPE_CHECKING:
     from wizard.commands.options import Subparsers
@@ -51,15 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = cast("Subparsers", parser.add_subparsers(dest="command", metavar="COMMAND"))
     for command in COMMANDS.values():
         command.add_parser(sub)
-    sandbox = sub.add_parser(
-        "sandbox",
-        help="run the embedded local AWS (for demos and tests) in the foreground",
-        description="Run the sandbox: a local AWS on 127.0.0.1 that behaves like "
-        "CloudWatch Logs exports do.",
-    )
-    from wizard.sandbox import command as sandbox_command  # cheap: no moto until it runs
-
-    sandbox_command.add_arguments(sandbox)
+    sandbox_command.add_parser(sub)
     return parser
 
 
@@ -76,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    if args.command == "sandbox":
+    if args.command == sandbox_command.NAME:
         return _run_sandbox(args)
     from wizard.commands.dispatch import dispatch
 
@@ -130,7 +123,6 @@ def _move_global_options(args: argparse.Namespace) -> str | None:
 def _run_sandbox(args: argparse.Namespace) -> int:
     from wizard.commands.dispatch import report_error
     from wizard.core.errors import WizardError
-    from wizard.sandbox import command as sandbox_command
 
     try:
         return sandbox_command.run(args)
