@@ -7,7 +7,7 @@ import io
 import pytest
 
 from wizard.cli import main
-from wizard.commands import SurveyProgress
+from wizard.commands.survey import SurveyProgress
 from wizard.survey import ErrorFound, RowFound, UnitDone, UnitsPlanned
 
 

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from wizard import commands, render, views
+from wizard import render, views
 from wizard.asking import Option
 from wizard.aws.export import ExportRequest
+from wizard.commands import test_export
 from wizard.core import wording
 from wizard.core.errors import ExportBusy
 from wizard.core.state import ExportTaskInfo, KeyState
@@ -120,7 +121,7 @@ def test_the_renderer_gives_both_outputs_the_same_escaped_words() -> None:
 
 def test_the_commands_say_the_views(capsys: pytest.CaptureFixture[str]) -> None:
     flow = BusyThenPropagating()
-    task_id = commands._start_export(
+    task_id = test_export._start_export(
         flow,  # type: ignore[arg-type]
         REQUEST,
         "wait",
@@ -190,7 +191,7 @@ def test_the_busy_limit_is_the_flows_in_the_commands_and_plain_mode(
     from wizard.flow import BUSY_RETRIES
 
     with pytest.raises(ExportBusy) as caught:
-        commands._start_export(
+        test_export._start_export(
             BusyThenPropagating(busy_rounds=BUSY_RETRIES + 1),  # type: ignore[arg-type]
             REQUEST,
             "wait",

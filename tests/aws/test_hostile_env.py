@@ -390,12 +390,12 @@ def test_a_demo_on_a_shared_host_keeps_its_journals_to_itself(tmp_path: Path) ->
 def test_debug_never_changes_an_exit_code(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch, debug: bool
 ) -> None:
-    from wizard import commands
+    from wizard.commands import iam_policy
 
     def broken(args: object) -> int:
         raise RuntimeError("a bug in the wizard")
 
-    monkeypatch.setitem(commands.COMMANDS, "iam-policy", broken)
+    monkeypatch.setattr(iam_policy, "run", broken)
     run = cli("iam-policy", *(["--debug"] if debug else []))
     assert run.code == EXIT_ERROR
     assert run.err.startswith("error: unexpected RuntimeError: a bug in the wizard\n")

@@ -78,9 +78,9 @@ def wizard_command() -> list[str]:
 
 
 EAGER_IMPORTS = (
-    "import wizard.cli, wizard.commands, wizard.flow, wizard.aws.session, wizard.aws.inventory, "
-    "wizard.aws.snapshot, wizard.aws.apply, wizard.aws.export, wizard.tui.app, "
-    "wizard.sandbox.server"
+    "import wizard.cli, wizard.commands.dispatch, wizard.flow, wizard.aws.session, "
+    "wizard.aws.inventory, wizard.aws.snapshot, wizard.aws.apply, wizard.aws.export, "
+    "wizard.tui.app, wizard.sandbox.server"
 )
 
 

@@ -31,14 +31,9 @@ from wizard.core.validate import (
     profile_problem,
     region_problem,
 )
-from wizard.flow import (
-    Flow,
-)
+from wizard.flow import Flow, Review
 from wizard.terminal import STILL_FINISHING, run_interruptible, supports_color
 from wizard.views import Line
-
-MAX_SAMPLE_LINES = 1000
-EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 13)
 
 if TYPE_CHECKING:
     from wizard.aws.session import AwsSession
@@ -179,6 +174,16 @@ def open_flow(args: argparse.Namespace, session: AwsSession) -> Flow:
         )
         source.identity()  # its credentials first: a clearer error than the export's
     return Flow(session, source=source)
+
+
+def review(args: argparse.Namespace) -> tuple[Flow, Choices, Review]:
+    """Validate, open the session and review the destination (the doctor, the plan and the
+    caller's own permissions), as the Review step of the wizard does."""
+    validate_destination(args)
+    session = open_session(args)
+    choices = choices_from(args, session)
+    flow = open_flow(args, session)
+    return flow, flow.with_source(choices), flow.review(choices)
 
 
 def confirm(question: str, assume_yes: bool) -> None:

@@ -32,6 +32,20 @@ SCENARIOS = (
 )  # kept equal to scenarios.SCENARIO_NAMES (a test checks)
 
 
+NAME = "sandbox"
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The command among the CLI's (``cwl-export-wizard sandbox``): its help, its options."""
+    parser = subparsers.add_parser(
+        NAME,
+        help="run the embedded local AWS (for demos and tests) in the foreground",
+        description="Run the sandbox: a local AWS on 127.0.0.1 that behaves like "
+        "CloudWatch Logs exports do.",
+    )
+    add_arguments(parser)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=0, help="port on 127.0.0.1 (default 0: any free port)"
