@@ -256,3 +256,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
 def key_words(snap: Snapshot, choices: Choices) -> str:
     """The key a destination is judged with, for a header line."""
     return wording.key_words(choices.create_key_alias, snap.key, read=True)
+
+
+def destination_words(snap: Snapshot, choices: Choices) -> str:
+    """ "s3://bucket/prefix/ with KEY", as every face opens its reading of a destination."""
+    return wording.destination(choices.bucket, choices.prefix, key_words(snap, choices))

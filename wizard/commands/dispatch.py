@@ -11,9 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from wizard.commands.common import OutputFailed, err, print_json, write_out
-from wizard.core.errors import EXIT_ERROR, ApplyError, WizardError
+from wizard.core.errors import EXIT_ERROR, ApplyError, ExportBusy, WizardError
 
 EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 13)
+BUSY_OPTIONS = (
+    "or: run it again with --if-busy wait (or --if-busy cancel) to let the command do it."
+)
 
 
 def report_error(error: WizardError, args: argparse.Namespace | None) -> int:
@@ -21,6 +24,8 @@ def report_error(error: WizardError, args: argparse.Namespace | None) -> int:
     err(f"error: {error.message}")
     if error.fix:
         err(f"fix: {error.fix}")
+    if isinstance(error, ExportBusy) and args is not None and hasattr(args, "if_busy"):
+        err(BUSY_OPTIONS)  # the flow's words name no flag: this face's way to wait or cancel
     if isinstance(error, ApplyError):
         if error.report is not None:
             for remaining in error.report.remaining:

@@ -76,7 +76,15 @@ def run(args: argparse.Namespace) -> int:
     # The run's imports wait for the run: building the parser stays import-light.
     from wizard import render
     from wizard.commands import survey, verify
-    from wizard.commands.common import err, finding_json, key_words, out, print_json, review, show
+    from wizard.commands.common import (
+        destination_words,
+        err,
+        finding_json,
+        out,
+        print_json,
+        review,
+        show,
+    )
 
     if args.bucket is None:
         if args.verify or args.if_busy is not None or args.propagation_wait is not None:
@@ -108,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         print_json({"healthy": healthy, "findings": [finding_json(f) for f in findings]})
     else:
         out(
-            f"Destination s3://{choices.bucket}/{choices.prefix}/ with {key_words(snap, choices)} "
+            f"Destination {destination_words(snap, choices)} "
             f"(account {snap.identity.account}; {flow.session.describe()})"
         )
         show([*render.findings(findings), render.verdict(findings)])

@@ -14,10 +14,10 @@ from wizard import render, views
 from wizard.commands.common import (
     _check,
     choices_from,
+    destination_words,
     err,
     finding_json,
     in_worker,
-    key_words,
     open_flow,
     open_session,
     out,
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     snap = review.snapshot
     if not args.json:
         out(
-            f"Destination s3://{choices.bucket}/{choices.prefix}/ with {key_words(snap, choices)} "
+            f"Destination {destination_words(snap, choices)} "
             f"(account {snap.identity.account}; {flow.session.describe()})"
         )
         show([*render.findings(review.findings), render.verdict(review.findings)])

@@ -112,9 +112,9 @@ class ExportBusy(WizardError):
             wording.export_still_busy(region, active, rounds)
             if rounds
             else wording.export_busy(region, [active]),
-            fix="Wait for it (--if-busy wait), or cancel it with "
+            fix="Wait for it to finish, or cancel it: "
             + shell_command("aws", "logs", "cancel-export-task", "--task-id", active.task_id)
-            + " (test-export also takes --if-busy cancel).",
+            + ".",
         )
         self.active = active
         self.region = region
