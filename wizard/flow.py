@@ -31,7 +31,8 @@ from wizard.core import requirements as req
 from wizard.core import verify as core_verify
 from wizard.core.change import Plan
 from wizard.core.errors import Cancelled, ExportBusy, ExportRefused, UsageError
-from wizard.core.outcomes import RollbackReport, StepReport
+from wizard.core.formats import PlanFormat
+from wizard.core.outcomes import RollbackReport, StepReport, StepStatus
 from wizard.core.presets import (
     DEFAULT_KEY_ALIAS,
     DEFAULT_PREFIX,
@@ -215,7 +216,7 @@ class WizardState:
         """How many changes this run's apply made (whatever became of them since)."""
         if self.applied is None:
             return 0
-        return sum(1 for step in self.applied.steps if step.status.value == "applied")
+        return sum(1 for step in self.applied.steps if step.status is StepStatus.APPLIED)
 
     @property
     def applied_changes(self) -> bool:
@@ -260,7 +261,7 @@ class ResultView:
 MAX_OBJECTS_SHOWN = 8
 
 
-def undo_command(journal: object) -> str:
+def undo_command(journal: Path | str) -> str:
     return outcomes.undo_command(str(journal))
 
 
@@ -457,9 +458,9 @@ def save_proof(text: str, state: WizardState, folder: Path | None = None) -> Pat
 # The infrastructure-as-code formats of a plan, and how the faces name them.
 CODE_FORMATS = iac.FORMATS
 CODE_TITLES = {
-    "terraform": "Terraform",
-    "cloudformation": "CloudFormation",
-    "documents": "documents (JSON)",
+    PlanFormat.TERRAFORM: "Terraform",
+    PlanFormat.CLOUDFORMATION: "CloudFormation",
+    PlanFormat.DOCUMENTS: "documents (JSON)",
 }
 
 
@@ -478,24 +479,24 @@ def code_context(review: Review) -> iac.Context:
     )
 
 
-def code_files(fmt: str, review: Review) -> dict[str, str]:
+def code_files(fmt: PlanFormat, review: Review) -> dict[str, str]:
     """The plan of ``review`` as ``fmt`` (terraform, cloudformation, documents): name -> text."""
     return iac.render(fmt, review.plan, code_context(review))
 
 
-def code_next_steps(fmt: str, review: Review, folder: Path) -> tuple[str, ...]:
+def code_next_steps(fmt: PlanFormat, review: Review, folder: Path) -> tuple[str, ...]:
     """What to do with the files once saved, in order: the pipeline, then the proof."""
     plan = review.plan
     prove = iac.proving_command(plan, review.snapshot.region)
     where = shlex.quote(str(folder))
-    if fmt == "terraform":
+    if fmt is PlanFormat.TERRAFORM:
         return (
             f"cd {where} && terraform init && terraform plan   # or add main.tf to your "
             "configuration",
             "terraform apply   # the import blocks adopt what exists; nothing else is touched",
             prove,
         )
-    if fmt == "cloudformation":
+    if fmt is PlanFormat.CLOUDFORMATION:
         return (f"cd {where}", *iac.cloudformation_steps(plan, code_context(review)), prove)
     return (
         f"Apply the files in {where} in the order plan.json gives (your pipeline, CDK, Pulumi)",
@@ -510,7 +511,7 @@ class SavedCode:
     next_steps: tuple[str, ...]
 
 
-def save_code(fmt: str, review: Review, folder: Path | None = None) -> SavedCode:
+def save_code(fmt: PlanFormat, review: Review, folder: Path | None = None) -> SavedCode:
     """Write the plan as ``fmt`` into a new folder ``cwl-export-wizard-BUCKET-FORMAT`` (``-2``,
     ``-3``... when taken) under ``folder`` (the current one). Changes nothing in the account
     and never writes over a file."""

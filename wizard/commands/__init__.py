@@ -51,8 +51,10 @@ from wizard.core.errors import (
     UsageError,
     WizardError,
 )
+from wizard.core.findings import FindingCode
+from wizard.core.formats import PlanFormat
 from wizard.core.presets import DEFAULT_WINDOW
-from wizard.core.state import Choices
+from wizard.core.state import Choices, ExportTaskInfo, ExportTaskStatus
 from wizard.core.text import count, visible_lines
 from wizard.core.validate import (
     account_problem,
@@ -91,7 +93,7 @@ EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 1
 if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
     from wizard.aws.export import ExportRequest, ExportResult
-    from wizard.core.change import Plan
+    from wizard.core.change import Change, Plan
     from wizard.core.outcomes import RollbackReport, StepReport
 
 
@@ -256,7 +258,7 @@ def _survey(surveyor: Any, cancel: threading.Event, profiles: Any, regions: Any)
 # --- plan ---------------------------------------------------------------------------------
 
 
-def change_json(change: Any) -> dict[str, Any]:
+def change_json(change: Change) -> dict[str, Any]:
     return {
         "action": change.action.value,
         "target": change.target,
@@ -275,12 +277,12 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def plan_format(args: argparse.Namespace) -> str:
+def plan_format(args: argparse.Namespace) -> PlanFormat:
     """--format, or json for --json; refuses the combinations that say two things."""
     from wizard.commands.common import FILE_FORMATS
 
-    chosen = args.format or ("json" if args.json else "text")
-    if args.json and chosen != "json":
+    chosen = PlanFormat(args.format or (PlanFormat.JSON if args.json else PlanFormat.TEXT))
+    if args.json and chosen is not PlanFormat.JSON:
         raise UsageError(f"--json and --format {chosen} say two things: give one.")
     if args.out is not None and chosen not in FILE_FORMATS:
         raise UsageError(
@@ -294,20 +296,20 @@ def run_plan(args: argparse.Namespace) -> int:
     _, choices, review = _review(args)
     plan = review.plan
     code = EXIT_OK if plan.empty and not plan.blockers else EXIT_FINDINGS
-    if chosen == "json":
+    if chosen is PlanFormat.JSON:
         print_json(plan_json(plan))
         return code
-    if chosen == "text":
+    if chosen is PlanFormat.TEXT:
         show(render.plan(plan))
         return code
-    if chosen == "cli" and plan.blockers:
+    if chosen is PlanFormat.CLI and plan.blockers:
         # No commands for a plan the wizard will not apply: the blockers, as the other
         # formats show them, in a file that stops at once if it is run anyway.
         from wizard.core.cli_equivalent import blocked_script
 
         files = {script_name(state_of(choices)): blocked_script(plan)}
         executable: tuple[str, ...] = ()
-    elif chosen == "cli":
+    elif chosen is PlanFormat.CLI:
         state = state_of(choices)
         files = {script_name(state): plan_script(plan, state, review.snapshot.identity.account)}
         executable = tuple(files)
@@ -320,7 +322,7 @@ def run_plan(args: argparse.Namespace) -> int:
     folder = Path(args.out)
     for path in write_new_files(folder, files, executable=executable):
         out(f"Wrote {path}")
-    if chosen != "cli":
+    if chosen is not PlanFormat.CLI:
         out("Next:")
         for step in code_next_steps(chosen, review, folder):
             out(f"  {step}")
@@ -378,7 +380,7 @@ def run_apply(args: argparse.Namespace) -> int:
         if not args.json:
             show(render.plan(plan))
         for finding in review.findings:
-            if finding.code in ("CALLER_MAY_NOT", "PERMISSION_CHECK_SKIPPED"):
+            if finding.code in (FindingCode.CALLER_MAY_NOT, FindingCode.PERMISSION_CHECK_SKIPPED):
                 err(f"{finding.severity.value}: {finding.message}")
         if plan.blockers:
             if args.json:
@@ -564,9 +566,9 @@ def run_test_export(args: argparse.Namespace) -> int:
         )
         if not args.wait:
             return task_id, None
-        last: list[str] = []
+        last: list[ExportTaskStatus] = []
 
-        def status(task: Any, elapsed: float) -> None:
+        def status(task: ExportTaskInfo, elapsed: float) -> None:
             if not last or last[-1] != task.status:
                 last.append(task.status)
                 err(f"  {task.status} after {elapsed:.1f} s")
@@ -580,7 +582,7 @@ def run_test_export(args: argparse.Namespace) -> int:
             print_json(
                 {
                     "task_id": task_id,
-                    "status": "PENDING",
+                    "status": ExportTaskStatus.PENDING,
                     "objects": [],
                     "encryption": None,
                     "sample": [],

@@ -17,6 +17,7 @@ from wizard.core.errors import (
     Cancelled,
     UsageError,
 )
+from wizard.core.formats import CODE_FORMATS, PlanFormat
 from wizard.core.state import Choices, Snapshot
 from wizard.core.text import json_escaped, visible_lines
 from wizard.core.validate import (
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-FILE_FORMATS = ("cli", "terraform", "cloudformation", "documents")  # what --out writes as files
+FILE_FORMATS = (PlanFormat.CLI, *CODE_FORMATS)  # what --out writes as files
 
 
 # --- output -------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from wizard.core.evaluate import (
     statement_applies,
     unknown_operators,
 )
+from wizard.core.findings import FindingCode
 from wizard.core.keys import KeyDefect
 from wizard.core.policy import (
     BUCKET_POLICY_LIMIT,
@@ -68,7 +69,7 @@ _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 @dataclass(frozen=True)
 class Finding:
-    code: str  # stable, e.g. "BUCKET_POLICY_BLOCKS_GETBUCKETACL"
+    code: FindingCode  # stable, e.g. BUCKET_POLICY_BLOCKS_GETBUCKETACL
     severity: Severity
     message: str  # plain words: what is wrong
     fix: str  # what to do / what the wizard will do
@@ -238,7 +239,7 @@ def key_problems(use: KeyInUse, snapshot: Snapshot, choices: Choices) -> list[Fi
 
 def _aws_managed_finding(whose: str, name: str, choose: str) -> Finding:
     return Finding(
-        "KEY_AWS_MANAGED",
+        FindingCode.KEY_AWS_MANAGED,
         Severity.ERROR,
         f"{whose} ({name}) is the AWS managed key for S3. Its key policy belongs to AWS and "
         "cannot be changed, so it can never let CloudWatch Logs encrypt the exported objects.",
@@ -256,7 +257,7 @@ def bucket_problems(snapshot: Snapshot, choices: Choices) -> list[Finding]:
     if bucket.unreadable:
         return [
             Finding(
-                "BUCKET_NOT_READABLE",
+                FindingCode.BUCKET_NOT_READABLE,
                 Severity.ERROR,
                 f"You may not read the bucket {bucket.name} ({bucket.unreadable}): it is in your "
                 "account, but these credentials cannot look at it, so the wizard can neither "
@@ -269,7 +270,7 @@ def bucket_problems(snapshot: Snapshot, choices: Choices) -> list[Finding]:
     if not bucket.owned:
         return [
             Finding(
-                "BUCKET_NOT_OWNED",
+                FindingCode.BUCKET_NOT_OWNED,
                 Severity.ERROR,
                 f"The bucket name {bucket.name} is taken by another AWS account (S3 refuses to "
                 "show it to you, and it is not among your account's buckets). Bucket names are "
@@ -283,7 +284,7 @@ def bucket_problems(snapshot: Snapshot, choices: Choices) -> list[Finding]:
             return []
         return [
             Finding(
-                "BUCKET_NOT_FOUND",
+                FindingCode.BUCKET_NOT_FOUND,
                 Severity.ERROR,
                 f"The bucket {bucket.name} does not exist (or you cannot see it).",
                 "Check the name, or let the wizard create the bucket.",
@@ -293,7 +294,7 @@ def bucket_problems(snapshot: Snapshot, choices: Choices) -> list[Finding]:
     if bucket.region is not None and bucket.region != choices.region:
         return [
             Finding(
-                "BUCKET_WRONG_REGION",
+                FindingCode.BUCKET_WRONG_REGION,
                 Severity.ERROR,
                 f"The bucket {bucket.name} is in {bucket.region}, but CloudWatch Logs exports "
                 f"only to a bucket in the log group's region ({choices.region}).",
@@ -319,7 +320,7 @@ def _encryption_findings(
         )
         return [
             Finding(
-                "BUCKET_DSSE_UNSUPPORTED",
+                FindingCode.BUCKET_DSSE_UNSUPPORTED,
                 Severity.ERROR,
                 f"The bucket {bucket.name} uses dual-layer encryption (DSSE-KMS), which "
                 "CloudWatch Logs exports do not support.",
@@ -338,7 +339,7 @@ def _encryption_findings(
         )
         return [
             Finding(
-                "BUCKET_NOT_KMS",
+                FindingCode.BUCKET_NOT_KMS,
                 Severity.WARNING,
                 f"The bucket {bucket.name} uses {what}. Exports work, but the objects are not "
                 "encrypted with your own KMS key.",
@@ -354,7 +355,7 @@ def _encryption_findings(
         ):
             return [
                 Finding(
-                    "KEY_AWS_MANAGED",
+                    FindingCode.KEY_AWS_MANAGED,
                     Severity.ERROR,
                     f"The bucket {bucket.name} encrypts with the AWS managed key aws/s3. Its key "
                     "policy cannot be changed, so exports to the bucket fail as it is.",
@@ -364,7 +365,7 @@ def _encryption_findings(
             ]
         return [
             Finding(
-                "KEY_MISMATCH",
+                FindingCode.KEY_MISMATCH,
                 Severity.INFO,
                 f"The bucket {bucket.name} encrypts new objects with another key ({current}), "
                 f"not {use.name}.",
@@ -375,7 +376,7 @@ def _encryption_findings(
     if use.mode is not KeyMode.NONE and key_ok and not encryption.bucket_key:
         return [
             Finding(
-                "BUCKET_KEY_OFF",
+                FindingCode.BUCKET_KEY_OFF,
                 Severity.INFO,
                 f"S3 Bucket Key is off for {bucket.name}: every object written costs a KMS "
                 "request, and the encryption context is the object, not the bucket.",
@@ -483,7 +484,7 @@ def _deny_finding(
 ) -> Finding:
     steps = " and ".join(r.step for r in requests)
     return Finding(
-        "EXPLICIT_DENY",
+        FindingCode.EXPLICIT_DENY,
         Severity.ERROR,
         f"The {policy_name}'s {statement.label} denies CloudWatch Logs' {steps}: "
         f"{explain_match(statement, requests[0].request)}. An explicit Deny wins over any Allow.",
@@ -537,7 +538,7 @@ def _parse(
     except PolicyError as exc:
         findings.append(
             Finding(
-                "POLICY_UNREADABLE",
+                FindingCode.POLICY_UNREADABLE,
                 Severity.ERROR,
                 f"The {kind} cannot be read as an IAM policy: {exc.message}",
                 (exc.fix + " " if exc.fix else "")
@@ -550,7 +551,7 @@ def _parse(
     if size > limit:
         findings.append(
             Finding(
-                "POLICY_TOO_LARGE",
+                FindingCode.POLICY_TOO_LARGE,
                 Severity.ERROR,
                 f"The {kind} is {size} bytes, over AWS's limit of {limit} bytes.",
                 f"Remove statements that are no longer needed from the {kind}.",
@@ -560,7 +561,7 @@ def _parse(
     if unknown:
         findings.append(
             Finding(
-                "POLICY_UNKNOWN_OPERATOR",
+                FindingCode.POLICY_UNKNOWN_OPERATOR,
                 Severity.WARNING,
                 f"The {kind} uses condition operators the wizard does not know: "
                 f"{', '.join(unknown)}. Statements with them are treated as never applying, so "
@@ -596,7 +597,7 @@ def _bucket_policy_findings(snapshot: Snapshot, choices: Choices) -> list[Findin
     if acl:
         findings.append(
             Finding(
-                "BUCKET_POLICY_BLOCKS_GETBUCKETACL",
+                FindingCode.BUCKET_POLICY_BLOCKS_GETBUCKETACL,
                 Severity.ERROR,
                 "The bucket policy does not let CloudWatch Logs "
                 f"({logs_principal(choices.region)}) read the bucket's ACL (s3:GetBucketAcl), "
@@ -608,7 +609,7 @@ def _bucket_policy_findings(snapshot: Snapshot, choices: Choices) -> list[Findin
     if put:
         findings.append(
             Finding(
-                "BUCKET_POLICY_BLOCKS_PUTOBJECT",
+                FindingCode.BUCKET_POLICY_BLOCKS_PUTOBJECT,
                 Severity.ERROR,
                 "The bucket policy does not let CloudWatch Logs "
                 f"({logs_principal(choices.region)}) write objects under "
@@ -629,7 +630,7 @@ def _bucket_policy_findings(snapshot: Snapshot, choices: Choices) -> list[Findin
         labels = tuple(s.label for s in sorted(unscoped.values(), key=lambda s: s.index))
         findings.append(
             Finding(
-                "BUCKET_POLICY_UNSCOPED",
+                FindingCode.BUCKET_POLICY_UNSCOPED,
                 Severity.WARNING,
                 f"The bucket policy's {', '.join(labels)} lets CloudWatch Logs write to the "
                 "bucket without an aws:SourceAccount or aws:SourceArn condition, so exports "
@@ -667,7 +668,7 @@ def _other_account_findings(
         named = ", ".join(accounts)
         findings.append(
             Finding(
-                "SOURCE_ACCOUNT_NOT_ALLOWED",
+                FindingCode.SOURCE_ACCOUNT_NOT_ALLOWED,
                 Severity.ERROR,
                 f"The bucket policy does not let CloudWatch Logs write for the log groups of "
                 f"account{'s' if len(accounts) > 1 else ''} {named}: exports from there are "
@@ -688,7 +689,7 @@ def _other_account_findings(
         uncertain = _uncertain(requests)
         findings.append(
             Finding(
-                "SOURCE_CALLER_CANNOT_WRITE",
+                FindingCode.SOURCE_CALLER_CANNOT_WRITE,
                 Severity.ERROR,
                 f"The bucket policy does not let {_caller_words(caller)} write to the bucket "
                 f"({actions}): "
@@ -736,7 +737,7 @@ def _room_findings(doc: PolicyDocument | None, dest: Destination) -> list[Findin
         return []
     return [
         Finding(
-            "POLICY_TOO_LARGE",
+            FindingCode.POLICY_TOO_LARGE,
             Severity.ERROR,
             f"With the statements CloudWatch Logs needs, the bucket policy would be about "
             f"{size} bytes, over AWS's limit of {BUCKET_POLICY_LIMIT} bytes.",
@@ -772,7 +773,7 @@ def _key_policy_findings(snapshot: Snapshot, choices: Choices, use: KeyInUse) ->
     if key.rotation_enabled is False and not key.created_by_wizard:
         findings.append(
             Finding(
-                "KEY_ROTATION_OFF",
+                FindingCode.KEY_ROTATION_OFF,
                 Severity.INFO,
                 f"Automatic yearly rotation is off for {key.display_name}.",
                 "Consider turning on key rotation in the KMS console; exports work either way.",
@@ -781,7 +782,7 @@ def _key_policy_findings(snapshot: Snapshot, choices: Choices, use: KeyInUse) ->
     if key.policy is None:
         findings.append(
             Finding(
-                "KEY_POLICY_UNKNOWN",
+                FindingCode.KEY_POLICY_UNKNOWN,
                 Severity.WARNING,
                 f"The key policy of {key.display_name} could not be read, so the wizard cannot "
                 "tell whether CloudWatch Logs may use the key.",
@@ -811,7 +812,7 @@ def _key_policy_findings(snapshot: Snapshot, choices: Choices, use: KeyInUse) ->
         actions = ", ".join(dict.fromkeys(r.request.action for r in requests))
         findings.append(
             Finding(
-                "SOURCE_CALLER_CANNOT_USE_KEY",
+                FindingCode.SOURCE_CALLER_CANNOT_USE_KEY,
                 Severity.ERROR,
                 f"The key policy of {key.display_name} does not let {_caller_words(caller)} "
                 f"use the key ({actions})." + _uncertain(requests),
@@ -868,7 +869,7 @@ def _unconfirmed_context_findings(
         return []
     return [
         Finding(
-            "KEY_CONDITION_UNCONFIRMED",
+            FindingCode.KEY_CONDITION_UNCONFIRMED,
             Severity.WARNING,
             f"The key policy of {key.display_name} lets CloudWatch Logs use the key only under "
             f"conditions on {', '.join(relied)}. Whether S3 sends "
@@ -909,7 +910,7 @@ def _key_blocked_finding(
             else ""
         )
         return Finding(
-            "KEY_CONTEXT_MISMATCH",
+            FindingCode.KEY_CONTEXT_MISMATCH,
             Severity.ERROR,
             f"The key policy of {key.display_name} has a statement for CloudWatch Logs, but its "
             "conditions do not match what S3 sends when it encrypts an export (encryption "
@@ -919,7 +920,7 @@ def _key_blocked_finding(
             tuple(s.label for s in by_condition),
         )
     return Finding(
-        "KEY_POLICY_BLOCKS_LOGS",
+        FindingCode.KEY_POLICY_BLOCKS_LOGS,
         Severity.ERROR,
         f"The key policy of {key.display_name} does not let CloudWatch Logs ({principal}) use "
         "the key, so S3 cannot encrypt the exported objects with it (kms:GenerateDataKey).",
@@ -937,7 +938,7 @@ def _log_group_findings(snapshot: Snapshot, choices: Choices) -> list[Finding]:
         return []
     return [
         Finding(
-            "LOG_GROUP_NOT_FOUND",
+            FindingCode.LOG_GROUP_NOT_FOUND,
             Severity.ERROR,
             f"The log group {choices.log_group} does not exist in {choices.region}.",
             "Check the name and the region, or choose another log group.",
@@ -951,7 +952,7 @@ def _task_findings(snapshot: Snapshot) -> list[Finding]:
         return []
     return [
         Finding(
-            "EXPORT_TASK_ACTIVE",
+            FindingCode.EXPORT_TASK_ACTIVE,
             Severity.WARNING,
             wording.export_busy(snapshot.region, active),
             "Wait for it to finish, or cancel it; a new export started now fails.",
@@ -971,7 +972,7 @@ def diagnose(snapshot: Snapshot, choices: Choices) -> list[Finding]:
     if bucket.owned and not bucket.exists and choices.create_bucket:
         findings.append(
             Finding(
-                "BUCKET_WILL_BE_CREATED",
+                FindingCode.BUCKET_WILL_BE_CREATED,
                 Severity.INFO,
                 f"The bucket {bucket.name} does not exist yet.",
                 f"The wizard creates it in {choices.region}: public access blocked, ACLs "
@@ -981,7 +982,7 @@ def diagnose(snapshot: Snapshot, choices: Choices) -> list[Finding]:
     if bucket_usable and choices.create_bucket:
         findings.append(
             Finding(
-                "BUCKET_ALREADY_EXISTS",
+                FindingCode.BUCKET_ALREADY_EXISTS,
                 Severity.INFO,
                 f"The bucket {bucket.name} already exists in your account.",
                 "The wizard uses it as it is and only adds what exports need.",
@@ -993,7 +994,7 @@ def diagnose(snapshot: Snapshot, choices: Choices) -> list[Finding]:
     if choices.create_key_alias and use.mode is KeyMode.CHOSEN and use.key is not None:
         findings.append(
             Finding(
-                "KEY_REUSED",
+                FindingCode.KEY_REUSED,
                 Severity.INFO,
                 f"The key {choices.create_key_alias} ({use.key.key_id}) was created by the "
                 "wizard earlier.",
@@ -1003,7 +1004,7 @@ def diagnose(snapshot: Snapshot, choices: Choices) -> list[Finding]:
     if use.mode is KeyMode.NEW:
         findings.append(
             Finding(
-                "KEY_WILL_BE_CREATED",
+                FindingCode.KEY_WILL_BE_CREATED,
                 Severity.INFO,
                 f"The key {use.reference} does not exist yet.",
                 "The wizard creates a symmetric customer managed key with that alias; its policy "
@@ -1037,7 +1038,7 @@ def permission_findings(check: PermissionCheck | None, iam_policy_hint: str) -> 
     if check.skipped is not None:
         return [
             Finding(
-                "PERMISSION_CHECK_SKIPPED",
+                FindingCode.PERMISSION_CHECK_SKIPPED,
                 Severity.INFO,
                 f"Your own permissions were not checked before the apply: {check.skipped}.",
                 f"Compare your policy with: {iam_policy_hint}",
@@ -1051,7 +1052,7 @@ def permission_findings(check: PermissionCheck | None, iam_policy_hint: str) -> 
     what = "; ".join(f"{stage}: {', '.join(items)}" for stage, items in by_stage.items())
     return [
         Finding(
-            "CALLER_MAY_NOT",
+            FindingCode.CALLER_MAY_NOT,
             Severity.WARNING,
             f"Your policies (as IAM's simulator sees {check.principal}) do not allow what the "
             f"wizard needs for {what}. The apply would stop at that step and roll back.",
@@ -1066,7 +1067,7 @@ def source_permission_findings(check: PermissionCheck, iam_policy_hint: str) -> 
     if check.skipped is not None:
         return [
             Finding(
-                "SOURCE_PERMISSION_CHECK_SKIPPED",
+                FindingCode.SOURCE_PERMISSION_CHECK_SKIPPED,
                 Severity.INFO,
                 f"The source account's caller was not checked: {check.skipped}.",
                 f"Compare its policy with: {iam_policy_hint}",
@@ -1077,7 +1078,7 @@ def source_permission_findings(check: PermissionCheck, iam_policy_hint: str) -> 
     what = ", ".join(f"{n.action} on {n.resource}" for n in check.denied)
     return [
         Finding(
-            "SOURCE_CALLER_MAY_NOT",
+            FindingCode.SOURCE_CALLER_MAY_NOT,
             Severity.ERROR,
             f"The source account's caller ({check.principal}) may not, by its own policies, "
             f"do what an export into this destination needs: {what}. The destination's "
