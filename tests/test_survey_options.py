@@ -29,8 +29,7 @@ def test_survey_launch_options_that_do_not_fit_are_refused(
 
 
 def test_the_progress_bar_counts_regions_destinations_and_errors_then_clears() -> None:
-    from wizard.core.doctor import Finding, Severity
-    from wizard.core.findings import FindingCode
+    from wizard.core.findings import Finding, FindingCode, Severity
     from wizard.core.survey import Row, SurveyError
 
     stream = io.StringIO()
@@ -58,8 +57,7 @@ def test_the_progress_bar_counts_regions_destinations_and_errors_then_clears() -
 
 def test_names_and_messages_from_aws_are_shown_visibly_in_the_table_and_the_tui_cells() -> None:
     from wizard import render
-    from wizard.core.doctor import Finding, Severity
-    from wizard.core.findings import FindingCode
+    from wizard.core.findings import Finding, FindingCode, Severity
     from wizard.core.survey import Row, SurveyError, SurveyResult
 
     hostile = "prod\x1b[2J\u202e"

@@ -31,7 +31,9 @@ from wizard.core import requirements as req
 from wizard.core import verify as core_verify
 from wizard.core.change import Plan
 from wizard.core.errors import Cancelled, ExportBusy, ExportRefused, UsageError
+from wizard.core.findings import Finding, Severity, is_healthy, sort_findings
 from wizard.core.formats import PlanFormat
+from wizard.core.key_in_use import alias_conflict
 from wizard.core.outcomes import RollbackReport, StepReport, StepStatus
 from wizard.core.presets import (
     DEFAULT_KEY_ALIAS,
@@ -124,12 +126,12 @@ class BucketHealth:
 @dataclass(frozen=True)
 class Review:
     snapshot: Snapshot
-    findings: tuple[doctor.Finding, ...]
+    findings: tuple[Finding, ...]
     plan: Plan
 
     @property
     def healthy(self) -> bool:
-        return doctor.is_healthy(self.findings)
+        return is_healthy(self.findings)
 
 
 # The word that confirms an apply on a real account (any case, spaces around ignored).
@@ -898,7 +900,7 @@ class Flow:
             encryption = f"SSE-KMS ({named})"
         else:
             encryption = "SSE-S3" if enc.algorithm == "AES256" else enc.algorithm
-        errors = [f for f in findings if f.severity == doctor.Severity.ERROR]
+        errors = [f for f in findings if f.severity is Severity.ERROR]
         if not errors:
             return BucketHealth(encryption, True, "ready")
         blockers = core_plan.build(snap, choices).blockers
@@ -964,7 +966,7 @@ class Flow:
 
         choices = self.with_source(choices)
         snap = snapshot.read(self.session, choices, self.source)
-        conflict = doctor.alias_conflict(snap, choices)
+        conflict = alias_conflict(snap, choices)
         if conflict is not None:
             raise UsageError(conflict[0], fix=conflict[1])
         plan = core_plan.build(snap, choices)
@@ -978,7 +980,7 @@ class Flow:
             findings += doctor.source_permission_findings(
                 source_check, iam_policy.source_command_for(scope)
             )
-        return Review(snap, tuple(doctor.sort_findings(findings)), plan)
+        return Review(snap, tuple(sort_findings(findings)), plan)
 
     def source_scope(self, choices: Choices, snap: Snapshot) -> iam_policy.SourceScope:
         """What the source account's caller needs for this destination."""
@@ -1152,7 +1154,7 @@ class Flow:
             prefix=request.prefix,
             log_group=request.log_group,
         )
-        return doctor.is_healthy(doctor.diagnose(snapshot.read(self.session, choices), choices))
+        return is_healthy(doctor.diagnose(snapshot.read(self.session, choices), choices))
 
     def probe_log_group(self, region: str) -> str:
         """The log group a probe export uses when none was chosen: the one written last."""

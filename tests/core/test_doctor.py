@@ -34,8 +34,8 @@ from tests.core.test_plan import (
 )
 from wizard.core import requirements as req
 from wizard.core.arn import key_arn
-from wizard.core.doctor import Finding, Severity, diagnose, is_healthy
-from wizard.core.findings import FindingCode
+from wizard.core.doctor import diagnose
+from wizard.core.findings import Finding, FindingCode, Severity, is_healthy
 from wizard.core.state import (
     BucketEncryption,
     BucketState,

@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 from wizard.core import survey as core
-from wizard.core.doctor import Finding, Severity
-from wizard.core.findings import FindingCode
+from wizard.core.findings import Finding, FindingCode, Severity
 from wizard.core.requirements import bucket_statements
 from wizard.core.state import Destination
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from wizard.core import requirements as req
-from wizard.core.doctor import Finding, Severity
-from wizard.core.findings import FindingCode
+from wizard.core.findings import Finding, FindingCode, Severity
 from wizard.core.verify import (
     Kind,
     Observation,

@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from tests.hostile import hostile_text, raw_unsafe
 from wizard import render
 from wizard.aws.inventory import KeyOption
-from wizard.core.doctor import Finding, Severity
-from wizard.core.findings import FindingCode
+from wizard.core.findings import Finding, FindingCode, Severity
 from wizard.core.outcomes import Outcome, RollbackReport, StepReport
 from wizard.core.state import KeyState
 from wizard.flow import BucketOption

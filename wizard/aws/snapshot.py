@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from wizard.aws.inventory import key_state_from_metadata, list_active_tasks, rotation_status
 from wizard.aws.session import AwsSession, aws_call, error_code, translate
 from wizard.core.arn import parse_arn
-from wizard.core.doctor import refers_to
+from wizard.core.key_in_use import refers_to
 from wizard.core.state import (
     AWS_MANAGED_S3_ALIAS,
     DSSE_KMS,

@@ -43,7 +43,7 @@ EXIT_BROKEN_PIPE = 141  # as a shell reports a program ended by SIGPIPE (128 + 1
 
 if TYPE_CHECKING:
     from wizard.aws.session import AwsSession
-    from wizard.core.doctor import Finding
+    from wizard.core.findings import Finding
 
 T = TypeVar("T")
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
 from wizard.core.strenum import StrEnum
 
 
@@ -51,3 +55,32 @@ class FindingCode(StrEnum):
     EXPORT_TASK_ACTIVE = "EXPORT_TASK_ACTIVE"
     PERMISSION_CHECK_SKIPPED = "PERMISSION_CHECK_SKIPPED"
     CALLER_MAY_NOT = "CALLER_MAY_NOT"
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: FindingCode  # stable, e.g. BUCKET_POLICY_BLOCKS_GETBUCKETACL
+    severity: Severity
+    message: str  # plain words: what is wrong
+    fix: str  # what to do / what the wizard will do
+    aws_error: str | None = None  # the AWS error text this causes, where one applies
+    statements: tuple[str, ...] = ()  # labels of the statements involved (e.g. the Deny)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Most important first (errors, warnings, then notes); otherwise as found."""
+    return sorted(findings, key=lambda f: _SEVERITY_RANK[f.severity])
+
+
+def is_healthy(findings: Iterable[Finding]) -> bool:
+    """No ERROR finding: an export is expected to succeed (warnings may remain)."""
+    return all(f.severity is not Severity.ERROR for f in findings)

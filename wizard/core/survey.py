@@ -18,9 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from wizard.core.doctor import Finding, Severity, is_healthy
 from wizard.core.errors import PolicyError
-from wizard.core.findings import FindingCode
+from wizard.core.findings import Finding, FindingCode, Severity, is_healthy
 from wizard.core.policy import Statement, parse_policy
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_PREFIX
 from wizard.core.text import shell_command

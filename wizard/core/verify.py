@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from wizard.core import requirements as req
-from wizard.core.doctor import Finding, Severity, is_healthy
-from wizard.core.findings import FindingCode
+from wizard.core.findings import Finding, FindingCode, Severity, is_healthy
 
 # The order CloudWatch Logs checks a destination in (and so which error AWS gives first when
 # several are predicted): the bucket exists, the caller of another account may write, the
