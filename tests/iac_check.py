@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.core.test_iac import SHAPES
+from wizard.core.formats import PlanFormat
 
 # The checks about what the wizard writes, by framework (checkov 3.x ids).
 WIZARD_CHECKS: dict[str, frozenset[str]] = {
@@ -146,7 +147,7 @@ def write_shapes(folder: Path) -> int:
         for fmt in FRAMEWORKS:
             target = folder / shape / fmt
             target.mkdir(parents=True)
-            for name, text in files_of(fmt, shape).items():
+            for name, text in files_of(PlanFormat(fmt), shape).items():
                 (target / name).write_text(text)
                 written += 1
     return written
@@ -168,7 +169,7 @@ def fmt_shapes(folder: Path) -> tuple[int, list[str]]:
     for shape in SHAPES:
         target = folder / "fmt" / shape
         target.mkdir(parents=True)
-        (target / "main.tf").write_text(files_of("terraform", shape)["main.tf"])
+        (target / "main.tf").write_text(files_of(PlanFormat.TERRAFORM, shape)["main.tf"])
         formatted, diff = terraform_fmt_check(target)
         if not formatted:
             failed.append(f"{shape}:\n{diff}")

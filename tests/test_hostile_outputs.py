@@ -14,6 +14,8 @@ from tests.core.test_plan import bucket, choose, doc, healthy_key, snap
 from tests.hostile import raw_unsafe
 from wizard.core import iac
 from wizard.core.cli_equivalent import script
+from wizard.core.findings import FindingCode
+from wizard.core.formats import CODE_FORMATS, PlanFormat
 from wizard.core.plan import build
 from wizard.core.text import escaped, json_escaped
 from wizard.core.validate import endpoint_problem
@@ -39,13 +41,13 @@ def no_unsafe(text: str) -> bool:
     return not any(escaped(c) for c in text.replace("\n", ""))
 
 
-@pytest.mark.parametrize("fmt", ["terraform", "cloudformation", "documents"])
-def test_iac_files_carry_no_raw_control_or_bidi_character(fmt: str) -> None:
+@pytest.mark.parametrize("fmt", list(CODE_FORMATS))
+def test_iac_files_carry_no_raw_control_or_bidi_character(fmt: PlanFormat) -> None:
     snapshot, plan = hostile_plan()
     context = iac.Context(
         account=snapshot.identity.account,
         region=snapshot.region,
-        diagnosed=("BUCKET_POLICY_BLOCKS_PUTOBJECT",),
+        diagnosed=(FindingCode.BUCKET_POLICY_BLOCKS_PUTOBJECT,),
         bucket=snapshot.bucket,
         key=snapshot.key,
     )

@@ -29,12 +29,19 @@ def test_survey_launch_options_that_do_not_fit_are_refused(
 
 
 def test_the_progress_bar_counts_regions_destinations_and_errors_then_clears() -> None:
-    from wizard.core.doctor import Finding, Severity
+    from wizard.core.findings import Finding, FindingCode, Severity
     from wizard.core.survey import Row, SurveyError
 
     stream = io.StringIO()
     progress = SurveyProgress(stream)
-    row = Row("p", "111122223333", "eu-west-1", "b-1", "x", (Finding("C", Severity.ERROR, "", ""),))
+    row = Row(
+        "p",
+        "111122223333",
+        "eu-west-1",
+        "b-1",
+        "x",
+        (Finding(FindingCode.KEY_POLICY_BLOCKS_LOGS, Severity.ERROR, "", ""),),
+    )
     for event in (
         UnitsPlanned("p", 4),
         UnitDone("p", "eu-west-1"),
@@ -50,12 +57,17 @@ def test_the_progress_bar_counts_regions_destinations_and_errors_then_clears() -
 
 def test_names_and_messages_from_aws_are_shown_visibly_in_the_table_and_the_tui_cells() -> None:
     from wizard import render
-    from wizard.core.doctor import Finding, Severity
+    from wizard.core.findings import Finding, FindingCode, Severity
     from wizard.core.survey import Row, SurveyError, SurveyResult
 
     hostile = "prod\x1b[2J\u202e"
     row = Row(
-        hostile, "111122223333", "eu-west-1", "b-1", "x", (Finding("C", Severity.ERROR, "", ""),)
+        hostile,
+        "111122223333",
+        "eu-west-1",
+        "b-1",
+        "x",
+        (Finding(FindingCode.KEY_POLICY_BLOCKS_LOGS, Severity.ERROR, "", ""),),
     )
     error = SurveyError("q", "eu-west-1", "AccessDenied \x1b]0;owned\x07 by SCP")
     result = SurveyResult((row,), (error,), 1, (hostile, "q"))

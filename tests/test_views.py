@@ -24,14 +24,14 @@ from wizard.aws.export import ExportRequest
 from wizard.commands import test_export
 from wizard.core import wording
 from wizard.core.errors import ExportBusy
-from wizard.core.state import ExportTaskInfo, KeyState
+from wizard.core.state import ExportTaskInfo, ExportTaskStatus, KeyState
 from wizard.flow import BusyChoice, PropagationWait, WizardState
 from wizard.plain import PlainWizard, Printer
 
 REGION = "eu-west-1"
 HOSTILE_TASK = "task-\x1b[31m-1"
 HOSTILE_GROUP = "/ecs/\u202eweb"
-ACTIVE = ExportTaskInfo(HOSTILE_TASK, HOSTILE_GROUP, "RUNNING")
+ACTIVE = ExportTaskInfo(HOSTILE_TASK, HOSTILE_GROUP, ExportTaskStatus.RUNNING)
 WAIT = PropagationWait(
     "GetBucketAcl call on the given bucket failed. Please check if CloudWatch Logs has been "
     "granted permission to perform this operation.",

@@ -31,7 +31,10 @@ from wizard.core import requirements as req
 from wizard.core import verify as core_verify
 from wizard.core.change import Plan
 from wizard.core.errors import Cancelled, ExportBusy, ExportRefused, UsageError
-from wizard.core.outcomes import RollbackReport, StepReport
+from wizard.core.findings import Finding, Severity, is_healthy, sort_findings
+from wizard.core.formats import PlanFormat
+from wizard.core.key_in_use import alias_conflict
+from wizard.core.outcomes import RollbackReport, StepReport, StepStatus
 from wizard.core.presets import (
     DEFAULT_KEY_ALIAS,
     DEFAULT_PREFIX,
@@ -123,12 +126,12 @@ class BucketHealth:
 @dataclass(frozen=True)
 class Review:
     snapshot: Snapshot
-    findings: tuple[doctor.Finding, ...]
+    findings: tuple[Finding, ...]
     plan: Plan
 
     @property
     def healthy(self) -> bool:
-        return doctor.is_healthy(self.findings)
+        return is_healthy(self.findings)
 
 
 # The word that confirms an apply on a real account (any case, spaces around ignored).
@@ -215,7 +218,7 @@ class WizardState:
         """How many changes this run's apply made (whatever became of them since)."""
         if self.applied is None:
             return 0
-        return sum(1 for step in self.applied.steps if step.status.value == "applied")
+        return sum(1 for step in self.applied.steps if step.status is StepStatus.APPLIED)
 
     @property
     def applied_changes(self) -> bool:
@@ -260,7 +263,7 @@ class ResultView:
 MAX_OBJECTS_SHOWN = 8
 
 
-def undo_command(journal: object) -> str:
+def undo_command(journal: Path | str) -> str:
     return outcomes.undo_command(str(journal))
 
 
@@ -457,9 +460,9 @@ def save_proof(text: str, state: WizardState, folder: Path | None = None) -> Pat
 # The infrastructure-as-code formats of a plan, and how the faces name them.
 CODE_FORMATS = iac.FORMATS
 CODE_TITLES = {
-    "terraform": "Terraform",
-    "cloudformation": "CloudFormation",
-    "documents": "documents (JSON)",
+    PlanFormat.TERRAFORM: "Terraform",
+    PlanFormat.CLOUDFORMATION: "CloudFormation",
+    PlanFormat.DOCUMENTS: "documents (JSON)",
 }
 
 
@@ -478,24 +481,24 @@ def code_context(review: Review) -> iac.Context:
     )
 
 
-def code_files(fmt: str, review: Review) -> dict[str, str]:
+def code_files(fmt: PlanFormat, review: Review) -> dict[str, str]:
     """The plan of ``review`` as ``fmt`` (terraform, cloudformation, documents): name -> text."""
     return iac.render(fmt, review.plan, code_context(review))
 
 
-def code_next_steps(fmt: str, review: Review, folder: Path) -> tuple[str, ...]:
+def code_next_steps(fmt: PlanFormat, review: Review, folder: Path) -> tuple[str, ...]:
     """What to do with the files once saved, in order: the pipeline, then the proof."""
     plan = review.plan
     prove = iac.proving_command(plan, review.snapshot.region)
     where = shlex.quote(str(folder))
-    if fmt == "terraform":
+    if fmt is PlanFormat.TERRAFORM:
         return (
             f"cd {where} && terraform init && terraform plan   # or add main.tf to your "
             "configuration",
             "terraform apply   # the import blocks adopt what exists; nothing else is touched",
             prove,
         )
-    if fmt == "cloudformation":
+    if fmt is PlanFormat.CLOUDFORMATION:
         return (f"cd {where}", *iac.cloudformation_steps(plan, code_context(review)), prove)
     return (
         f"Apply the files in {where} in the order plan.json gives (your pipeline, CDK, Pulumi)",
@@ -510,7 +513,7 @@ class SavedCode:
     next_steps: tuple[str, ...]
 
 
-def save_code(fmt: str, review: Review, folder: Path | None = None) -> SavedCode:
+def save_code(fmt: PlanFormat, review: Review, folder: Path | None = None) -> SavedCode:
     """Write the plan as ``fmt`` into a new folder ``cwl-export-wizard-BUCKET-FORMAT`` (``-2``,
     ``-3``... when taken) under ``folder`` (the current one). Changes nothing in the account
     and never writes over a file."""
@@ -897,7 +900,7 @@ class Flow:
             encryption = f"SSE-KMS ({named})"
         else:
             encryption = "SSE-S3" if enc.algorithm == "AES256" else enc.algorithm
-        errors = [f for f in findings if f.severity == doctor.Severity.ERROR]
+        errors = [f for f in findings if f.severity is Severity.ERROR]
         if not errors:
             return BucketHealth(encryption, True, "ready")
         blockers = core_plan.build(snap, choices).blockers
@@ -963,7 +966,7 @@ class Flow:
 
         choices = self.with_source(choices)
         snap = snapshot.read(self.session, choices, self.source)
-        conflict = doctor.alias_conflict(snap, choices)
+        conflict = alias_conflict(snap, choices)
         if conflict is not None:
             raise UsageError(conflict[0], fix=conflict[1])
         plan = core_plan.build(snap, choices)
@@ -977,7 +980,7 @@ class Flow:
             findings += doctor.source_permission_findings(
                 source_check, iam_policy.source_command_for(scope)
             )
-        return Review(snap, tuple(doctor.sort_findings(findings)), plan)
+        return Review(snap, tuple(sort_findings(findings)), plan)
 
     def source_scope(self, choices: Choices, snap: Snapshot) -> iam_policy.SourceScope:
         """What the source account's caller needs for this destination."""
@@ -1151,7 +1154,7 @@ class Flow:
             prefix=request.prefix,
             log_group=request.log_group,
         )
-        return doctor.is_healthy(doctor.diagnose(snapshot.read(self.session, choices), choices))
+        return is_healthy(doctor.diagnose(snapshot.read(self.session, choices), choices))
 
     def probe_log_group(self, region: str) -> str:
         """The log group a probe export uses when none was chosen: the one written last."""

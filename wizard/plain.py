@@ -35,6 +35,7 @@ from wizard.core.errors import (
     UsageError,
     WizardError,
 )
+from wizard.core.formats import PlanFormat
 from wizard.core.outcomes import RollbackReport
 from wizard.core.presets import DEFAULT_SAMPLE_LINES
 from wizard.core.proof import markdown
@@ -489,7 +490,7 @@ class PlainWizard:
             if answer not in CODE_FORMATS:
                 return answer
             try:
-                saved = save_code(answer, review)
+                saved = save_code(PlanFormat(answer), review)
             except WizardError as error:
                 self.out.error(error)
                 continue
@@ -549,7 +550,7 @@ class PlainWizard:
             self.out.line(f"Journal of the changes: {error.journal_path}", wrap=False)
             if not self.sandbox:
                 self.out.line(
-                    f"After dealing with them: {undo_command(error.journal_path)}", wrap=False
+                    f"After dealing with them: {undo_command(str(error.journal_path))}", wrap=False
                 )
             raise _Ended(code) from None
         if cancel.is_set():

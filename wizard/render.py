@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from wizard.core.change import Plan
-from wizard.core.doctor import Finding, Severity
+from wizard.core.findings import Finding, Severity
 from wizard.core.outcomes import Outcome, RollbackReport, StepReport, StepStatus
 from wizard.core.text import count, visible_lines
 from wizard.core.verify import VerdictText

@@ -19,6 +19,7 @@ from wizard.aws import apply as aws_apply
 from wizard.aws import snapshot
 from wizard.core import doctor
 from wizard.core import plan as core_plan
+from wizard.core.findings import is_healthy
 from wizard.core.requirements import SID_PUT_OBJECT
 from wizard.core.state import Choices
 from wizard.sandbox.server import Sandbox
@@ -151,7 +152,7 @@ def test_a_grant_removed_by_another_writer_meanwhile_is_merged_again(
     assert result.rounds == 2
     assert "mine" in granted_prefixes(sandbox)
     after = snapshot.read(session, choices)
-    assert doctor.is_healthy(doctor.diagnose(after, choices))
+    assert is_healthy(doctor.diagnose(after, choices))
 
 
 def test_an_apply_waits_for_another_and_names_it(

@@ -27,7 +27,7 @@ from tests.aws.conftest import (
 from wizard.aws import export
 from wizard.aws.export import ExportRequest, gunzip_lines
 from wizard.core.errors import AwsError, Cancelled, ExportBusy, WizardError
-from wizard.core.state import ExportTaskInfo
+from wizard.core.state import ExportTaskInfo, ExportTaskStatus
 from wizard.sandbox.server import Sandbox
 
 BUCKET = "demo-sse-s3"  # SSE-S3: only the bucket policy matters
@@ -143,7 +143,11 @@ class RecordingEvent(threading.Event):
 
 
 def test_poll_schedule_backs_off_to_about_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
-    statuses = iter(["PENDING"] * 3 + ["RUNNING"] * 20 + ["COMPLETED"])
+    statuses = iter(
+        [ExportTaskStatus.PENDING] * 3
+        + [ExportTaskStatus.RUNNING] * 20
+        + [ExportTaskStatus.COMPLETED]
+    )
     calls: list[str] = []
 
     def describe(session: Any, region: str, task_id: str) -> ExportTaskInfo:
@@ -169,7 +173,9 @@ def test_poll_schedule_backs_off_to_about_a_second(monkeypatch: pytest.MonkeyPat
 
 
 def test_wait_can_be_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(export, "describe_task", lambda *a: ExportTaskInfo("t", "/g", "RUNNING"))
+    monkeypatch.setattr(
+        export, "describe_task", lambda *a: ExportTaskInfo("t", "/g", ExportTaskStatus.RUNNING)
+    )
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled, match="keeps running"):

@@ -305,10 +305,11 @@ def test_the_fresh_template_deploys_in_motos_cloudformation_with_the_plans_docum
     from tests.iac_files import after
     from wizard.core import iac
     from wizard.core.change import Action
+    from wizard.core.formats import PlanFormat
 
     plan, context = shaped("fresh")
     assert context.account == "123456789012"  # moto's default account
-    template = cloudformation(iac.render("cloudformation", plan, context)["template.yaml"])
+    template = cloudformation(iac.render(PlanFormat.CLOUDFORMATION, plan, context)["template.yaml"])
     bucket = plan.choices.bucket if plan.choices else ""
     with mock_aws():
         region = context.region

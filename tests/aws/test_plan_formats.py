@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, CliRunner, StartSandbox
+from wizard.commands.plan import PLAN_FORMATS
+from wizard.core.formats import PlanFormat
 from wizard.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
@@ -119,3 +121,8 @@ def test_out_with_a_dangling_link_in_the_way_writes_no_file(
     )  # fmt: skip
     assert done.code == 1, done.err
     assert len(list(fresh.iterdir())) >= 2
+
+
+def test_the_format_choices_are_the_plan_formats() -> None:
+    """cli.py lists them as plain words for argparse (its messages show them as written)."""
+    assert tuple(PlanFormat) == PLAN_FORMATS

@@ -15,8 +15,9 @@ from tests.core.test_plan import (
 )
 from wizard.core import requirements as req
 from wizard.core.change import Action, Plan
-from wizard.core.doctor import Severity, diagnose, is_healthy
+from wizard.core.doctor import diagnose
 from wizard.core.evaluate import Request, RequestPrincipal, evaluate
+from wizard.core.findings import Severity, is_healthy
 from wizard.core.plan import build
 from wizard.core.policy import parse_policy
 from wizard.core.state import Choices, Snapshot

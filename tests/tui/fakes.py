@@ -34,6 +34,7 @@ from wizard.core.state import (
     BucketState,
     Choices,
     ExportTaskInfo,
+    ExportTaskStatus,
     Identity,
     KeyState,
     PublicAccessBlock,
@@ -353,7 +354,9 @@ class FakeFlow(Flow):
         if self.busy_export:
             raise ExportBusy(
                 ExportTaskInfo(
-                    "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "/aws/lambda/orders-api", "RUNNING"
+                    "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a",
+                    "/aws/lambda/orders-api",
+                    ExportTaskStatus.RUNNING,
                 ),
                 request.region,
             )
@@ -367,7 +370,11 @@ class FakeFlow(Flow):
         cancel: threading.Event | None = None,
     ) -> ExportTaskInfo:
         return ExportTaskInfo(
-            TASK_ID, "/aws/lambda/demo-fn", "COMPLETED", from_ms=NOW_MS - 86_400_000, to_ms=NOW_MS
+            TASK_ID,
+            "/aws/lambda/demo-fn",
+            ExportTaskStatus.COMPLETED,
+            from_ms=NOW_MS - 86_400_000,
+            to_ms=NOW_MS,
         )
 
     def collect_export(
@@ -381,7 +388,7 @@ def export_result(bucket: str, prefix: str) -> ExportResult:
     task = ExportTaskInfo(
         TASK_ID,
         "/aws/lambda/demo-fn",
-        "COMPLETED",
+        ExportTaskStatus.COMPLETED,
         destination=bucket,
         prefix=prefix,
         from_ms=NOW_MS - 86_400_000,

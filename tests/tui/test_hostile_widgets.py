@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from tests.hostile import hostile_text, raw_unsafe
 from wizard import render
 from wizard.aws.inventory import KeyOption
-from wizard.core.doctor import Finding, Severity
+from wizard.core.findings import Finding, FindingCode, Severity
 from wizard.core.outcomes import Outcome, RollbackReport, StepReport
 from wizard.core.state import KeyState
 from wizard.flow import BucketOption
@@ -27,7 +27,9 @@ from wizard.tui.widgets.option_lists import bucket_prompt, key_prompt
     fix=hostile_text,
 )
 def test_findings_in_every_face(message: str, aws_error: str, statement: str, fix: str) -> None:
-    finding = Finding("CODE", Severity.ERROR, message, fix, aws_error, (statement,))
+    finding = Finding(
+        FindingCode.EXPLICIT_DENY, Severity.ERROR, message, fix, aws_error, (statement,)
+    )
     assert not raw_unsafe(str(finding_content(finding)))
     for colour in (False, True):
         for line in [*render.findings([finding]), render.verdict([finding])]:

@@ -12,7 +12,7 @@ from textual.widgets import Static
 from tests.tui.fakes import BUCKETS, GROUPS, KEY_OPTIONS, NOW_MS, REGION, key
 from wizard.aws.inventory import KeyOption
 from wizard.core.errors import AwsError, ExportBusy
-from wizard.core.state import ExportTaskInfo
+from wizard.core.state import ExportTaskInfo, ExportTaskStatus
 from wizard.flow import BucketHealth, BucketOption, Step, WizardState, window_problem
 from wizard.tui.widgets.diff_view import diff_content
 from wizard.tui.widgets.error_panel import ErrorPanel, error_parts
@@ -97,7 +97,7 @@ def test_errors_are_message_and_fix_never_a_traceback() -> None:
         "Access denied.",
         "Ask for s3:GetBucketPolicy.",
     )
-    busy = ExportBusy(ExportTaskInfo("t-1", "/ecs/web", "RUNNING"), "ap-northeast-1")
+    busy = ExportBusy(ExportTaskInfo("t-1", "/ecs/web", ExportTaskStatus.RUNNING), "ap-northeast-1")
     message, fix = error_parts(busy)
     assert "t-1" in message and fix
     message, fix = error_parts(KeyError("boom"))

@@ -23,7 +23,7 @@ from wizard.aws.inventory import list_active_tasks, task_from_reply
 from wizard.aws.session import AwsSession, aws_call, error_code, error_message, translate
 from wizard.core import requirements as req
 from wizard.core.errors import AwsError, Cancelled, ExportBusy, ExportRefused, WizardError
-from wizard.core.state import FINAL_TASK_STATUSES, ExportTaskInfo
+from wizard.core.state import FINAL_TASK_STATUSES, ExportTaskInfo, ExportTaskStatus
 from wizard.core.text import shell_command
 
 __all__ = ["ExportBusy", "ExportRefused"]  # raised here; defined with the other errors
@@ -74,7 +74,7 @@ class ExportResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.task.status == "COMPLETED" and bool(self.objects)
+        return self.task.status is ExportTaskStatus.COMPLETED and bool(self.objects)
 
     @property
     def encryption(self) -> ObjectEncryption | None:
@@ -219,7 +219,7 @@ def cancel_task(session: AwsSession, region: str, task_id: str) -> None:
     except ClientError as exc:
         if error_code(exc) == "InvalidOperationException":
             task = describe_task(session, region, task_id)
-            if task.status in (*FINAL_TASK_STATUSES, "PENDING_CANCEL"):
+            if task.status in (*FINAL_TASK_STATUSES, ExportTaskStatus.PENDING_CANCEL):
                 return
         raise translate(exc, "CancelExportTask") from exc
     except Exception as exc:
@@ -240,14 +240,14 @@ def wait_until_idle(
             # A cancelled task passes PENDING_CANCEL before CANCELLED; it still blocks.
             with aws_call("DescribeExportTasks"):
                 reply = session.client("logs", region).describe_export_tasks(
-                    statusCode="PENDING_CANCEL", limit=1
+                    statusCode=ExportTaskStatus.PENDING_CANCEL, limit=1
                 )
             cancelling = [task_from_reply(t) for t in reply.get("exportTasks", [])]
             if not cancelling:
                 return
             active = cancelling
         task = active[0]
-        if task.status == "PENDING_CANCEL":
+        if task.status is ExportTaskStatus.PENDING_CANCEL:
             stop = cancel or threading.Event()
             if stop.wait(POLL_MAX):
                 raise Cancelled(f"Stopped waiting for export task {task.task_id}.")
@@ -295,7 +295,7 @@ def no_data_explanation(request: ExportRequest) -> str:
 def failure_explanation(task: ExportTaskInfo, request: ExportRequest) -> str:
     message = task.status_message or "no status message"
     text = f"The export task {task.task_id} ended {task.status}: {message}"
-    if task.status == "FAILED":
+    if task.status is ExportTaskStatus.FAILED:
         text += f" {_doctor_hint(request)}"
     return text
 
@@ -323,9 +323,9 @@ def collect(
     if objects and lines > 0:
         sample = read_sample(session, request.bucket, objects[0].key, lines, request.region)
     explanation: str | None = None
-    if task.status in ("FAILED", "CANCELLED"):
+    if task.status in (ExportTaskStatus.FAILED, ExportTaskStatus.CANCELLED):
         explanation = failure_explanation(task, request)
-    elif task.status == "COMPLETED" and not objects:
+    elif task.status is ExportTaskStatus.COMPLETED and not objects:
         explanation = no_data_explanation(request)
     return ExportResult(task, tuple(objects), tuple(sample), explanation)
 

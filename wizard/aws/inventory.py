@@ -29,6 +29,7 @@ from wizard.core.state import (
     KEY_SPEC_SYMMETRIC,
     KEY_USAGE_ENCRYPT,
     ExportTaskInfo,
+    ExportTaskStatus,
     KeyState,
 )
 
@@ -536,7 +537,7 @@ def task_from_reply(task: dict[str, Any]) -> ExportTaskInfo:
     return ExportTaskInfo(
         task_id=task["taskId"],
         log_group=task.get("logGroupName", ""),
-        status=status.get("code", "UNKNOWN"),
+        status=ExportTaskStatus.of(status.get("code")),
         destination=task.get("destination", ""),
         prefix=task.get("destinationPrefix"),
         task_name=task.get("taskName"),

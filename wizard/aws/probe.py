@@ -23,14 +23,14 @@ from wizard.aws import journal
 from wizard.aws.inventory import list_active_tasks
 from wizard.aws.session import AwsSession
 from wizard.core.errors import ExportBusy, ExportRefused
-from wizard.core.state import ExportTaskInfo
+from wizard.core.state import ExportTaskInfo, ExportTaskStatus
 from wizard.core.verify import Observation, Outcome
 
 PROBE_WINDOW_MS = 60_000  # about a minute: the test object and a few lines at most
 TASK_OUTCOMES = {
-    "COMPLETED": Outcome.COMPLETED,
-    "FAILED": Outcome.FAILED,
-    "CANCELLED": Outcome.CANCELLED,
+    ExportTaskStatus.COMPLETED: Outcome.COMPLETED,
+    ExportTaskStatus.FAILED: Outcome.FAILED,
+    ExportTaskStatus.CANCELLED: Outcome.CANCELLED,
 }
 
 

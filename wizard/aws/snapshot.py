@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from wizard.aws.inventory import key_state_from_metadata, list_active_tasks, rotation_status
 from wizard.aws.session import AwsSession, aws_call, error_code, translate
 from wizard.core.arn import parse_arn
-from wizard.core.doctor import refers_to
+from wizard.core.key_in_use import refers_to
 from wizard.core.state import (
     AWS_MANAGED_S3_ALIAS,
     DSSE_KMS,
@@ -316,7 +316,7 @@ def read(session: AwsSession, choices: Choices, source: AwsSession | None = None
     chosen_key = choices.key or choices.create_key_alias
     group = choices.log_group
     # A key to be created is looked for under its alias: a key the wizard created earlier
-    # (its tag says so) is reused; anyone else's is refused (doctor.alias_conflict).
+    # (its tag says so) is reused; anyone else's is refused (key_in_use.alias_conflict).
     found = session.pool.fan_out(
         [
             lambda: read_bucket(regional, choices.bucket),

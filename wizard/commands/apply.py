@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from wizard.commands.options import connection, destination, key_choice, sources
 from wizard.core.errors import EXIT_FINDINGS, EXIT_OK
+from wizard.core.findings import FindingCode
 
 if TYPE_CHECKING:
     from wizard.aws.apply import StepResult
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             show(render.plan(plan))
         for finding in review.findings:
-            if finding.code in ("CALLER_MAY_NOT", "PERMISSION_CHECK_SKIPPED"):
+            if finding.code in (FindingCode.CALLER_MAY_NOT, FindingCode.PERMISSION_CHECK_SKIPPED):
                 err(f"{finding.severity.value}: {finding.message}")
         if plan.blockers:
             if args.json:

@@ -17,6 +17,7 @@ from wizard.core.errors import (
     Cancelled,
     UsageError,
 )
+from wizard.core.formats import CODE_FORMATS, PlanFormat
 from wizard.core.state import Choices, Snapshot
 from wizard.core.text import json_escaped, visible_lines
 from wizard.core.validate import (
@@ -37,11 +38,11 @@ from wizard.views import Line
 
 if TYPE_CHECKING:
     from wizard.aws.session import AwsSession
-    from wizard.core.doctor import Finding
+    from wizard.core.findings import Finding
 
 T = TypeVar("T")
 
-FILE_FORMATS = ("cli", "terraform", "cloudformation", "documents")  # what --out writes as files
+FILE_FORMATS = (PlanFormat.CLI, *CODE_FORMATS)  # what --out writes as files
 
 
 # --- output -------------------------------------------------------------------------------

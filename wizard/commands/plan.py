@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.commands.options import connection, destination, key_choice, sources
 from wizard.core.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from wizard.core.formats import PlanFormat
 
 if TYPE_CHECKING:
     from wizard.commands.options import Subparsers
-    from wizard.core.change import Plan
+    from wizard.core.change import Change, Plan
     from wizard.core.state import Choices
     from wizard.flow import WizardState
 
@@ -45,7 +46,7 @@ def add_parser(subparsers: Subparsers) -> None:
     connection(plan)
 
 
-def change_json(change: Any) -> dict[str, Any]:
+def change_json(change: Change) -> dict[str, Any]:
     return {
         "action": change.action.value,
         "target": change.target,
@@ -64,12 +65,12 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def plan_format(args: argparse.Namespace) -> str:
+def plan_format(args: argparse.Namespace) -> PlanFormat:
     """--format, or json for --json; refuses the combinations that say two things."""
     from wizard.commands.common import FILE_FORMATS
 
-    chosen = args.format or ("json" if args.json else "text")
-    if args.json and chosen != "json":
+    chosen = PlanFormat(args.format or (PlanFormat.JSON if args.json else PlanFormat.TEXT))
+    if args.json and chosen is not PlanFormat.JSON:
         raise UsageError(f"--json and --format {chosen} say two things: give one.")
     if args.out is not None and chosen not in FILE_FORMATS:
         raise UsageError(
@@ -90,20 +91,20 @@ def run(args: argparse.Namespace) -> int:
     _, choices, reviewed = review(args)
     plan = reviewed.plan
     code = EXIT_OK if plan.empty and not plan.blockers else EXIT_FINDINGS
-    if chosen == "json":
+    if chosen is PlanFormat.JSON:
         print_json(plan_json(plan))
         return code
-    if chosen == "text":
+    if chosen is PlanFormat.TEXT:
         show(render.plan(plan))
         return code
-    if chosen == "cli" and plan.blockers:
+    if chosen is PlanFormat.CLI and plan.blockers:
         # No commands for a plan the wizard will not apply: the blockers, as the other
         # formats show them, in a file that stops at once if it is run anyway.
         from wizard.core.cli_equivalent import blocked_script
 
         files = {script_name(state_of(choices)): blocked_script(plan)}
         executable: tuple[str, ...] = ()
-    elif chosen == "cli":
+    elif chosen is PlanFormat.CLI:
         state = state_of(choices)
         files = {script_name(state): plan_script(plan, state, reviewed.snapshot.identity.account)}
         executable = tuple(files)
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.out)
     for path in write_new_files(folder, files, executable=executable):
         out(f"Wrote {path}")
-    if chosen != "cli":
+    if chosen is not PlanFormat.CLI:
         out("Next:")
         for step in code_next_steps(chosen, reviewed, folder):
             out(f"  {step}")

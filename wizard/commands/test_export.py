@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from wizard.commands.options import connection, destination, sources
 from wizard.core.errors import EXIT_FINDINGS, EXIT_OK, ExportBusy, UsageError
 from wizard.core.presets import DEFAULT_WINDOW
+from wizard.core.state import ExportTaskInfo, ExportTaskStatus
 
 if TYPE_CHECKING:
     import threading
@@ -218,9 +219,9 @@ def run(args: argparse.Namespace) -> int:
         )
         if not args.wait:
             return task_id, None
-        last: list[str] = []
+        last: list[ExportTaskStatus] = []
 
-        def status(task: Any, elapsed: float) -> None:
+        def status(task: ExportTaskInfo, elapsed: float) -> None:
             if not last or last[-1] != task.status:
                 last.append(task.status)
                 err(f"  {task.status} after {elapsed:.1f} s")
@@ -234,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
             print_json(
                 {
                     "task_id": task_id,
-                    "status": "PENDING",
+                    "status": ExportTaskStatus.PENDING,
                     "objects": [],
                     "encryption": None,
                     "sample": [],

@@ -25,10 +25,12 @@ from typing import Any
 from wizard.core.actions import NEW_KEY_ARN, current_document
 from wizard.core.arn import parse_arn
 from wizard.core.change import Action, Change, Plan
+from wizard.core.findings import FindingCode
+from wizard.core.formats import CODE_FORMATS, PlanFormat
 from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, BucketState, KeyState
 from wizard.core.text import escaped, json_escaped, shell_command, visible
 
-FORMATS = ("terraform", "cloudformation", "documents")
+FORMATS = CODE_FORMATS
 NAME = "exports"  # Terraform's local name of every resource
 LOGICAL = {  # CloudFormation's logical ids
     "key": "ExportsKey",
@@ -44,7 +46,7 @@ class Context:
 
     account: str
     region: str
-    diagnosed: tuple[str, ...]  # the codes of the findings that made the plan
+    diagnosed: tuple[FindingCode, ...]  # the codes of the findings that made the plan
     version: str = ""
     # The bucket and the key as they are now: a CloudFormation import describes them so, and
     # the template keeps what the plan does not change (rotation, public access, ownership).
@@ -205,16 +207,16 @@ def _key_id(arn: str) -> str:
     return parsed.resource.removeprefix("key/") if parsed is not None else arn
 
 
-def render(fmt: str, plan: Plan, context: Context) -> dict[str, str]:
+def render(fmt: PlanFormat, plan: Plan, context: Context) -> dict[str, str]:
     """The files (name -> text) of ``fmt``: terraform, cloudformation or documents. Whatever
     text from AWS they carry (a foreign statement's Sid or condition), no file holds a control,
     bidi or separator character: JSON and HCL strings carry it as its ``\\u`` escape (the same
     document to every parser), YAML scalars as theirs, comments visibly."""
-    if fmt == "terraform":
+    if fmt is PlanFormat.TERRAFORM:
         files = terraform(plan, context)
-    elif fmt == "cloudformation":
+    elif fmt is PlanFormat.CLOUDFORMATION:
         files = cloudformation(plan, context)
-    elif fmt == "documents":
+    elif fmt is PlanFormat.DOCUMENTS:
         files = documents(plan, context)
     else:
         raise ValueError(f"unknown format {fmt!r}")

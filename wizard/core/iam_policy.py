@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.core import requirements as req
-from wizard.core.actions import NEW_KEY_ARN, REGISTRY
+from wizard.core.actions import NEW_KEY_ARN, REGISTRY, Resource
 from wizard.core.arn import bucket_arn, parse_arn, partition_for_region
 from wizard.core.change import Action, Change, Plan
 from wizard.core.state import CREATED_BY_TAG, CREATED_BY_VALUE, JOURNAL_TAG, Choices, KeyState
@@ -138,7 +138,7 @@ def identity_policy(scope: PolicyScope) -> dict[str, Any]:
         {
             name
             for spec in REGISTRY.values()
-            if spec.resource.value == "bucket"
+            if spec.resource is Resource.BUCKET
             for name in spec.read
             if name != "s3:ListAllMyBuckets"
         }
@@ -327,9 +327,9 @@ def _key_context(key: KeyState) -> tuple[tuple[str, str | tuple[str, ...]], ...]
 def _change_resources(change: Change, choices: Choices, account: str, partition: str) -> list[str]:
     spec = REGISTRY[change.action]
     region = change.params.get("region") or choices.region
-    if spec.resource.value == "bucket":
+    if spec.resource is Resource.BUCKET:
         return [bucket_arn(change.params.get("bucket", choices.bucket), partition)]
-    if spec.resource.value == "alias":
+    if spec.resource is Resource.ALIAS:
         alias = change.params.get("alias", "")
         return [
             f"arn:{partition}:kms:{region}:{account}:{alias}",
@@ -363,7 +363,7 @@ def needs(
         context: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
         if new_key or change.action is Action.CREATE_ALIAS:
             context = created
-        elif spec.resource.value == "key" and key is not None and key.exists:
+        elif spec.resource is Resource.KEY and key is not None and key.exists:
             context = _key_context(key)
         resources = _change_resources(change, choices, account, partition)
         for action in spec.write:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import Enum
 
 from wizard.core.arn import parse_arn
+from wizard.core.findings import FindingCode
 from wizard.core.state import (
     KEY_MANAGER_AWS,
     KEY_SPEC_SYMMETRIC,
@@ -22,16 +23,16 @@ from wizard.core.state import (
 class KeyDefect(Enum):
     """What makes a key unusable for exports, most fundamental first."""
 
-    MISSING = "KEY_NOT_FOUND"
-    AWS_MANAGED = "KEY_AWS_MANAGED"
-    NOT_ENABLED = "KEY_NOT_ENABLED"
-    NOT_SYMMETRIC = "KEY_NOT_SYMMETRIC"
-    WRONG_REGION = "KEY_WRONG_REGION"
+    MISSING = FindingCode.KEY_NOT_FOUND
+    AWS_MANAGED = FindingCode.KEY_AWS_MANAGED
+    NOT_ENABLED = FindingCode.KEY_NOT_ENABLED
+    NOT_SYMMETRIC = FindingCode.KEY_NOT_SYMMETRIC
+    WRONG_REGION = FindingCode.KEY_WRONG_REGION
 
     @property
-    def code(self) -> str:
+    def code(self) -> FindingCode:
         """The doctor's finding code for it."""
-        return self.value
+        return FindingCode(self.value)
 
 
 def is_aws_managed_reference(reference: str | None) -> bool:

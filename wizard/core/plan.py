@@ -37,21 +37,12 @@ from wizard.core.actions import (
 from wizard.core.arn import account_root_arn, log_group_arn, logs_principal
 from wizard.core.change import Action, Change, Plan
 from wizard.core.diff import unified
-from wizard.core.doctor import (
-    Finding,
-    KeyInUse,
-    KeyMode,
-    bucket_problems,
-    deny_blocker,
-    deny_groups,
-    evaluate_requests,
-    key_in_use,
-    key_problems,
-    refers_to,
-    without_denies,
-)
+from wizard.core.doctor import bucket_problems, key_problems
 from wizard.core.evaluate import evaluate
+from wizard.core.explain import deny_blocker, deny_groups, evaluate_requests, without_denies
+from wizard.core.findings import Finding
 from wizard.core.grants import Grant, Merge, condition_values, listed, merge
+from wizard.core.key_in_use import KeyInUse, KeyMode, key_in_use, refers_to
 from wizard.core.policy import (
     BUCKET_POLICY_LIMIT,
     KEY_POLICY_LIMIT,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from wizard.core.arn import partition_for_region
 from wizard.core.presets import DEFAULT_PREFIX
+from wizard.core.strenum import StrEnum
 
 SSE_S3 = "AES256"
 SSE_KMS = "aws:kms"
@@ -30,8 +31,33 @@ JOURNAL_TAG = "cwl-export-wizard:journal"
 
 OWNER_ENFORCED = "BucketOwnerEnforced"  # S3 Object Ownership with ACLs disabled
 
-ACTIVE_TASK_STATUSES = ("PENDING", "RUNNING")
-FINAL_TASK_STATUSES = ("COMPLETED", "CANCELLED", "FAILED")
+
+class ExportTaskStatus(StrEnum):
+    """An export task's status code, as CloudWatch Logs gives it (DescribeExportTasks)."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+    PENDING_CANCEL = "PENDING_CANCEL"  # cancelled, not stopped yet: it still blocks a new one
+    UNKNOWN = "UNKNOWN"  # the wizard's word: AWS gave no status, or one not listed here
+
+    @classmethod
+    def of(cls, code: str | None) -> ExportTaskStatus:
+        """The status for AWS's ``status.code``; UNKNOWN for none or one not listed here."""
+        try:
+            return cls(code)
+        except ValueError:
+            return cls.UNKNOWN
+
+
+ACTIVE_TASK_STATUSES = (ExportTaskStatus.PENDING, ExportTaskStatus.RUNNING)
+FINAL_TASK_STATUSES = (
+    ExportTaskStatus.COMPLETED,
+    ExportTaskStatus.CANCELLED,
+    ExportTaskStatus.FAILED,
+)
 
 
 @dataclass(frozen=True)
@@ -198,7 +224,7 @@ class LogGroupState:
 class ExportTaskInfo:
     task_id: str
     log_group: str
-    status: str
+    status: ExportTaskStatus
     destination: str = ""
     prefix: str | None = None
     task_name: str | None = None

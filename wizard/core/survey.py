@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from wizard.core.doctor import Finding, Severity, is_healthy
 from wizard.core.errors import PolicyError
+from wizard.core.findings import Finding, FindingCode, Severity, is_healthy
 from wizard.core.policy import Statement, parse_policy
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_PREFIX
 from wizard.core.text import shell_command, visible
@@ -259,19 +259,19 @@ def candidates(policies: Mapping[str, str | None], tasks: Sequence[TaskTarget]) 
 # created again: the repair command says so.
 NEEDS_A_KEY = frozenset(
     {
-        "KEY_AWS_MANAGED",
-        "KEY_NOT_ENABLED",
-        "KEY_NOT_SYMMETRIC",
-        "KEY_WRONG_REGION",
-        "BUCKET_DSSE_UNSUPPORTED",
+        FindingCode.KEY_AWS_MANAGED,
+        FindingCode.KEY_NOT_ENABLED,
+        FindingCode.KEY_NOT_SYMMETRIC,
+        FindingCode.KEY_WRONG_REGION,
+        FindingCode.BUCKET_DSSE_UNSUPPORTED,
     }
 )
-NEEDS_THE_BUCKET = frozenset({"BUCKET_NOT_FOUND"})
+NEEDS_THE_BUCKET = frozenset({FindingCode.BUCKET_NOT_FOUND})
 
 
 # Findings no command of this tool repairs: a Deny the account wrote (the wizard never edits
 # a foreign statement) stops every apply short of a working export.
-NOT_OURS_TO_REPAIR = frozenset({"EXPLICIT_DENY"})
+NOT_OURS_TO_REPAIR = frozenset({FindingCode.EXPLICIT_DENY})
 
 
 def _option(name: str, value: str) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from wizard.core import requirements as req
-from wizard.core.doctor import Finding, Severity, is_healthy
+from wizard.core.findings import Finding, FindingCode, Severity, is_healthy
 
 # The order CloudWatch Logs checks a destination in (and so which error AWS gives first when
 # several are predicted): the bucket exists, the caller of another account may write, the
@@ -56,7 +56,7 @@ class Kind(str, Enum):
 class Prediction:
     healthy: bool
     aws_error: str | None  # the error AWS is expected to give first (None when healthy)
-    finding: str | None  # the code of the finding that predicts it
+    finding: FindingCode | None  # the code of the finding that predicts it
 
     @property
     def outcome(self) -> Outcome:
@@ -186,7 +186,11 @@ PROPAGATION = HiddenCause(
 # The doctor's findings that say its own verdict may be wrong (a condition key whose presence
 # is an assumption, an operator the evaluator does not know, a policy it could not read).
 UNCERTAIN_FINDINGS = frozenset(
-    {"KEY_CONDITION_UNCONFIRMED", "POLICY_UNKNOWN_OPERATOR", "KEY_POLICY_UNKNOWN"}
+    {
+        FindingCode.KEY_CONDITION_UNCONFIRMED,
+        FindingCode.POLICY_UNKNOWN_OPERATOR,
+        FindingCode.KEY_POLICY_UNKNOWN,
+    }
 )
 
 

@@ -28,7 +28,7 @@ from moto.s3.models import s3_backends
 
 from wizard.core.arn import bucket_arn, object_arn
 from wizard.core.errors import PolicyError, UsageError
-from wizard.core.evaluate import Request, evaluate
+from wizard.core.evaluate import Decision, Request, evaluate
 from wizard.core.permissions import ALWAYS_ALLOWED, permission
 from wizard.core.policy import PolicyDocument, parse_policy
 from wizard.sandbox.identity import caller_request
@@ -246,7 +246,7 @@ def authorize(
         if record is not None:
             record.append(judged)
         identity = evaluate(policy, judged)
-        if identity.decision.value == "EXPLICIT_DENY":
+        if identity.decision is Decision.EXPLICIT_DENY:
             raise _denied(
                 request.service,
                 check.action,
@@ -334,8 +334,8 @@ def simulate(policy: PolicyDocument | None, params: Mapping[str, Any], account: 
             else:
                 base = caller_request(account, action, resource)
                 judged = Request(base.principal, action, resource, {**base.context, **context})
-                verdict = evaluate(policy, judged).decision.value
-                decision = {"ALLOW": "allowed", "EXPLICIT_DENY": "explicitDeny"}.get(
+                verdict = evaluate(policy, judged).decision
+                decision = {Decision.ALLOW: "allowed", Decision.EXPLICIT_DENY: "explicitDeny"}.get(
                     verdict, "implicitDeny"
                 )
             members.append(

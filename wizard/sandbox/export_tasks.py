@@ -41,6 +41,7 @@ from wizard.core.state import (
     SSE_KMS,
     SSE_S3,
     Destination,
+    ExportTaskStatus,
 )
 from wizard.sandbox.moto_state import (
     PARTITION,
@@ -74,7 +75,14 @@ TEST_OBJECT_BODY = b"Permission Check Successful"
 TEST_OBJECT_AT_ROOT_WITHOUT_PREFIX = False
 # The share of export_delay a task spends PENDING before it turns RUNNING.
 PENDING_SHARE = 0.5
-STATUS_CODES = ("CANCELLED", "COMPLETED", "FAILED", "PENDING", "PENDING_CANCEL", "RUNNING")
+STATUS_CODES = (
+    ExportTaskStatus.CANCELLED,
+    ExportTaskStatus.COMPLETED,
+    ExportTaskStatus.FAILED,
+    ExportTaskStatus.PENDING,
+    ExportTaskStatus.PENDING_CANCEL,
+    ExportTaskStatus.RUNNING,
+)
 MAX_DESCRIBE_LIMIT = 50
 
 
@@ -99,7 +107,8 @@ class ExportTask:
     stream_prefix: str | None
     started: float  # monotonic clock
     created_ms: int
-    code: str | None = None  # set once the task is settled: COMPLETED, CANCELLED, FAILED
+    # Set once the task is settled: COMPLETED, CANCELLED, FAILED.
+    code: ExportTaskStatus | None = None
     message: str | None = None
     completed_ms: int | None = None
 
@@ -142,12 +151,12 @@ class ExportTasks:
     def _now_ms(self) -> int:
         return int(self._wall() * 1000)
 
-    def _code(self, task: ExportTask, now: float) -> str:
+    def _code(self, task: ExportTask, now: float) -> ExportTaskStatus:
         if task.code:
             return task.code
         if now - task.started < self.delay * PENDING_SHARE:
-            return "PENDING"
-        return "RUNNING"
+            return ExportTaskStatus.PENDING
+        return ExportTaskStatus.RUNNING
 
     def advance(self) -> None:
         """Settle every task whose time has come."""
@@ -311,7 +320,7 @@ class ExportTasks:
         log_group: str,
         destination: str,
         prefix: str,
-        code: str = "COMPLETED",
+        code: ExportTaskStatus = ExportTaskStatus.COMPLETED,
         message: str | None = None,
         age_ms: int = 3_600_000,
     ) -> str:
@@ -393,9 +402,9 @@ class ExportTasks:
         try:
             self._write_data(task)
         except ApiError as error:
-            task.code, task.message = "FAILED", error.message
+            task.code, task.message = ExportTaskStatus.FAILED, error.message
         else:
-            task.code, task.message = "COMPLETED", "Completed successfully"
+            task.code, task.message = ExportTaskStatus.COMPLETED, "Completed successfully"
 
     def _write_data(self, task: ExportTask) -> None:
         found = find_bucket(task.destination)
@@ -453,7 +462,8 @@ class ExportTasks:
             raise ApiError(
                 "InvalidParameterException",
                 f"1 validation error detected: Value '{status}' at 'statusCode' failed to "
-                f"satisfy constraint: Member must satisfy enum value set: {list(STATUS_CODES)}",
+                "satisfy constraint: Member must satisfy enum value set: "
+                f"{[str(s) for s in STATUS_CODES]}",
             )
         offset = _decode_token(params.get("nextToken"))
         with self._lock:
@@ -502,7 +512,7 @@ class ExportTasks:
                 raise ApiError("ResourceNotFoundException", ERR_TASK_MISSING)
             if self._code(task, self._monotonic()) not in ACTIVE_TASK_STATUSES:
                 raise ApiError("InvalidOperationException", ERR_TASK_FINISHED)
-            task.code, task.message = "CANCELLED", "Cancelled by user"
+            task.code, task.message = ExportTaskStatus.CANCELLED, "Cancelled by user"
             task.completed_ms = self._now_ms()
         return {}
 

@@ -22,6 +22,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.kms.models import kms_backends
 
 from wizard.core.arn import account_root_arn, bucket_arn, key_arn, object_arn
+from wizard.core.findings import FindingCode
 from wizard.core.requirements import (
     POLICY_VERSION,
     bucket_statements,
@@ -30,7 +31,7 @@ from wizard.core.requirements import (
     new_key_policy,
     tls_only_statement,
 )
-from wizard.core.state import DSSE_KMS, SSE_KMS, SSE_S3, Destination
+from wizard.core.state import DSSE_KMS, SSE_KMS, SSE_S3, Destination, ExportTaskStatus
 
 FLEET = "fleet"
 FLEET_ROLE = "fleet-surveyor"
@@ -89,22 +90,22 @@ class Kind(str, Enum):
 
 
 # The finding each kind gives (the one a survey row must carry); None: healthy.
-EXPECTED: dict[Kind, str | None] = {
+EXPECTED: dict[Kind, FindingCode | None] = {
     Kind.HEALTHY: None,
     Kind.SSE_S3: None,  # healthy, with the BUCKET_NOT_KMS warning
-    Kind.AWS_MANAGED: "KEY_AWS_MANAGED",
-    Kind.NO_GET_BUCKET_ACL: "BUCKET_POLICY_BLOCKS_GETBUCKETACL",
-    Kind.KEY_POLICY: "KEY_POLICY_BLOCKS_LOGS",
-    Kind.KEY_CONTEXT: "KEY_CONTEXT_MISMATCH",
-    Kind.KEY_DISABLED: "KEY_NOT_ENABLED",
-    Kind.ORG_DENY: "EXPLICIT_DENY",
-    Kind.DSSE: "BUCKET_DSSE_UNSUPPORTED",
-    Kind.GONE: "BUCKET_NOT_FOUND",
-    Kind.NO_POLICY: "BUCKET_POLICY_BLOCKS_GETBUCKETACL",
+    Kind.AWS_MANAGED: FindingCode.KEY_AWS_MANAGED,
+    Kind.NO_GET_BUCKET_ACL: FindingCode.BUCKET_POLICY_BLOCKS_GETBUCKETACL,
+    Kind.KEY_POLICY: FindingCode.KEY_POLICY_BLOCKS_LOGS,
+    Kind.KEY_CONTEXT: FindingCode.KEY_CONTEXT_MISMATCH,
+    Kind.KEY_DISABLED: FindingCode.KEY_NOT_ENABLED,
+    Kind.ORG_DENY: FindingCode.EXPLICIT_DENY,
+    Kind.DSSE: FindingCode.BUCKET_DSSE_UNSUPPORTED,
+    Kind.GONE: FindingCode.BUCKET_NOT_FOUND,
+    Kind.NO_POLICY: FindingCode.BUCKET_POLICY_BLOCKS_GETBUCKETACL,
     Kind.OTHER_PREFIX: None,  # healthy for its own prefix; the task's prefix: see below
 }
 OTHER_PREFIX_TASK_PREFIX = "exportedlogs"
-OTHER_PREFIX_FINDING = "BUCKET_POLICY_BLOCKS_PUTOBJECT"
+OTHER_PREFIX_FINDING = FindingCode.BUCKET_POLICY_BLOCKS_PUTOBJECT
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class ExpectedRow:
     region: str
     bucket: str
     prefix: str
-    finding: str | None  # None: healthy
+    finding: FindingCode | None  # None: healthy
 
 
 def expected_rows(region: str) -> list[ExpectedRow]:
@@ -252,7 +253,7 @@ def seed_fleet_tasks(tasks: Any, region: str) -> None:
             log_group=log_group_name(seed.profile),
             destination=seed.bucket,
             prefix=prefix,
-            code="FAILED" if failed else "COMPLETED",
+            code=ExportTaskStatus.FAILED if failed else ExportTaskStatus.COMPLETED,
             message="Export failed." if failed else "Completed successfully",
         )
 

@@ -12,7 +12,7 @@ stopped (``pause_work``); when it is shown again it picks up what is still missi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import events
@@ -159,10 +159,10 @@ class StepScreen(Screen[None]):
     def resume_work(self) -> None:
         """The step is shown again: pick up what pause_work left."""
 
-    def timer(self, delay: float, callback: Any) -> Timer:
+    def timer(self, delay: float, callback: Callable[[], object]) -> Timer:
         """A one-off timer that stops when the step is left."""
 
-        def fire() -> Any:
+        def fire() -> object:
             # The suspend that stops the timer is a message of its own: a timer already due
             # may run before it, after another step is shown. It must do nothing then.
             if self.wizard.step_screen() is self:

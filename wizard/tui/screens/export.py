@@ -17,7 +17,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 
 from wizard import render
 from wizard.core.errors import Cancelled, ExportBusy
-from wizard.core.state import ExportTaskInfo
+from wizard.core.state import ExportTaskInfo, ExportTaskStatus
 from wizard.core.text import visible, visible_lines
 from wizard.flow import (
     BusyChoice,
@@ -293,7 +293,9 @@ runs one export per account and region: if another one is active, wait for it or
             cancel=self.cancel_event,
         )
         self.post_message(
-            ExportProgress(ExportTaskInfo(task_id, request.log_group, "PENDING"), 0.0)
+            ExportProgress(
+                ExportTaskInfo(task_id, request.log_group, ExportTaskStatus.PENDING), 0.0
+            )
         )
         task = flow.wait_export(
             request.region,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -63,12 +64,12 @@ class RepairScreen(ModalScreen[str | None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.SUCCESS:
-            self.show_buckets(event.worker.result)
+            self.show_buckets(event.worker.result or [])
         elif event.state is WorkerState.ERROR:
             self.query_one("#loading").display = False
             self.query_one(ErrorPanel).show_error(event.worker.error or RuntimeError("?"))
 
-    def show_buckets(self, buckets: Any) -> None:
+    def show_buckets(self, buckets: Iterable[BucketOption]) -> None:
         self.query_one("#loading").display = False
         listing = self.query_one("#repair-buckets", ChoiceList)
         listing.set_options(

@@ -17,8 +17,9 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from wizard.core import wording
-from wizard.core.change import Change, Plan
+from wizard.core.change import Action, Change, Plan
 from wizard.core.cli_equivalent import script
+from wizard.core.formats import PlanFormat
 from wizard.core.state import Choices
 from wizard.core.text import count, visible, visible_lines
 from wizard.core.verify import describe
@@ -44,7 +45,7 @@ REPRODUCE_LABEL = "Reproduce the failure now"
 
 
 class CodeSaved(Message, bubble=False):
-    def __init__(self, fmt: str, saved: SavedCode) -> None:
+    def __init__(self, fmt: PlanFormat, saved: SavedCode) -> None:
         super().__init__()
         self.fmt = fmt
         self.saved = saved
@@ -296,7 +297,7 @@ it did not write); Next stays disabled until you change your choices (Back).
         if plan.empty:
             return Content.styled("No AWS CLI commands: nothing to change.", MUTED)
         text = self.cli_script(plan)
-        creates_key = any(c.action.value == "CreateKey" for c in plan.changes)
+        creates_key = any(c.action is Action.CREATE_KEY for c in plan.changes)
         heading = "The same changes as an AWS CLI script"
         if creates_key:
             heading += " (KEY_ARN holds the new key's ARN)"
@@ -412,24 +413,25 @@ it did not write); Next stays disabled until you change your choices (Back).
         else:
             self.save_as(fmt)
 
-    def save_as(self, fmt: str | None) -> None:
-        if fmt is None or self.review is None:
+    def save_as(self, choice: str | None) -> None:
+        if choice is None or self.review is None:
             return
-        if fmt == CLI_SCRIPT:
+        fmt = PlanFormat(choice)
+        if fmt is CLI_SCRIPT:
             self.action_save_cli()
             return
         self.busy(SAVE_GROUP, f"Saving the plan as {CODE_TITLES[fmt]}...")
         self.write_code(fmt, self.review)
 
     @work(thread=True, exit_on_error=False, group=SAVE_GROUP)
-    def write_code(self, fmt: str, review: Review) -> None:
+    def write_code(self, fmt: PlanFormat, review: Review) -> None:
         """Files, not AWS, but a slow disk or a network home must not hold the screen."""
         self.post_result(CodeSaved(fmt, save_code(fmt, review)))
 
     def on_code_saved(self, message: CodeSaved) -> None:
         self.show_saved(message.fmt, message.saved)
 
-    def show_saved(self, fmt: str, saved: SavedCode) -> None:
+    def show_saved(self, fmt: PlanFormat, saved: SavedCode) -> None:
         names = ", ".join(path.name for path in saved.paths)
         panel = self.query_one("#saved", Static)
         panel.update(

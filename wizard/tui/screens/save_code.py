@@ -18,14 +18,15 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from wizard.core.formats import PlanFormat
 from wizard.flow import CODE_FORMATS, CODE_TITLES
 from wizard.tui.styles import MUTED
 
-CLI_SCRIPT = "cli"
+CLI_SCRIPT = PlanFormat.CLI
 WHAT = {
-    "terraform": "main.tf: new resources in full, import blocks for what exists (1.5+)",
-    "cloudformation": "template.yaml, and a resource import (Retain) for what exists",
-    "documents": "each document the plan writes, and plan.json: for CDK, Pulumi, a ticket",
+    PlanFormat.TERRAFORM: "main.tf: new resources in full, import blocks for what exists (1.5+)",
+    PlanFormat.CLOUDFORMATION: "template.yaml, and a resource import (Retain) for what exists",
+    PlanFormat.DOCUMENTS: "each document the plan writes, and plan.json: for CDK, Pulumi, a ticket",
     CLI_SCRIPT: "the same calls as AWS CLI commands, one runnable file",
 }
 
@@ -70,8 +71,8 @@ class SaveCodeScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def title(fmt: str) -> str:
-    return "AWS CLI script" if fmt == CLI_SCRIPT else CODE_TITLES[fmt]
+def title(fmt: PlanFormat) -> str:
+    return "AWS CLI script" if fmt is CLI_SCRIPT else CODE_TITLES[fmt]
 
 
 TITLE_WIDTH = max(len(title(fmt)) for fmt in WHAT) + 2

@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from wizard.core.doctor import Finding, Severity
+from wizard.core.findings import Finding, Severity
 from wizard.core.text import visible, visible_lines
 from wizard.tui.styles import MUTED
 
