@@ -313,3 +313,14 @@ def test_a_damaged_entry_is_never_trusted() -> None:
     verdict = judge.damaged("its documents are not JSON", "s3://b")
     assert verdict.outcome is Outcome.FAILED
     assert verdict.message.endswith("; s3://b was left as it is")
+
+
+def test_a_new_key_stays_while_data_may_be_encrypted_with_it() -> None:
+    assert judge.key_used_by_bucket(BUCKET, 0) is None
+    written = judge.key_used_by_bucket(BUCKET, 2)
+    assert written is not None and "would be unreadable without it" in written
+    unknown = judge.key_used_by_bucket(BUCKET, judge.Unreadable("AccessDenied"))
+    assert unknown is not None and unknown.endswith("could not be read: AccessDenied")
+    assert judge.key_used_by_later(LATER) == (
+        "a later apply (apply-2.json) uses it; undo that apply first"
+    )

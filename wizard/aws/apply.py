@@ -472,8 +472,10 @@ def later_holding_steps(journal: Journal) -> list[tuple[Journal, JournalStep]]:
 
 
 def _later(journal: Journal | None) -> judge.Later | None:
-    if journal is None:
-        return None
+    return None if journal is None else _later_of(journal)
+
+
+def _later_of(journal: Journal) -> judge.Later:
     return judge.Later(str(journal.path), journal.path.name, journal.time)
 
 
@@ -766,7 +768,7 @@ class _Reconciler:
         )
         later = self.later_user(key=(key.key_id, key.arn, alias))
         if later is not None:
-            return f"a later apply ({later.path.name}) uses it; undo that apply first"
+            return judge.key_used_by_later(_later_of(later))
         buckets = {
             s.params["bucket"]: s
             for s in self.journal.steps
@@ -776,20 +778,16 @@ class _Reconciler:
         }
         for bucket, step in sorted(buckets.items()):
             session = moving.regional(self.session, step)
+            written: int | judge.Unreadable
             try:
                 if not moving.bucket_exists(session, bucket):
                     continue
                 written = moving.objects_written_since(session, bucket, self.journal.time)
             except WizardError as error:
-                return (
-                    f"s3://{bucket}, which may hold data it encrypts, could not be read: "
-                    f"{error.message}"
-                )
-            if written:
-                return (
-                    f"objects written to s3://{bucket} since the apply (exported logs, say) may be "
-                    "encrypted with it, and would be unreadable without it"
-                )
+                written = judge.Unreadable(error.message)
+            reason = judge.key_used_by_bucket(bucket, written)
+            if reason is not None:
+                return reason
         return None
 
     def _name(self, index: int) -> str:

@@ -227,6 +227,25 @@ def alias_kept_for(key_keep: str | None) -> str | None:
     return f"it names the new key, which is kept ({key_keep})" if key_keep else None
 
 
+def key_used_by_later(later: Later) -> str:
+    """Why the key this apply created stays: a later apply builds on it."""
+    return f"a later apply ({later.name}) uses it; undo that apply first"
+
+
+def key_used_by_bucket(bucket: str, written: int | Unreadable) -> str | None:
+    """Why the key this apply created stays: objects written to ``bucket`` since the apply
+    (``written``: how many, or why they could not be counted) may be encrypted with it, and
+    deleting the key would make them unreadable for ever. None: nothing keeps it here."""
+    if isinstance(written, Unreadable):
+        return f"s3://{bucket}, which may hold data it encrypts, could not be read: {written.error}"
+    if written:
+        return (
+            f"objects written to s3://{bucket} since the apply (exported logs, say) may be "
+            "encrypted with it, and would be unreadable without it"
+        )
+    return None
+
+
 def bucket(
     name: str, live: BucketFacts | Unreadable, keep: str | None, later: Later | None
 ) -> Decision:
