@@ -324,3 +324,36 @@ def test_a_new_key_stays_while_data_may_be_encrypted_with_it() -> None:
     assert judge.key_used_by_later(LATER) == (
         "a later apply (apply-2.json) uses it; undo that apply first"
     )
+
+
+@dataclass
+class Entry:
+    """A journal step as the judge reads it."""
+
+    action: Action
+    target: str
+    params: dict[str, str]
+    after: str | None = None
+
+
+def test_a_target_a_later_journal_wrote_is_matched_across_journals() -> None:
+    from wizard.core.actions import NEW_KEY_ARN
+
+    arn = "arn:aws:kms:r:1:key/abc"
+    mine = Entry(Action.PUT_KEY_POLICY, "key", {"key_id": NEW_KEY_ARN})
+    theirs = Entry(Action.PUT_KEY_POLICY, "key", {"key_id": arn})
+    assert judge.target_identity(mine, arn) == judge.target_identity(theirs)
+    assert judge.target_identity(mine, None) != judge.target_identity(theirs)
+    rotation = Entry(Action.ENABLE_KEY_ROTATION, "key", {"key_id": arn})
+    assert judge.target_identity(rotation) != judge.target_identity(theirs)  # another setting
+    policy = Entry(Action.PUT_BUCKET_POLICY, "b", {"bucket": BUCKET})
+    assert judge.target_identity(policy) == ("PutBucketPolicy", BUCKET)
+
+
+def test_a_later_apply_builds_on_a_bucket_or_key_when_it_names_them() -> None:
+    later = Entry(Action.PUT_BUCKET_POLICY, "b", {"bucket": BUCKET}, '{"k": "alias/new"}')
+    assert judge.builds_on(later, bucket=BUCKET)
+    assert not judge.builds_on(later, bucket="other")
+    assert judge.builds_on(later, key=("key-id", "alias/new"))  # named in its document
+    assert not judge.builds_on(later, key=("key-id", ""))
+    assert not judge.builds_on(later, key=("",))  # an empty name matches nothing

@@ -436,18 +436,6 @@ def run(
 # --- reconcile: rollback and undo ---------------------------------------------------------
 
 
-def target_identity(step: JournalStep, key_arn: str | None = None) -> tuple[str, str]:
-    """What a step writes, comparable across journals: (action, bucket or key or alias)."""
-    params = step.params
-    name = (
-        params.get("bucket")
-        or moving.resolve(params.get("key_id"), key_arn)
-        or params.get("alias")
-        or step.target
-    )
-    return step.action.value, name
-
-
 def later_holding_steps(journal: Journal) -> list[tuple[Journal, JournalStep]]:
     """The steps of later journals of the same folder, account and endpoint whose change is
     (or may be) still in place. Journals that cannot be read are skipped: they cannot be
@@ -501,23 +489,19 @@ class _Reconciler:
 
     def later_writer(self, step: JournalStep) -> Journal | None:
         """The latest later journal of this folder whose change to the same target holds."""
-        identity = target_identity(step, self.key_arn)
+        identity = judge.target_identity(step, self.key_arn)
         found = [
             journal
             for journal, other in self.later_steps()
-            if target_identity(other, journal.created.get("key_arn")) == identity
+            if judge.target_identity(other, journal.created.get("key_arn")) == identity
         ]
         return max(found, key=order) if found else None
 
     def later_user(self, *, bucket: str | None = None, key: Sequence[str] = ()) -> Journal | None:
         """A later journal whose change still in place is to ``bucket``, or names the key
         (by id, ARN or alias) in its parameters or its document: it builds on this apply."""
-        needles = [k for k in key if k]
         for journal, step in self.later_steps():
-            if bucket is not None and step.params.get("bucket") == bucket:
-                return journal
-            texts = [*step.params.values(), step.after or ""]
-            if needles and any(n in text for n in needles for text in texts):
+            if judge.builds_on(step, bucket=bucket, key=key):
                 return journal
         return None
 

@@ -11,10 +11,12 @@ a wizard Sid too) is someone else's change and is left as it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol, TypeAlias
 
+from wizard.core.actions import resolve
 from wizard.core.change import Action
 from wizard.core.outcomes import Outcome, StepStatus
 
@@ -97,6 +99,45 @@ class KeyFacts(Protocol):
 class BucketFacts:
     exists: bool
     objects: int = 0
+
+
+class Record(Protocol):
+    """A journal step as the judge reads it (``wizard.aws.journal.JournalStep``)."""
+
+    @property
+    def action(self) -> Action: ...
+
+    @property
+    def target(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, str]: ...
+
+    @property
+    def after(self) -> str | None: ...
+
+
+def target_identity(step: Record, key_arn: str | None = None) -> tuple[str, str]:
+    """What a step writes, comparable across journals: (action, bucket or key or alias).
+    ``key_arn``: the key its journal created, for the new key's placeholder."""
+    params = step.params
+    name = (
+        params.get("bucket")
+        or resolve(params.get("key_id"), key_arn)
+        or params.get("alias")
+        or step.target
+    )
+    return step.action.value, name
+
+
+def builds_on(step: Record, *, bucket: str | None = None, key: Sequence[str] = ()) -> bool:
+    """A later journal's step (whose change holds) builds on what this apply created: it is to
+    ``bucket``, or names the key (by id, ARN or alias) in its parameters or its document."""
+    if bucket is not None and step.params.get("bucket") == bucket:
+        return True
+    needles = [k for k in key if k]
+    texts = [*step.params.values(), step.after or ""]
+    return bool(needles) and any(n in text for n in needles for text in texts)
 
 
 def holds(status: StepStatus, uncertain: bool) -> bool:
