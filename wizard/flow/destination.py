@@ -1,6 +1,4 @@
-"""Steps 1-5 against AWS: the account, region, key and bucket, the review (with a central
-logging account's source), then apply and undo.
-"""
+"""Steps 1-5 against AWS: region, key, bucket, review (with a source account), apply, undo."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""Steps 6-7 against AWS: the test export (waiting for a busy export slot and for policies to
-propagate), the probe export that checks the doctor, and the proof.
-"""
+"""Steps 6-7 against AWS: the test export, busy slot, propagation, probe export and proof."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""What the wizard writes for a person, never over a file: the AWS CLI script of a plan, the
-proof, and the plan as code (Terraform, CloudFormation, documents).
-"""
+"""What the wizard writes for a person, never over a file: CLI script, proof, plan as code."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""What a face shows after a test export: the result view, the before/after card, and the
-commands that repeat the proof.
-"""
+"""What a face shows after a test export: the result view and the before/after card."""
 
 from __future__ import annotations
 

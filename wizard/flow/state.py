@@ -1,6 +1,4 @@
-"""The answers so far and the order of the steps (pure, the same in every face): Step,
-WizardState, the review, and what an answer may be.
-"""
+"""The answers so far and the order of the steps: Step, WizardState, Review, validators."""
 
 from __future__ import annotations
 
