@@ -22,7 +22,13 @@ from botocore.exceptions import ClientError
 from wizard.aws.journal import Journal, JournalStep, write_private
 from wizard.aws.session import AwsSession, aws_call, error_code, translate
 from wizard.aws.snapshot import read_bucket, read_key
-from wizard.core.actions import NEW_KEY_ARN, canonical_text, current_document, rotation_document
+from wizard.core.actions import (
+    NEW_KEY_ARN,
+    canonical_text,
+    current_document,
+    rotation_document,
+)
+from wizard.core.actions import resolve as resolve  # the new key's ARN in a document
 from wizard.core.change import Action
 from wizard.core.outcomes import StepReport
 from wizard.core.policy import compact_json
@@ -82,13 +88,6 @@ def policy_text(document: str | None, text: str | None) -> str:
     if text is not None and canonical_text(text) == canonical_text(document):
         return text
     return compact_json(json.loads(document))
-
-
-def resolve(text: str | None, key_arn: str | None) -> str | None:
-    """A document or parameter with the new key's placeholder replaced by its ARN."""
-    if text is None or key_arn is None:
-        return text
-    return text.replace(NEW_KEY_ARN, key_arn)
 
 
 # --- finding what a create made ---------------------------------------------------------------

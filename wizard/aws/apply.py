@@ -7,11 +7,12 @@ never overwritten); after the last write the destination is read again and plann
 so that a grant another writer removed meanwhile is merged again (a few rounds at most) or
 reported.
 
-Rollback and undo share one judge, ``reconcile``: every step that may have been sent is
-judged by reading its target now. As the apply left it: put it back. As before: nothing to
-do. Anything else: someone changed it since; it is left as it is, named, and counted as not
-restored. A report says exactly what remains and how to finish it by hand; "restored" is
-never said while anything differs.
+Rollback and undo share one loop, ``reconcile``: every step that may have been sent is
+judged by reading its target now, and the pure judge (``wizard.core.rollback``) says what that
+reading means. As the apply left it: put it back. As before: nothing to do. Anything else:
+someone changed it since; it is left as it is, named, and counted as not restored. A report
+says exactly what remains and how to finish it by hand; "restored" is never said while
+anything differs.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from wizard.aws.journal import (
 from wizard.aws.lock import DEFAULT_WAIT, DestinationLock, Holder, lock_path
 from wizard.aws.session import AwsSession, translate
 from wizard.aws.snapshot import read_bucket
+from wizard.core import rollback as judge
 from wizard.core.actions import NEW_KEY_ARN, spec
 from wizard.core.change import Action, Change, Plan
 from wizard.core.errors import (
@@ -69,7 +71,6 @@ __all__ = [
 ]
 
 MAX_ROUNDS = 3  # an apply and at most two merges of what another writer removed meanwhile
-_CREATES = (Action.CREATE_KEY, Action.CREATE_ALIAS, Action.CREATE_BUCKET)
 # Error codes after which a write may still have happened (its answer was lost).
 _UNCERTAIN = (
     "NetworkError",
@@ -139,7 +140,7 @@ def _part_of(changes: Sequence[Change], index: int, offset: int) -> int | None:
     for number, other in enumerate(changes[:index]):
         if (
             other.action is Action.CREATE_BUCKET
-            and change.action not in _CREATES
+            and change.action not in judge.CREATES
             and change.params.get("bucket") == other.params.get("bucket")
         ):
             return offset + number
@@ -391,11 +392,7 @@ def run(
 
         def rolled_back(report: StepReport) -> None:
             if on_step is not None:
-                status = (
-                    StepStatus.NOT_ROLLED_BACK
-                    if report.outcome.remains or report.outcome is Outcome.STAYS_WITH_PARENT
-                    else StepStatus.ROLLED_BACK
-                )
+                status = judge.status_after(report.outcome)
                 on_step(StepResult(changes[report.index], status, report.message))
 
         ctx.on_rollback = rolled_back
@@ -438,27 +435,6 @@ def run(
 
 # --- reconcile: rollback and undo ---------------------------------------------------------
 
-# A later journal's step still holds its change when it was (or may have been) written and was
-# not put back since.
-_HOLDS = (
-    StepStatus.APPLIED,
-    StepStatus.IN_FLIGHT,
-    StepStatus.ROLLING_BACK,
-    StepStatus.NOT_ROLLED_BACK,
-)
-
-
-def target_identity(step: JournalStep, key_arn: str | None = None) -> tuple[str, str]:
-    """What a step writes, comparable across journals: (action, bucket or key or alias)."""
-    params = step.params
-    name = (
-        params.get("bucket")
-        or moving.resolve(params.get("key_id"), key_arn)
-        or params.get("alias")
-        or step.target
-    )
-    return step.action.value, name
-
 
 def later_holding_steps(journal: Journal) -> list[tuple[Journal, JournalStep]]:
     """The steps of later journals of the same folder, account and endpoint whose change is
@@ -478,15 +454,23 @@ def later_holding_steps(journal: Journal) -> list[tuple[Journal, JournalStep]]:
         if order(other) <= mine:
             continue
         for step in other.steps:
-            holds = step.status in _HOLDS or (step.status is StepStatus.FAILED and step.uncertain)
-            if holds:
+            if judge.holds(step.status, step.uncertain):
                 found.append((other, step))
     return found
 
 
+def _later(journal: Journal | None) -> judge.Later | None:
+    return None if journal is None else _later_of(journal)
+
+
+def _later_of(journal: Journal) -> judge.Later:
+    return judge.Later(str(journal.path), journal.path.name, journal.time)
+
+
 @dataclass
-class _Judge:
-    """One reconciliation of a journal against the account."""
+class _Reconciler:
+    """One reconciliation of a journal against the account: reads it, asks
+    ``wizard.core.rollback`` what each step's reading means, and carries that out."""
 
     session: AwsSession
     journal: Journal
@@ -505,23 +489,19 @@ class _Judge:
 
     def later_writer(self, step: JournalStep) -> Journal | None:
         """The latest later journal of this folder whose change to the same target holds."""
-        identity = target_identity(step, self.key_arn)
+        identity = judge.target_identity(step, self.key_arn)
         found = [
             journal
             for journal, other in self.later_steps()
-            if target_identity(other, journal.created.get("key_arn")) == identity
+            if judge.target_identity(other, journal.created.get("key_arn")) == identity
         ]
         return max(found, key=order) if found else None
 
     def later_user(self, *, bucket: str | None = None, key: Sequence[str] = ()) -> Journal | None:
         """A later journal whose change still in place is to ``bucket``, or names the key
         (by id, ARN or alias) in its parameters or its document: it builds on this apply."""
-        needles = [k for k in key if k]
         for journal, step in self.later_steps():
-            if bucket is not None and step.params.get("bucket") == bucket:
-                return journal
-            texts = [*step.params.values(), step.after or ""]
-            if needles and any(n in text for n in needles for text in texts):
+            if judge.builds_on(step, bucket=bucket, key=key):
                 return journal
         return None
 
@@ -540,16 +520,48 @@ class _Judge:
                 self.key = moving.find_created_key(self.session, self.journal)
         return self.key
 
-    def report(
-        self, step: JournalStep, outcome: Outcome, message: str, manual: Sequence[str] = ()
-    ) -> StepReport:
+    def live(self, step: JournalStep) -> judge.Live:
+        """What the step's target holds now, or why it could not be read."""
+        try:
+            return moving.current(self.session, step, self.key_arn)
+        except WizardError as error:
+            return judge.Unreadable(error.message)
+
+    def manual(self, step: JournalStep, verdict: judge.Verdict) -> tuple[str, ...]:
+        """The commands that finish a step by hand, as the verdict names them."""
+        region = self.region(step)
+        kind = verdict.manual
+        if kind is judge.Manual.RESTORE:
+            return moving.manual_restore(self.journal, step, self.key_arn)
+        if kind is judge.Manual.UNDO_LATER and verdict.later is not None:
+            return (undo_command(verdict.later.path),)
+        if kind is judge.Manual.DELETE_BUCKET:
+            return moving.manual_bucket_deletion(region, step.params["bucket"], 0)
+        if kind is judge.Manual.EMPTY_AND_DELETE_BUCKET:
+            return moving.manual_bucket_deletion(region, step.params["bucket"], 1)
+        if kind is judge.Manual.DELETE_ALIAS:
+            return (moving.manual_alias_deletion(region, step.params.get("alias", "")),)
+        if kind is judge.Manual.DELETE_KEY and self.key is not None:
+            return (moving.manual_key_deletion(region, self.key.key_id),)
+        if kind is judge.Manual.FIND_AND_DELETE_KEY:
+            return (
+                "# find the key tagged cwl-export-wizard:journal = "
+                f"{self.journal.journal_id}, then:",
+                moving.manual_key_deletion(region, "KEY_ID"),
+            )
+        return ()
+
+    def report(self, step: JournalStep, verdict: judge.Verdict) -> StepReport:
         report = StepReport(
-            step.index, step.action.value, step.target, outcome, message, tuple(manual)
+            step.index,
+            step.action.value,
+            step.target,
+            verdict.outcome,
+            verdict.message,
+            self.manual(step, verdict),
         )
         self.reports[step.index] = report
-        stays = outcome.remains or outcome is Outcome.STAYS_WITH_PARENT
-        status = StepStatus.NOT_ROLLED_BACK if stays else StepStatus.ROLLED_BACK
-        self.journal.mark(step.index, status, message)
+        self.journal.mark(step.index, judge.status_after(verdict.outcome), verdict.message)
         if self.on_report is not None:
             self.on_report(report)
         return report
@@ -560,280 +572,107 @@ class _Judge:
     # -- documents of existing resources
 
     def already_put_back(self, step: JournalStep) -> None:
-        """The journal says this step was put back (by the rollback or an earlier undo): it is
-        done, and never written again. The account is read to say what it holds now."""
-        what = spec(step.action).target_name(step.params, step.target)
-        later = self.later_writer(step)
-        if step.action not in _CREATES:
-            try:
-                now = moving.current(self.session, step, self.key_arn)
-            except WizardError:
-                now = None  # unreadable now: the journal's word stands, and nothing is written
-            else:
-                if now == step.before:
-                    self.report(step, Outcome.AS_BEFORE, f"{what} is as it was before")
-                    return
-                if now is not None and now == step.after and later is None:
-                    # The journal and the account disagree, and nothing explains it: trust
-                    # neither alone, write nothing, and say so.
-                    self.report(
-                        step,
-                        Outcome.LEFT_CHANGED,
-                        f"the journal says {what} was put back, but it holds what this apply "
-                        "wrote and no later apply of this folder wrote it; it was left as it is",
-                        moving.manual_restore(self.journal, step, self.key_arn),
-                    )
-                    return
-        since = (
-            f"; it was written again since by the later apply {later.path.name}, which is kept"
-            if later is not None
-            else "; it has changed since, and is left as it is"
-            if step.action not in _CREATES
-            else ""
+        """The journal says this step was put back: the account is read to say what it holds
+        now, and nothing is ever written."""
+        creates = step.action in judge.CREATES
+        later = _later(self.later_writer(step))
+        live = None if creates else self.live(step)
+        verdict = judge.already_put_back(
+            self._name(step.index),
+            creates=creates,
+            before=step.before,
+            after=step.after,
+            live=live,
+            later=later,
         )
-        self.report(step, Outcome.ALREADY_PUT_BACK, f"{what} had already been put back{since}")
+        self.report(step, verdict)
 
     def document(self, step: JournalStep) -> None:
-        what = spec(step.action).target_name(step.params, step.target)
-        later = self.later_writer(step)
-        try:
-            now = moving.current(self.session, step, self.key_arn)
-        except WizardError as error:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"could not read {what}: {error.message}",
-                moving.manual_restore(self.journal, step, self.key_arn),
-            )
-            return
-        if now == step.before:
-            self.report(step, Outcome.AS_BEFORE, f"{what} is as it was before")
-            return
-        if later is not None:
-            # Whatever it holds, a later apply wrote it since: putting this apply's "before"
-            # back would revert that apply (and may break a destination that works now).
-            self.report(
-                step,
-                Outcome.LEFT_CHANGED,
-                f"{what} was written again by a later apply ({later.path.name}, {later.time}); "
-                "it was left as it is. Undo that apply first, then this one",
-                (undo_command(str(later.path)),),
-            )
-            return
-        if now != step.after or step.after is None:
-            self.report(
-                step,
-                Outcome.LEFT_CHANGED,
-                f"{what} was changed by someone else after the apply; it was left as it is "
-                "(the command below puts back the version from before the apply and drops the "
-                "later change)",
-                moving.manual_restore(self.journal, step, self.key_arn),
-            )
+        what = self._name(step.index)
+        later = _later(self.later_writer(step))
+        decision = judge.document(what, step.before, step.after, self.live(step), later)
+        if isinstance(decision, judge.Verdict):
+            self.report(step, decision)
             return
         self.sending(step)
         try:
             done = moving.put_back(self.session, step, self.key_arn)
-            again = moving.current(self.session, step, self.key_arn)
+            again: judge.Live = moving.current(self.session, step, self.key_arn)
         except WizardError as error:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"could not put back {what}: {error.message}",
-                moving.manual_restore(self.journal, step, self.key_arn),
-            )
-            return
-        if again != step.before:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"{what} still differs from before after it was written back",
-                moving.manual_restore(self.journal, step, self.key_arn),
-            )
-            return
-        self.report(step, Outcome.RESTORED, done)
+            done, again = "", judge.Unreadable(error.message)
+        self.report(step, judge.document_put_back(what, step.before, again, done))
 
     # -- what this apply created
 
     def bucket(self, step: JournalStep, keep: str | None) -> None:
         bucket = step.params["bucket"]
-        region = self.region(step)
         session = moving.regional(self.session, step)
+        live: judge.BucketFacts | judge.Unreadable
         try:
             exists = moving.bucket_exists(session, bucket)
             objects = moving.bucket_object_count(session, bucket) if exists else 0
+            live = judge.BucketFacts(exists, objects)
         except WizardError as error:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"could not look at s3://{bucket}: {error.message}",
-                moving.manual_bucket_deletion(region, bucket, 1),
-            )
-            return
-        if not exists:
-            self.report(step, Outcome.AS_BEFORE, f"s3://{bucket} does not exist")
-            return
-        if objects:
-            self.report(
-                step,
-                Outcome.KEPT,
-                f"kept the new bucket s3://{bucket}: it holds objects (exported logs, say), "
-                "and nothing is ever deleted with data in it",
-                moving.manual_bucket_deletion(region, bucket, objects),
-            )
-            return
-        if keep:
-            self.report(
-                step,
-                Outcome.KEPT,
-                f"kept the new bucket s3://{bucket}: {keep}",
-                moving.manual_bucket_deletion(region, bucket, 0),
-            )
-            return
-        later = self.later_user(bucket=bucket)
-        if later is not None:
-            self.report(
-                step,
-                Outcome.KEPT,
-                f"kept the new bucket s3://{bucket}: a later apply ({later.path.name}) changed "
-                "it since and builds on it; undo that apply first, then this one",
-                (undo_command(str(later.path)),),
-            )
+            live = judge.Unreadable(error.message)
+        decision = judge.bucket(bucket, live, keep, _later(self.later_user(bucket=bucket)))
+        if isinstance(decision, judge.Verdict):
+            self.report(step, decision)
             return
         self.sending(step)
+        gone: bool | judge.Unreadable
         try:
             moving.delete_bucket(session, bucket)
             gone = not moving.bucket_exists(session, bucket)
         except WizardError as error:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"could not delete the new bucket s3://{bucket}: {error.message}",
-                moving.manual_bucket_deletion(region, bucket, 0),
-            )
-            return
-        if not gone:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"s3://{bucket} still exists after it was deleted",
-                moving.manual_bucket_deletion(region, bucket, 0),
-            )
-            return
-        self.report(step, Outcome.RESTORED, f"deleted the new bucket s3://{bucket}")
+            gone = judge.Unreadable(error.message)
+        self.report(step, judge.bucket_deleted(bucket, gone))
 
     def alias(self, step: JournalStep, keep: str | None) -> None:
         alias = step.params.get("alias", "")
-        region = self.region(step)
         session = moving.regional(self.session, step)
+        target: str | judge.Unreadable | None
+        key_id: str | None = None
         try:
             target = moving.alias_target(session, alias)
             key = self.created_key()
+            key_id = key.key_id if key is not None else None
         except WizardError as error:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"could not look at the alias {alias}: {error.message}",
-                (moving.manual_alias_deletion(region, alias),),
-            )
-            return
-        if target is None:
-            self.report(step, Outcome.AS_BEFORE, f"the alias {alias} does not exist")
-            return
-        if key is None or target != key.key_id:
-            self.report(
-                step,
-                Outcome.LEFT_CHANGED,
-                f"the alias {alias} now names another key ({target}), not the one this apply "
-                "created; it was left as it is",
-                (moving.manual_alias_deletion(region, alias),),
-            )
-            return
-        if keep:
-            self.report(
-                step,
-                Outcome.KEPT,
-                f"kept the alias {alias}: {keep}",
-                (moving.manual_alias_deletion(region, alias),),
-            )
+            target = judge.Unreadable(error.message)
+        decision = judge.alias(alias, target, key_id, keep)
+        if isinstance(decision, judge.Verdict):
+            self.report(step, decision)
             return
         self.sending(step)
+        gone: bool | judge.Unreadable
         try:
             moving.delete_alias(session, alias)
             gone = moving.alias_target(session, alias) is None
         except WizardError as error:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"could not delete the alias {alias}: {error.message}",
-                (moving.manual_alias_deletion(region, alias),),
-            )
-            return
-        if not gone:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"the alias {alias} still exists after it was deleted",
-                (moving.manual_alias_deletion(region, alias),),
-            )
-            return
-        self.report(step, Outcome.RESTORED, f"deleted the alias {alias}")
+            gone = judge.Unreadable(error.message)
+        self.report(step, judge.alias_deleted(alias, gone))
 
     def new_key(self, step: JournalStep, keep: str | None) -> None:
-        region = self.region(step)
         session = moving.regional(self.session, step)
+        key: moving.FoundKey | judge.Unreadable | None
         try:
             key = self.created_key()
         except WizardError as error:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"could not look for the key this apply created: {error.message}",
-                (
-                    "# find the key tagged cwl-export-wizard:journal = "
-                    f"{self.journal.journal_id}, then:",
-                    moving.manual_key_deletion(region, "KEY_ID"),
-                ),
-            )
+            key = judge.Unreadable(error.message)
+        decision = judge.new_key(key, keep)
+        if isinstance(decision, judge.Verdict):
+            self.report(step, decision)
             return
-        if key is None:
-            self.report(step, Outcome.AS_BEFORE, "no key was created")
-            return
-        if key.state == "PendingDeletion":
-            self.report(
-                step,
-                Outcome.AS_BEFORE,
-                f"the new key {key.key_id} is already scheduled for deletion",
-            )
-            return
-        if keep:
-            self.report(
-                step,
-                Outcome.KEPT,
-                f"kept the new key {key.arn} (it is live and billed): {keep}",
-                (moving.manual_key_deletion(region, key.key_id),),
-            )
+        if not isinstance(key, moving.FoundKey):  # pragma: no cover: PutBack means one was found
             return
         self.sending(step)
+        failed: judge.Unreadable | None = None
         try:
             moving.schedule_key_deletion(session, key.key_id)
         except WizardError as error:
-            self.report(
-                step,
-                Outcome.FAILED,
-                f"could not schedule the new key {key.arn} for deletion (it is live and "
-                f"billed): {error.message}",
-                (moving.manual_key_deletion(region, key.key_id),),
-            )
-            return
-        self.report(
-            step,
-            Outcome.RESTORED,
-            f"scheduled the new key {key.arn} for deletion in "
-            f"{moving.KEY_DELETION_WINDOW_DAYS} days (aws kms cancel-key-deletion --key-id "
-            f"{key.key_id} keeps it)",
-        )
+            failed = judge.Unreadable(error.message)
+        self.report(step, judge.key_scheduled(key, failed, moving.KEY_DELETION_WINDOW_DAYS))
 
-    # -- the whole journal
+    # -- the whole journal: the one loop
 
     def run(self) -> RollbackReport:
         done = [s for s in self.journal.steps if s.status is StepStatus.ROLLED_BACK]
@@ -842,12 +681,7 @@ class _Judge:
                 self.already_put_back(step)
         for step in self.journal.steps:
             if step.damaged and step.status.started and step.status is not StepStatus.ROLLED_BACK:
-                self.report(
-                    step,
-                    Outcome.FAILED,
-                    f"{step.damaged}: this entry of the journal was edited or damaged, so it "
-                    f"cannot say what to put back; {self._name(step.index)} was left as it is",
-                )
+                self.report(step, judge.damaged(step.damaged, self._name(step.index)))
         started = [
             s
             for s in self.journal.steps
@@ -858,15 +692,10 @@ class _Judge:
         # First what this apply changed in place (newest first), then what it created: a
         # created key or bucket is removed only when nothing left changed may still use it.
         for step in reversed(started):
-            if step.part_of is None and step.action not in _CREATES:
+            if step.part_of is None and step.action not in judge.CREATES:
                 self.document(step)
-        remaining = [r for r in self.reports.values() if r.outcome.remains]
-        keep = (
-            "what this apply changed and was left in place may still use it ("
-            + "; ".join(self._name(r.index) for r in remaining)
-            + ")"
-            if remaining
-            else None
+        keep = judge.kept_for(
+            [self._name(r.index) for r in self.reports.values() if r.outcome.remains]
         )
         pending = [s for s in self.journal.steps if s.index not in self.reports]
         for step in reversed(pending):
@@ -880,26 +709,23 @@ class _Judge:
             or ("the new bucket that uses it was kept" if bucket_kept else None)
             or self.key_still_needed()
         )
-        # An alias goes only with its key: a kept key keeps its name (a live, billed key
-        # with no name is hard to find and to reason about).
-        alias_keep = key_keep and f"it names the new key, which is kept ({key_keep})"
+        alias_keep = judge.alias_kept_for(key_keep)
         for step in reversed(pending):
             if step.action is Action.CREATE_ALIAS and step.status.started:
-                self.alias(step, alias_keep or None)
+                self.alias(step, alias_keep)
         for step in reversed(pending):
             if step.action is Action.CREATE_KEY and self._reached(step):
                 self.new_key(step, key_keep)
         for step in reversed(self.journal.steps):  # settings of a created bucket or key
             if step.part_of is not None and step.status.started and step.index not in self.reports:
                 parent = self.reports.get(step.part_of)
-                what = spec(step.action).target_name(step.params, step.target)
-                removed = parent is not None and not parent.outcome.remains
                 self.report(
                     step,
-                    Outcome.WITH_PARENT if removed else Outcome.STAYS_WITH_PARENT,
-                    f"{what} went with it"
-                    if removed
-                    else f"{what} stays with it ({self._name(step.part_of)} was kept)",
+                    judge.part_of(
+                        self._name(step.index),
+                        parent.outcome if parent is not None else None,
+                        self._name(step.part_of),
+                    ),
                 )
         ordered = tuple(self.reports[i] for i in sorted(self.reports, reverse=True))
         return RollbackReport(str(self.journal.path), ordered)
@@ -926,7 +752,7 @@ class _Judge:
         )
         later = self.later_user(key=(key.key_id, key.arn, alias))
         if later is not None:
-            return f"a later apply ({later.path.name}) uses it; undo that apply first"
+            return judge.key_used_by_later(_later_of(later))
         buckets = {
             s.params["bucket"]: s
             for s in self.journal.steps
@@ -936,20 +762,16 @@ class _Judge:
         }
         for bucket, step in sorted(buckets.items()):
             session = moving.regional(self.session, step)
+            written: int | judge.Unreadable
             try:
                 if not moving.bucket_exists(session, bucket):
                     continue
                 written = moving.objects_written_since(session, bucket, self.journal.time)
             except WizardError as error:
-                return (
-                    f"s3://{bucket}, which may hold data it encrypts, could not be read: "
-                    f"{error.message}"
-                )
-            if written:
-                return (
-                    f"objects written to s3://{bucket} since the apply (exported logs, say) may be "
-                    "encrypted with it, and would be unreadable without it"
-                )
+                written = judge.Unreadable(error.message)
+            reason = judge.key_used_by_bucket(bucket, written)
+            if reason is not None:
+                return reason
         return None
 
     def _name(self, index: int) -> str:
@@ -974,7 +796,7 @@ def reconcile(
 ) -> RollbackReport:
     """Judge every started step of ``journal`` by reading the account; put back what is as the
     apply left it. The report says what remains (and how to finish it by hand)."""
-    return _Judge(session, journal, on_report).run()
+    return _Reconciler(session, journal, on_report).run()
 
 
 # --- undo ---------------------------------------------------------------------------------

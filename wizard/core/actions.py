@@ -91,6 +91,13 @@ def alias_document(alias: str, target: str) -> dict[str, Any]:
     return {"AliasName": alias, "TargetKeyId": target}
 
 
+def resolve(text: str | None, key_arn: str | None) -> str | None:
+    """A document or parameter with the new key's placeholder replaced by its ARN."""
+    if text is None or key_arn is None:
+        return text
+    return text.replace(NEW_KEY_ARN, key_arn)
+
+
 def canonical_text(text: str | None) -> str | None:
     """A document as read, in canonical form; text that is not a JSON object stays as it is."""
     if text is None:
