@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -55,6 +57,27 @@ def supports_color(stream: Any, env: Mapping[str, str]) -> bool:
 
 
 STILL_FINISHING = "Still finishing; please wait (the journal records each step)."
+
+
+@contextmanager
+def stop_signals_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM and SIGHUP (``timeout``, a CI job cancelled, the terminal closed) stop the work
+    as Ctrl+C does, so that read-only work still says what it read and stops what it started
+    (a survey's credential processes). Only on the main thread, where signals arrive."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    before = {number: signal.signal(number, interrupt) for number in wanted}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
 
 
 def run_interruptible(

@@ -446,3 +446,63 @@ def test_a_config_section_that_is_no_profile_is_an_error_row_not_silently_skippe
     assert "names no profile that botocore or the AWS CLI can use" in errors["[profile my name]"]
     listed = cli("doctor", "--profiles", "fleet-data", "--regions", REGION, "--json")
     assert all(e["profile"] != "[profile my name]" for e in listed.json()["errors"])
+
+
+def test_sigterm_stops_the_survey_as_ctrl_c_does_and_leaves_no_credential_process(
+    fleet: tuple[Sandbox, Path], tmp_path: Path
+) -> None:
+    """Found from outside: SIGTERM (timeout, a cancelled CI job) or SIGHUP ended the survey
+    with nothing printed and its credential_process left running."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.aws.test_plain_process import ROOT
+
+    _, config = fleet
+    pid_file = tmp_path / "pid"
+    script = (
+        f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(300)"
+    )
+    config.write_text(
+        config.read_text()
+        + f'\n[profile hangs]\ncredential_process = {sys.executable} -c "{script}"\n'
+        + f"region = {REGION}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(config), PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "wizard", "doctor", "--profiles", "hangs,fleet-data"),
+            *("--regions", REGION, "--json"),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,  # the signal reaches the wizard only, not its children
+        text=True,
+    )
+    try:
+        for _ in range(600):  # the credential process has started (not a time limit)
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.1)
+        pid = int(pid_file.read_text())
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err
+    assert json.loads(out)["interrupted"] is True
+    assert "Traceback" not in err
+    for _ in range(300):
+        if _gone(pid):
+            break
+        time.sleep(0.1)
+    assert _gone(pid), "the credential process was left running"

@@ -108,7 +108,7 @@ def test_a_profile_or_prefix_that_reads_as_an_option_is_joined_to_its_flag() -> 
         "--x",
         "1",
         "eu-west-1",
-        "b",
+        "b-1",
         "-p",
         (Finding(FindingCode.BUCKET_NOT_FOUND, Severity.ERROR, "m", "f"),),
     )
@@ -168,21 +168,37 @@ def test_one_repair_for_a_row_whatever_face_makes_it() -> None:
     assert core.repair_of(row("p", "EXPLICIT_DENY")) is None
 
 
-@pytest.mark.parametrize(
-    ("profile", "prefix", "names"),
-    [
-        ("prod\u202e", "logs", "profile name holds"),
-        ("prod", "logs\x1b[2J", "prefix name holds"),
-        ("p\x7f", "x\u2066", "profile and prefix names hold"),
-    ],
-)
-def test_no_command_is_printed_for_a_name_a_terminal_does_not_show_as_it_is(
-    profile: str, prefix: str, names: str
+@pytest.mark.parametrize("profile", ["prod\u202e", "p\x7f", "a\x1b[2Jb"])
+def test_no_command_is_printed_for_a_profile_a_terminal_does_not_show_as_it_is(
+    profile: str,
 ) -> None:
     """Found from outside: the escaped name in a printed repair pasted as another name."""
-    broken = dataclasses.replace(row(profile, "KEY_POLICY_BLOCKS_LOGS"), prefix=prefix)
+    broken = row(profile, "KEY_POLICY_BLOCKS_LOGS")
     assert core.repair_command(broken) is None
-    assert core.repair_of(broken) is not None  # the TUI still repairs it, by its real names
+    assert core.repair_of(broken) is not None  # the TUI still repairs it, by its real name
     text = core.repair_text(broken)
-    assert text.startswith(f"no command printed: the {names} characters")
+    assert text.startswith("no command printed: the profile name holds characters")
     assert "cwl-export-wizard --survey" in text
+
+
+@pytest.mark.parametrize(
+    ("bucket", "prefix", "why"),
+    [
+        ("b-1", "cost$center", "The prefix must not contain '$'."),
+        ("b-1", "a//b", "must not contain '//'"),
+        ("b-1", "/lead", "must not start with '/'"),
+        ("b-1", "x" * 500, "at most 464 fit"),
+        ("b-1", "logs\x1b[2J", "must not contain control characters"),
+        ("b-1", "x\u2066", "bidirectional"),
+        ("My_Legacy_Bucket", "logs", "A bucket name may contain only"),
+    ],
+)
+def test_a_destination_apply_would_refuse_gets_no_repair_in_any_face(
+    bucket: str, prefix: str, why: str
+) -> None:
+    """Found from outside: the survey printed `apply --prefix 'cost$center'`, which apply
+    then refused, and the TUI opened a repair the commands would not make."""
+    broken = dataclasses.replace(row("p", "KEY_POLICY_BLOCKS_LOGS"), bucket=bucket, prefix=prefix)
+    assert core.repair_of(broken) is None and core.repair_command(broken) is None
+    text = core.repair_text(broken)
+    assert text.startswith("none by this tool: the ") and why in text

@@ -36,7 +36,7 @@ from wizard.core import doctor
 from wizard.core import survey as core
 from wizard.core.errors import AwsError, Cancelled, NoRegion, UsageError, WizardError
 from wizard.core.state import ACTIVE_TASK_STATUSES, Choices, Snapshot
-from wizard.core.text import shell_command
+from wizard.core.text import shell_command, visible
 
 FALLBACK_REGION = "us-east-1"  # for a profile without a region: STS and the bucket list
 
@@ -82,8 +82,12 @@ SurveyEvent = RowFound | ErrorFound | UnitsPlanned | UnitDone
 
 
 def config_profiles() -> list[str]:
-    """Every profile in the AWS config and credentials files (AWS_CONFIG_FILE honoured)."""
-    return sorted(botocore.session.Session().available_profiles)
+    """Every profile in the AWS config and credentials files (AWS_CONFIG_FILE honoured), in
+    the files' order: the first that reaches an account surveys it. A name a terminal does
+    not show as it is comes after the others, so that it never takes an account from a
+    profile whose repair commands can be printed."""
+    names = botocore.session.Session().available_profiles
+    return sorted(names, key=lambda name: visible(name) != name)  # stable: the files' order
 
 
 def skipped_config_sections() -> list[str]:

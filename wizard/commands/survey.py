@@ -19,6 +19,7 @@ from wizard.commands.common import (
 )
 from wizard.core.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from wizard.core.text import count
+from wizard.terminal import stop_signals_as_ctrl_c
 
 if TYPE_CHECKING:
     from wizard.core.survey import Profile, RegionChoice, SurveyResult
@@ -103,12 +104,13 @@ def run(args: argparse.Namespace) -> int:
     progress = SurveyProgress(sys.stderr) if sys.stderr.isatty() else None
     surveyor = survey.start(survey.user_factory(args.endpoint_url), on_event=progress)
     try:
-        result = in_worker(
-            lambda cancel: _survey(surveyor, cancel, profiles, regions, skipped),
-            cancelling=CANCELLING_SURVEY,
-            before_notice=progress.end_line if progress is not None else None,
-            read_only=True,
-        )
+        with stop_signals_as_ctrl_c():
+            result = in_worker(
+                lambda cancel: _survey(surveyor, cancel, profiles, regions, skipped),
+                cancelling=CANCELLING_SURVEY,
+                before_notice=progress.end_line if progress is not None else None,
+                read_only=True,
+            )
     finally:
         if progress is not None:
             progress.clear()

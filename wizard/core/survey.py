@@ -23,6 +23,7 @@ from wizard.core.findings import Finding, FindingCode, Severity, is_healthy
 from wizard.core.policy import Statement, parse_policy
 from wizard.core.presets import DEFAULT_KEY_ALIAS, DEFAULT_PREFIX
 from wizard.core.text import shell_command, visible
+from wizard.core.validate import bucket_name_problem, prefix_problem
 
 PROGRAM = "cwl-export-wizard"
 # What the AWS layer reads of the newest export tasks per account and region (one page).
@@ -293,11 +294,22 @@ class Repair:
     create_key_alias: str | None = None  # None: the bucket keeps its own encryption and key
 
 
+def unsupported_name(row: Row) -> str | None:
+    """Why this tool writes no change for the row's bucket or prefix (a prefix with a ``$``,
+    ``//`` or a control character, a bucket name of the old US East rules): the reason, as
+    ``--bucket`` and ``--prefix`` would refuse them."""
+    if problem := bucket_name_problem(row.bucket):
+        return f"the bucket name {row.bucket!r}: {problem}"
+    if problem := prefix_problem(row.prefix):
+        return f"the prefix {row.prefix!r}: {problem}"
+    return None
+
+
 def repair_of(row: Row) -> Repair | None:
-    """The repair of a broken row; None when a finding is one no change of this tool repairs
-    (see ``repair_text``)."""
+    """The repair of a broken row; None when a finding is one no change of this tool repairs,
+    or its bucket or prefix is one this tool does not write to (see ``repair_text``)."""
     codes = {f.code for f in row.findings}
-    if codes & NOT_OURS_TO_REPAIR:
+    if codes & NOT_OURS_TO_REPAIR or unsupported_name(row):
         return None
     create_bucket = bool(codes & NEEDS_THE_BUCKET)
     needs_key = bool(codes & NEEDS_A_KEY) or create_bucket
@@ -311,18 +323,18 @@ def repair_of(row: Row) -> Repair | None:
     )
 
 
-def _unprintable(row: Row) -> list[str]:
-    """The row's names that a terminal does not show as they are (control or bidi
-    characters): a command printed with them, once pasted, would name something else."""
-    names = (("profile", row.profile), ("bucket", row.bucket), ("prefix", row.prefix))
-    return [what for what, name in names if name is not None and visible(name) != name]
+def _unprintable_profile(row: Row) -> bool:
+    """The row's profile name holds characters a terminal does not show as they are (control
+    or bidi): a command printed with it, once pasted, would name another profile. (A bucket
+    or prefix with such characters has no repair at all: ``unsupported_name``.)"""
+    return row.profile is not None and visible(row.profile) != row.profile
 
 
 def repair_command(row: Row) -> str | None:
     """What to run to repair a broken destination (asks before changing anything); None
     when no command of this tool repairs it, or none can be printed (see ``repair_text``)."""
     repair = repair_of(row)
-    if repair is None or _unprintable(row):
+    if repair is None or _unprintable_profile(row):
         return None
     words = [PROGRAM, "apply"]
     if repair.profile is not None:
@@ -353,12 +365,16 @@ def repair_text(row: Row) -> str:
     command = repair_command(row)
     if command is not None:
         return command
-    if repair_of(row) is None:
+    if {f.code for f in row.findings} & NOT_OURS_TO_REPAIR:
         return NO_REPAIR_FOR_A_DENY
-    names = _unprintable(row)
-    which = f"{' and '.join(names)} {'names hold' if len(names) > 1 else 'name holds'}"
+    if unsupported := unsupported_name(row):
+        return (
+            f"none by this tool: {unsupported} The wizard writes no change for such a "
+            "destination (apply would refuse it); repair it by hand, or export to another "
+            "prefix."
+        )
     return (
-        f"no command printed: the {which} characters a terminal does not show as "
+        "no command printed: the profile name holds characters a terminal does not show as "
         "they are (shown escaped above), so a pasted command would name something else; "
         "repair it from the survey in the TUI (cwl-export-wizard --survey), which uses the "
         "names as they are."
