@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, CliRunner, StartSandbox, session_for
+from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, session_for
+from tests.conftest import CliRunner, StartSandbox
 from tests.policies import deny_insecure_transport
 from wizard.aws import apply as aws_apply
 from wizard.aws import snapshot

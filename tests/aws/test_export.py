@@ -14,16 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import (
-    DEMO_BUCKET,
-    DEMO_GROUP,
-    DEMO_KEY,
-    REGION,
-    CliRunner,
-    StartSandbox,
-    allow_exports,
-    session_for,
-)
+from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, allow_exports, session_for
+from tests.conftest import REGION, CliRunner, StartSandbox
 from wizard.aws import export
 from wizard.aws.export import ExportRequest, gunzip_lines
 from wizard.core.errors import AwsError, Cancelled, ExportBusy, WizardError

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import DEMO_GROUP, REGION, StartSandbox, allow_exports, session_for
+from tests.aws.conftest import DEMO_GROUP, allow_exports, session_for
+from tests.conftest import REGION, StartSandbox
 from wizard.aws import export, inventory
 from wizard.aws.inventory import KeyOption
 from wizard.core.errors import AwsError, Cancelled

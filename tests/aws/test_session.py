@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from botocore import exceptions as bce
 
-from tests.aws.conftest import CliRunner, session_for
+from tests.aws.conftest import session_for
+from tests.conftest import CliRunner
 from wizard.aws.session import (
     AwsSession,
     ConnectionOptions,

@@ -1,0 +1,91 @@
+"""Fixtures shared by every directory of the suite: the CLI run in-process, an AWS
+environment that forgets the host's setup, a sandbox the environment points at.
+
+Sandboxes are process-global (moto keeps its state per process): ``start_sandbox`` stops the
+one it started before it starts another, and stops the last one after the test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.isolation import isolate_aws
+from wizard.sandbox.server import Fault, Sandbox, SandboxConfig
+
+REGION = "ap-northeast-1"
+EXPORT_DELAY = 0.3
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.startswith("error:")]
+
+
+CliRunner = Callable[..., Run]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run ``cwl-export-wizard ARGS`` in-process; returns exit code, stdout and stderr."""
+    from wizard.cli import main
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No host AWS config or credentials (tests/isolation.py); returns the journal folder."""
+    return isolate_aws(monkeypatch, tmp_path)
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> Sandbox:
+    """The AWS environment of this test (and of the processes it starts) names ``sandbox``."""
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    return sandbox
+
+
+StartSandbox = Callable[..., Sandbox]
+
+
+@pytest.fixture
+def start_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[StartSandbox]:
+    """``start_sandbox(scenario=..., faults=(...), ...)``: a running sandbox, env pointed at it."""
+    running: list[Sandbox] = []
+
+    def start(**config: Any) -> Sandbox:
+        while running:
+            running.pop().stop()
+        config.setdefault("export_delay", EXPORT_DELAY)
+        config.setdefault("region", REGION)
+        faults = tuple(
+            Fault.parse(f) if isinstance(f, str) else f for f in config.pop("faults", ())
+        )
+        sandbox = Sandbox(SandboxConfig(faults=faults, **config)).start()
+        running.append(sandbox)
+        return point_at(monkeypatch, sandbox)
+
+    yield start
+    while running:
+        running.pop().stop()
