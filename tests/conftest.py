@@ -8,6 +8,7 @@ one it started before it starts another, and stops the last one after the test.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,3 +90,19 @@ def start_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[StartSandbox]:
     yield start
     while running:
         running.pop().stop()
+
+
+def selects_slow(config: pytest.Config) -> bool:
+    """The run was asked for the slow tests by name (``-m slow``, ``-m "slow and ..."``),
+    not merely left them in (a plain ``pytest``, CI's command, runs them too)."""
+    expression = str(config.getoption("markexpr", "") or "")
+    return "slow" in expression.replace("not slow", "")
+
+
+def trial_count(config: pytest.Config, *, quick: int, full: int, env: str) -> int:
+    """How many times a trial-based test (a race, a fast typist) repeats: ``quick`` by
+    default, ``full`` with ``-m slow``, or exactly ``$env`` when it is set."""
+    given = os.environ.get(env)
+    if given:
+        return int(given)
+    return full if selects_slow(config) else quick
