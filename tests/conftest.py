@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,3 +107,35 @@ def trial_count(config: pytest.Config, *, quick: int, full: int, env: str) -> in
     if given:
         return int(given)
     return full if selects_slow(config) else quick
+
+
+class TaskClock:
+    """The clock a sandbox's export tasks age by, held still until the test moves it: a task
+    is PENDING, RUNNING or settled by this clock only, however loaded the machine is."""
+
+    def __init__(self) -> None:
+        self._held: float | None = time.monotonic()
+        self._offset = 0.0
+
+    def __call__(self) -> float:
+        if self._held is not None:
+            return self._held
+        return time.monotonic() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        assert self._held is not None, "advance() a held clock"
+        self._held += seconds
+
+    def resume(self) -> None:
+        """Run on with the wall clock from where it was held (for a wait the test cannot
+        drive: the CLI polling a task until it settles)."""
+        assert self._held is not None
+        self._offset = self._held - time.monotonic()
+        self._held = None
+
+
+def hold_export_time(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> TaskClock:
+    """From now on ``sandbox``'s export tasks age only as the returned clock is advanced."""
+    clock = TaskClock()
+    monkeypatch.setattr(sandbox.tasks, "_monotonic", clock)
+    return clock
