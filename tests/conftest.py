@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -139,3 +141,10 @@ def hold_export_time(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> TaskC
     clock = TaskClock()
     monkeypatch.setattr(sandbox.tasks, "_monotonic", clock)
     return clock
+
+
+def installed_cli() -> list[str]:
+    """The command a user types: the installed ``cwl-export-wizard`` script beside this
+    Python, else ``python -m wizard``."""
+    script = shutil.which("cwl-export-wizard", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "wizard"]
