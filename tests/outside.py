@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, REGION
+from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY
+from tests.conftest import REGION
 from wizard.core.requirements import POLICY_VERSION, bucket_statements, key_statements
 from wizard.core.state import Destination
 from wizard.sandbox.server import Sandbox

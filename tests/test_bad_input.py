@@ -16,9 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.aws.conftest import CliRunner
-from tests.isolation import isolate_aws
-from wizard.cli import main
+from tests.conftest import CliRunner, point_at
 from wizard.sandbox.server import Sandbox, SandboxConfig
 
 UUID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -197,24 +195,9 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
-    from tests.aws.conftest import Run
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
-
-
-@pytest.fixture
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sandbox: Sandbox) -> Path:
-    state = isolate_aws(monkeypatch, tmp_path)
-    for name, value in sandbox.env().items():
-        monkeypatch.setenv(name, value)
-    return state
+def isolated(monkeypatch: pytest.MonkeyPatch, isolated_aws: Path, sandbox: Sandbox) -> Path:
+    point_at(monkeypatch, sandbox)
+    return isolated_aws
 
 
 def refused_cleanly(run: object, args: list[str]) -> None:

@@ -12,7 +12,6 @@ import os
 import pty
 import re
 import select
-import shutil
 import struct
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import installed_cli
 from tests.pty_drain import drain_until_exit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,11 +47,6 @@ def test_demo_and_test_commands_are_documented_and_match_ci() -> None:
         "python -m pytest -q -n 4",
     ):
         assert step in ci, f".ci/run does not run {step!r} like the README"
-
-
-def _cli() -> list[str]:
-    script = shutil.which("cwl-export-wizard", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "wizard"]
 
 
 def _read_until(fd: int, pattern: bytes, deadline: float) -> bytes:
@@ -85,7 +80,7 @@ def test_demo_command_draws_the_first_step_and_quits_cleanly(tmp_path: Path) -> 
     os.set_blocking(leader, True)
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     process = subprocess.Popen(
-        [*_cli(), "--demo"],
+        [*installed_cli(), "--demo"],
         stdin=follower,
         stdout=follower,
         stderr=follower,
@@ -283,15 +278,23 @@ def _transcript_holds(shown: list[str], actual: list[str]) -> str | None:
     return None
 
 
-def _run_transcript(transcript: str, env: dict[str, str], cwd: Path) -> None:
-    """Each ``$ command`` of ``transcript`` run in bash: its stdout holds the lines shown."""
+def _commands(transcript: str) -> list[tuple[str, list[str]]]:
+    """Each ``$ command`` of a transcript with the lines shown after it."""
     commands: list[tuple[str, list[str]]] = []
     for line in transcript.splitlines():
         if line.startswith("$ "):
             commands.append((line[2:], []))
         elif line.strip():
             commands[-1][1].append(line)
-    for command, shown in commands:
+    return commands
+
+
+def _run_transcript(
+    transcript: str, env: dict[str, str], cwd: Path, *, skip_blank_lines: bool = False
+) -> None:
+    """Each ``$ command`` of ``transcript`` run in bash: its stdout holds the lines shown
+    (blank lines printed left out with ``skip_blank_lines``), and no traceback."""
+    for command, shown in _commands(transcript):
         done = subprocess.run(
             ["bash", "-c", command],
             cwd=cwd,
@@ -301,8 +304,12 @@ def _run_transcript(transcript: str, env: dict[str, str], cwd: Path) -> None:
             timeout=300,
             check=False,
         )
-        problem = _transcript_holds(shown, done.stdout.splitlines())
+        printed = done.stdout.splitlines()
+        if skip_blank_lines:
+            printed = [line for line in printed if line.strip()]
+        problem = _transcript_holds(shown, printed)
         assert problem is None, f"$ {command}\n{problem}\n{done.stdout}{done.stderr}"
+        assert "Traceback" not in done.stderr, f"$ {command}\n{done.stderr}"
 
 
 @pytest.mark.slow
@@ -327,27 +334,10 @@ def test_the_session_shown_is_what_the_commands_print(tmp_path: Path) -> None:
     from wizard.sandbox.server import Sandbox, SandboxConfig
 
     [(_, transcript, _)] = blocks("session")
-    commands: list[tuple[str, list[str]]] = []
-    for line in transcript.splitlines():
-        if line.startswith("$ "):
-            commands.append((line[2:], []))
-        elif line.strip():
-            commands[-1][1].append(line)
     env = offline_env(tmp_path)
     with Sandbox(SandboxConfig(scenario="demo", export_delay=0.3)) as sandbox:
         env.update(sandbox.env())
-        for command, shown in commands:
-            done = subprocess.run(
-                ["bash", "-c", command],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-            problem = _transcript_holds(shown, done.stdout.splitlines())
-            assert problem is None, f"$ {command}\n{problem}\n{done.stdout}{done.stderr}"
+        _run_transcript(transcript, env, tmp_path)
 
 
 @pytest.mark.slow
@@ -356,12 +346,6 @@ def test_the_survey_session_shown_is_what_the_commands_print(tmp_path: Path) -> 
     the transcript in the same folder, with nothing but the profiles it wrote."""
     [(_, server, _)] = blocks("survey-server")
     [(_, transcript, _)] = blocks("survey-session")
-    commands: list[tuple[str, list[str]]] = []
-    for line in transcript.splitlines():
-        if line.startswith("$ "):
-            commands.append((line[2:], []))
-        elif line.strip():
-            commands[-1][1].append(line)
     env = offline_env(tmp_path)
     process = subprocess.Popen(
         ["bash", "-c", "exec " + server],
@@ -375,20 +359,7 @@ def test_the_survey_session_shown_is_what_the_commands_print(tmp_path: Path) -> 
         assert process.stdout is not None
         printed = [process.stdout.readline().strip() for _ in range(7)]
         assert printed[-1].startswith("# AWS config with a profile per account: ")
-        for command, shown in commands:
-            done = subprocess.run(
-                ["bash", "-c", command],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-            printed_lines = [line for line in done.stdout.splitlines() if line.strip()]
-            problem = _transcript_holds(shown, printed_lines)
-            assert problem is None, f"$ {command}\n{problem}\n{done.stdout}{done.stderr}"
-            assert "Traceback" not in done.stderr
+        _run_transcript(transcript, env, tmp_path, skip_blank_lines=True)
     finally:
         process.terminate()
         process.wait(30)

@@ -1,4 +1,5 @@
-"""Fixtures for the AWS layer: a sandbox over real HTTP, an isolated AWS environment, the CLI.
+"""Fixtures for the AWS layer: a sandbox over real HTTP, an isolated AWS environment, the CLI
+(``cli``, ``isolated_aws``, ``start_sandbox``: tests/conftest.py, shared with the other folders).
 
 Sandboxes are process-global (moto keeps state per process), so every fixture here starts
 one per test and stops it afterwards; a test that needs another configuration asks
@@ -8,59 +9,29 @@ one per test and stops it afterwards; a test that needs another configuration as
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.isolation import isolate_aws
+from tests.conftest import StartSandbox
 from wizard.aws.session import AwsSession, ConnectionOptions
-from wizard.sandbox.server import Fault, Sandbox, SandboxConfig
+from wizard.sandbox.server import Sandbox
 
-REGION = "ap-northeast-1"
 DEMO_BUCKET = "demo-broken-exports"
 DEMO_KEY = "alias/demo-exports"
 DEMO_GROUP = "/aws/lambda/demo-fn"
-EXPORT_DELAY = 0.3
 
 
 @pytest.fixture(autouse=True)
-def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    return isolate_aws(monkeypatch, tmp_path)
+def _isolated(isolated_aws: Path) -> Path:
+    """Every test here forgets the host's AWS setup."""
+    return isolated_aws
 
 
 @pytest.fixture
 def journal_dir(isolated_aws: Path) -> Path:
     return isolated_aws
-
-
-StartSandbox = Callable[..., Sandbox]
-
-
-@pytest.fixture
-def start_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[StartSandbox]:
-    """``start_sandbox(scenario=..., faults=(...), ...)``: a running sandbox, env pointed at it."""
-    running: list[Sandbox] = []
-
-    def start(**config: Any) -> Sandbox:
-        while running:
-            running.pop().stop()
-        config.setdefault("export_delay", EXPORT_DELAY)
-        config.setdefault("region", REGION)
-        faults = tuple(
-            Fault.parse(f) if isinstance(f, str) else f for f in config.pop("faults", ())
-        )
-        sandbox = Sandbox(SandboxConfig(faults=faults, **config)).start()
-        running.append(sandbox)
-        for name, value in sandbox.env().items():
-            monkeypatch.setenv(name, value)
-        return sandbox
-
-    yield start
-    while running:
-        running.pop().stop()
 
 
 @pytest.fixture
@@ -85,37 +56,6 @@ def allow_exports(sandbox: Sandbox, bucket: str, prefix: str = "exportedlogs") -
     dest = Destination(sandbox.region, sandbox.account, "aws", bucket, prefix)
     policy = {"Version": POLICY_VERSION, "Statement": bucket_statements(dest)}
     sandbox.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.startswith("error:")]
-
-
-CliRunner = Callable[..., Run]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
-    """Run ``cwl-export-wizard ARGS`` in-process; returns exit code, stdout and stderr."""
-    from wizard.cli import main
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
 
 
 def full_state(session: AwsSession, bucket: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:

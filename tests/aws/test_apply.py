@@ -11,16 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import (
-    DEMO_BUCKET,
-    DEMO_GROUP,
-    DEMO_KEY,
-    REGION,
-    CliRunner,
-    StartSandbox,
-    full_state,
-    session_for,
-)
+from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, full_state, session_for
+from tests.conftest import REGION, CliRunner, StartSandbox
 from wizard.aws import apply, snapshot
 from wizard.aws.apply import StepResult
 from wizard.aws.session import AwsSession

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import REGION, CliRunner, StartSandbox
+from tests.conftest import REGION, CliRunner, StartSandbox
 from wizard.core import requirements as req
 from wizard.sandbox.preview import CENTRAL_SOURCE_ACCOUNT
 from wizard.sandbox.scenarios import (

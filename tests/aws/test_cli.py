@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, CliRunner, StartSandbox, full_state
+from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, full_state
 from tests.aws.conftest import session_for as session_of
+from tests.conftest import CliRunner, StartSandbox
 from wizard.commands.common import use_colour
 from wizard.sandbox.server import Sandbox
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, CliRunner, StartSandbox, session_for
+from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, session_for
+from tests.conftest import CliRunner, StartSandbox, trial_count
 from tests.policies import deny_insecure_transport
 from wizard.aws import apply as aws_apply
 from wizard.aws import snapshot
@@ -25,9 +26,11 @@ from wizard.core.state import Choices
 from wizard.sandbox.server import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-# Each trial is two applies racing; 6 keep the suite quick, the soak runs more:
-# CWL_CONCURRENCY_TRIALS=25 python -m pytest tests/aws/test_concurrency.py
-TRIALS = int(os.environ.get("CWL_CONCURRENCY_TRIALS", "6"))
+# Each trial is two applies racing. Without the destination lock about half the trials lose
+# a grant or fail (4 of 8 when measured), so the quick default still catches the race with
+# about 94% odds in one run, every run of CI adding its own; the soak runs the full count:
+# python -m pytest -m slow tests/aws/test_concurrency.py (or CWL_CONCURRENCY_TRIALS=N).
+QUICK_TRIALS, FULL_TRIALS = 4, 25
 PREFIXES = ("team-a/logs", "team-b/logs")
 # A bucket policy with no grant for CloudWatch Logs yet: each apply adds its own prefix to
 # one statement, the read-merge-write two concurrent applies could race on.
@@ -95,9 +98,16 @@ def reset(sandbox: Sandbox, original: dict[str, Any]) -> None:
     )
 
 
+@pytest.fixture
+def trials(request: pytest.FixtureRequest) -> int:
+    return trial_count(
+        request.config, quick=QUICK_TRIALS, full=FULL_TRIALS, env="CWL_CONCURRENCY_TRIALS"
+    )
+
+
 @pytest.mark.slow
 def test_two_applies_at_once_never_lose_a_grant(
-    demo: Sandbox, workers: tuple[Worker, Worker]
+    demo: Sandbox, workers: tuple[Worker, Worker], trials: int
 ) -> None:
     s3, kms = demo.client("s3"), demo.client("kms")
     key_id = kms.describe_key(KeyId=DEMO_KEY)["KeyMetadata"]["KeyId"]
@@ -108,7 +118,7 @@ def test_two_applies_at_once_never_lose_a_grant(
         "key_policy": kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"],
     }
     outcomes: list[tuple[int, int]] = []
-    for _ in range(TRIALS):
+    for _ in range(trials):
         reset(demo, original)
         for worker, prefix in zip(workers, PREFIXES, strict=True):
             worker.send(
@@ -123,7 +133,7 @@ def test_two_applies_at_once_never_lose_a_grant(
         assert succeeded, answers
         assert succeeded <= granted_prefixes(demo), (answers, granted_prefixes(demo))
     # With the lock, the second apply waits and plans from the first one's result.
-    assert outcomes.count((0, 0)) == TRIALS
+    assert outcomes.count((0, 0)) == trials
 
 
 def test_a_grant_removed_by_another_writer_meanwhile_is_merged_again(

@@ -21,14 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import (
-    DEMO_BUCKET,
-    DEMO_KEY,
-    CliRunner,
-    StartSandbox,
-    full_state,
-    session_for,
-)
+from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, full_state, session_for
+from tests.conftest import CliRunner, StartSandbox
 from wizard.sandbox.server import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,14 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws.conftest import (
-    DEMO_BUCKET,
-    DEMO_KEY,
-    CliRunner,
-    StartSandbox,
-    full_state,
-)
+from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, full_state
 from tests.aws.conftest import session_for as session_of
+from tests.conftest import CliRunner, StartSandbox
 from wizard.core.errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_NO_INPUT, EXIT_OK
 from wizard.sandbox.scenarios import CENTRAL_BUCKET, CENTRAL_LOG_GROUP, CENTRAL_ROLE_ARN
 from wizard.sandbox.server import Sandbox

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.aws.conftest import CliRunner, StartSandbox, allow_exports
+from tests.aws.conftest import allow_exports
+from tests.conftest import CliRunner, StartSandbox
 from tests.hostile import CORPUS, hostile_text, raw_unsafe
 from wizard.core.text import visible
 from wizard.sandbox.server import Sandbox

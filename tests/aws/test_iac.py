@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, REGION, CliRunner, StartSandbox
+from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY
 from tests.aws.test_apply import add_log_group
+from tests.conftest import REGION, CliRunner, StartSandbox
 from tests.iac_files import (
     cloudformation,
     lint_errors,

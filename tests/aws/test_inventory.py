@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import DEMO_GROUP, REGION, StartSandbox, allow_exports, session_for
+from tests.aws.conftest import DEMO_GROUP, allow_exports, session_for
+from tests.conftest import REGION, StartSandbox
 from wizard.aws import export, inventory
 from wizard.aws.inventory import KeyOption
 from wizard.core.errors import AwsError, Cancelled
@@ -95,7 +96,8 @@ def test_first_rows_do_not_wait_for_the_aliases(demo: Sandbox) -> None:
     first_rows_out = threading.Event()
 
     def hold_aliases(**_: Any) -> None:
-        assert first_rows_out.wait(10), "the first rows waited for ListAliases"
+        # A bound for a hang (the rows waiting for the aliases), not a timing.
+        assert first_rows_out.wait(120), "the first rows waited for ListAliases"
 
     session.client("kms", REGION).meta.events.register("before-call.kms.ListAliases", hold_aliases)
     pages: list[list[KeyOption]] = []

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, REGION, CliRunner, session_for
+from tests.aws.conftest import DEMO_BUCKET, DEMO_KEY, session_for
+from tests.conftest import REGION, CliRunner
 from wizard.aws import apply, journal, snapshot
 from wizard.core import plan as core_plan
 from wizard.core.errors import UsageError

@@ -10,8 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.aws.conftest import DEMO_KEY, StartSandbox, full_state
+from tests.aws.conftest import DEMO_KEY, full_state
 from tests.aws.conftest import session_for as session_of
+from tests.conftest import StartSandbox
 from wizard.core.errors import EXIT_INTERRUPTED, EXIT_NO_INPUT
 from wizard.sandbox.server import Sandbox
 

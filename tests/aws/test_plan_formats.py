@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, CliRunner, StartSandbox
+from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY
+from tests.conftest import CliRunner, StartSandbox
 from wizard.commands.plan import PLAN_FORMATS
 from wizard.core.formats import PlanFormat
 from wizard.sandbox.server import Sandbox

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator
 
 import pytest
 
-from tests.aws.conftest import REGION, StartSandbox, session_for
+from tests.aws.conftest import session_for
+from tests.conftest import REGION, StartSandbox
 from wizard.aws import export, inventory
 from wizard.aws.inventory import KeyOption
 from wizard.sandbox.scenarios import export_object_data

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws.conftest import DEMO_GROUP, DEMO_KEY, CliRunner
+from tests.aws.conftest import DEMO_GROUP, DEMO_KEY
+from tests.conftest import CliRunner
 from wizard.sandbox.server import Sandbox
 
 BUCKET = "demo-sse-s3"

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, REGION, StartSandbox, session_for
+from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, session_for
+from tests.conftest import REGION, StartSandbox
 from wizard.aws import snapshot
 from wizard.aws.snapshot import location_to_region
 from wizard.core.state import Choices

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import REGION, CliRunner, StartSandbox
+from tests.conftest import REGION, CliRunner, StartSandbox
 from wizard.sandbox.fleet import (
     FLEET_ACCOUNTS,
     expected_rows,

@@ -17,14 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.aws.conftest import (
-    DEMO_BUCKET,
-    DEMO_GROUP,
-    DEMO_KEY,
-    REGION,
-    CliRunner,
-    StartSandbox,
-)
+from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY
+from tests.conftest import REGION, CliRunner, StartSandbox
 from wizard.core import requirements as req
 from wizard.core.grants import same_meaning
 from wizard.sandbox.server import Sandbox

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY, CliRunner, StartSandbox
+from tests.aws.conftest import DEMO_BUCKET, DEMO_GROUP, DEMO_KEY
+from tests.conftest import CliRunner, StartSandbox
 from tests.outside import make_healthy_by_hand
 from wizard.core.requirements import (
     ERR_GET_BUCKET_ACL,

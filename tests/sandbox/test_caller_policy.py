@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.aws.conftest import CliRunner, Run
-from tests.isolation import isolate_aws
-from wizard.cli import main
+from tests.conftest import CliRunner, Run, StartSandbox
 from wizard.core.evaluate import Request, evaluate
 from wizard.core.iam_policy import (
     CONDITIONAL_ACTIONS,
@@ -29,7 +27,7 @@ from wizard.core.iam_policy import (
     identity_policy,
 )
 from wizard.sandbox.caller import parse_caller_policy
-from wizard.sandbox.server import Sandbox, SandboxConfig
+from wizard.sandbox.server import Sandbox
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
@@ -58,45 +56,17 @@ REPAIR_ARGS = ("--bucket", REPAIR_BUCKET, "--key", REPAIR_KEY)
 CREATE_ARGS = ("--bucket", NEW_BUCKET, "--create-bucket", "--create-key", NEW_ALIAS)
 
 
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    return isolate_aws(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
-
+pytestmark = pytest.mark.usefixtures("isolated_aws")
 
 StartWith = Callable[[dict[str, Any]], Sandbox]
 
 
 @pytest.fixture
-def sandbox_with(monkeypatch: pytest.MonkeyPatch) -> Iterator[StartWith]:
-    running: list[Sandbox] = []
-
+def sandbox_with(start_sandbox: StartSandbox) -> StartWith:
     def start(policy: dict[str, Any]) -> Sandbox:
-        while running:
-            running.pop().stop()
-        sandbox = Sandbox(
-            SandboxConfig(
-                scenario="demo", region=REGION, export_delay=0.2, caller_policy=json.dumps(policy)
-            )
-        ).start()
-        running.append(sandbox)
-        for name, value in sandbox.env().items():
-            monkeypatch.setenv(name, value)
-        return sandbox
+        return start_sandbox(scenario="demo", export_delay=0.2, caller_policy=json.dumps(policy))
 
-    yield start
-    while running:
-        running.pop().stop()
+    return start
 
 
 def journal_of(state: Path) -> str:
@@ -147,7 +117,7 @@ FLOWS = {
 
 @pytest.mark.parametrize("name", list(FLOWS))
 def test_the_printed_policy_carries_the_whole_flow_and_every_action_is_needed(
-    sandbox_with: StartWith, cli: CliRunner, isolated: Path, name: str
+    sandbox_with: StartWith, cli: CliRunner, isolated_aws: Path, name: str
 ) -> None:
     scope, flow, expected = FLOWS[name]
     printed = cli("iam-policy", *_scope_args(scope))
@@ -155,7 +125,7 @@ def test_the_printed_policy_carries_the_whole_flow_and_every_action_is_needed(
     policy = printed.json()
     assert policy == identity_policy(scope)
     sandbox = sandbox_with(policy)
-    runs = flow(cli, isolated)
+    runs = flow(cli, isolated_aws)
     for step, run in runs:
         assert run.code == expected.get(step, 0), (step, run.err)
     assert [step for step, _ in runs][-1] in ("undo", "test-export")
@@ -226,12 +196,12 @@ REMOVED = [
 
 @pytest.mark.parametrize(("name", "action", "step"), REMOVED)
 def test_without_one_action_the_step_that_needs_it_fails_naming_it(
-    sandbox_with: StartWith, cli: CliRunner, isolated: Path, name: str, action: str, step: str
+    sandbox_with: StartWith, cli: CliRunner, isolated_aws: Path, name: str, action: str, step: str
 ) -> None:
     scope, flow, _ = FLOWS[name]
     policy = identity_policy(scope)
     sandbox_with(_without(policy, action))
-    runs = flow(cli, isolated)
+    runs = flow(cli, isolated_aws)
     failed, run = next((s, r) for s, r in runs if r.code not in (0, 1) or (s == "undo" and r.code))
     assert failed == step, [(s, r.code, r.err) for s, r in runs]
     assert action in run.err + run.out, run.err  # undo reports what remains on stdout

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import hold_export_time
 from tests.policies import deny_insecure_transport
 from tests.sandbox.conftest import (
     ACCOUNT,
+    EXPORT_DELAY,
     NO_RETRIES,
     REGION,
     Clients,
@@ -24,7 +26,6 @@ from tests.sandbox.conftest import (
     make_key,
     task_status,
     unique,
-    wait_for,
     wait_settled,
 )
 from wizard.core.policy import compact_json, parse_policy, upsert_statements
@@ -37,7 +38,7 @@ from wizard.core.requirements import (
     bucket_statements,
     key_statements,
 )
-from wizard.sandbox.export_tasks import ERR_BUCKET_OTHER_REGION
+from wizard.sandbox.export_tasks import ERR_BUCKET_OTHER_REGION, PENDING_SHARE
 from wizard.sandbox.scenarios import (
     BUCKET_BROKEN,
     BUCKET_OTHER_REGION,
@@ -272,19 +273,20 @@ def test_one_active_task_per_region(sandbox: Sandbox, aws: Clients) -> None:
 # --------------------------------------------------------------------------- life cycle
 
 
-def test_status_goes_pending_running_completed(aws: Clients) -> None:
+def test_status_goes_pending_running_completed(
+    aws: Clients, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PENDING for the first half of the delay, RUNNING for the second, then COMPLETED, by
+    the tasks' clock (held here: polling the wall clock missed a phase on a loaded machine)."""
+    clock = hold_export_time(monkeypatch, sandbox)
     bucket = make_bucket(aws.s3, unique("lifecycle"))
     task_id = export(aws, bucket)
-    seen: list[str] = []
-
-    def completed() -> bool:
-        code = task_status(aws.logs, task_id)
-        if not seen or seen[-1] != code:
-            seen.append(code)
-        return code == "COMPLETED"
-
-    wait_for(completed, every=0.01)
-    assert seen == ["PENDING", "RUNNING", "COMPLETED"]
+    pending = EXPORT_DELAY * PENDING_SHARE
+    seen = [task_status(aws.logs, task_id)]
+    for step in (pending - 0.01, 0.02, EXPORT_DELAY - pending - 0.02, 0.02):
+        clock.advance(step)
+        seen.append(task_status(aws.logs, task_id))
+    assert seen == ["PENDING", "PENDING", "RUNNING", "RUNNING", "COMPLETED"]
     task = aws.logs.describe_export_tasks(taskId=task_id)["exportTasks"][0]
     assert task["status"] == {"code": "COMPLETED", "message": "Completed successfully"}
     assert task["destination"] == bucket
@@ -294,10 +296,13 @@ def test_status_goes_pending_running_completed(aws: Clients) -> None:
     assert info["creationTime"] <= info["completionTime"]
 
 
-def test_cancel_while_active_and_after(aws: Clients) -> None:
+def test_cancel_while_active_and_after(
+    aws: Clients, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hold_export_time(monkeypatch, sandbox)  # active until cancelled, however slow the machine
     bucket = make_bucket(aws.s3, unique("cancel"))
     task_id = export(aws, bucket)
-    assert task_status(aws.logs, task_id) in ("PENDING", "RUNNING")
+    assert task_status(aws.logs, task_id) == "PENDING"
     aws.logs.cancel_export_task(taskId=task_id)
     task = aws.logs.describe_export_tasks(taskId=task_id)["exportTasks"][0]
     assert task["status"] == {"code": "CANCELLED", "message": "Cancelled by user"}

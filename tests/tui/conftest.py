@@ -13,11 +13,9 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
-from tests.isolation import isolate_aws
+from tests.conftest import EXPORT_DELAY
 from wizard.launch import LaunchOptions
 from wizard.tui.app import WizardApp
-
-EXPORT_DELAY = 0.3
 
 
 @pytest.fixture(autouse=True)
@@ -28,8 +26,9 @@ def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def isolated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    return isolate_aws(monkeypatch, tmp_path)
+def _isolated(isolated_aws: Path) -> Path:
+    """Every test here forgets the host's AWS setup (tests/conftest.py)."""
+    return isolated_aws
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.conftest import EXPORT_DELAY
+from tests.conftest import EXPORT_DELAY
 from tests.tui.pilot_helpers import at_step, error_text, highlight, screen_text, settle, text_of
 from wizard.core.requirements import ERR_GET_BUCKET_ACL
 from wizard.flow import Step

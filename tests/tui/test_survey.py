@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
-from tests.tui.conftest import EXPORT_DELAY
+from tests.conftest import EXPORT_DELAY
 from tests.tui.pilot_helpers import at_step, error_text, screen_text, type_into, wait_until
 from tests.tui.test_flows import apply_and_export
 from wizard.flow import Step

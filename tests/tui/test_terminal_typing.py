@@ -13,10 +13,8 @@ import fcntl
 import os
 import pty
 import select
-import shutil
 import struct
 import subprocess
-import sys
 import termios
 import time
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import pyte
 import pytest
 
+from tests.conftest import installed_cli
 from tests.pty_drain import drain_until_exit
 
 COLUMNS, ROWS = 120, 40
@@ -31,11 +30,6 @@ UP, ENTER = "\x1b[A", "\r"
 TRIALS = 3
 # Breaks a hang into a failure; not a time limit on anything that works.
 HANG_GUARD_S = 90.0
-
-
-def _cli() -> list[str]:
-    script = shutil.which("cwl-export-wizard", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "wizard"]
 
 
 class Terminal:
@@ -54,7 +48,7 @@ class Terminal:
         self.leader, follower = pty.openpty()
         fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
         self.process = subprocess.Popen(
-            [*_cli(), "--demo", "--export-delay", "0.3"],
+            [*installed_cli(), "--demo", "--export-delay", "0.3"],
             stdin=follower,
             stdout=follower,
             stderr=follower,
