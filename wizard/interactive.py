@@ -44,7 +44,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "--scenario",
         dest="launch_scenario",
         metavar="NAME",
-        help="with --demo: demo (default), empty, broken or central",
+        help="with --demo: demo (default), empty, broken, central or fleet",
     )
     group.add_argument(
         "--export-delay",

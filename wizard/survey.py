@@ -88,8 +88,15 @@ def parse_profiles(
                 raise UsageError(f"--profiles: {problem}")
         unknown = [name for name in names if name not in known]
         if unknown:
+            unusable = {f"profile {name}" for name in unknown} & set(skipped_config_sections())
+            why = (
+                f" (its section [{sorted(unusable)[0]}] is no profile to botocore and the AWS "
+                'CLI: quote the name, [profile "my name"])'
+                if unusable
+                else ""
+            )
             raise UsageError(
-                f"--profiles: {', '.join(repr(n) for n in unknown)} not in your AWS config.",
+                f"--profiles: {', '.join(repr(n) for n in unknown)} not in your AWS config{why}.",
                 fix="Check 'aws configure list-profiles' (AWS_CONFIG_FILE names the file).",
             )
         return names

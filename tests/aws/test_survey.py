@@ -346,7 +346,7 @@ def _gone(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while /proc is read
         return True
 
 
@@ -446,6 +446,8 @@ def test_a_config_section_that_is_no_profile_is_an_error_row_not_silently_skippe
     assert "names no profile that botocore or the AWS CLI can use" in errors["[profile my name]"]
     listed = cli("doctor", "--profiles", "fleet-data", "--regions", REGION, "--json")
     assert all(e["profile"] != "[profile my name]" for e in listed.json()["errors"])
+    named = cli("doctor", "--profiles", "my name", "--regions", REGION)
+    assert named.code == 2 and "its section [profile my name] is no profile" in named.err
 
 
 def test_sigterm_stops_the_survey_as_ctrl_c_does_and_leaves_no_credential_process(

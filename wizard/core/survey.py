@@ -349,8 +349,9 @@ def repair_command(row: Row) -> str | None:
 
 
 SKIPPED_SECTION = (
-    "this section of the AWS config names no profile that botocore or the AWS CLI can use (a "
-    'name with spaces must be quoted: [profile "my name"]); left out of the survey.'
+    "this section of the AWS config names no profile that botocore or the AWS CLI can use "
+    "(its name does not read as one word: quote a name with spaces or quotes in it, "
+    '[profile "my name"]); left out of the survey.'
 )
 
 NO_REPAIR_FOR_A_DENY = (
