@@ -80,3 +80,15 @@ def test_names_and_messages_from_aws_are_shown_visibly_in_the_table_and_the_tui_
     assert "no command printed: the profile name holds characters" in printed
     cells = render.survey_cells(row) + render.survey_error_cells(error)
     assert not any("\x1b" in cell or "\u202e" in cell or "\x07" in cell for cell in cells)
+
+
+def test_a_very_long_name_is_cut_in_the_tui_table_not_the_other_columns() -> None:
+    """Found from outside: a 500-character prefix pushed every other column off screen."""
+    from wizard.core.findings import Finding, FindingCode, Severity
+    from wizard.core.survey import Row
+    from wizard.tui.screens.survey import MAX_NAME_WIDTH, _cells
+
+    finding = Finding(FindingCode.KEY_POLICY_BLOCKS_LOGS, Severity.ERROR, "m", "f")
+    cells = _cells(Row("p", "111122223333", "eu-west-1", "b-1", "x" * 500, (finding,)))
+    assert len(cells[4]) == MAX_NAME_WIDTH and cells[4].endswith("…")
+    assert cells[:4] == ("p", "111122223333", "eu-west-1", "b-1")

@@ -454,7 +454,8 @@ def test_sigterm_stops_the_survey_as_ctrl_c_does_and_leaves_no_credential_proces
     fleet: tuple[Sandbox, Path], tmp_path: Path
 ) -> None:
     """Found from outside: SIGTERM (timeout, a cancelled CI job) or SIGHUP ended the survey
-    with nothing printed and its credential_process left running."""
+    with nothing printed and its credential_process left running; then, a credential_process
+    that is a shell script left the script's own child running."""
     import json
     import os
     import signal
@@ -466,13 +467,16 @@ def test_sigterm_stops_the_survey_as_ctrl_c_does_and_leaves_no_credential_proces
 
     _, config = fleet
     pid_file = tmp_path / "pid"
-    script = (
-        f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(300)"
+    script = tmp_path / "hang.py"
+    script.write_text(
+        f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(300)\n"
     )
+    # A shell that waits for its child (the "; true" keeps sh from exec-ing it): the child,
+    # whose pid the file holds, is the one that must not outlive the survey.
+    wrapper = f'sh -c "{sys.executable} {script}; true"'
     config.write_text(
         config.read_text()
-        + f'\n[profile hangs]\ncredential_process = {sys.executable} -c "{script}"\n'
-        + f"region = {REGION}\n"
+        + f"\n[profile hangs]\ncredential_process = {wrapper}\nregion = {REGION}\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_CONFIG_FILE=str(config), PYTHONPATH=str(ROOT))

@@ -11,6 +11,7 @@ import contextlib
 import difflib
 import os
 import re
+import signal
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator
@@ -134,31 +135,47 @@ class CredentialProcesses:
     (too slow, or the user stopped) does not leave its process running: botocore waits for
     the process without a time limit and never stops it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, own_group: bool = False) -> None:
+        """``own_group``: each process leads a process group of its own, so that stopping it
+        stops what it started too (a shell script's children); it is then cut off from the
+        terminal (no prompt, and Ctrl+C does not reach it: ``stop`` does). For the survey,
+        whose concurrent sign-ins can prompt no one anyway."""
         self._lock = threading.Lock()
         self._started: list[subprocess.Popen[bytes]] = []
         self._stopped = False
+        self._own_group = own_group and hasattr(os, "killpg")
 
     def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        if self._own_group:
+            kwargs["start_new_session"] = True
         process: subprocess.Popen[bytes] = subprocess.Popen(*args, **kwargs)
         with self._lock:
             self._started.append(process)
             too_late = self._stopped
         if too_late:  # the sign-in was given up before its process started
-            process.kill()
+            self._kill(process)
         return process
 
     def stop(self) -> int:
         """Kill those still running, and any started from now on; how many were running."""
         with self._lock:
             self._stopped = True
-            running = [p for p in self._started if p.poll() is None]
-        for process in running:
-            try:
+            started = list(self._started)
+        running = sum(p.poll() is None for p in started)
+        for process in started:
+            # A group outlives its leader (a script's children): stopped all the same.
+            if self._own_group or process.poll() is None:
+                self._kill(process)
+        return running
+
+    def _kill(self, process: subprocess.Popen[bytes]) -> None:
+        try:
+            if self._own_group:
+                os.killpg(process.pid, signal.SIGKILL)  # its group: pgid == pid
+            else:
                 process.kill()
-            except OSError:
-                continue  # it ended on its own meanwhile
-        return len(running)
+        except OSError:
+            pass  # it ended on its own meanwhile
 
     def watch(self, core: botocore.session.Session) -> None:
         """Start the profile's credential_process through ``popen``, keeping botocore's
@@ -211,9 +228,11 @@ class AwsSession:
         *,
         credentials: tuple[str, ...] | None = None,
         pool: AwsPool | None = None,
+        detached_sign_in: bool = False,
     ) -> None:
         """``pool``: threads shared with other sessions (a survey of many profiles runs on
-        one pool); default: the session's own."""
+        one pool); default: the session's own. ``detached_sign_in``: a credential_process
+        runs in a process group of its own (``CredentialProcesses``), for the survey."""
         kwargs: dict[str, Any] = {}
         if credentials is not None:
             kwargs["aws_access_key_id"] = credentials[0]
@@ -230,7 +249,7 @@ class AwsSession:
                 session_vars=_isolated_session_vars() if sandboxed else None
             )
             core.register_component("data_loader", _shared_loader())
-            processes = None if sandboxed else CredentialProcesses()
+            processes = None if sandboxed else CredentialProcesses(own_group=detached_sign_in)
             if processes is not None:
                 processes.watch(core)
             boto = boto3.session.Session(

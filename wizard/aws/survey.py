@@ -177,15 +177,17 @@ def profile_session_factory(endpoint_url: str | None) -> SessionFactory:
     else ``region``, else us-east-1."""
 
     def open_session(profile: core.Profile, region: str | None, pool: AwsPool) -> AwsSession:
+        # Many sign-ins at once prompt no one: each credential_process in a process group
+        # of its own, which the survey stops whole when it gives up on it.
         options = ConnectionOptions(profile=profile, endpoint_url=endpoint_url)
         try:
-            return AwsSession(options, pool=pool)
+            return AwsSession(options, pool=pool, detached_sign_in=True)
         except NoRegion:
             pass  # the profile names no region: survey it in the one asked for
         options = ConnectionOptions(
             profile=profile, region=region or FALLBACK_REGION, endpoint_url=endpoint_url
         )
-        return AwsSession(options, pool=pool)
+        return AwsSession(options, pool=pool, detached_sign_in=True)
 
     return open_session
 

@@ -80,12 +80,23 @@ class RepairReady(Message, bubble=False):
         self.state = state
 
 
+# A name longer than this (a 500-character prefix) is cut in its cell, so that it cannot
+# push the other columns off the screen; the detail line under the table holds it whole.
+MAX_NAME_WIDTH = 40
+
+
+def _cut(cells: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(
+        cell if i == FINDING else _clipped(cell, MAX_NAME_WIDTH) for i, cell in enumerate(cells)
+    )
+
+
 def _cells(row: core.Row) -> tuple[str, ...]:
-    return render.survey_cells(row)
+    return _cut(render.survey_cells(row))
 
 
 def _error_cells(error: core.SurveyError) -> tuple[str, ...]:
-    return render.survey_error_cells(error)
+    return _cut(render.survey_error_cells(error))
 
 
 # The last column takes the width the others leave (at least this); the detail line under
