@@ -158,7 +158,7 @@ class _Claims:
 
     @property
     def same(self) -> tuple[core.SameAccount, ...]:
-        """The profiles not surveyed for their account was, in the survey's order."""
+        """The profiles left out because an earlier one surveys their account, in order."""
         with self._lock:
             return tuple(same for _, same in sorted(self._same, key=lambda pair: pair[0]))
 
