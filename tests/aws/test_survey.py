@@ -316,6 +316,53 @@ def test_ctrl_c_stops_the_survey_with_its_own_words_under_the_progress_bar(
     assert before_notice.endswith("\n") or before_notice.endswith("\r\n"), repr(seen[-300:])
 
 
+def test_a_second_ctrl_c_prints_what_was_read_at_once_without_waiting_for_calls_in_flight(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Found from outside: a second Ctrl-C printed only "error: interrupted." (what had been
+    read was lost) and the process still waited for the calls in flight to end."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.aws.test_plain_process import ROOT, read_until
+    from tests.pty_drain import drain_until_exit
+    from wizard.commands.common import CANCELLING_SURVEY
+    from wizard.core.survey import STOPPED_EARLY
+
+    sandbox = start_sandbox(scenario="fleet", latency_ms=1500)  # calls stay in flight
+    config = tmp_path / "fleet-config"
+    write_profiles(config, sandbox.endpoint_url, sandbox.region)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(config), PYTHONPATH=str(ROOT), TERM="xterm")
+    master, slave = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wizard", "doctor", "--all-profiles", "--regions", "all"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=env,
+        cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    os.close(slave)
+    try:
+        read_until(master, " regions")  # the bar is drawn: the survey runs
+        process.send_signal(signal.SIGINT)
+        read_until(master, CANCELLING_SURVEY)
+        process.send_signal(signal.SIGINT)
+        drain_until_exit(master, process, timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+    assert process.stdout is not None
+    out = process.stdout.read().decode()
+    assert process.returncode == 130
+    assert STOPPED_EARLY in out, out
+
+
 def test_a_profile_whose_sign_in_never_returns_is_a_row_and_the_rest_complete(
     fleet: tuple[Sandbox, Path],
 ) -> None:

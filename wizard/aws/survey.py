@@ -221,6 +221,7 @@ class Surveyor:
         self._errors: list[core.SurveyError] = []
         self._units_read = 0
         self.sessions: dict[core.Profile, AwsSession] = {}  # profile -> its session (for a repair)
+        self._claims = _Claims(0, self.limits.claim_seconds, self.cancel)  # run() makes its own
 
     def keep_sessions(self) -> None:
         """The sessions outlive the run (a repair opens from a row): the pool stays open
@@ -229,6 +230,25 @@ class Surveyor:
 
     def close(self) -> None:
         self._pool.close()
+
+    def abandon(self, profiles: Sequence[core.Profile]) -> core.SurveyResult:
+        """Stopped again while calls are still in flight: what was read so far, as a stopped
+        survey, at once (the calls in flight are left behind, their results unused), and
+        every credential_process still signing in stopped."""
+        self.cancel.set()
+        with self._lock:
+            sessions = list(self.sessions.values())
+            result = core.SurveyResult(
+                rows=tuple(core.sort_rows(self._rows)),
+                errors=tuple(core.sort_errors(self._errors)),
+                units_read=self._units_read,
+                profiles=tuple(profiles),
+                same_account=self._claims.same,
+                interrupted=True,
+            )
+        for session in sessions:
+            session.abandon_sign_in()
+        return result
 
     # -- reporting
 

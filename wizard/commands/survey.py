@@ -4,6 +4,7 @@ regions asked for, with its progress bar on a terminal."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -103,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     skipped = survey.skipped_sections(args.all_profiles)
     progress = SurveyProgress(sys.stderr) if sys.stderr.isatty() else None
     surveyor = survey.start(survey.user_factory(args.endpoint_url), on_event=progress)
+    abandoned = False
     try:
         with stop_signals_as_ctrl_c():
             result = in_worker(
@@ -111,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
                 before_notice=progress.end_line if progress is not None else None,
                 read_only=True,
             )
+    except KeyboardInterrupt:  # stopped again: what was read, at once
+        result, abandoned = surveyor.abandon(profiles), True
     finally:
         if progress is not None:
             progress.clear()
@@ -118,6 +122,12 @@ def run(args: argparse.Namespace) -> int:
         print_json(core_survey.result_json(result))
     else:
         show(render.survey(result))
+    if abandoned:
+        # Python would wait at exit for the calls still in flight (each up to its read
+        # timeout): nothing they return is used, so leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
     return {
         core_survey.Outcome.HEALTHY: EXIT_OK,
         core_survey.Outcome.FINDINGS: EXIT_FINDINGS,
