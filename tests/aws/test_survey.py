@@ -7,7 +7,11 @@ where the sandbox is (no AWS_ENDPOINT_URL, no keys in the environment), as a use
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -270,21 +274,15 @@ def test_an_account_reached_through_two_profiles_is_surveyed_once(
     assert f"fleet-data reaches account {account}, surveyed once as data-2." in table.out
 
 
-def test_ctrl_c_stops_the_survey_with_its_own_words_under_the_progress_bar(
-    start_sandbox: StartSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Found from outside: Ctrl+C said "then rolling back" (a survey changes nothing) and
-    printed it on the progress bar's line."""
-    import os
-    import signal
-    import subprocess
-    import sys
+def _survey_on_a_terminal(
+    start_sandbox: StartSandbox, tmp_path: Path, latency_ms: int
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``doctor --all-profiles --regions all`` in a child process whose stderr is a
+    pseudo-terminal (so it draws its progress bar) and takes SIGINT as Ctrl-C: the process
+    and the terminal's reading end."""
+    from tests.aws.test_plain_process import ROOT
 
-    from tests.aws.test_plain_process import ROOT, read_until
-    from tests.pty_drain import drain_until_exit
-    from wizard.commands.common import CANCELLING_SURVEY
-
-    sandbox = start_sandbox(scenario="fleet", latency_ms=150)
+    sandbox = start_sandbox(scenario="fleet", latency_ms=latency_ms)
     config = tmp_path / "fleet-config"
     write_profiles(config, sandbox.endpoint_url, sandbox.region)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -300,6 +298,19 @@ def test_ctrl_c_stops_the_survey_with_its_own_words_under_the_progress_bar(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(slave)
+    return process, master
+
+
+def test_ctrl_c_stops_the_survey_with_its_own_words_under_the_progress_bar(
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    """Found from outside: Ctrl+C said "then rolling back" (a survey changes nothing) and
+    printed it on the progress bar's line."""
+    from tests.aws.test_plain_process import read_until
+    from tests.pty_drain import drain_until_exit
+    from wizard.commands.common import CANCELLING_SURVEY
+
+    process, master = _survey_on_a_terminal(start_sandbox, tmp_path, latency_ms=150)
     try:
         seen = read_until(master, " regions")  # the bar is drawn: the survey runs
         process.send_signal(signal.SIGINT)
@@ -321,32 +332,13 @@ def test_a_second_ctrl_c_prints_what_was_read_at_once_without_waiting_for_calls_
 ) -> None:
     """Found from outside: a second Ctrl-C printed only "error: interrupted." (what had been
     read was lost) and the process still waited for the calls in flight to end."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    from tests.aws.test_plain_process import ROOT, read_until
+    from tests.aws.test_plain_process import read_until
     from tests.pty_drain import drain_until_exit
     from wizard.commands.common import CANCELLING_SURVEY
     from wizard.core.survey import STOPPED_EARLY
 
-    sandbox = start_sandbox(scenario="fleet", latency_ms=1500)  # calls stay in flight
-    config = tmp_path / "fleet-config"
-    write_profiles(config, sandbox.endpoint_url, sandbox.region)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_CONFIG_FILE=str(config), PYTHONPATH=str(ROOT), TERM="xterm")
-    master, slave = os.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wizard", "doctor", "--all-profiles", "--regions", "all"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        env=env,
-        cwd=tmp_path,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    os.close(slave)
+    # Calls that stay in flight a while: the second Ctrl-C does not wait for them.
+    process, master = _survey_on_a_terminal(start_sandbox, tmp_path, latency_ms=1500)
     try:
         read_until(master, " regions")  # the bar is drawn: the survey runs
         process.send_signal(signal.SIGINT)
