@@ -65,3 +65,28 @@ def test_undo_and_rollback_reports(message: str, command: str, outcome: Outcome)
     assert not raw_unsafe(str(report_content(report)))
     for line in [*render.report_step(step), *render.remaining(report)]:
         assert not raw_unsafe(render.paint(line, False))
+
+
+@settings(max_examples=60)
+@given(bucket=hostile_text, prefix=hostile_text, region=hostile_text, alias=hostile_text)
+def test_the_review_header_of_a_repair_from_a_survey_row(
+    bucket: str, prefix: str, region: str, alias: str
+) -> None:
+    """Found from outside: the Review's header printed a survey row's prefix (from a bucket
+    policy) with its escape sequences as they were."""
+    from types import SimpleNamespace
+
+    from wizard.flow import WizardState
+    from wizard.tui.screens.review import choices_line
+
+    for create_bucket in (False, True):
+        state = WizardState(
+            region=region,
+            bucket=bucket,
+            prefix=prefix,
+            create_bucket=create_bucket,
+            create_key_alias=alias,
+            repair=True,
+        )
+        screen = SimpleNamespace(state=state, flow=None)
+        assert not raw_unsafe(str(choices_line(screen)))  # type: ignore[arg-type]
