@@ -237,7 +237,7 @@ class SurveyScreen(Screen[None]):
         self.rows.append(message.row)
         cells = _cells(message.row)
         self._widen(cells)
-        if self._matches(cells):
+        if self._matches(render.survey_cells(message.row)):
             self._add(message.row)
         self._status()
 
@@ -245,7 +245,7 @@ class SurveyScreen(Screen[None]):
         self.errors.append(message.error)
         cells = _error_cells(message.error)
         self._widen(cells)
-        if self._matches(cells):
+        if self._matches(render.survey_error_cells(message.error)):
             self._add_error(message.error)
         self._status()
 
@@ -343,10 +343,10 @@ class SurveyScreen(Screen[None]):
         for name in COLUMNS:
             table.add_column(name, key=name)
         for row in sorted(self.rows, key=self._sort_key):
-            if self._matches(_cells(row)):
+            if self._matches(render.survey_cells(row)):  # a cut name matches whole
                 self._add(row)
         for error in core.sort_errors(self.errors):
-            if self._matches(_error_cells(error)):
+            if self._matches(render.survey_error_cells(error)):
                 self._add_error(error)
 
     def action_sort(self) -> None:
