@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -118,9 +119,12 @@ def start(
     on_event: Callable[[SurveyEvent], None] | None = None,
     cancel: threading.Event | None = None,
     one_by_one: bool = False,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Surveyor:
     """A surveyor: ``run(profiles, regions)`` once; it reports through ``on_event``."""
-    return Surveyor(factory, limits or Limits(), on_event, cancel, one_by_one=one_by_one)
+    return Surveyor(
+        factory, limits or Limits(), on_event, cancel, one_by_one=one_by_one, clock=clock
+    )
 
 
 def user_factory(endpoint_url: str | None) -> SessionFactory:

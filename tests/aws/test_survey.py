@@ -358,19 +358,33 @@ def test_a_second_ctrl_c_prints_what_was_read_at_once_without_waiting_for_calls_
 def test_a_profile_whose_sign_in_never_returns_is_a_row_and_the_rest_complete(
     fleet: tuple[Sandbox, Path],
 ) -> None:
-    """Found from outside: a credential_process that waits for ever hung the whole survey."""
+    """Found from outside: a credential_process that waits for ever hung the whole survey.
+    The limit is measured on a clock the test holds: it runs out once the other profile has
+    signed in (a wall-clock limit failed here when a loaded machine signed that one in late)."""
     import sys
+    import threading
 
     from wizard import survey
-    from wizard.aws.survey import Limits
+    from wizard.aws.survey import Limits, SurveyEvent, UnitsPlanned
 
     _, config = fleet
     hang = f"{sys.executable} -c 'import time; time.sleep(30)'"
     config.write_text(
         config.read_text() + f"\n[profile hangs]\ncredential_process = {hang}\nregion = {REGION}\n"
     )
-    surveyor = survey.start(survey.user_factory(None), limits=Limits(sign_in_seconds=0.5))
-    result = surveyor.run(["hangs", "fleet-data"], (REGION,))
+    others_signed_in = threading.Event()
+
+    def on_event(event: SurveyEvent) -> None:
+        if isinstance(event, UnitsPlanned) and event.profile == "fleet-data":
+            others_signed_in.set()
+
+    surveyor = survey.start(
+        survey.user_factory(None),
+        limits=Limits(sign_in_seconds=0.5),
+        on_event=on_event,
+        clock=lambda: 1e9 if others_signed_in.is_set() else 0.0,
+    )
+    result = surveyor.run(["fleet-data", "hangs"], (REGION,))
     [error] = result.errors
     assert error.profile == "hangs" and error.region is None
     assert "took longer than 0.5 s" in error.message

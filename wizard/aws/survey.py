@@ -127,10 +127,17 @@ class _Claims:
     failed), or after ``wait`` seconds, so that a profile whose sign-in hangs does not hold
     up the others for longer than that."""
 
-    def __init__(self, count: int, wait: float, cancel: threading.Event) -> None:
+    def __init__(
+        self,
+        count: int,
+        wait: float,
+        cancel: threading.Event,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._decided = [threading.Event() for _ in range(count)]
         self._wait = wait
         self._cancel = cancel
+        self._clock = clock
         self._lock = threading.Lock()
         self._owners: dict[str, tuple[int, core.Profile]] = {}  # account -> its profile
         self._same: list[tuple[int, core.SameAccount]] = []
@@ -138,10 +145,10 @@ class _Claims:
     def claim(self, index: int, profile: core.Profile, account: str) -> core.Profile | None:
         """None: ``profile`` (the ``index``-th) surveys ``account``; else the profile that
         does."""
-        deadline = time.monotonic() + self._wait
+        deadline = self._clock() + self._wait
         for earlier in self._decided[:index]:
             while not earlier.wait(0.05):
-                if self._cancel.is_set() or time.monotonic() > deadline:
+                if self._cancel.is_set() or self._clock() > deadline:
                     break
             else:
                 continue
@@ -203,10 +210,13 @@ class Surveyor:
         cancel: threading.Event | None = None,
         *,
         one_by_one: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``one_by_one``: every call after the other, on the calling thread (the baseline
-        that measures what the concurrency is worth; with it ``limits`` are moot)."""
+        that measures what the concurrency is worth; with it ``limits`` are moot).
+        ``clock``: what the sign-in and claim limits are measured on (tests hold it)."""
         self._open = open_session
+        self._clock = clock
         self.limits = Limits(1, 1) if one_by_one else limits
         self._on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
@@ -221,7 +231,7 @@ class Surveyor:
         self._errors: list[core.SurveyError] = []
         self._units_read = 0
         self.sessions: dict[core.Profile, AwsSession] = {}  # profile -> its session (for a repair)
-        self._claims = _Claims(0, self.limits.claim_seconds, self.cancel)  # run() makes its own
+        self._claims = _Claims(0, self.limits.claim_seconds, self.cancel, clock)  # run() makes its own
 
     def keep_sessions(self) -> None:
         """The sessions outlive the run (a repair opens from a row): the pool stays open
@@ -281,7 +291,7 @@ class Surveyor:
         that are no profile (``skipped_config_sections``), each an error row."""
         for section in skipped:
             self._error(f"[{section}]", None, core.SKIPPED_SECTION)
-        self._claims = _Claims(len(profiles), self.limits.claim_seconds, self.cancel)
+        self._claims = _Claims(len(profiles), self.limits.claim_seconds, self.cancel, self._clock)
         try:
             self._pool.fan_out(
                 [partial(self._whole_profile, i, p, regions) for i, p in enumerate(profiles)]
@@ -346,12 +356,12 @@ class Surveyor:
 
         # A daemon: a sign-in that never returns must not keep the program alive.
         threading.Thread(target=sign_in, name="survey-sign-in", daemon=True).start()
-        deadline = time.monotonic() + self.limits.sign_in_seconds
+        deadline = self._clock() + self.limits.sign_in_seconds
         while not done.wait(0.1):
             if self.cancel.is_set():
                 session.abandon_sign_in()
                 raise Cancelled("The survey was stopped.")
-            if time.monotonic() > deadline:
+            if self._clock() > deadline:
                 session.abandon_sign_in()
                 check = ["aws", "sts", "get-caller-identity"]
                 if profile is not None:
