@@ -231,7 +231,8 @@ class Surveyor:
         self._errors: list[core.SurveyError] = []
         self._units_read = 0
         self.sessions: dict[core.Profile, AwsSession] = {}  # profile -> its session (for a repair)
-        self._claims = _Claims(0, self.limits.claim_seconds, self.cancel, clock)  # run() makes its own
+        # run() makes its own
+        self._claims = _Claims(0, self.limits.claim_seconds, self.cancel, clock)
 
     def keep_sessions(self) -> None:
         """The sessions outlive the run (a repair opens from a row): the pool stays open
