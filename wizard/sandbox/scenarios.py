@@ -14,8 +14,7 @@ import json
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -62,8 +61,8 @@ GROUP_AGE_MS = 30 * 86_400_000  # how long before "now" the demo log groups were
 AWS_S3_KEY_DESCRIPTION = "Default key that protects my S3 objects when no other key is defined"
 _aws_key_lock = threading.Lock()
 _aws_key_ids: dict[tuple[str, str], str] = {}  # (account, region) -> aws/s3's key id
-_key_pair_lock = threading.Lock()
-_shared_key_pair: Any = None
+_key_pair_lock = threading.RLock()  # held while a scenario is seeded (the patch is global)
+_shared_key_pairs_by_spec: dict[str, Any] = {}  # key spec -> the pair its keys share
 
 
 @dataclass(frozen=True)
@@ -195,29 +194,29 @@ def ensure_aws_managed_key(account: str, region: str) -> Key:
         return key
 
 
-@contextmanager
-def _shared_key_pairs() -> Iterator[None]:
-    """Symmetric keys made meanwhile share one RSA key pair instead of making their own.
+def share_key_pairs() -> None:
+    """From now on, the keys moto makes in this process share one key pair per key spec
+    instead of making their own (once per process; the sandbox owns moto here).
 
     moto makes an RSA-2048 pair for every key, symmetric ones included (about 90 ms each):
-    1,000 keys would take a minute and a half. Only Sign/Verify/GetPublicKey use the pair,
-    and KMS refuses those for symmetric keys, so sharing it changes nothing a client sees.
+    1,000 keys would take a minute and a half, and every CreateKey of a demo 90 ms again.
+    Only Sign/Verify/GetPublicKey use the pair, and KMS refuses those for symmetric keys;
+    two asymmetric keys sharing a public key is nothing this tool reads.
     """
-    global _shared_key_pair
     with _key_pair_lock:
         original = kms_models.generate_private_key
-        if _shared_key_pair is None:
-            _shared_key_pair = original("RSA_2048")
-        shared = _shared_key_pair
+        if getattr(original, "shares_key_pairs", False):
+            return
 
         def generate(key_spec: str) -> Any:
-            return shared if key_spec in ("SYMMETRIC_DEFAULT", "", None) else original(key_spec)
+            spec = "RSA_2048" if key_spec in ("SYMMETRIC_DEFAULT", "", None) else key_spec
+            with _key_pair_lock:
+                if spec not in _shared_key_pairs_by_spec:
+                    _shared_key_pairs_by_spec[spec] = original(spec)
+                return _shared_key_pairs_by_spec[spec]
 
+        generate.shares_key_pairs = True  # type: ignore[attr-defined]
         kms_models.generate_private_key = generate
-        try:
-            yield
-        finally:
-            kms_models.generate_private_key = original
 
 
 # --------------------------------------------------------------------------- log events
@@ -572,8 +571,8 @@ def seed_with(
     rng_seed: int = 20261126,
 ) -> None:
     """Fill moto's (freshly reset) backends with ``seeder``."""
-    with _shared_key_pairs():
-        seeder(_Seeder(account, region, now_ms, random.Random(f"scenario-{rng_seed}")))
+    share_key_pairs()
+    seeder(_Seeder(account, region, now_ms, random.Random(f"scenario-{rng_seed}")))
 
 
 # --------------------------------------------------------------------------- at scale
@@ -652,26 +651,26 @@ def seed_scale(
     kms = kms_backends[account][region]
     aliases: list[str] = []
     managed: list[str] = []
-    with _shared_key_pairs():
-        ensure_aws_managed_key(account, region)
-        managed.append(AWS_MANAGED_S3_ALIAS)
-        taken = {a.alias_name for a in kms.list_aliases()}
-        for alias in AWS_MANAGED_ALIASES[1:]:
-            if alias in taken:
-                continue
-            key = kms.create_key(
-                None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", f"Default key for {alias[10:]}", None
-            )
-            key.key_manager = KEY_MANAGER_AWS
-            kms.create_alias(key.id, alias)
-            managed.append(alias)
-        for n in range(keys):
-            alias = scale_key_alias(n)
-            key = kms.create_key(
-                None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", f"scale test key {n}", None
-            )
-            kms.create_alias(key.id, alias)
-            aliases.append(alias)
+    share_key_pairs()
+    ensure_aws_managed_key(account, region)
+    managed.append(AWS_MANAGED_S3_ALIAS)
+    taken = {a.alias_name for a in kms.list_aliases()}
+    for alias in AWS_MANAGED_ALIASES[1:]:
+        if alias in taken:
+            continue
+        key = kms.create_key(
+            None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", f"Default key for {alias[10:]}", None
+        )
+        key.key_manager = KEY_MANAGER_AWS
+        kms.create_alias(key.id, alias)
+        managed.append(alias)
+    for n in range(keys):
+        alias = scale_key_alias(n)
+        key = kms.create_key(
+            None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", f"scale test key {n}", None
+        )
+        kms.create_alias(key.id, alias)
+        aliases.append(alias)
 
     s3 = s3_backends[account]["aws"]
     others = [r for r in SCALE_OTHER_REGIONS if r != region]

@@ -70,7 +70,13 @@ from wizard.sandbox.incoming import parse_request
 from wizard.sandbox.listings import Listings
 from wizard.sandbox.preview import DEFAULT_REGION
 from wizard.sandbox.propagation import Propagation
-from wizard.sandbox.scenarios import DEFAULT_SCENARIO, ScaleSeed, check_scenario, seed_scale
+from wizard.sandbox.scenarios import (
+    DEFAULT_SCENARIO,
+    ScaleSeed,
+    check_scenario,
+    seed_scale,
+    share_key_pairs,
+)
 from wizard.sandbox.seeding import seed
 from wizard.sandbox.wire import WSGIApp
 
@@ -408,6 +414,7 @@ class Sandbox:
     def _start(self) -> None:
         _reset_moto()
         _warm_moto_models()
+        share_key_pairs()  # the keys a run creates too (CreateKey): no RSA pair each
         mock_random.seed(RNG_SEED)
         self._original_permission = FakeBucket.get_permission
         FakeBucket.get_permission = _neutral_permission  # type: ignore[method-assign]
