@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.isolation import isolate_aws
+from wizard.core import pacing
 from wizard.sandbox.server import Fault, Sandbox, SandboxConfig
 
 REGION = "ap-northeast-1"
@@ -111,34 +113,81 @@ def trial_count(config: pytest.Config, *, quick: int, full: int, env: str) -> in
     return full if selects_slow(config) else quick
 
 
+class FastForward(pacing.WallClock):
+    """The tool's clock where waiting takes no time: each pause moves the clock on by its
+    length (a poll every 1.25 s, a retry after 2 s), and the sandbox's export tasks and
+    propagation age by the same clock. So a test of a wait neither sleeps nor races the
+    machine's load: what the tool sees after N pauses is the same on any machine."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.skipped = 0.0  # seconds the pauses have skipped
+        # While set, every pause waits for it to open (a test reads what a wait shows first).
+        self.gate: threading.Event | None = None
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.skipped
+
+    def time(self) -> float:
+        return time.time() + self.skipped
+
+    def pause(self, stop: threading.Event, seconds: float) -> bool:
+        gate = self.gate
+        while gate is not None and not gate.wait(0.05):
+            if stop.is_set():
+                return True
+        if stop.is_set():
+            return True
+        with self._lock:
+            self.skipped += max(0.0, seconds)
+        # A moment of real time for the other threads (a Ctrl-C, the screen), never a spin.
+        return stop.wait(0.01)
+
+
+@pytest.fixture(autouse=True)
+def fast_waits(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every in-process wait of the tool on a fast-forwarded clock (see FastForward); a test
+    marked ``wall_clock`` (one that measures real pacing) keeps the wall clock."""
+    if request.node.get_closest_marker("wall_clock") is None:
+        monkeypatch.setattr(pacing, "CLOCK", FastForward())
+
+
+def fast_clock() -> FastForward:
+    """The test's fast-forwarded clock (see ``fast_waits``)."""
+    clock = pacing.CLOCK
+    assert isinstance(clock, FastForward), "the test is marked wall_clock"
+    return clock
+
+
 class TaskClock:
     """The clock a sandbox's export tasks age by, held still until the test moves it: a task
     is PENDING, RUNNING or settled by this clock only, however loaded the machine is."""
 
-    def __init__(self) -> None:
-        self._held: float | None = time.monotonic()
+    def __init__(self, base: Callable[[], float] = pacing.monotonic) -> None:
+        self._base = base  # the clock it runs on once resumed
+        self._held: float | None = base()
         self._offset = 0.0
 
     def __call__(self) -> float:
         if self._held is not None:
             return self._held
-        return time.monotonic() + self._offset
+        return self._base() + self._offset
 
     def advance(self, seconds: float) -> None:
         assert self._held is not None, "advance() a held clock"
         self._held += seconds
 
     def resume(self) -> None:
-        """Run on with the wall clock from where it was held (for a wait the test cannot
+        """Run on with the tool's clock from where it was held (for a wait the test cannot
         drive: the CLI polling a task until it settles)."""
         assert self._held is not None
-        self._offset = self._held - time.monotonic()
+        self._offset = self._held - self._base()
         self._held = None
 
 
 def hold_export_time(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> TaskClock:
     """From now on ``sandbox``'s export tasks age only as the returned clock is advanced."""
-    clock = TaskClock()
+    clock = TaskClock(sandbox.tasks._monotonic)
     monkeypatch.setattr(sandbox.tasks, "_monotonic", clock)
     return clock
 

@@ -134,6 +134,7 @@ class RecordingEvent(threading.Event):
         return False
 
 
+@pytest.mark.wall_clock  # the real schedule of polls
 def test_poll_schedule_backs_off_to_about_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
     statuses = iter(
         [ExportTaskStatus.PENDING] * 3

@@ -140,6 +140,7 @@ def test_sample_streams_the_first_lines_only() -> None:
     assert result.facts["peak"] < result.facts["naive_peak"] / 2
 
 
+@pytest.mark.wall_clock  # the real schedule of polls
 def test_export_poll_is_at_most_one_call_a_second(sandbox: LocalSandbox) -> None:
     result = bench.bench_export(sandbox, delay=EXPORT_DELAY, naive_fast=None, naive_slow=None)
     facts = result.facts

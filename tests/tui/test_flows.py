@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import fast_clock
 from tests.tui.pilot_helpers import (
     at_step,
     error_text,
@@ -611,6 +613,9 @@ async def test_a_change_made_outside_the_tool_is_waited_for_then_exported(
     monkeypatch.setattr(launch, "start_sandbox", lambda options: sandbox)
     make_healthy_by_hand(sandbox)
     app = make_app(LaunchOptions(demo=True, export_delay=2.0, repair="demo-broken-exports"))
+    # The waits take no time (fast_waits): the first one waits until its words are read.
+    clock = fast_clock()
+    clock.gate = threading.Event()
     seen: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
         await at_step(pilot, Step.REVIEW)
@@ -627,6 +632,7 @@ async def test_a_change_made_outside_the_tool_is_waited_for_then_exported(
             return bool(seen) or app.state.result is not None
 
         await wait_until(pilot, waiting_shown, "the wait for propagation is explained")
+        clock.gate.set()
         await at_step(pilot, Step.RESULT)
         assert app.state.applied is None  # this run applied nothing
         assert seen and "reach CloudWatch Logs" in " ".join(seen[0].split())

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from wizard.aws.inventory import list_active_tasks, task_from_reply
 from wizard.aws.session import AwsSession, aws_call, error_code, error_message, translate
+from wizard.core import pacing
 from wizard.core import requirements as req
 from wizard.core.errors import AwsError, Cancelled, ExportBusy, ExportRefused, WizardError
 from wizard.core.state import FINAL_TASK_STATUSES, ExportTaskInfo, ExportTaskStatus
@@ -175,17 +176,17 @@ def wait(
     ``on_status`` gets every status read and the seconds waited. ``cancel`` stops the
     waiting (the task itself keeps running in AWS) with :class:`Cancelled`.
     """
-    started = time.monotonic()
+    started = pacing.monotonic()
     delay = POLL_FIRST
     stop = cancel or threading.Event()
     while True:
-        if stop.wait(delay):
+        if pacing.pause(stop, delay):
             raise Cancelled(
                 f"Stopped waiting for export task {task_id}; it keeps running in AWS.",
                 fix=f"Cancel it with: aws logs cancel-export-task --task-id {task_id}",
             )
         task = describe_task(session, region, task_id)
-        elapsed = time.monotonic() - started
+        elapsed = pacing.monotonic() - started
         if on_status is not None:
             on_status(task, elapsed)
         if task.status in FINAL_TASK_STATUSES:
@@ -249,7 +250,7 @@ def wait_until_idle(
         task = active[0]
         if task.status is ExportTaskStatus.PENDING_CANCEL:
             stop = cancel or threading.Event()
-            if stop.wait(POLL_MAX):
+            if pacing.pause(stop, POLL_MAX):
                 raise Cancelled(f"Stopped waiting for export task {task.task_id}.")
             continue
         wait(session, region, task.task_id, on_status=on_status, cancel=cancel)

@@ -11,7 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.core import doctor
+from wizard.core import doctor, pacing
 from wizard.core import proof as core_proof
 from wizard.core import verify as core_verify
 from wizard.core.errors import Cancelled, ExportBusy, ExportRefused, UsageError
@@ -135,7 +135,7 @@ class ExportFlow(DestinationFlow):
         wait_for_propagation: float | None = None,
         on_wait: Callable[[PropagationWait], None] | None = None,
         cancel: threading.Event | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = pacing.monotonic,
     ) -> str:
         """The task id; raises ExportBusy when another task is active (offer wait / cancel).
 
@@ -174,7 +174,7 @@ class ExportFlow(DestinationFlow):
                     raise  # the doctor explains what is wrong; waiting would not help
                 if on_wait is not None:
                     on_wait(PropagationWait(refused.aws_error, waited, wait_for_propagation, delay))
-                if stop.wait(delay):
+                if pacing.pause(stop, delay):
                     raise Cancelled("Stopped waiting for the policies to propagate.") from None
                 delay = min(delay * 2, PROPAGATION_MAX_RETRY)
 

@@ -18,6 +18,7 @@ from typing import Any
 from moto.logs.models import logs_backends
 from moto.s3.models import FakeBucket, s3_backends
 
+from wizard.core import pacing
 from wizard.core.evaluate import Request, evaluate
 from wizard.core.policy import PolicyDocument
 from wizard.core.presets import DEFAULT_PREFIX
@@ -127,7 +128,7 @@ class ExportTasks:
         account: str,
         delay: float,
         rng: random.Random,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = pacing.monotonic,
         wall: Callable[[], float] = time.time,
         propagation: Propagation | None = None,
         guardrail: Callable[[Request], bool] | None = None,

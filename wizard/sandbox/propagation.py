@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from moto.kms.models import Key
 from moto.s3.models import FakeBucket
 
+from wizard.core import pacing
 from wizard.core.policy import PolicyDocument
 from wizard.sandbox.moto_state import (
     BucketCrypto,
@@ -27,7 +27,7 @@ class Propagation:
     seconds after it was written, as on AWS ("typically less than a few seconds, in some
     cases several minutes"). The caller's own reads see every change at once."""
 
-    def __init__(self, delay: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, delay: float, clock: Callable[[], float] = pacing.wall_time) -> None:
         self.delay = max(0.0, delay)
         self._clock = clock
         self._lock = threading.Lock()
