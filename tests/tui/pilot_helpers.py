@@ -71,11 +71,13 @@ async def at_step(pilot: Pilot[Any], step: Step) -> StepScreen:
 
 
 async def type_into(pilot: Pilot[Any], selector: str, text: str) -> None:
-    """Replace a field's text by typing, as a person would."""
+    """Replace a field's text by typing, as a person would: clear it (End, then Ctrl+U
+    deletes everything left of the cursor), then type ``text`` key by key."""
     field = pilot.app.screen.query_one(selector, Input)
     field.focus()
     await pilot.pause()
-    await pilot.press("end", *["backspace"] * len(field.value), *text)
+    await pilot.press("end", "ctrl+u", *text)
+    assert field.value == text, (field.value, text)
 
 
 async def highlight(pilot: Pilot[Any], selector: str, option_id: str) -> None:
