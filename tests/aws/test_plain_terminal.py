@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyte
 
-from tests.pty_drain import drain_until_exit
+from tests.pty_drain import AnsweringScreen, drain_until_exit
 
 COLUMNS, ROWS = 200, 60
 HANG_GUARD_S = 120.0  # breaks a hang into a failure; not a time limit on anything that works
@@ -53,7 +53,7 @@ class Session:
                 start_new_session=True,
             )
         os.close(follower)
-        self.screen = pyte.Screen(COLUMNS, ROWS)
+        self.screen = AnsweringScreen(COLUMNS, ROWS, self.leader)
         self.stream = pyte.ByteStream(self.screen)
         self.raw = bytearray()
 
