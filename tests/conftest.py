@@ -187,8 +187,10 @@ class TaskClock:
 
 def hold_export_time(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> TaskClock:
     """From now on ``sandbox``'s export tasks age only as the returned clock is advanced."""
-    clock = TaskClock(sandbox.tasks._monotonic)
-    monkeypatch.setattr(sandbox.tasks, "_monotonic", clock)
+    tasks = sandbox.tasks
+    assert tasks is not None, "the sandbox is running"
+    clock = TaskClock(tasks._monotonic)
+    monkeypatch.setattr(tasks, "_monotonic", clock)
     return clock
 
 
