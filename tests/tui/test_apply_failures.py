@@ -96,27 +96,55 @@ async def test_failed_change_is_rolled_back_with_undo_command(
     assert app.exit_code == 2
 
 
-async def test_quit_during_apply_asks_then_rolls_back(
-    sandbox_factory: Callable[..., Sandbox], isolated_aws: Path
-) -> None:
-    sandbox = sandbox_factory(latency_ms=200)
-    before = destination(sandbox)
-    app = repair_app(sandbox, isolated_aws)
+async def quit_during_apply(sandbox: Sandbox, journal_dir: Path, *, held_change: int) -> WizardApp:
+    """Run the repair's apply with its ``held_change``-th write held in flight, press q
+    while it is, choose "Stop and roll back", let the write complete: the app once it quit."""
+    app = repair_app(sandbox, journal_dir)
     async with app.run_test(size=SIZE) as pilot:
         await at_step(pilot, Step.REVIEW)
+        review = app.state.review
+        assert review is not None and len(review.plan.changes) == 3
+        # The write is held: the apply is mid-way when q is pressed, however fast or loaded
+        # the machine.
+        held = sandbox.gate(review.plan.changes[held_change].action.value)
         await pilot.press("enter")
         screen = await at_step(pilot, Step.APPLY)
         assert isinstance(screen, ApplyScreen)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "applied" in screen.statuses, "a first change applied")
+        await wait_until(pilot, held.arrived.is_set, "the held write in flight")
         await pilot.press("q")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
         assert app.screen.focused is not None and app.screen.focused.id == "cancel"
         await pilot.press("tab", "enter")  # "Stop and roll back"
+        held.release()  # the call in flight completes; then the stop takes effect
         await wait_until(pilot, lambda: not app.is_running, "quit after the rollback")
+    return app
+
+
+async def test_quit_during_apply_asks_then_rolls_back(
+    sandbox_factory: Callable[..., Sandbox], isolated_aws: Path
+) -> None:
+    sandbox = sandbox_factory()
+    before = destination(sandbox)
+    app = await quit_during_apply(sandbox, isolated_aws, held_change=1)
     assert destination(sandbox) == before
     # Left on the terminal: what was put back, and the code of a stopped run (as Ctrl+C).
     assert app.exit_code == EXIT_INTERRUPTED
     said = [line.text for line in app.farewell_lines]
     assert any(text.startswith("RESTORED: restored the key policy") for text in said)
     assert "The account is as it was before the apply (every document compared)." in said
+
+
+async def test_a_stop_that_lands_after_the_last_change_undoes_all_and_exits_as_stopped(
+    sandbox_factory: Callable[..., Sandbox], isolated_aws: Path
+) -> None:
+    """Found when the test held the last write: every change had landed when the stop took
+    effect, so they were undone from the journal, and the run exited 0 as if it had
+    finished, where a stop between changes exits 130."""
+    sandbox = sandbox_factory()
+    before = destination(sandbox)
+    app = await quit_during_apply(sandbox, isolated_aws, held_change=2)
+    assert destination(sandbox) == before
+    assert app.exit_code == EXIT_INTERRUPTED
+    said = " ".join(line.text for line in app.farewell_lines)
+    assert "3 changes made in the sandbox, then undone: nothing of them remains" in said

@@ -17,7 +17,14 @@ from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from wizard.core import wording
 from wizard.core.change import Change, Plan
-from wizard.core.errors import EXIT_FINDINGS, EXIT_OK, ApplyError, DriftError, WizardError
+from wizard.core.errors import (
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ApplyError,
+    DriftError,
+    WizardError,
+)
 from wizard.core.outcomes import Outcome, RollbackReport, StepStatus
 from wizard.core.text import count, visible, visible_lines
 from wizard.flow import CONFIRM_WORD, Step, confirmed, undo_command
@@ -322,7 +329,14 @@ Quitting while changes are being applied asks first, then rolls back before it q
                 )
         self.render_changes()
         self.state.undone = report  # the farewell and every step read it from here
-        self.wizard.exit_code = EXIT_OK if report.complete else EXIT_FINDINGS
+        if not report.complete:
+            self.wizard.exit_code = EXIT_FINDINGS
+        elif self.stop_requested:
+            # A stop that landed after the last change: a stopped run all the same (130, as
+            # a stop between changes that rolls back), not a finished one.
+            self.wizard.exit_code = EXIT_INTERRUPTED
+        else:
+            self.wizard.exit_code = EXIT_OK
         self.show_outcome(report_content(report))
         if report.complete:
             self.set_hint("Undone · Escape: back to Review")
