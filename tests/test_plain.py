@@ -321,9 +321,8 @@ def test_ctrl_c_before_apply_changes_nothing(
 
 
 @pytest.fixture
-def slow_sandbox(journal_dir: Any) -> Iterator[Sandbox]:
-    # Each AWS call takes a while, so a cancel lands between two steps of the apply.
-    sandbox = _sandbox(latency_ms=60)
+def apply_sandbox(journal_dir: Any) -> Iterator[Sandbox]:
+    sandbox = _sandbox()
     try:
         yield sandbox
     finally:
@@ -355,20 +354,24 @@ def _fresh_state(flow: Flow) -> WizardState:
 
 @pytest.mark.slow
 def test_cancel_during_apply_rolls_back(
-    slow_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+    apply_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    flow = Flow(launch.sandbox_session(slow_sandbox))
-    before = account_state(slow_sandbox)
+    flow = Flow(launch.sandbox_session(apply_sandbox))
+    before = account_state(apply_sandbox)
     printer = _Watch("[1/")
     wizard = PlainWizard(flow, sandbox=True, ask=TerminalAsker(), out=printer)
     state = _fresh_state(flow)
     plan = flow.review(state.choices()).plan
     assert len(plan.changes) >= 3
+    # The second write is held in flight until the cancel is set: it lands between two
+    # steps however fast or loaded the machine.
+    held = apply_sandbox.gate(plan.changes[1].action.value)
     cancel = threading.Event()
 
     def press_ctrl_c_after_the_first_step() -> None:
         printer.seen.wait()
         cancel.set()
+        held.release()
 
     presser = threading.Thread(target=press_ctrl_c_after_the_first_step, daemon=True)
     presser.start()
@@ -377,7 +380,7 @@ def test_cancel_during_apply_rolls_back(
     presser.join()
     assert cancelled.value.restored_everything
     assert "[1/" in capsys.readouterr().out
-    assert account_state(slow_sandbox) == before
+    assert account_state(apply_sandbox) == before
 
 
 # ------------------------------------------------------------------------------ both faces

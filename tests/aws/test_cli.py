@@ -214,9 +214,12 @@ def test_doctor_in_a_subprocess(demo: Sandbox, tmp_path: Path) -> None:
 
 
 def test_ctrl_c_during_apply_rolls_back(start_sandbox: StartSandbox, tmp_path: Path) -> None:
-    sandbox = start_sandbox(scenario="demo", latency_ms=100)
+    sandbox = start_sandbox(scenario="demo")
     session = session_of(sandbox)
     before = full_state(session, DEMO_BUCKET, (DEMO_KEY,))
+    # The second write is held in flight until the Ctrl+C has been seen: the stop lands
+    # mid-apply however fast or loaded the machine.
+    held = sandbox.gate("PutBucketEncryption")
     env = {**os.environ, **sandbox.env(), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [
@@ -245,7 +248,9 @@ def test_ctrl_c_during_apply_rolls_back(start_sandbox: StartSandbox, tmp_path: P
         seen += line
         if "[1/3] applied" in line:
             process.send_signal(signal.SIGINT)
+        if "Cancelling: finishing the current AWS call, then rolling back" in line:
             break
+    held.release()
     _, rest = process.communicate(timeout=120)
     seen += rest
     assert process.returncode == 130, seen  # Ctrl+C, as in every face

@@ -111,9 +111,12 @@ def test_ctrl_c_during_a_real_account_apply_rolls_back(
 ) -> None:
     """Not the demo: an account behind an endpoint, so the confirmation is the typed word.
     Ctrl+C (SIGINT from outside) lands while the apply runs: it rolls back and exits 130."""
-    sandbox = start_sandbox(scenario="demo", latency_ms=60)
+    sandbox = start_sandbox(scenario="demo")
     session = session_of(sandbox)
     before = full_state(session, "demo-broken-exports", (DEMO_KEY,)), _buckets(sandbox)
+    # The second write (CreateBucket) is held in flight until the Ctrl+C has been seen: the
+    # stop lands mid-apply however fast or loaded the machine.
+    held = sandbox.gate("CreateBucket")
     process = subprocess.Popen(
         [sys.executable, "-m", "wizard", "--plain"],
         stdin=subprocess.PIPE,
@@ -134,7 +137,9 @@ def test_ctrl_c_during_a_real_account_apply_rolls_back(
         seen += line
         if line.startswith("[1/"):
             process.send_signal(signal.SIGINT)
+        if "Ctrl+C: finishing the current AWS call" in line:
             break
+    held.release()
     assert process.stderr is not None
     seen += process.stdout.read()  # to the end: the process has exited
     errors = process.stderr.read()
