@@ -33,7 +33,7 @@ def test_the_first_ctrl_c_cancels_a_later_one_only_says_it_is_finishing(
     said: list[str] = []
     cancelled, repeated = threading.Event(), threading.Event()
 
-    def on_cancel() -> None:
+    def on_cancel(interrupt: KeyboardInterrupt) -> None:
         said.append("cancelling")
         cancelled.set()
 
@@ -62,7 +62,7 @@ def test_the_works_own_error_reaches_the_caller_as_it_is() -> None:
         raise Refused("no")
 
     try:
-        run_interruptible(work, threading.Event(), on_cancel=lambda: None, on_again=lambda: None)
+        run_interruptible(work, threading.Event(), on_cancel=lambda _: None, on_again=lambda: None)
     except Refused as error:
         assert str(error) == "no"
     else:

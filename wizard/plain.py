@@ -586,7 +586,7 @@ class PlainWizard:
     def _in_worker(self, work: Callable[[], _T], cancel: threading.Event, notice: str) -> _T:
         """Run ``work`` in a thread; Ctrl+C sets ``cancel``, says ``notice`` and waits on."""
 
-        def cancelling() -> None:
+        def cancelling(_: KeyboardInterrupt) -> None:
             self.out.line()
             self.out.line(notice)
 

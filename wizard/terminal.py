@@ -59,6 +59,15 @@ def supports_color(stream: Any, env: Mapping[str, str]) -> bool:
 STILL_FINISHING = "Still finishing; please wait (the journal records each step)."
 
 
+class StopSignal(KeyboardInterrupt):
+    """SIGTERM or SIGHUP taken as Ctrl+C (``stop_signals_as_ctrl_c``): ``name`` says which,
+    so that what the stop says names it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 @contextmanager
 def stop_signals_as_ctrl_c() -> Iterator[None]:
     """SIGTERM and SIGHUP (``timeout``, a CI job cancelled, the terminal closed) stop the work
@@ -69,7 +78,7 @@ def stop_signals_as_ctrl_c() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise StopSignal(signal.Signals(signum).name)
 
     wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
     before = {number: signal.signal(number, interrupt) for number in wanted}
@@ -84,13 +93,14 @@ def run_interruptible(
     work: Callable[[], T],
     cancel: threading.Event,
     *,
-    on_cancel: Callable[[], None],
+    on_cancel: Callable[[KeyboardInterrupt], None],
     on_again: Callable[[], None],
     name: str = "cwl-wizard-worker",
     abandon_on_again: bool = False,
 ) -> T:
     """Run ``work`` in a thread while this (main) thread takes Ctrl+C: the first sets
-    ``cancel`` (``on_cancel`` says what stops), any later one only says the work is finishing
+    ``cancel`` (``on_cancel`` says what stops, given the interrupt: a ``StopSignal`` for
+    SIGTERM or SIGHUP), any later one only says the work is finishing
     (``on_again``). For plain mode and the commands alike.
 
     Work that writes is never abandoned mid-call: AWS sees a whole call or none, and an
@@ -120,14 +130,14 @@ def run_interruptible(
             # _wait_for_tstate_lock). The timeout lets Ctrl+C in on every platform.
             if done.wait(0.2):
                 break
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             if cancel.is_set():
                 if abandon_on_again:
                     raise
                 on_again()
             else:
                 cancel.set()
-                on_cancel()
+                on_cancel(interrupt)
     if "error" in box:
         raise box["error"]
     value: T = box["value"]

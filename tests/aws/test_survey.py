@@ -560,6 +560,8 @@ def test_sigterm_stops_the_survey_as_ctrl_c_does_and_leaves_no_credential_proces
     assert process.returncode == 130, err
     assert json.loads(out)["interrupted"] is True
     assert "Traceback" not in err
+    # Found from outside: the notice said "Ctrl-C again" to a survey stopped by SIGTERM.
+    assert "Stopping the survey on SIGTERM: " in err and "(SIGTERM or Ctrl-C again" in err, err
     for _ in range(300):
         if _gone(pid):
             break

@@ -33,7 +33,7 @@ from wizard.core.validate import (
     region_problem,
 )
 from wizard.flow import Flow, Review
-from wizard.terminal import STILL_FINISHING, run_interruptible, supports_color
+from wizard.terminal import STILL_FINISHING, StopSignal, run_interruptible, supports_color
 from wizard.views import Line
 
 if TYPE_CHECKING:
@@ -213,11 +213,21 @@ CANCELLING_APPLY = "Cancelling: finishing the current AWS call, then rolling bac
 CANCELLING_SURVEY = "Stopping the survey: finishing the calls in flight (Ctrl-C again: at once)..."
 
 
+def cancelling_survey(stop: KeyboardInterrupt) -> str:
+    """What a survey says as it stops: under SIGTERM or SIGHUP, that signal, not Ctrl-C."""
+    if isinstance(stop, StopSignal):
+        return (
+            f"Stopping the survey on {stop.name}: finishing the calls in flight "
+            f"({stop.name} or Ctrl-C again: at once)..."
+        )
+    return CANCELLING_SURVEY
+
+
 def in_worker(
     job: Callable[[threading.Event], T],
     cancel: threading.Event | None = None,
     *,
-    cancelling: str = CANCELLING,
+    cancelling: str | Callable[[KeyboardInterrupt], str] = CANCELLING,
     before_notice: Callable[[], None] | None = None,
     read_only: bool = False,
 ) -> T:
@@ -226,10 +236,10 @@ def in_worker(
     cancel = cancel or threading.Event()
     stop = cancel
 
-    def cancelled() -> None:
+    def cancelled(interrupt: KeyboardInterrupt) -> None:
         if before_notice is not None:
             before_notice()
-        err(cancelling)
+        err(cancelling if isinstance(cancelling, str) else cancelling(interrupt))
 
     return run_interruptible(
         lambda: job(stop),

@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING
 
 from wizard import render
 from wizard.commands.common import (
-    CANCELLING_SURVEY,
+    cancelling_survey,
     in_worker,
     print_json,
     show,
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         with stop_signals_as_ctrl_c():
             result = in_worker(
                 lambda cancel: _survey(surveyor, cancel, profiles, regions, skipped),
-                cancelling=CANCELLING_SURVEY,
+                cancelling=cancelling_survey,
                 before_notice=progress.end_line if progress is not None else None,
                 read_only=True,
             )
