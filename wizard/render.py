@@ -298,6 +298,8 @@ def survey(result: SurveyResult) -> list[Line]:
         lines.append(Line(joined(values), None if row.healthy else "error", verbatim=True))
         if not row.healthy:
             lines.append(Line(f"    repair: {core.repair_text(row)}", "dim", verbatim=True))
+        if (note := core.pattern_note(row)) is not None:
+            lines.append(Line(f"    note: {note}", "dim", verbatim=True))
     if not rows and result.units_read:
         lines.append(Line("No export destination found.", "warning"))
     errors = core.sort_errors(result.errors)

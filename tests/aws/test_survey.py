@@ -567,3 +567,32 @@ def test_sigterm_stops_the_survey_as_ctrl_c_does_and_leaves_no_credential_proces
             break
         time.sleep(0.1)
     assert _gone(pid), "the credential process was left running"
+
+
+def test_a_bucket_granted_under_a_pattern_only_says_where_it_was_judged(
+    start_sandbox: StartSandbox, cli: CliRunner
+) -> None:
+    """Found from outside: a grant that only names a pattern (``team-*/*``) was surveyed
+    at the default prefix, outside the pattern, as a plain "broken" row."""
+    import json
+
+    sandbox = start_sandbox(scenario="demo")
+    s3 = sandbox.client("s3")
+    bucket = "patterned-exports"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    grant = {
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{bucket}/team-*/*",
+    }
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [grant]})
+    )
+    run = cli("doctor", "--regions", REGION, "--json")
+    [row] = [d for d in run.json()["destinations"] if d["bucket"] == bucket]
+    assert row["prefix"] == "exportedlogs" and row["granted_pattern"] == "team-*/*"
+    table = cli("doctor", "--regions", REGION)
+    note = next(line for line in table.out.splitlines() if "note:" in line)
+    assert "grants CloudWatch Logs only under the pattern team-*/*" in note, table.out
+    assert f"doctor --region {REGION} --bucket {bucket} --prefix PREFIX" in note, note

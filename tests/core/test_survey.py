@@ -202,3 +202,34 @@ def test_a_destination_apply_would_refuse_gets_no_repair_in_any_face(
     assert core.repair_of(broken) is None and core.repair_command(broken) is None
     text = core.repair_text(broken)
     assert text.startswith("none by this tool: the ") and why in text
+
+
+def pattern_grant(bucket: str, path: str) -> str:
+    return policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "logs.eu-west-1.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/{path}",
+        }
+    )
+
+
+def test_a_grant_under_a_pattern_only_is_judged_at_the_default_prefix_and_says_so() -> None:
+    """Found from outside: a bucket whose policy grants only ``a*b/*`` was surveyed at the
+    default prefix (outside the pattern, so "broken") without a word about why."""
+    [found] = core.candidates({"b": pattern_grant("b", "a*b/*")}, [])
+    assert found == core.Candidate("b", "exportedlogs", (core.Via.POLICY,), "a*b/*")
+    row = core.Row(None, "111122223333", "eu-west-1", "b", found.prefix, (), pattern=found.pattern)
+    note = core.pattern_note(row)
+    assert note is not None and "only under the pattern a*b/*" in note
+    assert "judged at the default prefix exportedlogs" in note
+    assert core.row_json(row)["granted_pattern"] == "a*b/*"
+    # A prefix, the whole bucket or an export task's prefix says where to judge: no note.
+    for grants, tasks in (
+        ({"b": granted("b", "app")}, []),
+        ({"b": pattern_grant("b", "*")}, []),
+        ({"b": pattern_grant("b", "a*b/*")}, [core.TaskTarget("b", "team")]),
+    ):
+        assert all(c.pattern is None for c in core.candidates(grants, tasks)), grants
+    assert "granted_pattern" not in core.row_json(dataclasses.replace(row, pattern=None))

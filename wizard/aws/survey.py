@@ -562,4 +562,5 @@ def _judge(
         prefix=candidate.prefix,
         findings=findings,
         via=candidate.via,
+        pattern=candidate.pattern,
     )

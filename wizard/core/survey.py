@@ -47,11 +47,14 @@ class TaskTarget:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A destination to judge: a bucket and a prefix, and how it was found."""
+    """A destination to judge: a bucket and a prefix, and how it was found. ``pattern``: the
+    bucket policy grants CloudWatch Logs only under this pattern (``a*b/*``), which names no
+    prefix, so the destination is judged at the default prefix (the row says so)."""
 
     bucket: str
     prefix: str
     via: tuple[Via, ...]
+    pattern: str | None = None
 
 
 # A profile of None: the default credential chain (no --profile).
@@ -85,6 +88,7 @@ class Row:
     prefix: str
     findings: tuple[Finding, ...]
     via: tuple[Via, ...] = ()
+    pattern: str | None = None  # see Candidate.pattern
 
     @property
     def healthy(self) -> bool:
@@ -186,12 +190,19 @@ def _put_object(statement: Statement) -> bool:
     return any(a.lower() in ("s3:putobject", "s3:*", "*", "s3:put*") for a in actions)
 
 
-def _prefix_of(resource: str, bucket: str) -> str | None:
-    """``arn:aws:s3:::BUCKET/PREFIX/*`` -> PREFIX; None for the whole bucket or a pattern."""
+def _path_of(resource: str, bucket: str) -> str | None:
+    """``arn:aws:s3:::BUCKET/PATH`` -> PATH; None for a resource of another bucket."""
     _, _, rest = resource.partition(":s3:::")
     if not rest.startswith(bucket + "/"):
         return None
-    path = rest[len(bucket) + 1 :]
+    return rest[len(bucket) + 1 :]
+
+
+def _prefix_of(resource: str, bucket: str) -> str | None:
+    """``arn:aws:s3:::BUCKET/PREFIX/*`` -> PREFIX; None for the whole bucket or a pattern."""
+    path = _path_of(resource, bucket)
+    if path is None:
+        return None
     if path.endswith("/*"):
         path = path[:-2]
     elif path.endswith("*"):
@@ -201,35 +212,54 @@ def _prefix_of(resource: str, bucket: str) -> str | None:
     return path
 
 
-def policy_prefixes(bucket: str, policy: str | None) -> tuple[bool, tuple[str, ...]]:
-    """(grants CloudWatch Logs, the prefixes its PutObject grants name) for a bucket policy.
+def _grant_paths(bucket: str, policy: str | None) -> tuple[bool, list[str]]:
+    """(grants CloudWatch Logs, the paths its PutObject grants name in ``bucket``).
 
     An unreadable policy grants nothing that can be seen: the bucket is left to export tasks.
     """
     if not policy:
-        return False, ()
+        return False, []
     try:
         doc = parse_policy(policy, kind="bucket policy")
     except PolicyError:
-        return False, ()
+        return False, []
     grants = False
-    prefixes: list[str] = []
+    paths: list[str] = []
     for statement in doc.statements:
         if not _grants_logs(statement):
             continue
         grants = True
         if _put_object(statement):
             for resource in statement.resources or ():
-                prefix = _prefix_of(resource, bucket)
-                if prefix is not None:
-                    prefixes.append(prefix)
-    return grants, tuple(dict.fromkeys(prefixes))
+                path = _path_of(resource, bucket)
+                if path is not None:
+                    paths.append(path)
+    return grants, paths
+
+
+def policy_prefixes(bucket: str, policy: str | None) -> tuple[bool, tuple[str, ...]]:
+    """(grants CloudWatch Logs, the prefixes its PutObject grants name) for a bucket policy."""
+    grants, paths = _grant_paths(bucket, policy)
+    prefixes = (_prefix_of(f"arn:aws:s3:::{bucket}/{path}", bucket) for path in paths)
+    return grants, tuple(dict.fromkeys(p for p in prefixes if p is not None))
+
+
+def policy_pattern(bucket: str, policy: str | None) -> str | None:
+    """The first pattern (``a*b/*``) the CloudWatch Logs grants name, when they name neither
+    a prefix nor the whole bucket: the default prefix may well be outside it."""
+    _, paths = _grant_paths(bucket, policy)
+    if any(path in ("*", "") for path in paths):
+        return None  # the whole bucket: every prefix is granted
+    if any(_prefix_of(f"arn:aws:s3:::{bucket}/{path}", bucket) for path in paths):
+        return None
+    return next((path for path in paths if "*" in path or "?" in path), None)
 
 
 def candidates(policies: Mapping[str, str | None], tasks: Sequence[TaskTarget]) -> list[Candidate]:
     """The destinations of one account and region: ``policies`` maps each bucket of the
     region to its policy (None: none); ``tasks`` are the export tasks, newest first."""
     found: dict[tuple[str, str], list[Via]] = {}
+    patterns: dict[tuple[str, str], str] = {}
 
     def add(bucket: str, prefix: str, via: Via) -> None:
         vias = found.setdefault((bucket, prefix), [])
@@ -247,11 +277,33 @@ def candidates(policies: Mapping[str, str | None], tasks: Sequence[TaskTarget]) 
         named = list(prefixes)
         if not named and not task_prefixes.get(bucket):
             named = [DEFAULT_PREFIX]
+            pattern = policy_pattern(bucket, policies[bucket])
+            if pattern is not None:
+                patterns[(bucket, DEFAULT_PREFIX)] = pattern
         for prefix in named or task_prefixes.get(bucket, []):
             add(bucket, prefix or DEFAULT_PREFIX, Via.POLICY)
     return [
-        Candidate(bucket, prefix, tuple(vias)) for (bucket, prefix), vias in sorted(found.items())
+        Candidate(bucket, prefix, tuple(vias), patterns.get((bucket, prefix)))
+        for (bucket, prefix), vias in sorted(found.items())
     ]
+
+
+def pattern_note(row: Row) -> str | None:
+    """Why a row's prefix is the default one, when the policy grants only a pattern; with
+    the doctor command for the prefix the user exports to (PREFIX, a placeholder)."""
+    if row.pattern is None:
+        return None
+    said = (
+        f"the bucket policy grants CloudWatch Logs only under the pattern {row.pattern}, "
+        f"which names no prefix: judged at the default prefix {row.prefix}"
+    )
+    if _unprintable_profile(row):
+        return said + "."
+    words = [PROGRAM, "doctor"]
+    if row.profile is not None:
+        words += _option("--profile", row.profile)
+    words += ["--region", row.region, "--bucket", row.bucket]
+    return f"{said}; for the prefix you export to: {shell_command(*words)} --prefix PREFIX"
 
 
 # --------------------------------------------------------------------------- output
@@ -427,6 +479,7 @@ def row_json(row: Row) -> dict[str, object]:
         "region": row.region,
         "bucket": row.bucket,
         "prefix": row.prefix,
+        **({"granted_pattern": row.pattern} if row.pattern is not None else {}),
         "healthy": row.healthy,
         "findings": [
             {

@@ -329,6 +329,8 @@ class SurveyScreen(Screen[None]):
                 )
                 if first is not None:
                     text += f" · {first.code}: {first.message}"
+                if (note := core.pattern_note(row)) is not None:
+                    text += f" · note: {note}"
         self.query_one("#survey-detail", Static).update(Content(visible(text)))
 
     def _sort_key(self, row: core.Row) -> tuple[object, ...]:
