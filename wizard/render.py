@@ -278,6 +278,33 @@ def survey_error_cells(error: core_survey.SurveyError) -> tuple[str, ...]:
     return tuple(visible(cell) for cell in cells)
 
 
+def survey_detail(row: core_survey.Row) -> str:
+    """A destination whole, on one line (the TUI's line under its table): where it is, its
+    first finding, and why its prefix is the default one if the policy grants a pattern.
+    Names come from AWS: escaped here."""
+    from wizard.core import survey as core
+    from wizard.core.text import visible
+
+    text = (
+        f"{core.profile_label(row.profile)} · account {row.account} · {row.region}"
+        f" · s3://{row.bucket}/{row.prefix}"
+    )
+    if (first := row.first_finding) is not None:
+        text += f" · {first.code}: {first.message}"
+    if (note := core.pattern_note(row)) is not None:
+        text += f" · note: {note}"
+    return visible(text)
+
+
+def survey_error_detail(error: core_survey.SurveyError) -> str:
+    """A profile or region that could not be read, whole, on one line (escaped)."""
+    from wizard.core import survey as core
+    from wizard.core.text import visible
+
+    where = " · ".join(filter(None, (core.profile_label(error.profile), error.region)))
+    return visible(f"{where}: {error.message}")
+
+
 def survey(result: SurveyResult) -> list[Line]:
     """One line per destination (broken first) with the command that repairs it, then what
     could not be read, then the count. Names and messages come from AWS: they are painted

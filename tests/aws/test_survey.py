@@ -596,3 +596,11 @@ def test_a_bucket_granted_under_a_pattern_only_says_where_it_was_judged(
     note = next(line for line in table.out.splitlines() if "note:" in line)
     assert "grants CloudWatch Logs only under the pattern team-*/*" in note, table.out
     assert f"doctor --region {REGION} --bucket {bucket} --prefix PREFIX" in note, note
+    # The TUI's line under its table says it too.
+    from wizard import render
+    from wizard.core import survey as core
+
+    judged = core.Row(None, row["account"], REGION, bucket, row["prefix"], (), pattern="team-*/*")
+    assert "note: the bucket policy grants CloudWatch Logs only under" in render.survey_detail(
+        judged
+    )

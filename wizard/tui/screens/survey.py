@@ -316,22 +316,12 @@ class SurveyScreen(Screen[None]):
         key = str(event.row_key.value or "")
         text = ""
         if key.startswith("error|"):
-            error = self.errors[int(key.removeprefix("error|"))]
-            where = " · ".join(filter(None, (core.profile_label(error.profile), error.region)))
-            text = f"{where}: {error.message}"
+            text = render.survey_error_detail(self.errors[int(key.removeprefix("error|"))])
         else:
             row = next((r for r in self.rows if "|".join(r.key) == key), None)
             if row is not None:
-                first = row.first_finding
-                text = (
-                    f"{core.profile_label(row.profile)} · account {row.account} · {row.region}"
-                    f" · s3://{row.bucket}/{row.prefix}"
-                )
-                if first is not None:
-                    text += f" · {first.code}: {first.message}"
-                if (note := core.pattern_note(row)) is not None:
-                    text += f" · note: {note}"
-        self.query_one("#survey-detail", Static).update(Content(visible(text)))
+                text = render.survey_detail(row)
+        self.query_one("#survey-detail", Static).update(Content(text))
 
     def _sort_key(self, row: core.Row) -> tuple[object, ...]:
         column = ORDER[self.sort_column]
