@@ -183,6 +183,28 @@ def test_kill_9_during_a_write_then_undo_restores_the_account(
     }
 
 
+def test_the_undo_of_a_killed_apply_does_not_ask_for_itself_and_a_new_apply_is_told(
+    start_sandbox: StartSandbox, cli: CliRunner, journal_dir: Path, tmp_path: Path
+) -> None:
+    """Found from outside: undoing the journal of a killed apply said, mid-report, "An
+    earlier apply ... ended without finishing ... Check it with: cwl-export-wizard undo
+    <that same journal>". A new apply after a killed one is still told about it."""
+    scenario, args, _ = flow("repair")
+    sandbox = start_sandbox(scenario=scenario)
+    before = state(sandbox, "repair")
+    kill_while_in_flight(sandbox, args, "PutBucketEncryption", 1, tmp_path)
+    killed = only_journal(journal_dir)
+    run = cli("undo", str(killed), "--yes")
+    assert run.code == 0, run.err
+    assert "ended without finishing" not in run.err, run.err
+    assert state(sandbox, "repair") == before
+    kill_while_in_flight(sandbox, args, "PutBucketEncryption", 1, tmp_path)
+    [again] = [j for j in journal_dir.glob("apply-*.json") if j != killed]
+    told = cli(*args)  # a new apply, after the killed one
+    assert told.code == 0, told.err
+    assert "ended without finishing" in told.err and str(again) in told.err, told.err
+
+
 # --- kill -9 while a rollback call is in flight -------------------------------------------
 
 

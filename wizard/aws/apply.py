@@ -111,7 +111,12 @@ def acquire_lock(
     wait: float = DEFAULT_WAIT,
     cancel: threading.Event | None = None,
     on_notice: Notify | None = None,
+    undoing: Path | None = None,
 ) -> None:
+    """Take ``lock``, waiting up to ``wait`` for another apply; ``on_notice`` hears that it
+    waits, and about an earlier apply that ended without finishing (unless that apply is the
+    one being undone, ``undoing``: the undo is already what the notice would ask for)."""
+
     def waiting(holder: Holder | None) -> None:
         if on_notice is not None:
             who = holder.describe() if holder else "another process"
@@ -119,6 +124,8 @@ def acquire_lock(
 
     lock.acquire(wait=wait, on_wait=waiting, cancel=cancel)
     previous = lock.previous
+    if previous is not None and undoing is not None and _same_file(previous.journal, undoing):
+        return
     if previous is not None and on_notice is not None:
         check = (
             f" Check it with: cwl-export-wizard undo {previous.journal}"
@@ -129,6 +136,15 @@ def acquire_lock(
             f"An earlier apply ({previous.describe()}) ended without finishing; some of its "
             f"changes may be in place.{check}"
         )
+
+
+def _same_file(recorded: str | None, path: Path) -> bool:
+    if not recorded:
+        return False
+    try:
+        return Path(recorded).resolve() == path.resolve()
+    except (OSError, RuntimeError):  # a path that cannot be resolved is not this one
+        return False
 
 
 # --- the journal of a plan ----------------------------------------------------------------
@@ -822,7 +838,7 @@ def undo(
             fix="Use the profile the apply ran with (--profile).",
         )
     lock = destination_lock(journal.path.parent, journal.account, journal.region)
-    acquire_lock(lock, wait=lock_wait, cancel=cancel, on_notice=on_notice)
+    acquire_lock(lock, wait=lock_wait, cancel=cancel, on_notice=on_notice, undoing=journal.path)
     try:
         report = reconcile(session, journal, on_report=on_report)
         settled = (JournalStatus.ROLLED_BACK, JournalStatus.UNDONE)
