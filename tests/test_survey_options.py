@@ -92,3 +92,16 @@ def test_a_very_long_name_is_cut_in_the_tui_table_not_the_other_columns() -> Non
     cells = _cells(Row("p", "111122223333", "eu-west-1", "b-1", "x" * 500, (finding,)))
     assert len(cells[4]) == MAX_NAME_WIDTH and cells[4].endswith("…")
     assert cells[:4] == ("p", "111122223333", "eu-west-1", "b-1")
+
+
+def test_a_survey_stopped_before_finding_any_destination_does_not_say_none_was_found() -> None:
+    """Found from outside: a survey stopped by Ctrl-C opened with "No export destination
+    found." before saying it was stopped."""
+    from wizard import render
+    from wizard.core.survey import SurveyResult
+
+    stopped = [line.text for line in render.survey(SurveyResult((), (), 61, interrupted=True))]
+    assert "No export destination found." not in stopped
+    assert any("stopped" in text for text in stopped), stopped
+    complete = [line.text for line in render.survey(SurveyResult((), (), 61))]
+    assert "No export destination found." in complete

@@ -327,7 +327,8 @@ def survey(result: SurveyResult) -> list[Line]:
             lines.append(Line(f"    repair: {core.repair_text(row)}", "dim", verbatim=True))
         if (note := core.pattern_note(row)) is not None:
             lines.append(Line(f"    note: {note}", "dim", verbatim=True))
-    if not rows and result.units_read:
+    if not rows and result.units_read and not result.interrupted:
+        # (A stopped survey says what it read in its summary: "none found" would mislead.)
         lines.append(Line("No export destination found.", "warning"))
     errors = core.sort_errors(result.errors)
     if errors:
