@@ -24,7 +24,7 @@ def test_survey_launch_options_that_do_not_fit_are_refused(
 ) -> None:
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert err.strip().splitlines()[-1].startswith(message), err
+    assert err.strip().splitlines()[0].startswith(message), err
     assert "Traceback" not in err
 
 

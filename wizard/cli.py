@@ -65,9 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         return interactive.run(args)
     problem = _move_global_options(args)
-    if problem is not None:
-        parser.print_usage(sys.stderr)
+    if problem is not None:  # the wizard's two lines, as the parser's own refusals
         print(f"error: {problem}", file=sys.stderr)
+        print(f"fix: see {parser.prog} {args.command} --help", file=sys.stderr)
         return 2
     if args.command == sandbox_command.NAME:
         return _run_sandbox(args)
