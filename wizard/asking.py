@@ -83,19 +83,40 @@ class TerminalAsker:
             problem = validate(text) if validate is not None else None
             return True if problem is None else problem
 
-        answer: str = questionary.text(
+        asked = questionary.text(
             question,
             default=default,
             validate=check,
             validate_while_typing=check_while_typing,
             **self._extra,
-        ).unsafe_ask()
+        )
+        _wrap_validation_messages(asked.application)
+        answer: str = asked.unsafe_ask()
         return answer
 
     def confirm(self, question: str, default: bool = False) -> bool:
         import questionary
 
         return bool(questionary.confirm(question, default=default, **self._extra).unsafe_ask())
+
+
+def _wrap_validation_messages(application: Any) -> None:
+    """prompt_toolkit shows a refusal in a toolbar one line high, cut at the terminal's width
+    ("...read it as a relative fol"): let that toolbar wrap and grow to the whole message."""
+    from prompt_toolkit.filters import to_filter
+    from prompt_toolkit.layout import Window
+    from prompt_toolkit.layout.controls import FormattedTextControl
+    from prompt_toolkit.layout.dimension import Dimension
+    from prompt_toolkit.widgets.toolbars import ValidationToolbar
+
+    made_by = ValidationToolbar.__init__.__code__
+    for window in application.layout.find_all_windows():
+        control = window.content
+        text = getattr(control, "text", None) if isinstance(control, FormattedTextControl) else None
+        code = getattr(text, "__code__", None)
+        if isinstance(window, Window) and code is not None and code in made_by.co_consts:
+            window.height = Dimension(min=1)
+            window.wrap_lines = to_filter(True)
 
 
 class LineAsker:
