@@ -306,6 +306,10 @@ def test_command_if_busy(
     assert busy.code == 2
     assert len(busy.error_lines) == 1 and first in busy.error_lines[0]
     assert "--if-busy wait" in busy.err
+    # Found from outside: --json's fix left the way to wait or cancel out.
+    as_json = cli("test-export", "--bucket", BUCKET, "--log-group", DEMO_GROUP, "--json")
+    assert as_json.code == 2 and as_json.json()["error"]["type"] == "ExportBusy"
+    assert "--if-busy wait (or --if-busy cancel)" in as_json.json()["error"]["fix"]
     clock.resume()  # the CLI waits for it on the wall clock
     waited = cli(
         "test-export", "--bucket", BUCKET, "--log-group", DEMO_GROUP, "--if-busy", "wait", "--json"

@@ -24,8 +24,10 @@ def report_error(error: WizardError, args: argparse.Namespace | None) -> int:
     err(f"error: {error.message}")
     if error.fix:
         err(f"fix: {error.fix}")
-    if isinstance(error, ExportBusy) and args is not None and hasattr(args, "if_busy"):
-        err(BUSY_OPTIONS)  # the flow's words name no flag: this face's way to wait or cancel
+    # The flow's words name no flag: this face's way to wait or cancel, in text and JSON alike.
+    busy_hint = isinstance(error, ExportBusy) and args is not None and hasattr(args, "if_busy")
+    if busy_hint:
+        err(BUSY_OPTIONS)
     if isinstance(error, ApplyError):
         if error.report is not None:
             for remaining in error.report.remaining:
@@ -42,6 +44,9 @@ def report_error(error: WizardError, args: argparse.Namespace | None) -> int:
             "message": error.message,
             "fix": error.fix,
         }
+        if busy_hint:
+            hint = BUSY_OPTIONS[0].upper() + BUSY_OPTIONS[1:]
+            described["fix"] = f"{error.fix} {hint}" if error.fix else hint
         if isinstance(error, ApplyError) and error.journal_path:
             described["journal"] = error.journal_path  # so a script can undo it
         print_json({"error": described})
