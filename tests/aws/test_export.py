@@ -316,6 +316,9 @@ def test_command_if_busy(
     )
     assert waited.code == 0, waited.err
     assert f"Waiting for export task {first}" in waited.err
+    # Found from outside: then nothing was said until it ended. Its status is said as it goes.
+    after_waiting = waited.err.split(f"Waiting for export task {first}", 1)[1]
+    assert re.search(r"\n  (PENDING|RUNNING|COMPLETED) after \d+\.\d s", after_waiting), waited.err
     other = export.start(session_for(sandbox), request("/ecs/web"))
     cancelled = cli(
         "test-export",

@@ -4,6 +4,7 @@ export and policy propagation), its objects, their encryption, sample lines, a p
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -157,7 +158,23 @@ def _start_export(
                         views.clearing_busy(choice, active),
                     ]
                 )
-            flow.clear_busy(request.region, active, choice, cancel=cancel)
+            status = _status_lines()
+            flow.clear_busy(request.region, active, choice, on_status=status, cancel=cancel)
+
+
+def _status_lines() -> Callable[[ExportTaskInfo, float], None]:
+    """A task's status each time it changes, with the seconds waited (an export may run for
+    minutes: the wait is never silent)."""
+    from wizard.commands.common import err
+
+    last: list[ExportTaskStatus] = []
+
+    def status(task: ExportTaskInfo, elapsed: float) -> None:
+        if not last or last[-1] != task.status:
+            last.append(task.status)
+            err(f"  {task.status} after {elapsed:.1f} s")
+
+    return status
 
 
 def propagation_wait(args: argparse.Namespace) -> float | None:
@@ -219,14 +236,7 @@ def run(args: argparse.Namespace) -> int:
         )
         if not args.wait:
             return task_id, None
-        last: list[ExportTaskStatus] = []
-
-        def status(task: ExportTaskInfo, elapsed: float) -> None:
-            if not last or last[-1] != task.status:
-                last.append(task.status)
-                err(f"  {task.status} after {elapsed:.1f} s")
-
-        task = flow.wait_export(request.region, task_id, on_status=status, cancel=cancel)
+        task = flow.wait_export(request.region, task_id, on_status=_status_lines(), cancel=cancel)
         return task_id, flow.collect_export(request, task, lines=args.lines)
 
     task_id, result = in_worker(job)
