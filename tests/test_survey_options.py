@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,30 @@ def test_a_survey_stopped_before_finding_any_destination_does_not_say_none_was_f
     assert any("stopped" in text for text in stopped), stopped
     complete = [line.text for line in render.survey(SurveyResult((), (), 61))]
     assert "No export destination found." in complete
+
+
+def test_the_tui_surveys_heading_counts_profiles_as_english_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found from outside: "of 1 profiles of your AWS config", and the same words with no
+    profile in the config at all (the default credentials were surveyed)."""
+    from wizard import survey
+
+    config = tmp_path / "config"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for text, where in (
+        ("", "your default AWS credentials"),
+        ("[profile one]\nregion = eu-west-1\n", "the 1 profile of your AWS config"),
+        ("[profile one]\n[profile two]\n", "2 profiles of your AWS config"),
+    ):
+        config.write_text(text)
+        plan = survey.plan_for(sandbox=None, profile=None, region=None, endpoint_url=None)
+        assert plan.where == where, text
+
+
+def test_a_survey_that_read_only_errors_does_not_open_with_a_blank_line() -> None:
+    from wizard import render
+    from wizard.core.survey import SurveyError, SurveyResult
+
+    lines = render.survey(SurveyResult((), (SurveyError("p", None, "denied"),), interrupted=True))
+    assert lines[0].text == "Could not be read:", [line.text for line in lines]

@@ -227,3 +227,22 @@ def test_the_key_is_named_in_one_place(
     create: str | None, known: KeyState | None, chosen: str | None, read: bool, words: str
 ) -> None:
     assert wording.key_words(create, known, chosen, read=read) == words
+
+
+def test_the_farewell_of_one_change_undone_says_it() -> None:
+    """Found from outside: "1 change made in AWS, then undone: nothing of them remains"."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from wizard.core.outcomes import StepStatus
+
+    for made, words in (
+        (1, "1 change made in AWS, then undone: nothing of it remains"),
+        (2, "2 changes made in AWS, then undone: nothing of them remains"),
+    ):
+        state = WizardState(region=REGION)
+        steps = [SimpleNamespace(status=StepStatus.APPLIED)] * made
+        state.applied = SimpleNamespace(journal_path=Path("j.json"), steps=steps)  # type: ignore[assignment]
+        state.undone = SimpleNamespace(complete=True, remaining=())  # type: ignore[assignment]
+        said = [line.text for line in views.farewell(state, sandbox=False)]
+        assert any(text.startswith(words) for text in said), said

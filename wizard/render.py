@@ -332,7 +332,8 @@ def survey(result: SurveyResult) -> list[Line]:
         lines.append(Line("No export destination found.", "warning"))
     errors = core.sort_errors(result.errors)
     if errors:
-        lines.append(Line(""))
+        if lines:  # a blank line between the destinations and what could not be read
+            lines.append(Line(""))
         lines.append(Line("Could not be read:", "error"))
         for error in errors:
             where = core.profile_label(error.profile)

@@ -190,8 +190,14 @@ def plan_for(
         return Plan(("sandbox",), own, regions, "the sandbox's account")
     if profile:
         return Plan((profile,), user_factory(endpoint_url), regions, f"profile {visible(profile)}")
-    profiles: tuple[core.Profile, ...] = tuple(config_profiles()) or (None,)
-    where = f"{len(profiles)} profiles of your AWS config"
+    named = tuple(config_profiles())
+    profiles: tuple[core.Profile, ...] = named or (None,)
+    if not named:  # no profile in the config: the default credentials (AWS_* variables, ...)
+        where = "your default AWS credentials"
+    elif len(named) == 1:
+        where = "the 1 profile of your AWS config"
+    else:
+        where = f"{len(named)} profiles of your AWS config"
     skipped = tuple(skipped_config_sections())
     return Plan(profiles, user_factory(endpoint_url), regions, where, skipped)
 

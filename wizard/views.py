@@ -88,8 +88,8 @@ def farewell(state: WizardState, *, sandbox: bool, changed_before: bool = False)
         if undone.complete:
             lines.append(
                 Line(
-                    f"{count(made, 'change')} made {where}, then undone: nothing of them "
-                    f"remains (journal: {journal}).",
+                    f"{count(made, 'change')} made {where}, then undone: nothing of "
+                    f"{'it' if made == 1 else 'them'} remains (journal: {journal}).",
                     "ok",
                 )
             )
