@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REGION, CliRunner, StartSandbox
+from wizard.sandbox.fidelity import Gate
 from wizard.sandbox.fleet import (
     FLEET_ACCOUNTS,
     expected_rows,
@@ -275,14 +276,17 @@ def test_an_account_reached_through_two_profiles_is_surveyed_once(
 
 
 def _survey_on_a_terminal(
-    start_sandbox: StartSandbox, tmp_path: Path, latency_ms: int
-) -> tuple[subprocess.Popen[bytes], int]:
+    start_sandbox: StartSandbox, tmp_path: Path
+) -> tuple[subprocess.Popen[bytes], int, Gate]:
     """``doctor --all-profiles --regions all`` in a child process whose stderr is a
-    pseudo-terminal (so it draws its progress bar) and takes SIGINT as Ctrl-C: the process
-    and the terminal's reading end."""
+    pseudo-terminal (so it draws its progress bar) and takes SIGINT as Ctrl-C: the process,
+    the terminal's reading end, and a gate that holds the survey's first GetBucketPolicy in
+    flight until released (the survey cannot end before the test has stopped it, however
+    fast or loaded the machine)."""
     from tests.aws.test_plain_process import ROOT
 
-    sandbox = start_sandbox(scenario="fleet", latency_ms=latency_ms)
+    sandbox = start_sandbox(scenario="fleet")
+    held = sandbox.gate("GetBucketPolicy")
     config = tmp_path / "fleet-config"
     write_profiles(config, sandbox.endpoint_url, sandbox.region)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -298,7 +302,7 @@ def _survey_on_a_terminal(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(slave)
-    return process, master
+    return process, master, held
 
 
 def test_ctrl_c_stops_the_survey_with_its_own_words_under_the_progress_bar(
@@ -310,11 +314,12 @@ def test_ctrl_c_stops_the_survey_with_its_own_words_under_the_progress_bar(
     from tests.pty_drain import drain_until_exit
     from wizard.commands.common import CANCELLING_SURVEY
 
-    process, master = _survey_on_a_terminal(start_sandbox, tmp_path, latency_ms=150)
+    process, master, held = _survey_on_a_terminal(start_sandbox, tmp_path)
     try:
         seen = read_until(master, " regions")  # the bar is drawn: the survey runs
         process.send_signal(signal.SIGINT)
         seen += read_until(master, CANCELLING_SURVEY)
+        held.release()  # the call in flight ends; then the survey stops
         drain_until_exit(master, process, timeout=120)
     finally:
         if process.poll() is None:
@@ -337,8 +342,8 @@ def test_a_second_ctrl_c_prints_what_was_read_at_once_without_waiting_for_calls_
     from wizard.commands.common import CANCELLING_SURVEY
     from wizard.core.survey import STOPPED_EARLY
 
-    # Calls that stay in flight a while: the second Ctrl-C does not wait for them.
-    process, master = _survey_on_a_terminal(start_sandbox, tmp_path, latency_ms=1500)
+    # A call held in flight until the end: the second Ctrl-C does not wait for it.
+    process, master, _ = _survey_on_a_terminal(start_sandbox, tmp_path)
     try:
         read_until(master, " regions")  # the bar is drawn: the survey runs
         process.send_signal(signal.SIGINT)
