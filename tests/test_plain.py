@@ -92,12 +92,13 @@ class Keyboard:
 
 
 @contextmanager
-def keyboard() -> Iterator[Keyboard]:
+def keyboard(columns: int = 250) -> Iterator[Keyboard]:
+    """A terminal of ``columns`` for prompt_toolkit: keys typed in, what it draws kept."""
     screen = Screen()
     with create_pipe_input() as pipe:
         output = Vt100_Output(
             screen,  # type: ignore[arg-type]
-            lambda: Size(rows=50, columns=250),
+            lambda: Size(rows=50, columns=columns),
             term="xterm",
             enable_cpr=False,
         )
