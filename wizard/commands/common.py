@@ -132,10 +132,13 @@ def validate_connection(args: argparse.Namespace) -> None:
 
 
 def validate_destination(args: argparse.Namespace) -> None:
-    """The checks every destination command shares; raises UsageError naming the option."""
+    """The checks every destination command shares, on the options given; raises
+    UsageError naming the option."""
     validate_connection(args)
-    _check(bucket_name_problem(args.bucket), "--bucket")
-    _check(prefix_problem(args.prefix), "--prefix")
+    if args.bucket is not None:
+        _check(bucket_name_problem(args.bucket), "--bucket")
+    if args.prefix is not None:
+        _check(prefix_problem(args.prefix), "--prefix")
     if getattr(args, "key", None) is not None:
         _check(key_reference_problem(args.key), "--key")
     if getattr(args, "create_key", None) is not None:

@@ -82,35 +82,18 @@ def _source_iam_policy(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     # The run's imports wait for the run: building the parser stays import-light.
     from wizard import launch
-    from wizard.commands.common import _check, print_json, validate_connection
+    from wizard.commands.common import _check, print_json, validate_destination
     from wizard.core.iam_policy import PolicyScope, identity_policy
     from wizard.core.validate import (
         account_problem,
-        alias_problem,
-        bucket_name_problem,
-        key_reference_problem,
-        log_group_problem,
         normalize_alias,
-        prefix_problem,
     )
 
-    validate_connection(args)
-    if args.bucket is not None:
-        _check(bucket_name_problem(args.bucket), "--bucket")
-    if args.prefix is not None:
-        _check(prefix_problem(args.prefix), "--prefix")
-    if args.key is not None:
-        _check(key_reference_problem(args.key), "--key")
-    if args.create_key is not None:
-        _check(alias_problem(args.create_key), "--create-key")
-    if args.log_group is not None:
-        _check(log_group_problem(args.log_group), "--log-group")
+    validate_destination(args)  # bucket, prefix, key, alias, log group, source accounts
     if args.account is not None:
         _check(account_problem(args.account), "--account")
     if args.region is not None:
         _check(launch.region_known_problem(args.region), "--region")
-    for account in args.source_account:
-        _check(account_problem(account), "--source-account")
     if args.source:
         return _source_iam_policy(args)
     if args.source_account or args.acls_enabled:
