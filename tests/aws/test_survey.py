@@ -399,6 +399,28 @@ def test_a_profile_whose_sign_in_never_returns_is_a_row_and_the_rest_complete(
     assert process.wait(timeout=30) != 0
 
 
+def _started_pid(pid_file: Path) -> int:
+    """The pid the credential process wrote once it started (polls: not a time limit)."""
+    import time
+
+    for _ in range(600):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    return int(pid_file.read_text())
+
+
+def _ends(pid: int) -> bool:
+    """The process ends within a bound that only breaks a hang."""
+    import time
+
+    for _ in range(300):
+        if _gone(pid):
+            return True
+        time.sleep(0.1)
+    return _gone(pid)
+
+
 def _gone(pid: int) -> bool:
     """The process has ended (a zombie waiting to be reaped counts as ended)."""
     try:
@@ -415,7 +437,6 @@ def test_a_hanging_sign_in_holds_up_only_its_own_profile_and_ctrl_c_stops_its_pr
     surveyed; Ctrl-C then yielded nothing, and the credential process ran on."""
     import sys
     import threading
-    import time
 
     from wizard import survey
     from wizard.aws.survey import Limits, RowFound, SurveyEvent
@@ -448,11 +469,7 @@ def test_a_hanging_sign_in_holds_up_only_its_own_profile_and_ctrl_c_stops_its_pr
     try:
         # The later profile is surveyed while the first one still signs in.
         assert others_found.wait(120), "fleet-data was held up by the hanging sign-in"
-        for _ in range(600):  # its credential process has started (not a time limit)
-            if pid_file.exists() and pid_file.read_text():
-                break
-            time.sleep(0.1)
-        pid = int(pid_file.read_text())
+        pid = _started_pid(pid_file)
         assert not _gone(pid)
     finally:
         surveyor.cancel.set()
@@ -461,11 +478,7 @@ def test_a_hanging_sign_in_holds_up_only_its_own_profile_and_ctrl_c_stops_its_pr
     assert result.interrupted
     assert result.errors == ()  # stopped, not the profile's fault
     assert {row.profile for row in result.rows} == {"fleet-data"}
-    for _ in range(300):
-        if _gone(pid):
-            break
-        time.sleep(0.1)
-    assert _gone(pid), "the credential process was left running"
+    assert _ends(pid), "the credential process was left running"
 
 
 def test_profile_with_profiles_is_refused_and_a_config_name_however_odd_is_surveyed(
@@ -519,7 +532,6 @@ def test_sigterm_stops_the_survey_as_ctrl_c_does_and_leaves_no_credential_proces
     import signal
     import subprocess
     import sys
-    import time
 
     from tests.aws.test_plain_process import ROOT
 
@@ -552,11 +564,7 @@ def test_sigterm_stops_the_survey_as_ctrl_c_does_and_leaves_no_credential_proces
         text=True,
     )
     try:
-        for _ in range(600):  # the credential process has started (not a time limit)
-            if pid_file.exists() and pid_file.read_text():
-                break
-            time.sleep(0.1)
-        pid = int(pid_file.read_text())
+        pid = _started_pid(pid_file)
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=120)
     finally:
@@ -567,11 +575,7 @@ def test_sigterm_stops_the_survey_as_ctrl_c_does_and_leaves_no_credential_proces
     assert "Traceback" not in err
     # Found from outside: the notice said "Ctrl-C again" to a survey stopped by SIGTERM.
     assert "Stopping the survey on SIGTERM: " in err and "(SIGTERM or Ctrl-C again" in err, err
-    for _ in range(300):
-        if _gone(pid):
-            break
-        time.sleep(0.1)
-    assert _gone(pid), "the credential process was left running"
+    assert _ends(pid), "the credential process was left running"
 
 
 def test_a_bucket_granted_under_a_pattern_only_says_where_it_was_judged(
