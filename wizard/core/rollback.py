@@ -321,18 +321,17 @@ def bucket(
     return PutBack()
 
 
-def bucket_deleted(name: str, gone: bool | Unreadable) -> Verdict:
+def _deleted(what: str, shown: str, gone: bool | Unreadable, manual: Manual) -> Verdict:
+    """After a delete of ``what`` (the new bucket or the alias), ``gone`` as read back."""
     if isinstance(gone, Unreadable):
-        return Verdict(
-            Outcome.FAILED,
-            f"could not delete the new bucket s3://{name}: {gone.error}",
-            Manual.DELETE_BUCKET,
-        )
+        return Verdict(Outcome.FAILED, f"could not delete {what}: {gone.error}", manual)
     if not gone:
-        return Verdict(
-            Outcome.FAILED, f"s3://{name} still exists after it was deleted", Manual.DELETE_BUCKET
-        )
-    return Verdict(Outcome.RESTORED, f"deleted the new bucket s3://{name}")
+        return Verdict(Outcome.FAILED, f"{shown} still exists after it was deleted", manual)
+    return Verdict(Outcome.RESTORED, f"deleted {what}")
+
+
+def bucket_deleted(name: str, gone: bool | Unreadable) -> Verdict:
+    return _deleted(f"the new bucket s3://{name}", f"s3://{name}", gone, Manual.DELETE_BUCKET)
 
 
 def alias(
@@ -361,19 +360,7 @@ def alias(
 
 
 def alias_deleted(name: str, gone: bool | Unreadable) -> Verdict:
-    if isinstance(gone, Unreadable):
-        return Verdict(
-            Outcome.FAILED,
-            f"could not delete the alias {name}: {gone.error}",
-            Manual.DELETE_ALIAS,
-        )
-    if not gone:
-        return Verdict(
-            Outcome.FAILED,
-            f"the alias {name} still exists after it was deleted",
-            Manual.DELETE_ALIAS,
-        )
-    return Verdict(Outcome.RESTORED, f"deleted the alias {name}")
+    return _deleted(f"the alias {name}", f"the alias {name}", gone, Manual.DELETE_ALIAS)
 
 
 def new_key(key: KeyFacts | Unreadable | None, keep: str | None) -> Decision:
