@@ -255,10 +255,13 @@ def test_repeating_a_source_accounts_export_names_its_profile(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     dest = ("--bucket", CENTRAL_BUCKET, "--source-profile", "app")
     assert cli("apply", *dest, "--yes").code == EXIT_OK
-    export = cli("test-export", *dest, "--log-group", CENTRAL_LOG_GROUP)
+    report = tmp_path / "proof.md"
+    export = cli("test-export", *dest, "--log-group", CENTRAL_LOG_GROUP, "--report", str(report))
     assert export.code == EXIT_OK, export.err
     repeat = export.out.split("Repeat this export:\n", 1)[1].splitlines()[0].strip()
     assert repeat.startswith("aws logs create-export-task --profile app --region ")
+    # The proof's copy of that command too (found in review: it left the profile out).
+    assert repeat in report.read_text(encoding="utf-8")
 
 
 # --- the demo and the sandbox ignore the user's own AWS settings ----------------------------

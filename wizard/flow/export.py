@@ -346,7 +346,7 @@ class ExportFlow(DestinationFlow):
                 sample=result.sample,
                 explanation=result.explanation,
             ),
-            commands=proof_commands(state, result),
+            commands=proof_commands(state, result, self.export_profile()),
         )
 
     def wait_export(

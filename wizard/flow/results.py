@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard.core import outcomes
-from wizard.core.state import SSE_KMS
+from wizard.core.state import SSE_KMS, ExportTaskInfo
 from wizard.core.text import count, shell_command, visible, visible_lines
 from wizard.flow.state import WizardState
 
@@ -54,8 +54,6 @@ def result_view(
 ) -> ResultView:
     """``source_account``: the account the log group is in, when it is not the bucket's;
     ``profile``: the profile that ran the export (Flow.export_profile), for its command."""
-    from wizard.core.cli_equivalent import export_command
-
     task = result.task
     encryption = result.encryption
     count_objects = len(result.objects)
@@ -94,26 +92,35 @@ def result_view(
         else "First decrypted lines",
         sample=tuple(visible(line) for line in result.sample),
         explanation=visible_lines(result.explanation) if result.explanation else None,
-        repeat=export_command(
-            state.region or "",
-            task.log_group,
-            state.bucket or "",
-            state.prefix,
-            task.from_ms or 0,
-            task.to_ms or 0,
-            state.stream_prefix,
-            profile,
-        ),
+        repeat=_repeat_export(state, task, profile),
         journal=journal,
         undo=undo_command(journal) if journal and not sandbox and state.applied_changes else None,
     )
 
 
-def proof_commands(state: WizardState, result: aws_export.ExportResult) -> tuple[str, ...]:
-    """The commands that repeat a proof, shell-quoted: the verification, the wizard's test
-    export of the same window, and the AWS CLI's own export."""
+def _repeat_export(state: WizardState, task: ExportTaskInfo, profile: str | None) -> str:
+    """The AWS CLI's own export of the same log group, window and destination, run as
+    ``profile`` (the account that owns the log group)."""
     from wizard.core.cli_equivalent import export_command
 
+    return export_command(
+        state.region or "",
+        task.log_group,
+        state.bucket or "",
+        state.prefix,
+        task.from_ms or 0,
+        task.to_ms or 0,
+        state.stream_prefix,
+        profile,
+    )
+
+
+def proof_commands(
+    state: WizardState, result: aws_export.ExportResult, profile: str | None = None
+) -> tuple[str, ...]:
+    """The commands that repeat a proof, shell-quoted: the verification, the wizard's test
+    export of the same window, and the AWS CLI's own export (as ``profile``, the profile
+    that ran the export, as the result's repeat command)."""
     task = result.task
     where = ["--region", state.region or "", "--bucket", state.bucket or "", "--prefix"]
     where += [state.prefix, "--log-group", task.log_group]
@@ -122,15 +129,7 @@ def proof_commands(state: WizardState, result: aws_export.ExportResult) -> tuple
     return (
         shell_command("cwl-export-wizard", "doctor", "--verify", *where),
         shell_command("cwl-export-wizard", "test-export", *where, *window, *stream),
-        export_command(
-            state.region or "",
-            task.log_group,
-            state.bucket or "",
-            state.prefix,
-            task.from_ms or 0,
-            task.to_ms or 0,
-            state.stream_prefix,
-        ),
+        _repeat_export(state, task, profile),
     )
 
 
