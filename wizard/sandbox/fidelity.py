@@ -64,6 +64,7 @@ from wizard.sandbox.wire import (
     Response,
     StartResponse,
     WSGIEnviron,
+    call_wsgi,
     fault_status,
     json_response,
     render_error,
@@ -331,21 +332,8 @@ class Fidelity:
         return None
 
     def _call_moto(self, environ: WSGIEnviron) -> Response:
-        captured: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        def start(status: str, headers: Headers, exc_info: Any = None) -> Callable[[bytes], Any]:
-            captured["status"], captured["headers"] = int(status.split()[0]), list(headers)
-            return chunks.append
-
-        result = self._app(environ, start)
-        try:
-            chunks.extend(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close:
-                close()
-        return Response(captured["status"], captured["headers"], b"".join(chunks))
+        status, headers, body = call_wsgi(self._app, environ)
+        return Response(int(status.split()[0]), headers, body)
 
     # -- S3
 

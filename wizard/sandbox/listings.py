@@ -21,7 +21,14 @@ from moto.utilities.utils import get_partition
 from wizard.sandbox.identity import caller_of
 from wizard.sandbox.incoming import parse_request
 from wizard.sandbox.preview import DEFAULT_REGIONS
-from wizard.sandbox.wire import ApiError, Response, WSGIApp, json_response, render_error
+from wizard.sandbox.wire import (
+    ApiError,
+    Response,
+    WSGIApp,
+    call_wsgi,
+    json_response,
+    render_error,
+)
 
 
 def _encode_marker(kind: str, offset: int) -> str:
@@ -181,7 +188,7 @@ class Listings:
         body = json.dumps(rest).encode()
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        status, headers, data = _call(self._app, environ)
+        status, headers, data = call_wsgi(self._app, environ)
         try:
             payload = json.loads(data) if status.startswith("200") else None
         except ValueError:
@@ -290,22 +297,3 @@ def _describe_regions(region: str, params: dict[str, Any]) -> Response:
             f"<regionInfo>{''.join(items)}</regionInfo></DescribeRegionsResponse>"
         ).encode(),
     )
-
-
-def _call(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Run a WSGI app and collect its answer (status line, headers, body)."""
-    captured: dict[str, Any] = {}
-    chunks: list[bytes] = []
-
-    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        captured["status"], captured["headers"] = status, list(headers)
-        return chunks.append
-
-    result = app(environ, start)
-    try:
-        chunks.extend(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close:
-            close()
-    return captured["status"], captured["headers"], b"".join(chunks)

@@ -92,3 +92,22 @@ class Response:
         headers.append(("Content-Length", str(len(body))))
         start_response(f"{self.status} {HTTPStatus(self.status).phrase}", headers)
         return [body]
+
+
+def call_wsgi(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run a WSGI app and collect its answer (status line, headers, body)."""
+    captured: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured["status"], captured["headers"] = status, list(headers)
+        return chunks.append
+
+    result = app(environ, start)
+    try:
+        chunks.extend(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close:
+            close()
+    return captured["status"], captured["headers"], b"".join(chunks)
