@@ -322,3 +322,25 @@ def test_the_printed_undo_command_works_with_the_applys_profile(
     assert command[:2] == ["cwl-export-wizard", "undo"] and "--profile" not in command
     undone = cli(*command[1:], "--yes")
     assert undone.code == 0, undone.err
+
+
+def test_undo_with_another_accounts_credentials_is_refused_before_anything_is_asked(
+    start_sandbox: StartSandbox, cli: CliRunner
+) -> None:
+    """The one account check (the command's, before its question, and undo's own)."""
+    sandbox = start_sandbox(scenario="demo")
+    applied = cli("apply", "--bucket", DEMO_BUCKET, "--key", DEMO_KEY, "--yes", "--json")
+    assert applied.code == 0, applied.err
+    path = Path(applied.json()["journal"])
+    journal = json.loads(path.read_text())
+    journal["account"] = "210987654321"
+    path.write_text(json.dumps(journal))
+    before = bucket_policy(sandbox)
+    run = cli("undo", str(path))  # no --yes: refused before the question
+    assert run.code == 2, run.err
+    assert run.error_lines == [
+        "error: The journal is for account 210987654321, but these credentials are for "
+        "account 123456789012."
+    ], run.err
+    assert "Undo these changes" not in run.err + run.out
+    assert bucket_policy(sandbox) == before

@@ -818,6 +818,18 @@ def reconcile(
 # --- undo ---------------------------------------------------------------------------------
 
 
+def check_journal_account(session: AwsSession, account: str) -> None:
+    """Undo only with the credentials of the journal's account: a UsageError otherwise
+    (before anything is asked or read)."""
+    identity = session.identity()
+    if identity.account != account:
+        raise UsageError(
+            f"The journal is for account {account}, but these credentials are for "
+            f"account {identity.account}.",
+            fix="Use the profile the apply ran with (--profile).",
+        )
+
+
 def undo(
     session: AwsSession,
     journal_path: Path,
@@ -830,13 +842,7 @@ def undo(
     """Put back what an apply changed; finishes an earlier failed rollback too. Every step is
     judged by reading the account, whatever the journal says about it."""
     journal = load(Path(journal_path))
-    identity = session.identity()
-    if identity.account != journal.account:
-        raise UsageError(
-            f"The journal is for account {journal.account}, but these credentials are for "
-            f"account {identity.account}.",
-            fix="Use the profile the apply ran with (--profile).",
-        )
+    check_journal_account(session, journal.account)
     lock = destination_lock(journal.path.parent, journal.account, journal.region)
     acquire_lock(lock, wait=lock_wait, cancel=cancel, on_notice=on_notice, undoing=journal.path)
     try:

@@ -7,7 +7,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from wizard.commands.options import connection
-from wizard.core.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from wizard.core.errors import EXIT_FINDINGS, EXIT_OK
 
 if TYPE_CHECKING:
     from wizard.commands.options import Subparsers
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from wizard.core import wording
     from wizard.core.text import count
-    from wizard.flow import Flow, undo_preview
+    from wizard.flow import Flow, check_undo_account, undo_preview
 
     validate_connection(args)
     path = Path(args.journal).expanduser()
@@ -75,13 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if journal.profile and not (args.profile or os.environ.get("AWS_PROFILE")):
         args.profile = journal.profile  # the apply's credentials: so the printed undo works
     session = open_session(args, region=args.region or journal.region)
-    identity = session.identity()
-    if identity.account != journal.account:
-        raise UsageError(
-            f"The journal is for account {journal.account}, but these credentials are for "
-            f"account {identity.account}.",
-            fix="Use the profile the apply ran with (--profile).",
-        )
+    check_undo_account(session, journal)  # before the question
     if not steps:
         why = "no change of this journal was started"
         if args.json:
@@ -113,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         out(f"Undo {count(len(steps), 'step')} of {path}, newest first:")
         for line in reversed(steps):
             out(f"  - {line}")
-    confirm(f"Undo these changes in account {identity.account}?", args.yes)
+    confirm(f"Undo these changes in account {journal.account}?", args.yes)
     flow = Flow(session, journal_dir=path.parent)
 
     def told(report: StepReport) -> None:

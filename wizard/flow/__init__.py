@@ -37,7 +37,7 @@ from wizard.flow.files import (
     script_name,
     write_new_files,
 )
-from wizard.flow.journals import UndoPreview, undo_preview
+from wizard.flow.journals import UndoPreview, check_undo_account, undo_preview
 from wizard.flow.results import (
     MAX_OBJECTS_SHOWN,
     BeforeAfter,
@@ -89,6 +89,7 @@ __all__ = [
     "Verified",
     "WizardState",
     "before_after",
+    "check_undo_account",
     "cli_header",
     "code_context",
     "code_files",

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wizard.aws.session import AwsSession
 
 
 @dataclass(frozen=True)
@@ -34,3 +38,11 @@ def undo_preview(path: Path) -> UndoPreview:
         journal.status.value,
         journal.profile,
     )
+
+
+def check_undo_account(session: AwsSession, preview: UndoPreview) -> None:
+    """The credentials are the journal's account's (the same check undo itself makes), so a
+    wrong profile is refused before anything is asked."""
+    from wizard.aws import apply as aws_apply
+
+    aws_apply.check_journal_account(session, preview.account)
