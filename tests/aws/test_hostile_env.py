@@ -255,7 +255,7 @@ def test_repeating_a_source_accounts_export_names_its_profile(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     dest = ("--bucket", CENTRAL_BUCKET, "--source-profile", "app")
     assert cli("apply", *dest, "--yes").code == EXIT_OK
-    report = tmp_path / "proof.md"
+    report = tmp_path / "proof-for-the-ticket"
     export = cli("test-export", *dest, "--log-group", CENTRAL_LOG_GROUP, "--report", str(report))
     assert export.code == EXIT_OK, export.err
     repeat = export.out.split("Repeat this export:\n", 1)[1].splitlines()[0].strip()
